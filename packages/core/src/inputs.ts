@@ -1,0 +1,36 @@
+import { z } from "zod";
+
+const vmId = z.uuid({ error: "a VM id is a UUID, as listed by the topology" });
+const hostId = z
+  .string()
+  .min(1, { error: "a host id is required" })
+  .max(64, { error: "a host id has at most 64 characters" });
+
+export const splitInput = z
+  .object({
+    vmId,
+    count: z
+      .number({ error: "count must be a whole number from 2 up to the VM's vCPUs" })
+      .int({ error: "count must be a whole number from 2 up to the VM's vCPUs" })
+      .min(2, { error: "a split makes at least 2 VMs" })
+      .max(64, { error: "a split makes at most 64 VMs" }),
+    targetHostIds: z.array(hostId).min(1, { error: "name a target host for each new VM" }).max(64),
+  })
+  .strict()
+  .refine((v) => v.targetHostIds.length === v.count, {
+    error: "give exactly one target host per new VM (targetHostIds.length must equal count)",
+    path: ["targetHostIds"],
+  });
+export type SplitInput = z.infer<typeof splitInput>;
+
+export const mergeInput = z
+  .object({
+    vmIds: z
+      .array(vmId)
+      .min(2, { error: "a merge needs at least 2 VMs" })
+      .max(64, { error: "a merge takes at most 64 VMs" })
+      .refine((ids) => new Set(ids).size === ids.length, { error: "each VM may be named only once" }),
+    targetHostId: hostId,
+  })
+  .strict();
+export type MergeInput = z.infer<typeof mergeInput>;

@@ -1,0 +1,35 @@
+import { AppError } from "./errors";
+
+export const OPERATION_STATUSES = ["queued", "running", "rolling_back", "succeeded", "failed", "rolled_back"] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/** The allowed transitions of an operation, in one place (Nova-style task states). */
+export const OPERATION_TRANSITIONS: Record<OperationStatus, readonly OperationStatus[]> = {
+  queued: ["running", "failed"],
+  running: ["succeeded", "rolling_back", "failed"],
+  rolling_back: ["rolled_back", "failed"],
+  succeeded: [],
+  failed: [],
+  rolled_back: [],
+};
+
+export const TERMINAL_STATUSES: readonly OperationStatus[] = ["succeeded", "failed", "rolled_back"];
+
+export function assertTransition(from: OperationStatus, to: OperationStatus): void {
+  if (!OPERATION_TRANSITIONS[from].includes(to)) {
+    throw new AppError("INTERNAL", `operation cannot go from ${from} to ${to}`, { from, to });
+  }
+}
+
+/** The workflow's steps, in order; their names are what History and the timeline show. */
+export const STEP_NAMES = ["validate", "ready", "provision", "transfer", "resume", "cleanup"] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+export const STEP_LABELS: Record<StepName | "rollback", string> = {
+  validate: "Validate & plan",
+  ready: "Ready",
+  provision: "Provision",
+  transfer: "Transfer",
+  resume: "Resume",
+  cleanup: "Clean up",
+  rollback: "Roll back",
+};

@@ -1,0 +1,87 @@
+import { AppError } from "./errors";
+import { contiguousGroups } from "./placement";
+import { divideResources, sumResources, type Resources } from "./resources";
+
+export interface PlanVm extends Resources {
+  id: string;
+  name: string;
+  hostId: string;
+  applicationId: string;
+  state: string;
+}
+export interface PlanActor {
+  uan: string;
+  vmId: string;
+  ordinal: number;
+}
+export interface PlannedTarget extends Resources {
+  /** Stable within the operation: the workflow creates exactly these VMs. */
+  name: string;
+  hostId: string;
+  actors: string[];
+}
+export interface OperationPlan {
+  kind: "split" | "merge";
+  applicationId: string;
+  sources: { id: string; name: string; hostId: string }[];
+  targets: PlannedTarget[];
+}
+
+function requireRunning(vm: PlanVm): void {
+  if (vm.state !== "running") {
+    throw new AppError("VM_NOT_RUNNING", `VM ${vm.name} is ${vm.state}; only a running VM can be split or merged`, {
+      vmId: vm.id,
+      state: vm.state,
+    });
+  }
+}
+
+/** Split plan: resources divided evenly, actors in contiguous runs by ordinal. */
+export function planSplit(
+  source: PlanVm,
+  actors: PlanActor[],
+  targetHostIds: string[],
+  targetName: (i: number) => string,
+): OperationPlan {
+  requireRunning(source);
+  const shares = divideResources(source, targetHostIds.length);
+  const ordered = [...actors].sort((a, b) => a.ordinal - b.ordinal);
+  const groups = contiguousGroups(ordered, targetHostIds.length);
+  return {
+    kind: "split",
+    applicationId: source.applicationId,
+    sources: [{ id: source.id, name: source.name, hostId: source.hostId }],
+    targets: shares.map((r, i) => ({
+      ...r,
+      name: targetName(i),
+      hostId: targetHostIds[i]!,
+      actors: (groups[i] ?? []).map((a) => a.uan),
+    })),
+  };
+}
+
+/** Merge plan: resources summed, every actor to the one target, slab order kept. */
+export function planMerge(sources: PlanVm[], actors: PlanActor[], targetHostId: string, targetName: string): OperationPlan {
+  if (sources.length < 2) throw new AppError("MERGE_INVALID", "a merge needs at least 2 VMs", { count: sources.length });
+  sources.forEach(requireRunning);
+  const apps = new Set(sources.map((s) => s.applicationId));
+  if (apps.size > 1) {
+    throw new AppError("MERGE_INVALID", `VMs of different applications (${[...apps].join(", ")}) cannot be merged`, {
+      applications: [...apps],
+    });
+  }
+  const total = sumResources(sources);
+  return {
+    kind: "merge",
+    applicationId: sources[0]!.applicationId,
+    sources: sources.map((s) => ({ id: s.id, name: s.name, hostId: s.hostId })),
+    targets: [
+      {
+        ...total,
+        name: targetName,
+        hostId: targetHostId,
+        actors: [...actors].sort((a, b) => a.ordinal - b.ordinal).map((a) => a.uan),
+      },
+    ],
+  };
+}

@@ -1,0 +1,64 @@
+import pg from "pg";
+import type { Db } from "./client";
+
+/** The one channel on which the worker and API announce changes; the web UI listens. */
+export const EVENTS_CHANNEL = "malleo_events";
+
+export type MalleoEvent =
+  | { type: "topology" }
+  | { type: "operation"; operationId: string }
+  | { type: "application"; applicationId: string; iteration: number };
+
+export async function publishEvent(db: Db, event: MalleoEvent): Promise<void> {
+  await db.$executeRaw`SELECT pg_notify(${EVENTS_CHANNEL}, ${JSON.stringify(event)})`;
+}
+
+/**
+ * Listens on the events channel on its own connection, reconnecting after a drop.
+ * Returns a function that stops listening.
+ */
+export function listenEvents(url: string, onEvent: (e: MalleoEvent) => void, onError?: (e: Error) => void): () => void {
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url });
+    client = c;
+    c.on("notification", (n) => {
+      if (n.channel !== EVENTS_CHANNEL || !n.payload) return;
+      try {
+        onEvent(JSON.parse(n.payload) as MalleoEvent);
+      } catch (e) {
+        onError?.(e as Error);
+      }
+    });
+    c.on("error", (e) => {
+      onError?.(e);
+      scheduleReconnect();
+    });
+    c.on("end", scheduleReconnect);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (e) {
+      onError?.(e as Error);
+      scheduleReconnect();
+    }
+  };
+  const scheduleReconnect = () => {
+    if (stopped || retry) return;
+    client?.removeAllListeners();
+    client?.end().catch(() => {});
+    retry = setTimeout(() => {
+      retry = undefined;
+      void connect();
+    }, 500);
+  };
+  void connect();
+  return () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    client?.removeAllListeners();
+    client?.end().catch(() => {});
+  };
+}

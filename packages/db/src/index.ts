@@ -1,0 +1,12 @@
+export * from "./client";
+export * from "./migrate";
+export * from "./events";
+export * from "./embedded-postgres";
+export * from "./repos/hosts";
+export * from "./repos/vms";
+export * from "./repos/actors";
+export * from "./repos/applications";
+export * from "./repos/operations";
+export * from "./repos/topology";
+export type { Host, Vm, Actor, Operation, OperationStep, Application } from "./generated/prisma/client";
+export * from "./testing";

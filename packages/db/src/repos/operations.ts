@@ -1,0 +1,98 @@
+import { AppError } from "@malleo/core";
+import type { Db } from "../client";
+import type { OperationKind, OperationStatus, Prisma, StepStatus } from "../generated/prisma/client";
+
+/**
+ * Creates an operation and takes the lock on each of its VMs in one transaction, by
+ * compare-and-swap (`UPDATE … WHERE locked_by IS NULL`). If any VM is held, nothing changes
+ * and the refusal names the holder: at most one operation per VM.
+ */
+export async function operationCreateWithLocks(
+  db: Db,
+  op: { id: string; kind: OperationKind; input: Prisma.InputJsonValue; plan: Prisma.InputJsonValue; vmIds: string[]; operator: string },
+) {
+  try {
+    return await db.$transaction(async (tx) => {
+      const created = await tx.operation.create({
+        data: { id: op.id, kind: op.kind, input: op.input, plan: op.plan, operator: op.operator },
+      });
+      const locked = await tx.vm.updateMany({
+        where: { id: { in: op.vmIds }, lockedBy: null, state: "running" },
+        data: { lockedBy: op.id },
+      });
+      if (locked.count !== op.vmIds.length) {
+        const holders = await tx.vm.findMany({
+          where: { id: { in: op.vmIds }, OR: [{ lockedBy: { not: null } }, { state: { not: "running" } }] },
+          select: { name: true, lockedBy: true, state: true },
+        });
+        const held = holders.find((h) => h.lockedBy);
+        throw held
+          ? new AppError("VM_LOCKED", `VM ${held.name} is held by operation ${held.lockedBy}; wait for it to finish`, {
+              vm: held.name,
+              operationId: held.lockedBy,
+            })
+          : new AppError("VM_NOT_RUNNING", `VM ${holders[0]?.name ?? "?"} is ${holders[0]?.state ?? "gone"}; only running VMs can be changed`, {
+              vm: holders[0]?.name,
+            });
+      }
+      return created;
+    });
+  } catch (e) {
+    // Two racing transactions: the loser's UPDATE waits, then sees locked_by set and counts short.
+    throw e;
+  }
+}
+
+export function operationGet(db: Db, id: string) {
+  return db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
+}
+
+export function operationList(db: Db, opts: { limit: number; cursor?: string }) {
+  return db.operation.findMany({
+    take: opts.limit + 1,
+    ...(opts.cursor ? { cursor: { id: opts.cursor }, skip: 1 } : {}),
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+  });
+}
+
+export function operationListByStatus(db: Db, statuses: OperationStatus[]) {
+  return db.operation.findMany({ where: { status: { in: statuses } }, orderBy: { createdAt: "asc" } });
+}
+
+/** Compare-and-swap on status: returns false when the operation was not in one of `from`. */
+export async function operationTransition(
+  db: Db,
+  id: string,
+  from: OperationStatus[],
+  to: OperationStatus,
+  extra: { error?: string | null } = {},
+): Promise<boolean> {
+  const now = new Date();
+  const r = await db.operation.updateMany({
+    where: { id, status: { in: from } },
+    data: {
+      status: to,
+      ...(to === "running" ? { startedAt: now } : {}),
+      ...(["succeeded", "failed", "rolled_back"].includes(to) ? { finishedAt: now } : {}),
+      ...(extra.error !== undefined ? { error: extra.error } : {}),
+    },
+  });
+  return r.count === 1;
+}
+
+export function operationReleaseLocks(db: Db, operationId: string) {
+  return db.vm.updateMany({ where: { lockedBy: operationId }, data: { lockedBy: null } });
+}
+
+export function stepStart(db: Db, operationId: string, name: string, attempt: number) {
+  return db.operationStep.create({ data: { operationId, name, status: "running", attempt } });
+}
+
+export function stepFinish(
+  db: Db,
+  stepId: bigint,
+  status: StepStatus,
+  extra: { detail?: Prisma.InputJsonValue; error?: string } = {},
+) {
+  return db.operationStep.update({ where: { id: stepId }, data: { status, finishedAt: new Date(), ...extra } });
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import {
+  AppError,
+  checkHostsCanTake,
+  mergeInput,
+  planMerge,
+  planSplit,
+  splitInput,
+  type OperationPlan,
+  type PlanVm,
+} from "@malleo/core";
+import {
+  actorListByVms,
+  hostUsageList,
+  operationCreateWithLocks,
+  publishEvent,
+  vmListByIds,
+  type Db,
+  type Operation,
+} from "@malleo/db";
+import { z } from "zod";
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+    throw new AppError("INVALID_INPUT", msg, { issues: r.error.issues.map((i) => ({ path: i.path, message: i.message })) });
+  }
+  return r.data;
+}
+
+/** Short, readable, unique names for new VMs: `<app>-<4 hex of op>-<i>`. */
+function targetName(applicationId: string, operationId: string, i: number): string {
+  return `${applicationId}-${operationId.slice(0, 4)}-${i + 1}`;
+}
+
+async function loadVms(db: Db, ids: string[]): Promise<PlanVm[]> {
+  const vms = await vmListByIds(db, ids);
+  for (const id of ids) {
+    const vm = vms.find((v) => v.id === id);
+    if (!vm || vm.state === "deleted") throw new AppError("NOT_FOUND", `VM ${id} does not exist or was deleted`, { vmId: id });
+  }
+  return ids.map((id) => vms.find((v) => v.id === id)!);
+}
+
+/** Validates hosts exist and can take the planned targets (quota, CPU, memory). */
+export async function checkPlanCapacity(db: Db, plan: OperationPlan): Promise<void> {
+  const hostIds = [...new Set(plan.targets.map((t) => t.hostId))];
+  const hosts = await hostUsageList(db, hostIds);
+  for (const id of hostIds) {
+    if (!hosts.some((h) => h.id === id)) throw new AppError("NOT_FOUND", `host ${id} is not registered`, { hostId: id });
+  }
+  const leaving = new Set(plan.sources.map((s) => s.id));
+  checkHostsCanTake(
+    hosts.map((h) => ({ ...h, vms: h.vms.filter((v) => !leaving.has(v.id)) })),
+    plan.targets.map((t) => ({ hostId: t.hostId, resources: t })),
+  );
+}
+
+/**
+ * Validate & plan for a split, then record the operation with its VM locks. The worker picks
+ * queued operations up and runs them as durable workflows.
+ */
+export async function submitSplit(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
+  const input = parse(splitInput, rawInput);
+  const [source] = await loadVms(db, [input.vmId]);
+  const actors = await actorListByVms(db, [input.vmId]);
+  const id = randomUUID();
+  const plan = planSplit(source!, actors, input.targetHostIds, (i) => targetName(source!.applicationId, id, i));
+  await checkPlanCapacity(db, plan);
+  const op = await operationCreateWithLocks(db, { id, kind: "split", input, plan: plan as never, vmIds: [input.vmId], operator });
+  await publishEvent(db, { type: "operation", operationId: op.id });
+  return op;
+}
+
+export async function submitMerge(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
+  const input = parse(mergeInput, rawInput);
+  const sources = await loadVms(db, input.vmIds);
+  const actors = await actorListByVms(db, input.vmIds);
+  const id = randomUUID();
+  const plan = planMerge(sources, actors, input.targetHostId, targetName(sources[0]!.applicationId, id, 0));
+  await checkPlanCapacity(db, plan);
+  const op = await operationCreateWithLocks(db, { id, kind: "merge", input, plan: plan as never, vmIds: input.vmIds, operator });
+  await publishEvent(db, { type: "operation", operationId: op.id });
+  return op;
+}
