@@ -29,5 +29,6 @@ export async function setup(): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await handle?.stop();
-  if (process.env.MALLEO_TEST_PG_WIPE === "1") rmSync(path.resolve(import.meta.dirname, "../.data/test-pg"), { recursive: true, force: true });
+  if (process.env.MALLEO_TEST_PG_WIPE === "1")
+    rmSync(path.resolve(import.meta.dirname, "../.data/test-pg"), { recursive: true, force: true });
 }

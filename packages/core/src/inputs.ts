@@ -1,10 +1,7 @@
 import { z } from "zod";
 
 const vmId = z.uuid({ error: "a VM id is a UUID, as listed by the topology" });
-const hostId = z
-  .string()
-  .min(1, { error: "a host id is required" })
-  .max(64, { error: "a host id has at most 64 characters" });
+const hostId = z.string().min(1, { error: "a host id is required" }).max(64, { error: "a host id has at most 64 characters" });
 
 export const splitInput = z
   .object({

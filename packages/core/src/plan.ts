@@ -15,7 +15,8 @@ export interface PlanActor {
   ordinal: number;
 }
 export interface PlannedTarget extends Resources {
-  /** Stable within the operation: the workflow creates exactly these VMs. */
+  /** Fixed when the operation is accepted, so that a resumed workflow creates exactly these VMs. */
+  id: string;
   name: string;
   hostId: string;
   actors: string[];
@@ -41,7 +42,7 @@ export function planSplit(
   source: PlanVm,
   actors: PlanActor[],
   targetHostIds: string[],
-  targetName: (i: number) => string,
+  targetIdentity: (i: number) => { id: string; name: string },
 ): OperationPlan {
   requireRunning(source);
   const shares = divideResources(source, targetHostIds.length);
@@ -53,7 +54,7 @@ export function planSplit(
     sources: [{ id: source.id, name: source.name, hostId: source.hostId }],
     targets: shares.map((r, i) => ({
       ...r,
-      name: targetName(i),
+      ...targetIdentity(i),
       hostId: targetHostIds[i]!,
       actors: (groups[i] ?? []).map((a) => a.uan),
     })),
@@ -61,7 +62,12 @@ export function planSplit(
 }
 
 /** Merge plan: resources summed, every actor to the one target, slab order kept. */
-export function planMerge(sources: PlanVm[], actors: PlanActor[], targetHostId: string, targetName: string): OperationPlan {
+export function planMerge(
+  sources: PlanVm[],
+  actors: PlanActor[],
+  targetHostId: string,
+  target: { id: string; name: string },
+): OperationPlan {
   if (sources.length < 2) throw new AppError("MERGE_INVALID", "a merge needs at least 2 VMs", { count: sources.length });
   sources.forEach(requireRunning);
   const apps = new Set(sources.map((s) => s.applicationId));
@@ -78,7 +84,7 @@ export function planMerge(sources: PlanVm[], actors: PlanActor[], targetHostId: 
     targets: [
       {
         ...total,
-        name: targetName,
+        ...target,
         hostId: targetHostId,
         actors: [...actors].sort((a, b) => a.ordinal - b.ordinal).map((a) => a.uan),
       },

@@ -11,7 +11,15 @@ beforeAll(async () => {
   t = await createTestDatabase();
   await hostUpsert(t.db, { id: "pm-1", uri: "test:///default", cpus: 16, memoryMiB: 32768, vmQuota: 4 });
   await applicationUpsert(t.db, { id: "heat", kind: "heat", config: {} });
-  await vmCreate(t.db, { id: vmId, name: "heat-1", hostId: "pm-1", applicationId: "heat", vcpus: 4, memoryMiB: 8192, state: "running" });
+  await vmCreate(t.db, {
+    id: vmId,
+    name: "heat-1",
+    hostId: "pm-1",
+    applicationId: "heat",
+    vcpus: 4,
+    memoryMiB: 8192,
+    state: "running",
+  });
 });
 afterAll(() => t?.drop());
 

@@ -1,1 +1,4 @@
+// Safe for the web process: validation, planning and submission only. The durable workflow
+// itself (DBOS) is imported by the worker from "@malleo/workflows/worker".
 export * from "./submit";
+export type * from "./effects";

@@ -29,9 +29,9 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   return r.data;
 }
 
-/** Short, readable, unique names for new VMs: `<app>-<4 hex of op>-<i>`. */
-function targetName(applicationId: string, operationId: string, i: number): string {
-  return `${applicationId}-${operationId.slice(0, 4)}-${i + 1}`;
+/** Short, readable, unique names for new VMs: `<app>-<6 hex of op>-<i>`, with ids fixed now. */
+function targetIdentity(applicationId: string, operationId: string, i: number): { id: string; name: string } {
+  return { id: randomUUID(), name: `${applicationId}-${operationId.slice(0, 6)}-${i + 1}` };
 }
 
 async function loadVms(db: Db, ids: string[]): Promise<PlanVm[]> {
@@ -66,7 +66,7 @@ export async function submitSplit(db: Db, rawInput: unknown, operator: string): 
   const [source] = await loadVms(db, [input.vmId]);
   const actors = await actorListByVms(db, [input.vmId]);
   const id = randomUUID();
-  const plan = planSplit(source!, actors, input.targetHostIds, (i) => targetName(source!.applicationId, id, i));
+  const plan = planSplit(source!, actors, input.targetHostIds, (i) => targetIdentity(source!.applicationId, id, i));
   await checkPlanCapacity(db, plan);
   const op = await operationCreateWithLocks(db, { id, kind: "split", input, plan: plan as never, vmIds: [input.vmId], operator });
   await publishEvent(db, { type: "operation", operationId: op.id });
@@ -78,7 +78,7 @@ export async function submitMerge(db: Db, rawInput: unknown, operator: string): 
   const sources = await loadVms(db, input.vmIds);
   const actors = await actorListByVms(db, input.vmIds);
   const id = randomUUID();
-  const plan = planMerge(sources, actors, input.targetHostId, targetName(sources[0]!.applicationId, id, 0));
+  const plan = planMerge(sources, actors, input.targetHostId, targetIdentity(sources[0]!.applicationId, id, 0));
   await checkPlanCapacity(db, plan);
   const op = await operationCreateWithLocks(db, { id, kind: "merge", input, plan: plan as never, vmIds: input.vmIds, operator });
   await publishEvent(db, { type: "operation", operationId: op.id });

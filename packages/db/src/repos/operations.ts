@@ -9,38 +9,46 @@ import type { OperationKind, OperationStatus, Prisma, StepStatus } from "../gene
  */
 export async function operationCreateWithLocks(
   db: Db,
-  op: { id: string; kind: OperationKind; input: Prisma.InputJsonValue; plan: Prisma.InputJsonValue; vmIds: string[]; operator: string },
+  op: {
+    id: string;
+    kind: OperationKind;
+    input: Prisma.InputJsonValue;
+    plan: Prisma.InputJsonValue;
+    vmIds: string[];
+    operator: string;
+  },
 ) {
-  try {
-    return await db.$transaction(async (tx) => {
-      const created = await tx.operation.create({
-        data: { id: op.id, kind: op.kind, input: op.input, plan: op.plan, operator: op.operator },
-      });
-      const locked = await tx.vm.updateMany({
-        where: { id: { in: op.vmIds }, lockedBy: null, state: "running" },
-        data: { lockedBy: op.id },
-      });
-      if (locked.count !== op.vmIds.length) {
-        const holders = await tx.vm.findMany({
-          where: { id: { in: op.vmIds }, OR: [{ lockedBy: { not: null } }, { state: { not: "running" } }] },
-          select: { name: true, lockedBy: true, state: true },
-        });
-        const held = holders.find((h) => h.lockedBy);
-        throw held
-          ? new AppError("VM_LOCKED", `VM ${held.name} is held by operation ${held.lockedBy}; wait for it to finish`, {
-              vm: held.name,
-              operationId: held.lockedBy,
-            })
-          : new AppError("VM_NOT_RUNNING", `VM ${holders[0]?.name ?? "?"} is ${holders[0]?.state ?? "gone"}; only running VMs can be changed`, {
-              vm: holders[0]?.name,
-            });
-      }
-      return created;
+  // Two racing transactions: the loser's UPDATE waits for the winner's lock, then sees
+  // locked_by set and counts short, so it refuses and rolls back its operation row.
+  return db.$transaction(async (tx) => {
+    const created = await tx.operation.create({
+      data: { id: op.id, kind: op.kind, input: op.input, plan: op.plan, operator: op.operator },
     });
-  } catch (e) {
-    // Two racing transactions: the loser's UPDATE waits, then sees locked_by set and counts short.
-    throw e;
-  }
+    const locked = await tx.vm.updateMany({
+      where: { id: { in: op.vmIds }, lockedBy: null, state: "running" },
+      data: { lockedBy: op.id },
+    });
+    if (locked.count !== op.vmIds.length) {
+      const holders = await tx.vm.findMany({
+        where: { id: { in: op.vmIds }, OR: [{ lockedBy: { not: null } }, { state: { not: "running" } }] },
+        select: { name: true, lockedBy: true, state: true },
+      });
+      const held = holders.find((h) => h.lockedBy);
+      throw held
+        ? new AppError("VM_LOCKED", `VM ${held.name} is held by operation ${held.lockedBy}; wait for it to finish`, {
+            vm: held.name,
+            operationId: held.lockedBy,
+          })
+        : new AppError(
+            "VM_NOT_RUNNING",
+            `VM ${holders[0]?.name ?? "?"} is ${holders[0]?.state ?? "gone"}; only running VMs can be changed`,
+            {
+              vm: holders[0]?.name,
+            },
+          );
+    }
+    return created;
+  });
 }
 
 export function operationGet(db: Db, id: string) {

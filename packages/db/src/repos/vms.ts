@@ -16,7 +16,17 @@ export function vmListLive(db: Db) {
 
 export function vmCreate(
   db: Db,
-  vm: { id: string; name: string; hostId: string; applicationId: string; vcpus: number; memoryMiB: number; createdBy?: string; lockedBy?: string; state?: VmState },
+  vm: {
+    id: string;
+    name: string;
+    hostId: string;
+    applicationId: string;
+    vcpus: number;
+    memoryMiB: number;
+    createdBy?: string;
+    lockedBy?: string;
+    state?: VmState;
+  },
 ) {
   return db.vm.upsert({ where: { id: vm.id }, create: vm, update: {} });
 }

@@ -1,0 +1,65 @@
+import { actorListByApplication, applicationList, applicationSetIteration, publishEvent, type Db } from "@malleo/db";
+import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
+import type { ActorSpec, Mediator } from "@malleo/mediator";
+import type { Logger } from "./log";
+
+/**
+ * Starts every application's actors on the VMs Postgres places them on, and keeps each
+ * application's progress (the slowest actor's iteration) in Postgres for the UI.
+ */
+export class ApplicationRunner {
+  private readonly iterations = new Map<string, Map<string, number>>();
+  private readonly published = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly mediator: Mediator,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.mediator.onProgress((e) => {
+      let m = this.iterations.get(e.app);
+      if (!m) this.iterations.set(e.app, (m = new Map()));
+      m.set(e.uan, e.iteration);
+    });
+    for (const app of await applicationList(this.db)) {
+      if (app.kind !== "heat") {
+        this.log({ event: "unknown application kind", application: app.id, kind: app.kind });
+        continue;
+      }
+      const specs = new Map(heatActorSpecs(app.id, app.config as unknown as HeatConfig).map((s) => [s.uan, s]));
+      const byVm = new Map<string, ActorSpec[]>();
+      for (const a of await actorListByApplication(this.db, app.id)) {
+        const spec = specs.get(a.uan);
+        if (!spec) continue;
+        byVm.set(a.vmId, [...(byVm.get(a.vmId) ?? []), spec]);
+      }
+      for (const [vmId, list] of byVm) await this.mediator.spawnActors(vmId, list);
+      this.log({ event: "application started", application: app.id, actors: specs.size, vms: byVm.size });
+    }
+    this.timer = setInterval(() => void this.publishProgress(), 500);
+  }
+
+  private async publishProgress(): Promise<void> {
+    for (const [app, m] of this.iterations) {
+      if (m.size === 0) continue;
+      const slowest = Math.min(...m.values());
+      if (this.published.get(app) === slowest) continue;
+      this.published.set(app, slowest);
+      try {
+        await applicationSetIteration(this.db, app, slowest);
+        await publishEvent(this.db, { type: "application", applicationId: app, iteration: slowest });
+      } catch (e) {
+        this.log({ event: "progress not recorded", application: app, error: (e as Error).message });
+      }
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
+  }
+}

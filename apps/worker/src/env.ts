@@ -1,0 +1,35 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+
+// Configuration is validated once, here; nothing else in the worker reads process.env.
+const schema = z.object({
+  DATABASE_URL: z.url({ error: "DATABASE_URL must be a postgres:// URL" }),
+  MALLEO_SYSTEM_DATABASE_URL: z.url().optional(),
+  MALLEO_DATA_DIR: z.string().default(".data/dev"),
+  MALLEO_MEDIATOR_HOST: z.string().default("127.0.0.1"),
+  MALLEO_MEDIATOR_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  MALLEO_EXECUTOR_ID: z.string().min(1).default(`worker-${os.hostname()}`),
+  MALLEO_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  MALLEO_THEATER_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  MALLEO_POLL_MS: z.coerce.number().int().positive().default(1_000),
+});
+
+export type WorkerEnv = z.infer<typeof schema> & { dataDir: string; systemDatabaseUrl: string };
+
+export function loadWorkerEnv(source: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    throw new Error(`invalid worker configuration:\n${lines}`);
+  }
+  const env = parsed.data;
+  // DBOS keeps its own tables; by default in a sibling database `<name>_dbos` on the same server.
+  const sys = new URL(env.DATABASE_URL);
+  sys.pathname = `${sys.pathname.replace(/\/$/, "") || "/malleo"}_dbos`;
+  return {
+    ...env,
+    dataDir: path.resolve(env.MALLEO_DATA_DIR),
+    systemDatabaseUrl: env.MALLEO_SYSTEM_DATABASE_URL ?? sys.toString(),
+  };
+}

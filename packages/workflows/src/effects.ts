@@ -1,0 +1,33 @@
+import type { Db } from "@malleo/db";
+
+/** A VM the workflow asks the VM Manager to create: row already recorded, domain and theater to come. */
+export interface ProvisionRequest {
+  id: string;
+  name: string;
+  hostId: string;
+  applicationId: string;
+  vcpus: number;
+  memoryMiB: number;
+}
+
+/**
+ * What the split/merge workflow does to the world outside Postgres. The worker implements it
+ * with the VM Manager (libvirt + theaters) and the Mediator; each method is idempotent so a
+ * resumed workflow can call it again.
+ */
+export interface OperationEffects {
+  db: Db;
+  /** Asks the actors to reach their safe point; resolves with who did and who did not in time. */
+  awaitActorsReady(vmId: string, uans: string[], timeoutMs: number): Promise<{ ready: string[]; notReady: string[] }>;
+  /** Creates the domain and boots its theater; resolves once the theater has registered. */
+  provisionVm(vm: ProvisionRequest): Promise<void>;
+  /** Stops the theater and destroys + undefines the domain. Missing is fine. */
+  destroyVm(vmId: string): Promise<void>;
+  migrateActors(uans: string[], fromVmId: string, toVmId: string): Promise<{ moved: number; bytes: number }>;
+  resumeActors(vmId: string, uans: string[]): Promise<void>;
+  log(entry: Record<string, unknown>): void;
+}
+
+export interface WorkflowTimeouts {
+  readyMs: number;
+}

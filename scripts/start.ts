@@ -1,0 +1,151 @@
+// `npm start`: embedded Postgres (unless DATABASE_URL is set), migrations, the demo seed, then
+// the worker and the web UI in production mode. Ctrl-C stops everything it started.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, openSync } from "node:fs";
+import path from "node:path";
+import {
+  createDb,
+  ensureDatabase,
+  databaseUrl,
+  migrateDatabase,
+  startEmbeddedPostgres,
+  type EmbeddedPostgresHandle,
+} from "@malleo/db";
+import { seedDemo } from "./seed";
+
+const root = path.resolve(import.meta.dirname, "..");
+const dataDir = path.resolve(root, process.env.MALLEO_DATA_DIR ?? ".data/dev");
+const port = Number(process.env.PORT ?? 3000);
+const pgPort = Number(process.env.MALLEO_PG_PORT ?? 54320);
+const say = (m: string) => process.stdout.write(`[malleo] ${m}\n`);
+
+const children: ChildProcess[] = [];
+let pgHandle: EmbeddedPostgresHandle | undefined;
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say("stopping…");
+    for (const c of [...children].reverse()) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      c.kill("SIGTERM");
+      const exited = await Promise.race([
+        new Promise<boolean>((r) => c.once("exit", () => r(true))),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+      ]);
+      if (!exited) c.kill("SIGKILL");
+    }
+    await pgHandle?.stop().catch(() => undefined);
+    say("stopped");
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "node_modules" || entry.name === ".next" || entry.name === "generated") continue;
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the web UI when it has never been built or its sources changed since. */
+function buildWebIfNeeded(): void {
+  const buildId = path.join(root, "apps/web/.next/BUILD_ID");
+  const sources = ["apps/web", "packages/api", "packages/core", "packages/db/src", "packages/workflows"].map((d) =>
+    path.join(root, d),
+  );
+  const built = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
+  if (built > Math.max(...sources.map(newestMtime))) return;
+  say("building the web UI (next build)…");
+  const r = spawnSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], {
+    cwd: path.join(root, "apps/web"),
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      NEXT_TELEMETRY_DISABLED: "1",
+      DATABASE_URL: process.env.DATABASE_URL ?? "postgres://build/placeholder",
+    },
+  });
+  if (r.status !== 0) throw new Error("next build failed");
+}
+
+function launch(name: string, args: string[], env: NodeJS.ProcessEnv, cwd = root): ChildProcess {
+  mkdirSync(path.join(dataDir, "logs"), { recursive: true });
+  const logFd = openSync(path.join(dataDir, "logs", `${name}.log`), "w");
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", logFd, logFd] });
+  children.push(child);
+  child.once("exit", (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited unexpectedly (${signal ?? code}); see ${path.join(dataDir, "logs", `${name}.log`)}`);
+      void stopAll(1);
+    }
+  });
+  return child;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`);
+}
+
+async function main(): Promise<void> {
+  if (process.env.MALLEO_FRESH === "1") rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+
+  let url = process.env.DATABASE_URL;
+  if (!url) {
+    pgHandle = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "postgres"), port: pgPort });
+    await ensureDatabase(pgHandle.url, "malleo");
+    url = databaseUrl(pgHandle.url, "malleo");
+    say(`embedded Postgres on port ${pgPort} (data in ${path.relative(root, dataDir)}/postgres)`);
+  }
+  await migrateDatabase(url, (m) => say(m));
+  const db = createDb(url);
+  if (await seedDemo(db, dataDir)) say("seeded the demo: hosts pm-1…pm-3, VM heat-1 running heat diffusion with 64 actors");
+  await db.$disconnect();
+
+  buildWebIfNeeded();
+
+  const env = {
+    ...process.env,
+    DATABASE_URL: url,
+    MALLEO_DATA_DIR: dataDir,
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+  };
+  const worker = launch("worker", ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")], env);
+  let workerReady = false;
+  await waitFor(
+    "the worker",
+    async () => {
+      const { readFileSync } = await import("node:fs");
+      workerReady ||= readFileSync(path.join(dataDir, "logs/worker.log"), "utf8").includes('"worker ready"');
+      return workerReady || worker.exitCode !== null;
+    },
+    120_000,
+  );
+  launch(
+    "web",
+    [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"],
+    env,
+    path.join(root, "apps/web"),
+  );
+  await waitFor("the web UI", async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, 120_000);
+  say(`ready: open http://127.0.0.1:${port}/  (logs in ${path.relative(root, dataDir)}/logs; Ctrl-C stops everything)`);
+}
+
+main().catch((e: Error) => {
+  say(`start failed: ${e.message}`);
+  void stopAll(1);
+});
