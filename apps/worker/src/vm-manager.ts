@@ -124,6 +124,14 @@ export class VmManager {
     if (vm) await this.host(vm.hostId).domainDestroy(vm.name);
   }
 
+  /** Every domain on every connected host, for reconciliation against Postgres. */
+  async listDomains(): Promise<{ hostId: string; name: string; active: boolean }[]> {
+    const all = await Promise.all(
+      [...this.hosts].map(async ([hostId, h]) => (await h.domainList()).map((d) => ({ hostId, name: d.name, active: d.active }))),
+    );
+    return all.flat();
+  }
+
   async shutdown(): Promise<void> {
     for (const t of this.theaters.values()) t.kill();
     await Promise.all([...this.theaters.values()].map((t) => t.exited));

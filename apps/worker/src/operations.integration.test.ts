@@ -1,0 +1,151 @@
+// The split/merge workflow end to end on real parts: embedded Postgres, libvirt's test driver,
+// theater processes, the Mediator and DBOS — with the heat application running throughout.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { actorCreateMany, applicationUpsert, createTestDatabase, hostUpsert, vmCreate, type TestDatabase } from "@malleo/db";
+import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
+import { submitMerge, submitSplit } from "@malleo/workflows";
+import { seedSimulatedHosts } from "../../../scripts/seed";
+import { loadWorkerEnv } from "./env";
+import { startWorker, type RunningWorker } from "./worker";
+
+const HEAT: HeatConfig = { width: 64, height: 48, actors: 16, maxIterations: 1500, iterationDelayMs: 2 };
+const SOURCE_ID = "0b5e3c1a-1111-4a4a-8a8a-000000000001";
+
+let t: TestDatabase;
+let worker: RunningWorker;
+let dataDir: string;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const terminal = (id: string) =>
+  waitFor(`operation ${id} to end`, async () => {
+    const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
+    return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
+  });
+
+/** No domain without a live VM row and no live VM row without a domain, on every host. */
+async function assertNoOrphans(): Promise<void> {
+  // The test driver's state lives in the worker's own connections, so ask through them.
+  const live = await t.db.vm.findMany({ where: { state: { not: "deleted" } } });
+  const domains = await worker.vms.listDomains();
+  expect(domains.map((d) => d.name).sort()).toEqual(live.map((v) => v.name).sort());
+  expect(live.every((v) => v.state === "running" && v.lockedBy === null)).toBe(true);
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-ops-"));
+  await seedSimulatedHosts(t.db, dataDir);
+  // A registered host whose libvirt connection cannot be opened: a real unreachable target.
+  await hostUpsert(t.db, { id: "pm-gone", uri: `test://${dataDir}/missing/pm-gone.xml`, cpus: 8, memoryMiB: 16384, vmQuota: 4 });
+  await applicationUpsert(t.db, { id: "heat", kind: "heat", config: HEAT as never });
+  await vmCreate(t.db, {
+    id: SOURCE_ID,
+    name: "heat-1",
+    hostId: "pm-1",
+    applicationId: "heat",
+    vcpus: 4,
+    memoryMiB: 8192,
+    state: "running",
+  });
+  await actorCreateMany(
+    t.db,
+    heatActorSpecs("heat", HEAT).map((s, ordinal) => ({
+      uan: s.uan,
+      applicationId: "heat",
+      vmId: SOURCE_ID,
+      behavior: s.behavior,
+      ordinal,
+    })),
+  );
+  worker = await startWorker(
+    loadWorkerEnv({ DATABASE_URL: t.url, MALLEO_DATA_DIR: dataDir, MALLEO_EXECUTOR_ID: "test-worker", MALLEO_POLL_MS: "200" }),
+  );
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await t?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("split and merge while heat diffusion runs", () => {
+  it("rolls a split back when a target host cannot be reached: targets destroyed, actors resumed on the source", async () => {
+    const op = await submitSplit(t.db, { vmId: SOURCE_ID, count: 2, targetHostIds: ["pm-2", "pm-gone"] }, "test");
+    const done = await terminal(op.id);
+    expect(done.status).toBe("rolled_back");
+    expect(done.error).toContain("pm-gone");
+    expect(done.steps.map((s) => [s.name, s.status])).toEqual([
+      ["validate", "succeeded"],
+      ["ready", "succeeded"],
+      ["provision", "failed"],
+      ["rollback", "succeeded"],
+    ]);
+    const source = await t.db.vm.findUniqueOrThrow({ where: { id: SOURCE_ID }, include: { actors: true } });
+    expect(source.state).toBe("running");
+    expect(source.actors).toHaveLength(HEAT.actors);
+    expect(await t.db.vm.count({ where: { createdBy: op.id, state: { not: "deleted" } } })).toBe(0);
+    await assertNoOrphans();
+    // The application resumed: its progress moves on after the rollback.
+    const before = (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration;
+    await waitFor("heat to progress after rollback", async () => {
+      const now = (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration;
+      return now > before ? true : undefined;
+    });
+  });
+
+  it("splits heat-1 onto two hosts, merges it back, and the grid is bit-identical to a sequential run", async () => {
+    const split = await submitSplit(t.db, { vmId: SOURCE_ID, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "test");
+    const splitDone = await terminal(split.id);
+    expect(splitDone.error).toBeNull();
+    expect(splitDone.status).toBe("succeeded");
+    expect(splitDone.steps.filter((s) => s.status === "succeeded").map((s) => s.name)).toEqual([
+      "validate",
+      "ready",
+      "provision",
+      "transfer",
+      "resume",
+      "cleanup",
+    ]);
+    const afterSplit = await t.db.vm.findMany({
+      where: { state: "running" },
+      include: { actors: true },
+      orderBy: { name: "asc" },
+    });
+    expect(afterSplit.map((v) => [v.hostId, v.vcpus, v.memoryMiB, v.actors.length])).toEqual([
+      ["pm-2", 2, 4096, 8],
+      ["pm-3", 2, 4096, 8],
+    ]);
+    expect((await t.db.vm.findUnique({ where: { id: SOURCE_ID } }))?.state).toBe("deleted");
+    await assertNoOrphans();
+    // The application was still running when it was split.
+    expect((await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration).toBeLessThan(HEAT.maxIterations!);
+
+    const merge = await submitMerge(t.db, { vmIds: afterSplit.map((v) => v.id), targetHostId: "pm-1" }, "test");
+    const mergeDone = await terminal(merge.id);
+    expect(mergeDone.status).toBe("succeeded");
+    const afterMerge = await t.db.vm.findMany({ where: { state: "running" }, include: { actors: true } });
+    expect(afterMerge.map((v) => [v.hostId, v.vcpus, v.memoryMiB, v.actors.length])).toEqual([["pm-1", 4, 8192, 16]]);
+    await assertNoOrphans();
+
+    const uans = heatActorSpecs("heat", HEAT).map((s) => s.uan);
+    await waitFor("heat to finish", async () => {
+      const app = await t.db.application.findUniqueOrThrow({ where: { id: "heat" } });
+      return app.iteration >= HEAT.maxIterations! ? true : undefined;
+    });
+    const grid = heatAssemble(HEAT, await worker.mediator.collectStates(uans));
+    const reference = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
+    expect(Buffer.from(grid.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
+  });
+});

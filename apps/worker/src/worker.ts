@@ -1,0 +1,84 @@
+import { DBOS } from "@dbos-inc/dbos-sdk";
+import { createDb, databaseUrl, ensureDatabase, type Db } from "@malleo/db";
+import { Mediator } from "@malleo/mediator";
+import { installOperationEffects } from "@malleo/workflows/worker";
+import { ApplicationRunner } from "./applications";
+import { startDispatcher } from "./dispatcher";
+import type { WorkerEnv } from "./env";
+import { createLogger } from "./log";
+import { VmManager } from "./vm-manager";
+
+export interface RunningWorker {
+  db: Db;
+  mediator: Mediator;
+  vms: VmManager;
+  mediatorAddress: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the worker's parts in order: Mediator, VM Manager (hosts, then the live VMs and their
+ * theaters), the applications' actors, then DBOS (which resumes interrupted workflows) and
+ * the dispatcher of newly accepted operations.
+ */
+export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
+  const log = createLogger("worker");
+  const db = createDb(env.DATABASE_URL);
+  const mediator = new Mediator({
+    host: env.MALLEO_MEDIATOR_HOST,
+    port: env.MALLEO_MEDIATOR_PORT,
+    log: createLogger("mediator"),
+  });
+  const { address } = await mediator.start();
+  const vms = new VmManager(db, mediator, {
+    dataDir: env.dataDir,
+    mediatorAddress: address,
+    theaterTimeoutMs: env.MALLEO_THEATER_TIMEOUT_MS,
+    log,
+  });
+  const apps = new ApplicationRunner(db, mediator, log);
+
+  await vms.connectHosts();
+  await vms.restoreVms();
+  await apps.start();
+
+  installOperationEffects(
+    {
+      db,
+      awaitActorsReady: (vmId, uans, timeoutMs) => mediator.awaitReady(vmId, uans, timeoutMs),
+      provisionVm: (vm) => vms.provisionVm(vm),
+      destroyVm: (vmId) => vms.destroyVm(vmId),
+      migrateActors: (uans, from, to) => mediator.migrate(uans, from, to),
+      resumeActors: (vmId, uans) => mediator.resume(vmId, uans),
+      log: createLogger("workflow"),
+    },
+    { readyMs: env.MALLEO_READY_TIMEOUT_MS },
+  );
+  const sys = new URL(env.systemDatabaseUrl);
+  await ensureDatabase(databaseUrl(env.systemDatabaseUrl, "postgres"), sys.pathname.slice(1));
+  DBOS.setConfig({
+    name: "malleo",
+    systemDatabaseUrl: env.systemDatabaseUrl,
+    executorID: env.MALLEO_EXECUTOR_ID,
+    logLevel: "warn",
+  });
+  await DBOS.launch();
+  const stopDispatcher = startDispatcher(db, env.DATABASE_URL, env.MALLEO_POLL_MS, log);
+  log({ event: "worker ready", mediator: address, executorId: env.MALLEO_EXECUTOR_ID });
+
+  return {
+    db,
+    mediator,
+    vms,
+    mediatorAddress: address,
+    async stop() {
+      stopDispatcher();
+      apps.stop();
+      await DBOS.shutdown().catch((e: Error) => log({ event: "dbos shutdown failed", error: e.message }));
+      await vms.shutdown();
+      await mediator.stop();
+      await db.$disconnect();
+      log({ event: "worker stopped" });
+    },
+  };
+}
