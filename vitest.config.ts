@@ -20,7 +20,6 @@ export default defineConfig({
           globalSetup: ["scripts/test-global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          maxWorkers: 2,
         },
       },
     ],

@@ -117,7 +117,7 @@ async function main(): Promise<void> {
 
   buildWebIfNeeded();
 
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: url,
     MALLEO_DATA_DIR: dataDir,

@@ -17,7 +17,7 @@ const schema = z.object({
 
 export type WorkerEnv = z.infer<typeof schema> & { dataDir: string; systemDatabaseUrl: string };
 
-export function loadWorkerEnv(source: NodeJS.ProcessEnv = process.env): WorkerEnv {
+export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
   const parsed = schema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");

@@ -38,9 +38,11 @@ export class VmManager {
     }
   }
 
-  private host(hostId: string): HostConnection {
+  /** The host's connection, reconnecting once if it is missing. */
+  private async host(hostId: string): Promise<HostConnection> {
+    if (!this.hosts.has(hostId)) await this.connectHosts();
     const h = this.hosts.get(hostId);
-    if (!h) throw new AppError("HYPERVISOR_FAILED", `host ${hostId} is not connected`, { hostId });
+    if (!h) throw new AppError("HYPERVISOR_FAILED", `host ${hostId} cannot be reached`, { hostId, unreachable: true });
     return h;
   }
 
@@ -64,7 +66,7 @@ export class VmManager {
   /** Idempotent: an existing matching domain and a registered theater are kept. */
   async provisionVm(vm: ProvisionRequest): Promise<void> {
     try {
-      await this.host(vm.hostId).domainCreate({
+      await (await this.host(vm.hostId)).domainCreate({
         name: vm.name,
         uuid: vm.id,
         vcpus: vm.vcpus,
@@ -121,7 +123,7 @@ export class VmManager {
       theater.kill();
       this.theaters.delete(vmId);
     }
-    if (vm) await this.host(vm.hostId).domainDestroy(vm.name);
+    if (vm) await (await this.host(vm.hostId)).domainDestroy(vm.name);
   }
 
   /** Every domain on every connected host, for reconciliation against Postgres. */

@@ -10,6 +10,7 @@ import {
   stepFinish,
   stepStart,
   vmCreate,
+  vmGet,
   vmSetState,
 } from "@malleo/db";
 import type { OperationEffects, WorkflowTimeouts } from "./effects";
@@ -142,8 +143,18 @@ async function splitOrMerge(operationId: string): Promise<string> {
       what: "destroy the target VMs",
       undo: async () => {
         for (const t of plan.targets) {
-          await fx().destroyVm(t.id);
-          await vmSetState(db, t.id, "deleted").catch(() => undefined);
+          const row = await vmGet(db, t.id);
+          if (!row || row.state === "deleted") continue;
+          try {
+            await fx().destroyVm(t.id);
+          } catch (e) {
+            // A target on a host that could not be reached was never confirmed created: its
+            // domain cannot exist unless the host went away after creating it, which
+            // reconciliation reports. Anything else must not be forgotten: the rollback fails.
+            if (!(row.state === "provisioning" && AppError.is(e) && e.details.unreachable === true)) throw e;
+            fx().log({ operationId, event: "target never created: host unreachable", vm: t.name, hostId: t.hostId });
+          }
+          await vmSetState(db, t.id, "deleted");
         }
         await publishEvent(db, { type: "topology" });
       },

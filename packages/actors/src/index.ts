@@ -1,0 +1,27 @@
+export type { ActorBehavior, ActorContext, BehaviorRegistry } from "./behavior";
+export { RECORDER_BEHAVIOR, builtinBehaviors, recorderBehavior, type RecorderState } from "./builtin-behaviors";
+export { Channel, ChannelClosedError, RemoteError, RequestTimeoutError, type ChannelHandlers } from "./channel";
+export { FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError, MAX_FRAME_PAYLOAD_BYTES, encodeFrame } from "./framing";
+export {
+  appOfUan,
+  formatAddress,
+  formatUal,
+  formatUan,
+  isUan,
+  parseAddress,
+  parseUal,
+  parseUan,
+  uanOfUal,
+  type ParsedUal,
+  type ParsedUan,
+  type TheaterAddress,
+} from "./names";
+export * from "./protocol";
+export {
+  THEATER_EXIT_CODES,
+  spawnLocalTheater,
+  type LocalTheaterOptions,
+  type LocalTheaterProcess,
+  type TheaterFault,
+} from "./spawn-local-theater";
+export { Theater, TheaterRefusedError, type LogFields, type TheaterLog, type TheaterOptions, type TheaterStats } from "./theater";

@@ -1,0 +1,160 @@
+// Every body that crosses a Channel. Requests expect a reply (see the `…Reply` types); the
+// rest are one-way. Bodies are V8 structured clones, so typed arrays and Maps are allowed.
+
+export interface ActorSpec {
+  uan: string;
+  behavior: string;
+  init: unknown;
+}
+
+export interface HostedActor {
+  uan: string;
+  behavior: string;
+  stateBytes?: number;
+}
+
+/** One entry of an actor's mailbox; what migrates with it. */
+export type MailboxEntry = { kind: "start" } | { kind: "message"; from: string | null; body: unknown };
+
+export interface DirectoryEntry {
+  uan: string;
+  /** Theater address, or null when the actor is gone. */
+  address: string | null;
+}
+
+export interface ProgressItem {
+  uan: string;
+  iteration: number;
+}
+
+// ── theater → mediator ───────────────────────────────────────────────────────────────────────
+export interface RegisterRequest {
+  type: "register";
+  vmId: string;
+  secret: string;
+  address: string;
+  pid: number;
+  /** Actors already hosted: a theater re-registering after a Mediator restart rebuilds the directory. */
+  actors: HostedActor[];
+}
+export interface RegisterReply {
+  accepted: true;
+}
+/** A refused registration is answered with an error reply starting with this, then the connection is closed. */
+export const REGISTRATION_REFUSED_PREFIX = "registration refused: ";
+export interface ResolveRequest {
+  type: "resolve";
+  uan: string;
+}
+export interface ResolveReply {
+  address: string | null;
+}
+export interface ProgressMessage {
+  type: "progress";
+  items: ProgressItem[];
+}
+/** Actors that reached their safe point after the `prepare` reply was sent. */
+export interface HeldMessage {
+  type: "held";
+  uans: string[];
+}
+
+// ── mediator → theater ───────────────────────────────────────────────────────────────────────
+export interface SpawnRequest {
+  type: "spawn";
+  specs: ActorSpec[];
+}
+export interface SpawnReply {
+  actors: HostedActor[];
+}
+export interface PrepareRequest {
+  type: "prepare";
+  uans: string[];
+}
+export interface PrepareReply {
+  /** Already held; the rest follow in `held` messages. */
+  held: string[];
+  /** Not hosted here. */
+  unknown: string[];
+}
+export interface ResumeRequest {
+  type: "resume";
+  uans: string[] | "all";
+}
+export interface MigrateOutRequest {
+  type: "migrate-out";
+  uans: string[];
+  targetAddress: string;
+  /** How long to wait for the target's acknowledgement. */
+  timeoutMs: number;
+}
+export interface MigrateOutReply {
+  moved: number;
+  bytes: number;
+  actors: HostedActor[];
+}
+export interface DirectoryUpdateRequest {
+  type: "directory";
+  entries: DirectoryEntry[];
+}
+export interface CollectRequest {
+  type: "collect";
+  uans: string[];
+}
+export interface CollectReply {
+  states: Map<string, unknown>;
+  missing: string[];
+}
+export interface StopRequest {
+  type: "stop";
+}
+
+// ── theater ⇄ theater (and mediator → theater for external sends) ───────────────────────────────
+export interface DeliverMessage {
+  type: "deliver";
+  to: string;
+  from: string | null;
+  body: unknown;
+  /** Forwarding hops so far: a bound against pointer cycles. */
+  hops: number;
+}
+export interface MigrateInRequest {
+  type: "migrate-in";
+  /** One V8-serialized MigratedActor per actor: the sizes are the migration's byte count. */
+  records: Uint8Array[];
+}
+/** Second phase: the target may now let the actors run; until then it discards them if the link drops. */
+export interface MigrateCommitRequest {
+  type: "migrate-commit";
+  uans: string[];
+}
+export interface MigratedActor {
+  uan: string;
+  behavior: string;
+  state: unknown;
+  mailbox: MailboxEntry[];
+}
+/** A stopping theater asks each peer that connected to it to stop sending on that connection. */
+export interface GoodbyeMessage {
+  type: "goodbye";
+}
+/** Sent on the same connection: FIFO order proves all earlier deliveries have arrived. */
+export interface GoodbyeAckMessage {
+  type: "goodbye-ack";
+}
+
+export type MediatorToTheaterRequest =
+  | SpawnRequest
+  | PrepareRequest
+  | ResumeRequest
+  | MigrateOutRequest
+  | DirectoryUpdateRequest
+  | CollectRequest
+  | StopRequest;
+
+export type TheaterToMediatorMessage = ProgressMessage | HeldMessage;
+
+export function bodyType(body: unknown): string | undefined {
+  const type = (body as { type?: unknown } | null | undefined)?.type;
+  return typeof type === "string" ? type : undefined;
+}

@@ -1,0 +1,70 @@
+import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** Exit codes of the theater process, so a parent can tell why it ended. */
+export const THEATER_EXIT_CODES = {
+  stopped: 0,
+  failed: 1,
+  badArguments: 2,
+  refused: 3,
+  /** The `crash-before-migration-ack` fault fired (tests only). */
+  faultInjected: 70,
+} as const;
+
+export type TheaterFault = "crash-before-migration-ack";
+
+export interface LocalTheaterOptions {
+  vmId: string;
+  /** Mediator address, host:port. */
+  mediator: string;
+  secret: string;
+  /** Where the theater's stdout/stderr (JSON log lines) go; default: inherited from this process. */
+  logFile?: string;
+  /** Test hook: make the theater die at a precise point. */
+  fault?: TheaterFault;
+}
+
+export interface LocalTheaterProcess {
+  pid: number;
+  /** Kills the process outright (SIGKILL by default): the equivalent of pulling the VM's plug. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves with the exit code, or null when it ended by a signal or could not start. */
+  exited: Promise<number | null>;
+}
+
+const theaterEntry = fileURLToPath(new URL("../../../apps/theater/src/main.ts", import.meta.url));
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+/**
+ * Starts a theater as a child process (a simulated VM's guest). The child is linked to this
+ * process by an IPC channel and exits when it disconnects, so a theater never outlives its parent.
+ * The secret travels in the environment, not argv, to keep it out of process listings.
+ */
+export function spawnLocalTheater(options: LocalTheaterOptions): LocalTheaterProcess {
+  const args = ["--import", tsxLoader, theaterEntry, "--vm", options.vmId, "--mediator", options.mediator];
+  if (options.fault) args.push("--fault", options.fault);
+  const logFd = options.logFile ? openSync(options.logFile, "a") : undefined;
+  const output = logFd ?? "inherit";
+  try {
+    const child = spawn(process.execPath, args, {
+      stdio: ["ignore", output, output, "ipc"],
+      env: { ...process.env, MALLEO_THEATER_SECRET: options.secret },
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      child.once("exit", (code) => resolve(code));
+      child.once("error", () => resolve(null));
+    });
+    if (child.pid === undefined) throw new Error(`could not start the theater process for ${options.vmId}`);
+    return {
+      pid: child.pid,
+      kill: (signal = "SIGKILL") => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      },
+      exited,
+    };
+  } finally {
+    if (logFd !== undefined) closeSync(logFd); // the child holds its own copy
+  }
+}

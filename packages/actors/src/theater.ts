@@ -1,0 +1,903 @@
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { deserialize, serialize } from "node:v8";
+import type { ActorBehavior, ActorContext, BehaviorRegistry } from "./behavior";
+import { Channel, RemoteError } from "./channel";
+import { formatAddress, parseAddress } from "./names";
+import { PeerLink } from "./peer-link";
+import {
+  REGISTRATION_REFUSED_PREFIX,
+  bodyType,
+  type ActorSpec,
+  type CollectReply,
+  type DeliverMessage,
+  type DirectoryEntry,
+  type HostedActor,
+  type MailboxEntry,
+  type MigratedActor,
+  type MigrateInRequest,
+  type MigrateOutReply,
+  type MigrateOutRequest,
+  type PrepareReply,
+  type RegisterReply,
+  type ResolveReply,
+  type SpawnReply,
+} from "./protocol";
+
+/** A theater forwards a message at most this many times before asking the Mediator afresh. */
+const MAX_FORWARD_HOPS = 16;
+/** How long one drain turn may run before yielding to I/O (prepare/migrate requests must get in). */
+const DRAIN_TURN_MS = 8;
+const PARKED_RETRY_MS = 500;
+const MEDIATOR_REQUEST_TIMEOUT_MS = 10_000;
+const HOLD_FOR_MIGRATION_TIMEOUT_MS = 10_000;
+const STOP_STEP_TIMEOUT_MS = 3_000;
+
+export type LogFields = Record<string, unknown>;
+export type TheaterLog = (entry: LogFields) => void;
+
+export interface TheaterOptions {
+  vmId: string;
+  /** Mediator address, host:port. */
+  mediator: string;
+  secret: string;
+  behaviors: BehaviorRegistry;
+  /** Interface to listen on for other theaters; default 127.0.0.1. */
+  listenHost?: string;
+  listenPort?: number;
+  /** Host other theaters should dial (a guest listening on 0.0.0.0 advertises its own IP). */
+  advertisedHost?: string;
+  /** Progress reports are batched and sent at most this often (default 200 ms). */
+  progressIntervalMs?: number;
+  /** Pause between attempts to reach the Mediator (default 500 ms at start, 1 s after a loss). */
+  reconnectDelayMs?: number;
+  /** How long `start` keeps trying to reach the Mediator (default 60 s). */
+  registrationTimeoutMs?: number;
+  /** Receives one structured entry per event; default: one JSON line on stderr. */
+  log?: TheaterLog;
+  /** Called when the theater cannot go on (e.g. its registration was refused after a reconnect). */
+  onFatal?: (reason: string) => void;
+  /** Test hooks to make failure windows deterministic. */
+  faults?: { beforeMigrationAck?: () => void };
+}
+
+export class TheaterRefusedError extends Error {}
+
+interface ActorCell {
+  uan: string;
+  behaviorName: string;
+  behavior: ActorBehavior<unknown, unknown>;
+  state: unknown;
+  mailbox: MailboxEntry[];
+  /** Asked to hold at the next safe point (prepare or migration). */
+  holdRequested: boolean;
+  held: boolean;
+  timers: Map<number, { timeout: NodeJS.Timeout; body: unknown }>;
+  /** Set while the actor is being shipped out: arrivals wait here, to be forwarded or restored. */
+  outgoing: { arrivals: MailboxEntry[] } | null;
+  /** Set on the target until the source commits: a dropped link means the source kept the actor. */
+  awaitingCommitFrom: Channel | null;
+  /** `sender` is rewritten before each handler call. */
+  context: { -readonly [K in keyof ActorContext]: ActorContext[K] };
+  reportedProgress: number | undefined;
+}
+
+export interface TheaterStats {
+  actors: number;
+  delivered: number;
+  forwarded: number;
+  parked: number;
+  migratedOut: number;
+  migratedIn: number;
+}
+
+export class Theater {
+  readonly vmId: string;
+  private readonly options: TheaterOptions;
+  private readonly log: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: LogFields) => void;
+  private server: Server | null = null;
+  private advertisedAddress = "";
+  private mediatorChannel: Channel | null = null;
+  private readonly cells = new Map<string, ActorCell>();
+  /** Where actors that left this theater went. Kept so late messages are forwarded, never dropped. */
+  private readonly forwarding = new Map<string, string>();
+  private readonly directoryCache = new Map<string, string>();
+  private readonly links = new Map<string, PeerLink>();
+  private readonly incoming = new Set<Channel>();
+  private readonly goodbyeWaiters = new Map<Channel, () => void>();
+  /** Messages waiting for the Mediator to say where their actor lives. */
+  private readonly resolving = new Map<string, DeliverMessage[]>();
+  /** Messages whose actor nobody could locate yet; retried on directory updates and a timer. */
+  private readonly parked = new Map<string, DeliverMessage[]>();
+  private parkedRetryTimer: NodeJS.Timeout | null = null;
+  /** Addresses that recently refused or dropped us, so a stale directory answer does not spin. */
+  private readonly unreachableUntil = new Map<string, number>();
+  private readonly runQueue = new Set<ActorCell>();
+  private drainScheduled = false;
+  private readonly progressDirty = new Map<string, number>();
+  private progressTimer: NodeJS.Timeout | null = null;
+  private readonly newlyHeld = new Set<string>();
+  private heldFlushScheduled = false;
+  private readonly holdWaiters = new Set<() => void>();
+  private nextTimerId = 1;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private resolveStopped: () => void = () => {};
+  /** Resolves when the theater has stopped (after a graceful stop requested by the Mediator or `stop()`). */
+  readonly stopped: Promise<void>;
+  private readonly counters = { delivered: 0, forwarded: 0, migratedOut: 0, migratedIn: 0 };
+
+  constructor(options: TheaterOptions) {
+    this.options = options;
+    this.vmId = options.vmId;
+    const sink: TheaterLog =
+      options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+    this.log = (level, msg, fields = {}) =>
+      sink({ ts: new Date().toISOString(), level, component: "theater", vmId: this.vmId, msg, ...fields });
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    parseAddress(options.mediator);
+  }
+
+  /** host:port other theaters dial; empty before `start`. */
+  get address(): string {
+    return this.advertisedAddress;
+  }
+
+  get stats(): TheaterStats {
+    let parked = 0;
+    for (const messages of this.parked.values()) parked += messages.length;
+    return { actors: this.cells.size, parked, ...this.counters };
+  }
+
+  hostedActors(): HostedActor[] {
+    return [...this.cells.values()]
+      .filter((cell) => cell.awaitingCommitFrom === null)
+      .map((cell) => ({ uan: cell.uan, behavior: cell.behaviorName }));
+  }
+
+  /** Listens for peers, then registers with the Mediator. Rejects with TheaterRefusedError if refused. */
+  async start(): Promise<{ address: string }> {
+    const listenHost = this.options.listenHost ?? "127.0.0.1";
+    const server = createServer((socket) => this.acceptPeer(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.listenPort ?? 0, listenHost, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as { port: number }).port;
+    this.advertisedAddress = formatAddress(this.options.advertisedHost ?? listenHost, port);
+    const interval = this.options.progressIntervalMs ?? 200;
+    this.progressTimer = setInterval(() => this.flushProgress(), interval);
+    this.progressTimer.unref();
+    try {
+      await this.registerWithRetry();
+    } catch (error) {
+      clearInterval(this.progressTimer);
+      server.close();
+      throw error;
+    }
+    this.log("info", "theater registered", { address: this.advertisedAddress, pid: process.pid });
+    return { address: this.advertisedAddress };
+  }
+
+  /**
+   * Graceful stop: stop accepting peers, let every peer that connected to us confirm it sent its
+   * last message, forward whatever is still pending, then close. Actors still hosted are dropped,
+   * so the Mediator only asks once they have been migrated away.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.stopped;
+    await this.drainForStop();
+    await this.finishStop();
+  }
+
+  // ── Mediator connection ─────────────────────────────────────────────────────────────────────
+
+  /** A guest may boot before the Mediator listens: retry until registered, refused, or out of time. */
+  private async registerWithRetry(): Promise<void> {
+    const deadline = Date.now() + (this.options.registrationTimeoutMs ?? 60_000);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.connectToMediator();
+        return;
+      } catch (error) {
+        if (error instanceof TheaterRefusedError || Date.now() >= deadline) throw error;
+        if (attempt === 1) this.log("warn", "mediator not reachable yet; retrying", { error: (error as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, this.options.reconnectDelayMs ?? 500));
+      }
+    }
+  }
+
+  private async connectToMediator(): Promise<void> {
+    const { host, port } = parseAddress(this.options.mediator);
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const candidate = connect({ host, port });
+      candidate.once("error", reject);
+      candidate.once("connect", () => {
+        candidate.off("error", reject);
+        resolve(candidate);
+      });
+    });
+    const channel: Channel = new Channel(socket, {
+      onRequest: (body, self) => this.handleMediatorRequest(body, self),
+      onMessage: (body) => this.handleMediatorMessage(body),
+      onClose: (reason, self) => this.handleMediatorClosed(self, reason),
+    });
+    try {
+      await channel.request<RegisterReply>(
+        {
+          type: "register",
+          vmId: this.vmId,
+          secret: this.options.secret,
+          address: this.advertisedAddress,
+          pid: process.pid,
+          actors: this.hostedActors(),
+        },
+        MEDIATOR_REQUEST_TIMEOUT_MS,
+      );
+    } catch (error) {
+      channel.destroy("registration failed");
+      if (error instanceof RemoteError && error.message.startsWith(REGISTRATION_REFUSED_PREFIX)) {
+        throw new TheaterRefusedError(error.message.slice(REGISTRATION_REFUSED_PREFIX.length));
+      }
+      throw error;
+    }
+    this.mediatorChannel = channel;
+    this.retryParked();
+  }
+
+  private handleMediatorClosed(channel: Channel, reason: string): void {
+    if (this.mediatorChannel !== channel) return; // a refused or superseded attempt
+    this.mediatorChannel = null;
+    if (this.stopping) return;
+    this.log("warn", "lost the mediator; reconnecting", { reason });
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.stopping) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connectToMediator().then(
+        () => this.log("info", "re-registered with the mediator", { actors: this.cells.size }),
+        (error: Error) => {
+          if (error instanceof TheaterRefusedError) {
+            this.log("error", "re-registration refused", { reason: error.message });
+            this.options.onFatal?.(`registration refused: ${error.message}`);
+            return;
+          }
+          this.scheduleReconnect();
+        },
+      );
+    }, this.options.reconnectDelayMs ?? 1_000);
+  }
+
+  private handleMediatorMessage(body: unknown): void {
+    if (bodyType(body) === "deliver") this.route(body as DeliverMessage);
+  }
+
+  private async handleMediatorRequest(body: unknown, channel: Channel): Promise<unknown> {
+    const request = body as { type: string } & Record<string, unknown>;
+    switch (bodyType(body)) {
+      case "spawn":
+        return this.spawn(request.specs as ActorSpec[]);
+      case "prepare":
+        return this.prepare(request.uans as string[]);
+      case "resume":
+        this.resume(request.uans as string[] | "all");
+        return {};
+      case "migrate-out":
+        return this.migrateOut(body as MigrateOutRequest);
+      case "directory":
+        this.applyDirectory(request.entries as DirectoryEntry[]);
+        return {};
+      case "collect":
+        return this.collect(request.uans as string[]);
+      case "stop":
+        await this.drainForStop();
+        // Let the reply go out first; the Mediator treats the close as the end of the stop.
+        setImmediate(() => void this.finishStop(channel));
+        return {};
+      default:
+        throw new Error(`unknown mediator request ${JSON.stringify(bodyType(body))}`);
+    }
+  }
+
+  // ── Actor lifecycle ─────────────────────────────────────────────────────────────────────────
+
+  private spawn(specs: ActorSpec[]): SpawnReply {
+    if (this.stopping) throw new Error("theater is stopping");
+    for (const spec of specs) {
+      if (!this.options.behaviors[spec.behavior]) throw new Error(`unknown behavior "${spec.behavior}" for ${spec.uan}`);
+      if (this.cells.has(spec.uan)) throw new Error(`${spec.uan} already lives here`);
+    }
+    // Create the whole batch before any actor starts, so first messages find their neighbours.
+    const created: ActorCell[] = [];
+    for (const spec of specs) {
+      const behavior = this.options.behaviors[spec.behavior]!;
+      const cell = this.createCell(spec.uan, spec.behavior, behavior.init(spec.init, spec.uan));
+      if (behavior.start) cell.mailbox.push({ kind: "start" });
+      created.push(cell);
+    }
+    for (const cell of created) {
+      this.cells.set(cell.uan, cell);
+      this.forwarding.delete(cell.uan);
+      this.directoryCache.delete(cell.uan);
+      this.noteProgress(cell);
+      this.markRunnable(cell);
+    }
+    this.log("info", "actors spawned", { count: created.length });
+    return { actors: created.map((cell) => ({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: serialize(cell.state).length })) };
+  }
+
+  private createCell(uan: string, behaviorName: string, state: unknown): ActorCell {
+    const behavior = this.options.behaviors[behaviorName];
+    if (!behavior) throw new Error(`unknown behavior "${behaviorName}" for ${uan}`);
+    const cell: ActorCell = {
+      uan,
+      behaviorName,
+      behavior,
+      state,
+      mailbox: [],
+      holdRequested: false,
+      held: false,
+      timers: new Map(),
+      outgoing: null,
+      awaitingCommitFrom: null,
+      reportedProgress: undefined,
+      context: {
+        self: uan,
+        sender: null,
+        send: (to, message) => this.route({ type: "deliver", to, from: uan, body: structuredClone(message), hops: 0 }),
+        schedule: (message, delayMs) => this.scheduleSelfMessage(cell, message, delayMs),
+        log: (fields) => this.log("info", "actor log", { actor: uan, ...fields }),
+      },
+    };
+    return cell;
+  }
+
+  private scheduleSelfMessage(cell: ActorCell, body: unknown, delayMs: number): void {
+    const id = this.nextTimerId++;
+    const timeout = setTimeout(() => {
+      cell.timers.delete(id);
+      if (this.cells.get(cell.uan) === cell) this.enqueue(cell, { kind: "message", from: cell.uan, body });
+    }, Math.max(0, delayMs));
+    cell.timers.set(id, { timeout, body });
+  }
+
+  private prepare(uans: string[]): PrepareReply {
+    const held: string[] = [];
+    const unknown: string[] = [];
+    for (const uan of uans) {
+      const cell = this.cells.get(uan);
+      if (!cell) {
+        unknown.push(uan);
+        continue;
+      }
+      cell.holdRequested = true;
+      if (this.tryHold(cell)) held.push(uan);
+      else this.markRunnable(cell); // it must keep running to reach its safe point
+    }
+    for (const uan of held) this.newlyHeld.delete(uan); // in this reply; later ones go out as `held` messages
+    return { held, unknown };
+  }
+
+  private tryHold(cell: ActorCell): boolean {
+    if (cell.held) return true;
+    if (!cell.holdRequested) return false;
+    const safe = cell.behavior.isSafePoint ? cell.behavior.isSafePoint(cell.state) : true;
+    if (!safe) return false;
+    cell.held = true;
+    this.runQueue.delete(cell);
+    this.newlyHeld.add(cell.uan);
+    this.scheduleHeldFlush();
+    for (const waiter of [...this.holdWaiters]) waiter();
+    return true;
+  }
+
+  private scheduleHeldFlush(): void {
+    if (this.heldFlushScheduled) return;
+    this.heldFlushScheduled = true;
+    setImmediate(() => {
+      this.heldFlushScheduled = false;
+      if (this.newlyHeld.size === 0) return;
+      this.mediatorChannel?.send({ type: "held", uans: [...this.newlyHeld] });
+      this.newlyHeld.clear();
+    });
+  }
+
+  private resume(uans: string[] | "all"): void {
+    const cells = uans === "all" ? [...this.cells.values()] : uans.map((uan) => this.cells.get(uan));
+    let resumed = 0;
+    for (const cell of cells) {
+      // Actors still being shipped in or out are not this theater's to run.
+      if (!cell || cell.outgoing || cell.awaitingCommitFrom) continue;
+      cell.holdRequested = false;
+      cell.held = false;
+      this.markRunnable(cell);
+      resumed++;
+    }
+    this.log("info", "actors resumed", { count: resumed });
+  }
+
+  private collect(uans: string[]): CollectReply {
+    const states = new Map<string, unknown>();
+    const missing: string[] = [];
+    for (const uan of uans) {
+      const cell = this.cells.get(uan);
+      if (cell && !cell.awaitingCommitFrom) states.set(uan, cell.state);
+      else missing.push(uan);
+    }
+    return { states, missing };
+  }
+
+  // ── Scheduling ──────────────────────────────────────────────────────────────────────────────
+
+  private enqueue(cell: ActorCell, entry: MailboxEntry): void {
+    if (cell.outgoing) {
+      cell.outgoing.arrivals.push(entry);
+      return;
+    }
+    cell.mailbox.push(entry);
+    this.markRunnable(cell);
+  }
+
+  private markRunnable(cell: ActorCell): void {
+    if (cell.held || cell.outgoing || cell.awaitingCommitFrom || cell.mailbox.length === 0) return;
+    this.runQueue.add(cell);
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Runs mailboxes round-robin, one message per actor per pass, yielding to I/O every few ms. */
+  private drain(): void {
+    this.drainScheduled = false;
+    const deadline = performance.now() + DRAIN_TURN_MS;
+    while (this.runQueue.size > 0 && performance.now() < deadline) {
+      for (const cell of [...this.runQueue]) {
+        this.runQueue.delete(cell);
+        if (this.cells.get(cell.uan) !== cell || cell.held || cell.outgoing || cell.awaitingCommitFrom) continue;
+        const entry = cell.mailbox.shift();
+        if (!entry) continue;
+        this.runHandler(cell, entry);
+        this.noteProgress(cell);
+        if (cell.holdRequested) this.tryHold(cell);
+        if (cell.mailbox.length > 0) this.markRunnable(cell);
+      }
+    }
+    if (this.runQueue.size > 0 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private runHandler(cell: ActorCell, entry: MailboxEntry): void {
+    cell.context.sender = entry.kind === "message" ? entry.from : null;
+    try {
+      if (entry.kind === "start") {
+        if (cell.behavior.start) cell.state = cell.behavior.start(cell.state, cell.context);
+      } else {
+        cell.state = cell.behavior.receive(cell.state, entry.body, cell.context);
+      }
+      this.counters.delivered++;
+    } catch (error) {
+      // The actor keeps its previous state; one bad message must not take the theater down.
+      this.log("error", "actor handler threw", { actor: cell.uan, error: (error as Error).stack ?? String(error) });
+    }
+  }
+
+  private noteProgress(cell: ActorCell): void {
+    const progress = cell.behavior.progress?.(cell.state);
+    if (progress === undefined || progress === cell.reportedProgress) return;
+    cell.reportedProgress = progress;
+    this.progressDirty.set(cell.uan, progress);
+  }
+
+  private flushProgress(): void {
+    if (this.progressDirty.size === 0 || !this.mediatorChannel) return;
+    const items = [...this.progressDirty].map(([uan, iteration]) => ({ uan, iteration }));
+    this.progressDirty.clear();
+    this.mediatorChannel.send({ type: "progress", items });
+  }
+
+  // ── Routing ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Delivers locally, forwards along a pointer or the directory, or asks the Mediator. Never drops. */
+  private route(message: DeliverMessage): void {
+    const cell = this.cells.get(message.to);
+    if (cell) {
+      this.enqueue(cell, { kind: "message", from: message.from, body: message.body });
+      return;
+    }
+    if (message.hops >= MAX_FORWARD_HOPS) {
+      this.log("warn", "forwarding hop limit reached; asking the mediator", { to: message.to, hops: message.hops });
+      this.forwarding.delete(message.to);
+      this.directoryCache.delete(message.to);
+      this.resolveThenRoute({ ...message, hops: 0 });
+      return;
+    }
+    const pointer = this.forwarding.get(message.to);
+    const next = pointer ?? this.directoryCache.get(message.to);
+    if (next && next !== this.advertisedAddress && !this.isUnreachable(next)) {
+      if (pointer) this.counters.forwarded++;
+      this.sendToTheater(next, { ...message, hops: message.hops + 1 });
+      return;
+    }
+    this.resolveThenRoute(message);
+  }
+
+  private resolveThenRoute(message: DeliverMessage): void {
+    const waiting = this.resolving.get(message.to);
+    if (waiting) {
+      waiting.push(message);
+      return;
+    }
+    const channel = this.mediatorChannel;
+    if (!channel) {
+      this.park([message]);
+      return;
+    }
+    this.resolving.set(message.to, [message]);
+    const settle = (address: string | null) => {
+      const batch = this.resolving.get(message.to) ?? [];
+      this.resolving.delete(message.to);
+      if (this.cells.has(message.to)) {
+        for (const pending of batch) this.route(pending); // it arrived here meanwhile
+      } else if (address && address !== this.advertisedAddress && !this.isUnreachable(address)) {
+        this.directoryCache.set(message.to, address);
+        for (const pending of batch) this.sendToTheater(address, { ...pending, hops: pending.hops + 1 });
+      } else {
+        this.park(batch);
+      }
+    };
+    channel
+      .request<ResolveReply>({ type: "resolve", uan: message.to }, MEDIATOR_REQUEST_TIMEOUT_MS)
+      .then((reply) => settle(reply.address), () => settle(null));
+  }
+
+  private park(messages: DeliverMessage[]): void {
+    if (messages.length === 0) return;
+    const uan = messages[0]!.to;
+    const parked = this.parked.get(uan);
+    if (parked) parked.push(...messages);
+    else {
+      this.parked.set(uan, [...messages]);
+      this.log("warn", "no reachable location for actor yet; holding its messages", { to: uan });
+    }
+    if (!this.parkedRetryTimer) {
+      this.parkedRetryTimer = setTimeout(() => {
+        this.parkedRetryTimer = null;
+        this.retryParked();
+      }, PARKED_RETRY_MS);
+      this.parkedRetryTimer.unref();
+    }
+  }
+
+  private retryParked(onlyUans?: Iterable<string>): void {
+    const uans = onlyUans ? [...onlyUans].filter((uan) => this.parked.has(uan)) : [...this.parked.keys()];
+    for (const uan of uans) {
+      const messages = this.parked.get(uan) ?? [];
+      this.parked.delete(uan);
+      for (const message of messages) this.route(message);
+    }
+  }
+
+  private isUnreachable(address: string): boolean {
+    const until = this.unreachableUntil.get(address);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.unreachableUntil.delete(address);
+    return false;
+  }
+
+  private markUnreachable(address: string): void {
+    this.unreachableUntil.set(address, Date.now() + PARKED_RETRY_MS);
+    for (const [uan, cached] of this.directoryCache) if (cached === address) this.directoryCache.delete(uan);
+  }
+
+  private sendToTheater(address: string, message: DeliverMessage): void {
+    const link = this.linkTo(address);
+    if (!link.send(message)) this.rerouteUnsent(address, [message]);
+  }
+
+  private rerouteUnsent(address: string, bodies: unknown[]): void {
+    this.markUnreachable(address);
+    for (const body of bodies) {
+      if (bodyType(body) !== "deliver") continue;
+      const message = body as DeliverMessage;
+      if (this.forwarding.get(message.to) === address) this.forwarding.delete(message.to);
+      this.resolveThenRoute(message);
+    }
+  }
+
+  private linkTo(address: string): PeerLink {
+    const existing = this.links.get(address);
+    if (existing && !existing.isDead) return existing;
+    const link: PeerLink = new PeerLink(
+      address,
+      { onMessage: (body, channel) => this.handleLinkMessage(link, body, channel) },
+      (_deadLink, unsent, reason) => {
+        if (unsent.length > 0) this.log("warn", "peer unreachable; rerouting", { peer: address, reason, messages: unsent.length });
+        this.rerouteUnsent(address, unsent);
+      },
+      (closedLink) => {
+        if (this.links.get(address) === closedLink) this.links.delete(address);
+      },
+    );
+    this.links.set(address, link);
+    return link;
+  }
+
+  private handleLinkMessage(link: PeerLink, body: unknown, channel: Channel): void {
+    if (bodyType(body) !== "goodbye") return;
+    // The peer is stopping: never use this link again, and confirm on it (behind everything we sent).
+    if (this.links.get(link.address) === link) this.links.delete(link.address);
+    this.markUnreachable(link.address);
+    channel.send({ type: "goodbye-ack" });
+    void channel.end("peer said goodbye");
+  }
+
+  private applyDirectory(entries: DirectoryEntry[]): void {
+    for (const { uan, address } of entries) {
+      if (address === null || address === this.advertisedAddress) {
+        this.directoryCache.delete(uan);
+        if (address === null) this.forwarding.delete(uan);
+        continue;
+      }
+      this.directoryCache.set(uan, address);
+      // Shorten chains: a pointer to an intermediate theater (which may stop) now points at the actor.
+      if (this.forwarding.has(uan)) this.forwarding.set(uan, address);
+    }
+    this.retryParked(entries.map((entry) => entry.uan));
+  }
+
+  // ── Peers that connect to us ────────────────────────────────────────────────────────────────
+
+  private acceptPeer(socket: Socket): void {
+    const channel: Channel = new Channel(socket, {
+      onMessage: (body, self) => {
+        const type = bodyType(body);
+        if (type === "deliver") this.route(body as DeliverMessage);
+        else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
+      },
+      onRequest: (body, self): unknown => {
+        const type = bodyType(body);
+        if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self);
+        if (type === "migrate-commit") return this.commitMigrateIn((body as { uans: string[] }).uans, self);
+        throw new Error(`unknown peer request ${JSON.stringify(type)}`);
+      },
+      onClose: () => {
+        this.incoming.delete(channel);
+        this.goodbyeWaiters.get(channel)?.();
+        this.discardUncommitted(channel);
+      },
+    });
+    this.incoming.add(channel);
+  }
+
+  // ── Migration ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Source side. Holds the actors, ships state and mailbox in one request, and only after the
+   * target has acknowledged and committed deletes them here and leaves forwarding pointers.
+   * On any failure the actors stay here, held, with every message that arrived meanwhile.
+   */
+  private async migrateOut(request: MigrateOutRequest): Promise<MigrateOutReply> {
+    if (this.stopping) throw new Error("theater is stopping");
+    if (request.targetAddress === this.advertisedAddress) throw new Error("cannot migrate to the same theater");
+    const cells = request.uans.map((uan) => {
+      const cell = this.cells.get(uan);
+      if (!cell || cell.awaitingCommitFrom) throw new Error(`${uan} does not live on ${this.vmId}`);
+      if (cell.outgoing) throw new Error(`${uan} is already migrating`);
+      return cell;
+    });
+    for (const cell of cells) {
+      cell.holdRequested = true;
+      if (!this.tryHold(cell)) this.markRunnable(cell);
+    }
+    await this.waitUntilHeld(cells, HOLD_FOR_MIGRATION_TIMEOUT_MS);
+
+    const records: Uint8Array[] = [];
+    const actors: HostedActor[] = [];
+    for (const cell of cells) {
+      // Pending self-messages travel in the mailbox; the target delivers them on resume.
+      for (const timer of cell.timers.values()) {
+        clearTimeout(timer.timeout);
+        cell.mailbox.push({ kind: "message", from: cell.uan, body: timer.body });
+      }
+      cell.timers.clear();
+      cell.outgoing = { arrivals: [] };
+      const record: MigratedActor = { uan: cell.uan, behavior: cell.behaviorName, state: cell.state, mailbox: cell.mailbox };
+      const bytes = serialize(record);
+      records.push(bytes);
+      actors.push({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: bytes.length });
+    }
+    const bytes = records.reduce((sum, record) => sum + record.length, 0);
+    const uans = cells.map((cell) => cell.uan);
+    const link = this.linkTo(request.targetAddress);
+    const startedAt = performance.now();
+    let phase: "connecting" | "transferring" | "committing" = "connecting";
+    try {
+      const channel = await link.connected;
+      phase = "transferring";
+      await channel.request({ type: "migrate-in", records }, request.timeoutMs);
+      phase = "committing";
+      await channel.request({ type: "migrate-commit", uans }, request.timeoutMs);
+    } catch (error) {
+      // Dropping the link is how a target that is still alive learns to discard its uncommitted
+      // copies. A target that refused the transfer itself installed nothing, so the link can stay.
+      const targetRefusedTransfer = phase === "transferring" && error instanceof RemoteError;
+      if (phase !== "connecting" && !targetRefusedTransfer) link.destroy(`migration failed while ${phase}`);
+      for (const cell of cells) {
+        const arrivals = cell.outgoing?.arrivals ?? [];
+        cell.outgoing = null;
+        cell.mailbox.push(...arrivals);
+      }
+      this.log("warn", "migration failed; actors stay here, held", {
+        target: request.targetAddress,
+        actors: uans.length,
+        error: (error as Error).message,
+      });
+      throw new Error(`migration to ${request.targetAddress} failed: ${(error as Error).message}`);
+    }
+    for (const cell of cells) {
+      this.cells.delete(cell.uan);
+      this.runQueue.delete(cell);
+      this.progressDirty.delete(cell.uan);
+      this.forwarding.set(cell.uan, request.targetAddress);
+      this.directoryCache.set(cell.uan, request.targetAddress);
+      // Same link as the state, so these arrive after the actor is installed.
+      for (const entry of cell.outgoing?.arrivals ?? []) {
+        if (entry.kind !== "message") continue;
+        this.counters.forwarded++;
+        this.sendToTheater(request.targetAddress, { type: "deliver", to: cell.uan, from: entry.from, body: entry.body, hops: 1 });
+      }
+      cell.outgoing = null;
+    }
+    this.counters.migratedOut += cells.length;
+    this.log("info", "actors migrated out", {
+      target: request.targetAddress,
+      actors: cells.length,
+      bytes,
+      ms: Math.round(performance.now() - startedAt),
+    });
+    return { moved: cells.length, bytes, actors };
+  }
+
+  private waitUntilHeld(cells: ActorCell[], timeoutMs: number): Promise<void> {
+    const allHeld = () => cells.every((cell) => cell.held);
+    if (allHeld()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        if (!allHeld()) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const notHeld = cells.filter((cell) => !cell.held).map((cell) => cell.uan);
+        reject(new Error(`actors did not reach a safe point within ${timeoutMs} ms: ${notHeld.join(", ")}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.holdWaiters.delete(waiter);
+      };
+      this.holdWaiters.add(waiter);
+    });
+  }
+
+  /** Target side, phase one: install held and uncommitted, then acknowledge. */
+  private migrateIn(request: MigrateInRequest, channel: Channel): Record<string, never> {
+    if (this.stopping) throw new Error("theater is stopping");
+    const migrated = request.records.map((record) => deserialize(record) as MigratedActor);
+    for (const actor of migrated) {
+      if (!this.options.behaviors[actor.behavior]) throw new Error(`unknown behavior "${actor.behavior}" for ${actor.uan}`);
+      if (this.cells.has(actor.uan)) throw new Error(`${actor.uan} already lives on ${this.vmId}`);
+    }
+    for (const actor of migrated) {
+      const cell = this.createCell(actor.uan, actor.behavior, actor.state);
+      cell.mailbox = actor.mailbox;
+      cell.holdRequested = true;
+      cell.held = true;
+      cell.awaitingCommitFrom = channel;
+      this.cells.set(cell.uan, cell);
+    }
+    this.options.faults?.beforeMigrationAck?.();
+    return {};
+  }
+
+  /** Target side, phase two: the source has let go; the actors are ours (still held until resumed). */
+  private commitMigrateIn(uans: string[], channel: Channel): Record<string, never> {
+    for (const uan of uans) {
+      const cell = this.cells.get(uan);
+      if (!cell || cell.awaitingCommitFrom !== channel) throw new Error(`no uncommitted migration of ${uan} on this link`);
+    }
+    for (const uan of uans) {
+      const cell = this.cells.get(uan)!;
+      cell.awaitingCommitFrom = null;
+      this.forwarding.delete(uan);
+      this.directoryCache.delete(uan);
+      cell.reportedProgress = undefined;
+      this.noteProgress(cell);
+    }
+    this.counters.migratedIn += uans.length;
+    this.log("info", "actors migrated in", { actors: uans.length });
+    return {};
+  }
+
+  private discardUncommitted(channel: Channel): void {
+    const discarded: string[] = [];
+    for (const cell of this.cells.values()) {
+      if (cell.awaitingCommitFrom !== channel) continue;
+      this.cells.delete(cell.uan);
+      discarded.push(cell.uan);
+    }
+    if (discarded.length > 0) this.log("warn", "source dropped the link before committing; the actors stay there", { actors: discarded.length });
+  }
+
+  // ── Stopping ────────────────────────────────────────────────────────────────────────────────
+
+  private async drainForStop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.cells.size > 0) this.log("warn", "stopping with actors still hosted", { actors: this.cells.size });
+    // Stop accepting peers; close()'s callback would wait for every open connection, so don't await it.
+    this.server?.close();
+    // Peers confirm on the same connection they delivered on, so after the acks nothing is in flight to us.
+    await Promise.all([...this.incoming].map((channel) => this.sayGoodbye(channel)));
+    await this.waitFor(() => this.resolving.size === 0 && this.parked.size === 0, STOP_STEP_TIMEOUT_MS);
+    if (this.parked.size > 0) this.log("error", "stopping with undeliverable messages", { actors: [...this.parked.keys()] });
+    this.flushProgress();
+    await Promise.all([...this.links.values()].map((link) => withTimeout(link.end(), STOP_STEP_TIMEOUT_MS)));
+  }
+
+  private sayGoodbye(channel: Channel): Promise<void> {
+    return withTimeout(
+      new Promise<void>((resolve) => {
+        this.goodbyeWaiters.set(channel, resolve);
+        if (!channel.send({ type: "goodbye" })) resolve();
+      }),
+      STOP_STEP_TIMEOUT_MS,
+    ).finally(() => this.goodbyeWaiters.delete(channel));
+  }
+
+  private async waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (this.parked.size > 0) this.retryParked();
+    }
+  }
+
+  private async finishStop(mediatorChannel: Channel | null = this.mediatorChannel): Promise<void> {
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    if (this.parkedRetryTimer) clearTimeout(this.parkedRetryTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const cell of this.cells.values()) for (const timer of cell.timers.values()) clearTimeout(timer.timeout);
+    for (const channel of this.incoming) channel.destroy("theater stopped");
+    if (mediatorChannel) await withTimeout(mediatorChannel.end("theater stopped"), STOP_STEP_TIMEOUT_MS);
+    this.mediatorChannel = null;
+    this.log("info", "theater stopped", { ...this.stats });
+    this.resolveStopped();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+    );
+  });
+}

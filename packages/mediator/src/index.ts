@@ -1,0 +1,1 @@
+export { Mediator, type ActorInfo, type ActorSpec, type MediatorOptions, type ProgressEvent, type TheaterInfo } from "./mediator";

@@ -1,0 +1,515 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type Server } from "node:net";
+import {
+  Channel,
+  REGISTRATION_REFUSED_PREFIX,
+  RequestTimeoutError,
+  appOfUan,
+  bodyType,
+  formatAddress,
+  parseAddress,
+  parseUan,
+  type ActorSpec,
+  type CollectReply,
+  type DirectoryEntry,
+  type HostedActor,
+  type MigrateOutReply,
+  type PrepareReply,
+  type ProgressItem,
+  type RegisterRequest,
+  type SpawnReply,
+} from "@malleo/actors";
+
+export type { ActorSpec } from "@malleo/actors";
+
+export interface TheaterInfo {
+  vmId: string;
+  /** host:port other theaters dial. */
+  address: string;
+  pid: number;
+  registeredAt: Date;
+}
+
+export interface ActorInfo {
+  uan: string;
+  vmId: string;
+  behavior: string;
+  stateBytes?: number;
+}
+
+export interface ProgressEvent {
+  app: string;
+  uan: string;
+  vmId: string;
+  iteration: number;
+}
+
+export interface MediatorOptions {
+  host?: string;
+  /** 0 = ephemeral. */
+  port?: number;
+  log?: (entry: Record<string, unknown>) => void;
+  /** Per-request deadline for ordinary theater requests (spawn, resume, collect…); default 30 s. */
+  requestTimeoutMs?: number;
+  /** How long the target of a migration may take to acknowledge; default 60 s. */
+  migrationTimeoutMs?: number;
+}
+
+interface TheaterRecord {
+  info: TheaterInfo;
+  channel: Channel;
+  /** Set by stopTheater: the coming disconnect is expected, not a loss. */
+  stopping: boolean;
+}
+
+interface ReadyWaiter {
+  vmId: string;
+  waitingFor: Set<string>;
+  ready: Set<string>;
+  wake(): void;
+  fail(error: Error): void;
+}
+
+const DIRECTORY_ACK_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 20_000;
+const COLLECT_ATTEMPTS = 5;
+
+/**
+ * The Mediator: theater registry, actor directory (UAN → VM), ready barrier and migration
+ * coordinator. Theaters connect to it over TCP; the lead's worker drives it through this class.
+ */
+export class Mediator {
+  private readonly options: MediatorOptions;
+  private server: Server | null = null;
+  private readonly connections = new Set<Channel>();
+  private readonly expectedSecrets = new Map<string, Buffer>();
+  private readonly theaters = new Map<string, TheaterRecord>();
+  private readonly vmOfChannel = new Map<Channel, string>();
+  private readonly directory = new Map<string, ActorInfo>();
+  private readonly registrationWaiters = new Map<string, Set<(info: TheaterInfo) => void>>();
+  private readonly readyWaiters = new Set<ReadyWaiter>();
+  private readonly migrating = new Set<string>();
+  private readonly progressListeners = new Set<(event: ProgressEvent) => void>();
+  private readonly lostListeners = new Set<(vmId: string) => void>();
+
+  constructor(options: MediatorOptions = {}) {
+    this.options = options;
+  }
+
+  private log(level: "debug" | "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+    this.options.log?.({ ts: new Date().toISOString(), level, component: "mediator", msg, ...fields });
+  }
+
+  private get requestTimeoutMs(): number {
+    return this.options.requestTimeoutMs ?? 30_000;
+  }
+
+  async start(): Promise<{ address: string }> {
+    if (this.server) throw new Error("mediator already started");
+    const host = this.options.host ?? "127.0.0.1";
+    const server = createServer((socket) => this.accept(new Channel(socket)));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = formatAddress(host, (server.address() as { port: number }).port);
+    this.log("info", "mediator listening", { address });
+    return { address };
+  }
+
+  /** Closes the server and every theater connection; theaters will keep trying to reconnect. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const record of this.theaters.values()) record.stopping = true;
+    for (const channel of this.connections) channel.destroy("mediator stopped");
+    for (const waiter of this.readyWaiters) waiter.fail(new Error("mediator stopped"));
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  // ── Registry ──────────────────────────────────────────────────────────────────────────────
+
+  /** Allows one theater to register for `vmId` with `secret` (a later call replaces the secret). */
+  expectTheater(vmId: string, secret: string): void {
+    if (!vmId || !secret) throw new Error("expectTheater needs a VM id and a non-empty secret");
+    this.expectedSecrets.set(vmId, digest(secret));
+  }
+
+  theater(vmId: string): TheaterInfo | undefined {
+    const info = this.theaters.get(vmId)?.info;
+    return info ? { ...info } : undefined;
+  }
+
+  awaitTheater(vmId: string, timeoutMs: number): Promise<TheaterInfo> {
+    const registered = this.theater(vmId);
+    if (registered) return Promise.resolve(registered);
+    return new Promise((resolve, reject) => {
+      const waiters = this.registrationWaiters.get(vmId) ?? new Set();
+      this.registrationWaiters.set(vmId, waiters);
+      const waiter = (info: TheaterInfo) => {
+        clearTimeout(timer);
+        resolve({ ...info });
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`the theater of VM ${vmId} did not register within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  }
+
+  onProgress(callback: (event: ProgressEvent) => void): () => void {
+    this.progressListeners.add(callback);
+    return () => this.progressListeners.delete(callback);
+  }
+
+  onTheaterLost(callback: (vmId: string) => void): () => void {
+    this.lostListeners.add(callback);
+    return () => this.lostListeners.delete(callback);
+  }
+
+  private accept(channel: Channel): void {
+    this.connections.add(channel);
+    channel.setHandlers({
+      onRequest: (body) => this.handleTheaterRequest(body, channel),
+      onMessage: (body) => this.handleTheaterMessage(body, channel),
+      onClose: (reason) => this.handleDisconnect(channel, reason),
+    });
+  }
+
+  private handleTheaterRequest(body: unknown, channel: Channel): unknown {
+    const type = bodyType(body);
+    if (type === "register") return this.register(body as RegisterRequest, channel);
+    if (!this.vmOfChannel.has(channel)) throw new Error("not registered");
+    if (type === "resolve") {
+      const entry = this.directory.get((body as { uan: string }).uan);
+      return { address: entry ? (this.theaters.get(entry.vmId)?.info.address ?? null) : null };
+    }
+    throw new Error(`unknown request ${JSON.stringify(type)}`);
+  }
+
+  private register(request: RegisterRequest, channel: Channel): { accepted: true } {
+    const refuse = (reason: string): never => {
+      this.log("warn", "theater registration refused", { vmId: request?.vmId, reason, remote: channel.remote });
+      // The error reply carries the reason; close once it has been written.
+      setImmediate(() => void channel.end(`registration refused: ${reason}`));
+      throw new Error(`${REGISTRATION_REFUSED_PREFIX}${reason}`);
+    };
+    if (typeof request.vmId !== "string" || typeof request.secret !== "string" || typeof request.pid !== "number") {
+      return refuse("malformed registration");
+    }
+    try {
+      parseAddress(request.address);
+    } catch {
+      return refuse(`malformed address ${JSON.stringify(request.address)}`);
+    }
+    const expected = this.expectedSecrets.get(request.vmId);
+    if (!expected) return refuse(`no theater is expected for VM ${request.vmId}`);
+    if (!timingSafeEqual(expected, digest(request.secret))) return refuse(`wrong secret for VM ${request.vmId}`);
+    const current = this.theaters.get(request.vmId);
+    if (current && current.channel.isOpen) {
+      // The same process coming back (its old connection half-dead) takes over; another one is a duplicate.
+      const sameTheater = current.info.pid === request.pid && current.info.address === request.address;
+      if (!sameTheater) return refuse(`VM ${request.vmId} already has a registered theater`);
+      current.channel.destroy("replaced by a new connection from the same theater");
+    }
+    if (this.vmOfChannel.has(channel)) return refuse("this connection is already registered");
+
+    const info: TheaterInfo = { vmId: request.vmId, address: request.address, pid: request.pid, registeredAt: new Date() };
+    this.theaters.set(info.vmId, { info, channel, stopping: false });
+    this.vmOfChannel.set(channel, info.vmId);
+    // A theater that re-registers after a Mediator restart brings its actors back into the directory.
+    for (const actor of Array.isArray(request.actors) ? request.actors : []) this.recordActor(actor, info.vmId);
+    this.log("info", "theater registered", { vmId: info.vmId, address: info.address, pid: info.pid, actors: request.actors?.length ?? 0 });
+    const waiters = this.registrationWaiters.get(info.vmId);
+    this.registrationWaiters.delete(info.vmId);
+    for (const waiter of waiters ?? []) waiter(info);
+    return { accepted: true };
+  }
+
+  private handleTheaterMessage(body: unknown, channel: Channel): void {
+    const vmId = this.vmOfChannel.get(channel);
+    if (!vmId) return;
+    const type = bodyType(body);
+    if (type === "progress") {
+      for (const item of (body as { items: ProgressItem[] }).items) this.emitProgress({ app: appOfUan(item.uan), uan: item.uan, vmId, iteration: item.iteration });
+    } else if (type === "held") {
+      this.markReady(vmId, (body as { uans: string[] }).uans);
+    }
+  }
+
+  private emitProgress(event: ProgressEvent): void {
+    for (const listener of this.progressListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log("error", "progress listener threw", { error: (error as Error).message });
+      }
+    }
+  }
+
+  private handleDisconnect(channel: Channel, reason: string): void {
+    this.connections.delete(channel);
+    const vmId = this.vmOfChannel.get(channel);
+    this.vmOfChannel.delete(channel);
+    if (!vmId) return;
+    const record = this.theaters.get(vmId);
+    if (!record || record.channel !== channel) return;
+    this.theaters.delete(vmId);
+    for (const waiter of this.readyWaiters) if (waiter.vmId === vmId) waiter.fail(new Error(`theater of VM ${vmId} disconnected: ${reason}`));
+    if (record.stopping) return;
+    // The directory keeps its actors: they are lost only if the theater never comes back.
+    this.log("warn", "theater lost", { vmId, reason });
+    for (const listener of this.lostListeners) {
+      try {
+        listener(vmId);
+      } catch (error) {
+        this.log("error", "theater-lost listener threw", { error: (error as Error).message });
+      }
+    }
+  }
+
+  private connected(vmId: string): TheaterRecord {
+    const record = this.theaters.get(vmId);
+    if (!record || !record.channel.isOpen) throw new Error(`VM ${vmId} has no registered theater`);
+    return record;
+  }
+
+  // ── Directory ─────────────────────────────────────────────────────────────────────────────
+
+  private recordActor(actor: HostedActor, vmId: string): void {
+    const existing = this.directory.get(actor.uan);
+    this.directory.set(actor.uan, {
+      uan: actor.uan,
+      vmId,
+      behavior: actor.behavior,
+      stateBytes: actor.stateBytes ?? existing?.stateBytes,
+    });
+  }
+
+  listActors(vmId?: string): ActorInfo[] {
+    const actors = [...this.directory.values()].filter((actor) => vmId === undefined || actor.vmId === vmId);
+    return actors.map((actor) => ({ ...actor })).sort((a, b) => a.uan.localeCompare(b.uan));
+  }
+
+  /** Tells every theater where these actors live now; resolves when all connected theaters acknowledged. */
+  private async pushDirectory(entries: DirectoryEntry[]): Promise<void> {
+    const results = await Promise.allSettled(
+      [...this.theaters.values()].map((record) =>
+        record.channel.request({ type: "directory", entries }, DIRECTORY_ACK_TIMEOUT_MS),
+      ),
+    );
+    const failures = results.filter((result) => result.status === "rejected").length;
+    if (failures > 0) this.log("warn", "some theaters did not acknowledge a directory update", { failures });
+  }
+
+  async spawnActors(vmId: string, specs: ActorSpec[]): Promise<void> {
+    const record = this.connected(vmId);
+    const batch = new Set<string>();
+    for (const spec of specs) {
+      parseUan(spec.uan);
+      if (this.directory.has(spec.uan) || batch.has(spec.uan)) throw new Error(`actor ${spec.uan} already exists`);
+      batch.add(spec.uan);
+    }
+    // Listed before the theater creates them, so the first messages between them resolve.
+    for (const spec of specs) this.recordActor({ uan: spec.uan, behavior: spec.behavior }, vmId);
+    try {
+      const reply = await record.channel.request<SpawnReply>({ type: "spawn", specs }, this.requestTimeoutMs);
+      for (const actor of reply.actors) this.recordActor(actor, vmId);
+    } catch (error) {
+      for (const spec of specs) this.directory.delete(spec.uan);
+      throw new Error(`spawning ${specs.length} actors on VM ${vmId} failed: ${(error as Error).message}`);
+    }
+    this.log("info", "actors spawned", { vmId, count: specs.length });
+    void this.pushDirectory(specs.map((spec) => ({ uan: spec.uan, address: record.info.address })));
+  }
+
+  // ── Ready barrier ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Asks the actors to hold at their next safe point and waits until they all do or `timeoutMs`
+   * passes. Actors that are not on this VM are reported not ready. They stay held until `resume`.
+   */
+  async awaitReady(vmId: string, uans: string[] | "all", timeoutMs: number): Promise<{ ready: string[]; notReady: string[] }> {
+    const record = this.connected(vmId);
+    const requested = uans === "all" ? this.listActors(vmId).map((actor) => actor.uan) : [...uans];
+    const onVm = requested.filter((uan) => this.directory.get(uan)?.vmId === vmId);
+    const ready = new Set<string>();
+    const outcome = () => ({
+      ready: requested.filter((uan) => ready.has(uan)),
+      notReady: requested.filter((uan) => !ready.has(uan)),
+    });
+    if (onVm.length === 0) return outcome();
+
+    let wake: () => void = () => {};
+    let fail: (error: Error) => void = () => {};
+    const settled = new Promise<void>((resolve, reject) => {
+      wake = resolve;
+      fail = reject;
+    });
+    settled.catch(() => {}); // observed below; this only keeps an early failure from going unhandled
+    const waiter: ReadyWaiter = { vmId, waitingFor: new Set(onVm), ready, wake, fail };
+    this.readyWaiters.add(waiter);
+    const timer = setTimeout(wake, timeoutMs);
+    try {
+      try {
+        const reply = await record.channel.request<PrepareReply>({ type: "prepare", uans: onVm }, timeoutMs);
+        for (const uan of reply.unknown) waiter.waitingFor.delete(uan);
+        this.markReady(vmId, reply.held);
+        if (waiter.waitingFor.size === 0) wake();
+      } catch (error) {
+        if (!(error instanceof RequestTimeoutError)) throw error; // out of time: nobody is ready
+      }
+      await settled;
+    } finally {
+      clearTimeout(timer);
+      this.readyWaiters.delete(waiter);
+    }
+    const result = outcome();
+    this.log(result.notReady.length === 0 ? "info" : "warn", "ready barrier finished", {
+      vmId,
+      ready: result.ready.length,
+      notReady: result.notReady.length,
+    });
+    return result;
+  }
+
+  private markReady(vmId: string, uans: string[]): void {
+    for (const waiter of this.readyWaiters) {
+      if (waiter.vmId !== vmId) continue;
+      for (const uan of uans) {
+        if (!waiter.waitingFor.delete(uan)) continue;
+        waiter.ready.add(uan);
+      }
+      if (waiter.waitingFor.size === 0) waiter.wake();
+    }
+  }
+
+  async resume(vmId: string, uans?: string[]): Promise<void> {
+    const record = this.connected(vmId);
+    await record.channel.request({ type: "resume", uans: uans ?? "all" }, this.requestTimeoutMs);
+  }
+
+  // ── Migration ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Moves actors (held at their safe point, or held on the way) from one theater to another.
+   * Resolves after the target acknowledged and every theater acknowledged the new locations.
+   * The actors arrive held: call `resume` on the target. On failure they stay on the source, held.
+   */
+  async migrate(uans: string[], fromVmId: string, toVmId: string): Promise<{ moved: number; bytes: number }> {
+    if (uans.length === 0) return { moved: 0, bytes: 0 };
+    if (fromVmId === toVmId) throw new Error(`cannot migrate from VM ${fromVmId} to itself`);
+    const source = this.connected(fromVmId);
+    const target = this.connected(toVmId);
+    for (const uan of uans) {
+      const entry = this.directory.get(uan);
+      if (!entry) throw new Error(`unknown actor ${uan}`);
+      if (entry.vmId !== fromVmId) throw new Error(`actor ${uan} lives on VM ${entry.vmId}, not ${fromVmId}`);
+      if (this.migrating.has(uan)) throw new Error(`actor ${uan} is already being migrated`);
+    }
+    if (new Set(uans).size !== uans.length) throw new Error("an actor is listed twice");
+    for (const uan of uans) this.migrating.add(uan);
+    const startedAt = performance.now();
+    try {
+      const migrationTimeoutMs = this.options.migrationTimeoutMs ?? 60_000;
+      let reply: MigrateOutReply;
+      try {
+        reply = await source.channel.request<MigrateOutReply>(
+          { type: "migrate-out", uans, targetAddress: target.info.address, timeoutMs: migrationTimeoutMs },
+          // The source waits for two target acknowledgements and for its actors' safe points.
+          2 * migrationTimeoutMs + 15_000,
+        );
+      } catch (error) {
+        this.log("warn", "migration failed", { from: fromVmId, to: toVmId, actors: uans.length, error: (error as Error).message });
+        throw new Error(`migrating ${uans.length} actors from VM ${fromVmId} to VM ${toVmId} failed: ${(error as Error).message}`);
+      }
+      for (const actor of reply.actors) this.recordActor(actor, toVmId);
+      await this.pushDirectory(uans.map((uan) => ({ uan, address: target.info.address })));
+      this.log("info", "actors migrated", {
+        from: fromVmId,
+        to: toVmId,
+        actors: reply.moved,
+        bytes: reply.bytes,
+        ms: Math.round(performance.now() - startedAt),
+      });
+      return { moved: reply.moved, bytes: reply.bytes };
+    } finally {
+      for (const uan of uans) this.migrating.delete(uan);
+    }
+  }
+
+  // ── Results and shutdown ──────────────────────────────────────────────────────────────────
+
+  /** A snapshot of each actor's state, taken between two of its handler calls. */
+  async collectStates(uans: string[]): Promise<Map<string, unknown>> {
+    const collected = new Map<string, unknown>();
+    let remaining = [...new Set(uans)];
+    for (let attempt = 1; remaining.length > 0; attempt++) {
+      const byVm = new Map<string, string[]>();
+      for (const uan of remaining) {
+        const entry = this.directory.get(uan);
+        if (!entry) throw new Error(`unknown actor ${uan}`);
+        byVm.set(entry.vmId, [...(byVm.get(entry.vmId) ?? []), uan]);
+      }
+      const missing: string[] = [];
+      await Promise.all(
+        [...byVm].map(async ([vmId, group]) => {
+          const reply = await this.connected(vmId).channel.request<CollectReply>({ type: "collect", uans: group }, this.requestTimeoutMs);
+          for (const [uan, state] of reply.states) collected.set(uan, state);
+          missing.push(...reply.missing);
+        }),
+      );
+      // An actor that moved between the lookup and the request is asked for again where it went.
+      if (missing.length > 0 && attempt >= COLLECT_ATTEMPTS) throw new Error(`could not collect the state of ${missing.join(", ")}`);
+      if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      remaining = missing;
+    }
+    return new Map(uans.map((uan) => [uan, collected.get(uan)]));
+  }
+
+  /** Delivers an application message to an actor from outside (sender null). */
+  sendMessage(uan: string, body: unknown): void {
+    const entry = this.directory.get(uan);
+    if (!entry) throw new Error(`unknown actor ${uan}`);
+    this.connected(entry.vmId).channel.send({ type: "deliver", to: uan, from: null, body, hops: 0 });
+  }
+
+  /**
+   * Graceful stop: the theater lets its peers finish sending to it, forwards anything pending,
+   * and exits; the Mediator forgets the VM (its secret too). Refuses while actors still live
+   * there, unless `force` (their directory entries are then dropped: they are gone).
+   */
+  async stopTheater(vmId: string, options: { force?: boolean } = {}): Promise<void> {
+    const record = this.theaters.get(vmId);
+    const hosted = this.listActors(vmId).map((actor) => actor.uan);
+    if (hosted.length > 0 && !options.force) {
+      throw new Error(`VM ${vmId} still hosts ${hosted.length} actors (${hosted.slice(0, 3).join(", ")}${hosted.length > 3 ? ", …" : ""}); migrate them first`);
+    }
+    for (const uan of hosted) this.directory.delete(uan);
+    this.expectedSecrets.delete(vmId);
+    if (!record) return;
+    record.stopping = true;
+    this.theaters.delete(vmId);
+    try {
+      await record.channel.request({ type: "stop" }, STOP_TIMEOUT_MS);
+    } catch (error) {
+      if (record.channel.isOpen) this.log("warn", "theater did not confirm its stop", { vmId, error: (error as Error).message });
+    }
+    const closed = await Promise.race([record.channel.closed, delay(STOP_TIMEOUT_MS).then(() => null)]);
+    if (closed === null) record.channel.destroy("theater did not close after stopping");
+    this.log("info", "theater stopped", { vmId });
+  }
+}
+
+function digest(secret: string): Buffer {
+  return createHash("sha256").update(secret).digest();
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

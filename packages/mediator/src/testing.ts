@@ -1,0 +1,75 @@
+// Helpers for tests that run real theater processes against an in-process Mediator.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { spawnLocalTheater, type LocalTheaterProcess, type TheaterFault } from "@malleo/actors";
+import { Mediator, type ProgressEvent } from "./mediator";
+
+/** Polls `condition` until it holds; fails with `what` at the deadline. Never a bare sleep. */
+export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export class TheaterLab {
+  readonly mediator: Mediator;
+  address = "";
+  readonly logDir = mkdtempSync(path.join(tmpdir(), "malleo-theaters-"));
+  private readonly processes = new Map<string, LocalTheaterProcess>();
+  /** Highest iteration reported per actor, and the VM that reported it. */
+  readonly progress = new Map<string, ProgressEvent>();
+  readonly lost: string[] = [];
+
+  constructor() {
+    this.mediator = new Mediator();
+    this.mediator.onProgress((event) => {
+      const previous = this.progress.get(event.uan);
+      if (!previous || event.iteration >= previous.iteration) this.progress.set(event.uan, event);
+    });
+    this.mediator.onTheaterLost((vmId) => this.lost.push(vmId));
+  }
+
+  async start(): Promise<void> {
+    this.address = (await this.mediator.start()).address;
+  }
+
+  spawn(vmId: string, options: { secret?: string; expectedSecret?: string | null; fault?: TheaterFault } = {}): LocalTheaterProcess {
+    const secret = options.secret ?? `secret-of-${vmId}`;
+    if (options.expectedSecret !== null) this.mediator.expectTheater(vmId, options.expectedSecret ?? secret);
+    const theater = spawnLocalTheater({ vmId, mediator: this.address, secret, logFile: this.logFile(vmId), fault: options.fault });
+    this.processes.set(vmId, theater);
+    return theater;
+  }
+
+  /** Boots theaters in parallel and waits until every one has registered. */
+  async boot(vmIds: string[]): Promise<void> {
+    for (const vmId of vmIds) this.spawn(vmId);
+    await Promise.all(vmIds.map((vmId) => this.mediator.awaitTheater(vmId, 20_000)));
+  }
+
+  logFile(vmId: string): string {
+    return path.join(this.logDir, `${vmId}.log`);
+  }
+
+  log(vmId: string): string {
+    try {
+      return readFileSync(this.logFile(vmId), "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  minIteration(uans: string[]): number {
+    return Math.min(...uans.map((uan) => this.progress.get(uan)?.iteration ?? -1));
+  }
+
+  async cleanup(): Promise<void> {
+    await this.mediator.stop();
+    for (const theater of this.processes.values()) theater.kill();
+    await Promise.all([...this.processes.values()].map((theater) => theater.exited));
+    rmSync(this.logDir, { recursive: true, force: true });
+  }
+}
