@@ -29,9 +29,12 @@ const result = await mod.run();
 mkdirSync(path.join(here, "results"), { recursive: true });
 writeFileSync(path.join(here, "results", `${name}.json`), `${JSON.stringify({ name, ...result }, null, 2)}\n`);
 console.log(`\n${name}`);
-for (const [k, v] of Object.entries(result.figures)) console.log(`  ${k.padEnd(44)} ${typeof v === "number" ? Number(v.toPrecision(4)) : v}`);
+for (const [k, v] of Object.entries(result.figures))
+  console.log(`  ${k.padEnd(44)} ${typeof v === "number" ? Number(v.toPrecision(4)) : v}`);
 for (const c of result.checks) {
   const met = c.better === "higher" ? c.value >= c.goal : c.value <= c.goal;
-  console.log(`  check: ${c.what}: ${Number(c.value.toPrecision(4))} (goal ${c.better === "higher" ? "≥" : "≤"} ${c.goal}) ${met ? "met" : "MISSED"}`);
+  console.log(
+    `  check: ${c.what}: ${Number(c.value.toPrecision(4))} (goal ${c.better === "higher" ? "≥" : "≤"} ${c.goal}) ${met ? "met" : "MISSED"}`,
+  );
 }
 console.log(`  wrote bench/results/${name}.json`);

@@ -3,14 +3,14 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, openSync } from "node:fs";
 import path from "node:path";
+import { createDb } from "@malleo/db";
 import {
-  createDb,
   ensureDatabase,
   databaseUrl,
   migrateDatabase,
   startEmbeddedPostgres,
   type EmbeddedPostgresHandle,
-} from "@malleo/db";
+} from "@malleo/db/admin";
 import { seedDemo } from "./seed";
 
 const root = path.resolve(import.meta.dirname, "..");

@@ -3,7 +3,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { databaseUrl, migrateDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@malleo/db";
+import { databaseUrl, migrateDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@malleo/db/admin";
 
 const TEMPLATE = "malleo_template";
 let handle: EmbeddedPostgresHandle | undefined;

@@ -26,7 +26,12 @@ describe("theater configuration", () => {
   });
 
   it("flags win over the environment", () => {
-    expect(readTheaterConfig(["--vm", "flag", "--mediator", "h:1", "--secret", "f"], { MALLEO_VM_ID: "env", MALLEO_THEATER_SECRET: "e" })).toMatchObject({
+    expect(
+      readTheaterConfig(["--vm", "flag", "--mediator", "h:1", "--secret", "f"], {
+        MALLEO_VM_ID: "env",
+        MALLEO_THEATER_SECRET: "e",
+      }),
+    ).toMatchObject({
       vmId: "flag",
       secret: "f",
     });
@@ -35,8 +40,14 @@ describe("theater configuration", () => {
   it("refuses missing or malformed parameters with the usage", () => {
     expect(() => readTheaterConfig(["--mediator", "h:1"], { MALLEO_THEATER_SECRET: "s" })).toThrow(/missing --vm[\s\S]*usage/);
     expect(() => readTheaterConfig(["--vm", "v", "--mediator", "h:1"], {})).toThrow(/missing --secret/);
-    expect(() => readTheaterConfig(["--vm", "v", "--mediator", "nohost"], { MALLEO_THEATER_SECRET: "s" })).toThrow(TheaterConfigError);
-    expect(() => readTheaterConfig(["--vm", "v", "--mediator", "h:1", "--bogus"], { MALLEO_THEATER_SECRET: "s" })).toThrow(TheaterConfigError);
-    expect(() => readTheaterConfig(["--vm", "v", "--mediator", "h:1", "--fault", "explode"], { MALLEO_THEATER_SECRET: "s" })).toThrow(/unknown --fault/);
+    expect(() => readTheaterConfig(["--vm", "v", "--mediator", "nohost"], { MALLEO_THEATER_SECRET: "s" })).toThrow(
+      TheaterConfigError,
+    );
+    expect(() => readTheaterConfig(["--vm", "v", "--mediator", "h:1", "--bogus"], { MALLEO_THEATER_SECRET: "s" })).toThrow(
+      TheaterConfigError,
+    );
+    expect(() =>
+      readTheaterConfig(["--vm", "v", "--mediator", "h:1", "--fault", "explode"], { MALLEO_THEATER_SECRET: "s" }),
+    ).toThrow(/unknown --fault/);
   });
 });

@@ -1,4 +1,4 @@
-import { migrateDatabase } from "@malleo/db";
+import { migrateDatabase } from "@malleo/db/admin";
 import { loadWorkerEnv } from "./env";
 import { createLogger } from "./log";
 import { startWorker } from "./worker";

@@ -66,7 +66,9 @@ export class VmManager {
   /** Idempotent: an existing matching domain and a registered theater are kept. */
   async provisionVm(vm: ProvisionRequest): Promise<void> {
     try {
-      await (await this.host(vm.hostId)).domainCreate({
+      await (
+        await this.host(vm.hostId)
+      ).domainCreate({
         name: vm.name,
         uuid: vm.id,
         vcpus: vm.vcpus,

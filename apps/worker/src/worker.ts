@@ -1,5 +1,6 @@
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { createDb, databaseUrl, ensureDatabase, type Db } from "@malleo/db";
+import { createDb, type Db } from "@malleo/db";
+import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
 import { installOperationEffects } from "@malleo/workflows/worker";
 import { ApplicationRunner } from "./applications";

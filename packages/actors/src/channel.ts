@@ -11,7 +11,10 @@ type Packet =
   | { t: "res"; id: number; ok: false; error: string };
 
 export class ChannelClosedError extends Error {
-  constructor(readonly remote: string, reason: string) {
+  constructor(
+    readonly remote: string,
+    reason: string,
+  ) {
     super(`connection to ${remote} closed: ${reason}`);
   }
 }
@@ -43,7 +46,10 @@ export class Channel {
   readonly remote: string;
   readonly closed: Promise<string>;
 
-  constructor(readonly socket: Socket, handlers: ChannelHandlers = {}) {
+  constructor(
+    readonly socket: Socket,
+    handlers: ChannelHandlers = {},
+  ) {
     this.handlers = handlers;
     this.remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     socket.setNoDelay(true);

@@ -22,13 +22,18 @@ describe("framing", () => {
 
   it("carries Float64Array slabs bit for bit, including NaN payloads and -0", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 512 }).map((bytes) => bytes.slice(0, bytes.length - (bytes.length % 8))), (bytes) => {
-        const slab = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
-        const [decoded] = new FrameDecoder().push(encodeFrame({ slab }));
-        const roundTripped = (decoded as { slab: Float64Array }).slab;
-        expect(roundTripped).toBeInstanceOf(Float64Array);
-        expect(Buffer.from(roundTripped.buffer, roundTripped.byteOffset, roundTripped.byteLength).equals(Buffer.from(bytes))).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 512 }).map((bytes) => bytes.slice(0, bytes.length - (bytes.length % 8))),
+        (bytes) => {
+          const slab = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
+          const [decoded] = new FrameDecoder().push(encodeFrame({ slab }));
+          const roundTripped = (decoded as { slab: Float64Array }).slab;
+          expect(roundTripped).toBeInstanceOf(Float64Array);
+          expect(
+            Buffer.from(roundTripped.buffer, roundTripped.byteOffset, roundTripped.byteLength).equals(Buffer.from(bytes)),
+          ).toBe(true);
+        },
+      ),
     );
     const [special] = new FrameDecoder().push(encodeFrame(new Float64Array([-0, NaN, Infinity])));
     expect(Object.is((special as Float64Array)[0], -0)).toBe(true);

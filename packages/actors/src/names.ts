@@ -23,7 +23,8 @@ export interface TheaterAddress {
 
 export function formatUan(app: string, actor: string): string {
   const uan = `uan://${app}/${actor}`;
-  if (!UAN_PATTERN.test(uan)) throw new Error(`invalid actor name parts: app=${JSON.stringify(app)} actor=${JSON.stringify(actor)}`);
+  if (!UAN_PATTERN.test(uan))
+    throw new Error(`invalid actor name parts: app=${JSON.stringify(app)} actor=${JSON.stringify(actor)}`);
   return uan;
 }
 

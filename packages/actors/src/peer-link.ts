@@ -63,7 +63,10 @@ export class PeerLink {
 
   end(): Promise<unknown> {
     if (this.channel) return this.channel.end("link closed by owner");
-    return this.connected.then((channel) => channel.end("link closed by owner"), () => undefined);
+    return this.connected.then(
+      (channel) => channel.end("link closed by owner"),
+      () => undefined,
+    );
   }
 
   destroy(reason: string): void {

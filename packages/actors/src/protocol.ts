@@ -144,13 +144,7 @@ export interface GoodbyeAckMessage {
 }
 
 export type MediatorToTheaterRequest =
-  | SpawnRequest
-  | PrepareRequest
-  | ResumeRequest
-  | MigrateOutRequest
-  | DirectoryUpdateRequest
-  | CollectRequest
-  | StopRequest;
+  SpawnRequest | PrepareRequest | ResumeRequest | MigrateOutRequest | DirectoryUpdateRequest | CollectRequest | StopRequest;
 
 export type TheaterToMediatorMessage = ProgressMessage | HeldMessage;
 

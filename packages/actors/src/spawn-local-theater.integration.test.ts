@@ -54,7 +54,9 @@ describe("spawnLocalTheater", () => {
     const firstLine = await new Promise<string>((resolve) => createInterface({ input: parent.stdout! }).once("line", resolve));
     const { theaterPid } = JSON.parse(firstLine) as { theaterPid: number };
     started.push(theaterPid);
-    await waitFor("the theater to be up and retrying", () => readFileSync(logFile, "utf8").includes("mediator not reachable yet"));
+    await waitFor("the theater to be up and retrying", () =>
+      readFileSync(logFile, "utf8").includes("mediator not reachable yet"),
+    );
     expect(isAlive(theaterPid)).toBe(true);
 
     parent.kill("SIGKILL"); // no chance to clean up: only the IPC channel's end tells the child

@@ -129,8 +129,7 @@ export class Theater {
   constructor(options: TheaterOptions) {
     this.options = options;
     this.vmId = options.vmId;
-    const sink: TheaterLog =
-      options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+    const sink: TheaterLog = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
     this.log = (level, msg, fields = {}) =>
       sink({ ts: new Date().toISOString(), level, component: "theater", vmId: this.vmId, msg, ...fields });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
@@ -329,7 +328,9 @@ export class Theater {
       this.markRunnable(cell);
     }
     this.log("info", "actors spawned", { count: created.length });
-    return { actors: created.map((cell) => ({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: serialize(cell.state).length })) };
+    return {
+      actors: created.map((cell) => ({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: serialize(cell.state).length })),
+    };
   }
 
   private createCell(uan: string, behaviorName: string, state: unknown): ActorCell {
@@ -360,10 +361,13 @@ export class Theater {
 
   private scheduleSelfMessage(cell: ActorCell, body: unknown, delayMs: number): void {
     const id = this.nextTimerId++;
-    const timeout = setTimeout(() => {
-      cell.timers.delete(id);
-      if (this.cells.get(cell.uan) === cell) this.enqueue(cell, { kind: "message", from: cell.uan, body });
-    }, Math.max(0, delayMs));
+    const timeout = setTimeout(
+      () => {
+        cell.timers.delete(id);
+        if (this.cells.get(cell.uan) === cell) this.enqueue(cell, { kind: "message", from: cell.uan, body });
+      },
+      Math.max(0, delayMs),
+    );
     cell.timers.set(id, { timeout, body });
   }
 
@@ -554,9 +558,10 @@ export class Theater {
         this.park(batch);
       }
     };
-    channel
-      .request<ResolveReply>({ type: "resolve", uan: message.to }, MEDIATOR_REQUEST_TIMEOUT_MS)
-      .then((reply) => settle(reply.address), () => settle(null));
+    channel.request<ResolveReply>({ type: "resolve", uan: message.to }, MEDIATOR_REQUEST_TIMEOUT_MS).then(
+      (reply) => settle(reply.address),
+      () => settle(null),
+    );
   }
 
   private park(messages: DeliverMessage[]): void {
@@ -621,7 +626,8 @@ export class Theater {
       address,
       { onMessage: (body, channel) => this.handleLinkMessage(link, body, channel) },
       (_deadLink, unsent, reason) => {
-        if (unsent.length > 0) this.log("warn", "peer unreachable; rerouting", { peer: address, reason, messages: unsent.length });
+        if (unsent.length > 0)
+          this.log("warn", "peer unreachable; rerouting", { peer: address, reason, messages: unsent.length });
         this.rerouteUnsent(address, unsent);
       },
       (closedLink) => {
@@ -836,7 +842,8 @@ export class Theater {
       this.cells.delete(cell.uan);
       discarded.push(cell.uan);
     }
-    if (discarded.length > 0) this.log("warn", "source dropped the link before committing; the actors stay there", { actors: discarded.length });
+    if (discarded.length > 0)
+      this.log("warn", "source dropped the link before committing; the actors stay there", { actors: discarded.length });
   }
 
   // ── Stopping ────────────────────────────────────────────────────────────────────────────────

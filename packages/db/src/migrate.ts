@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 
-const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../../prisma/migrations");
+const migrationsDir = () => path.resolve(import.meta.dirname, "../../../prisma/migrations");
 
 /**
  * Applies prisma/migrations/* in order, recording them in Prisma's `_prisma_migrations` table
@@ -32,12 +32,12 @@ export async function migrateDatabase(url: string, log: (m: string) => void = ()
         )
       ).rows.map((r) => r.migration_name),
     );
-    const names = readdirSync(MIGRATIONS_DIR)
-      .filter((d) => existsSync(path.join(MIGRATIONS_DIR, d, "migration.sql")))
+    const names = readdirSync(migrationsDir())
+      .filter((d) => existsSync(path.join(migrationsDir(), d, "migration.sql")))
       .sort();
     for (const name of names) {
       if (done.has(name)) continue;
-      const sql = readFileSync(path.join(MIGRATIONS_DIR, name, "migration.sql"), "utf8");
+      const sql = readFileSync(path.join(migrationsDir(), name, "migration.sql"), "utf8");
       const checksum = createHash("sha256").update(sql).digest("hex");
       await client.query("BEGIN");
       try {

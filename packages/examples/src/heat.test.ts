@@ -16,7 +16,10 @@ import {
 } from "./heat";
 
 function sameBits(a: Float64Array, b: Float64Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
 
 interface Envelope {
@@ -89,19 +92,22 @@ describe("heat kernel", () => {
 describe("slab partition", () => {
   it("covers every row exactly once with contiguous slabs differing by at most one row", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 300 }).chain((height) => fc.tuple(fc.constant(height), fc.integer({ min: 1, max: height }))), ([height, actors]) => {
-        let expectedStart = 0;
-        const sizes: number[] = [];
-        for (let index = 0; index < actors; index++) {
-          const slab = heatSlabRows(height, actors, index);
-          expect(slab.rowStart).toBe(expectedStart);
-          expect(slab.rowEnd).toBeGreaterThan(slab.rowStart);
-          sizes.push(slab.rowEnd - slab.rowStart);
-          expectedStart = slab.rowEnd;
-        }
-        expect(expectedStart).toBe(height);
-        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 300 }).chain((height) => fc.tuple(fc.constant(height), fc.integer({ min: 1, max: height }))),
+        ([height, actors]) => {
+          let expectedStart = 0;
+          const sizes: number[] = [];
+          for (let index = 0; index < actors; index++) {
+            const slab = heatSlabRows(height, actors, index);
+            expect(slab.rowStart).toBe(expectedStart);
+            expect(slab.rowEnd).toBeGreaterThan(slab.rowStart);
+            sizes.push(slab.rowEnd - slab.rowStart);
+            expectedStart = slab.rowEnd;
+          }
+          expect(expectedStart).toBe(height);
+          expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        },
+      ),
     );
   });
 
@@ -111,22 +117,27 @@ describe("slab partition", () => {
 
   it("advances slab by slab exactly like the whole grid", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 3, max: 12 }), fc.integer({ min: 3, max: 14 }), fc.integer({ min: 0, max: 6 }), (width, height, steps) => {
-        const actors = Math.max(1, Math.floor(height / 2));
-        let grid = heatInitialGrid(width, height);
-        for (let step = 0; step < steps; step++) {
-          const next = new Float64Array(grid.length);
-          for (let index = 0; index < actors; index++) {
-            const slab = heatSlabRows(height, actors, index);
-            const rows = grid.slice(slab.rowStart * width, slab.rowEnd * width);
-            const above = slab.rowStart > 0 ? grid.slice((slab.rowStart - 1) * width, slab.rowStart * width) : null;
-            const below = slab.rowEnd < height ? grid.slice(slab.rowEnd * width, (slab.rowEnd + 1) * width) : null;
-            next.set(relaxSlab(rows, slab, width, height, above, below), slab.rowStart * width);
+      fc.property(
+        fc.integer({ min: 3, max: 12 }),
+        fc.integer({ min: 3, max: 14 }),
+        fc.integer({ min: 0, max: 6 }),
+        (width, height, steps) => {
+          const actors = Math.max(1, Math.floor(height / 2));
+          let grid = heatInitialGrid(width, height);
+          for (let step = 0; step < steps; step++) {
+            const next = new Float64Array(grid.length);
+            for (let index = 0; index < actors; index++) {
+              const slab = heatSlabRows(height, actors, index);
+              const rows = grid.slice(slab.rowStart * width, slab.rowEnd * width);
+              const above = slab.rowStart > 0 ? grid.slice((slab.rowStart - 1) * width, slab.rowStart * width) : null;
+              const below = slab.rowEnd < height ? grid.slice(slab.rowEnd * width, (slab.rowEnd + 1) * width) : null;
+              next.set(relaxSlab(rows, slab, width, height, above, below), slab.rowStart * width);
+            }
+            grid = next;
           }
-          grid = next;
-        }
-        expect(sameBits(grid, heatSequential(width, height, steps))).toBe(true);
-      }),
+          expect(sameBits(grid, heatSequential(width, height, steps))).toBe(true);
+        },
+      ),
     );
   });
 });
@@ -150,7 +161,13 @@ describe("heat actors", () => {
         fc.boolean(),
         fc.array(fc.nat(), { minLength: 1, maxLength: 64 }),
         (width, height, wantedActors, iterations, throttled, choices) => {
-          const cfg: HeatConfig = { width, height, actors: Math.min(wantedActors, height), maxIterations: iterations, iterationDelayMs: throttled ? 1 : 0 };
+          const cfg: HeatConfig = {
+            width,
+            height,
+            actors: Math.min(wantedActors, height),
+            maxIterations: iterations,
+            iterationDelayMs: throttled ? 1 : 0,
+          };
           let turn = 0;
           const states = runActors(cfg, () => choices[turn++ % choices.length]!);
           for (const state of states.values()) expect(state.iteration).toBe(iterations);

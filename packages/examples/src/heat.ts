@@ -54,8 +54,7 @@ export interface HeatSlabState extends HeatSlabInit, SlabRows {
 
 export type HeatMessage =
   /** `side` says where the row lies relative to the receiving slab. */
-  | { kind: "ghost"; side: "above" | "below"; iteration: number; row: Float64Array }
-  | { kind: "tick" };
+  { kind: "ghost"; side: "above" | "below"; iteration: number; row: Float64Array } | { kind: "tick" };
 
 // ── Pure kernel ─────────────────────────────────────────────────────────────────────────────────
 
@@ -93,16 +92,22 @@ function isFixedRow(row: number, height: number): boolean {
   return row === 0 || row === height - 1;
 }
 
+/** One Jacobi step of the whole grid, from `current` into `next`. */
+export function heatStep(current: Float64Array, next: Float64Array, width: number, height: number): void {
+  const rowOf = (grid: Float64Array, row: number) => grid.subarray(row * width, (row + 1) * width);
+  for (let row = 0; row < height; row++) {
+    if (isFixedRow(row, height)) rowOf(next, row).set(rowOf(current, row));
+    else relaxRow(rowOf(next, row), rowOf(current, row - 1), rowOf(current, row), rowOf(current, row + 1));
+  }
+}
+
 export function heatSequential(width: number, height: number, iterations: number): Float64Array {
-  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`iterations must be a non-negative integer, got ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 0)
+    throw new Error(`iterations must be a non-negative integer, got ${iterations}`);
   let current = heatInitialGrid(width, height);
   let next: Float64Array = new Float64Array(current.length);
-  const rowOf = (grid: Float64Array, row: number) => grid.subarray(row * width, (row + 1) * width);
   for (let iteration = 0; iteration < iterations; iteration++) {
-    for (let row = 0; row < height; row++) {
-      if (isFixedRow(row, height)) rowOf(next, row).set(rowOf(current, row));
-      else relaxRow(rowOf(next, row), rowOf(current, row - 1), rowOf(current, row), rowOf(current, row + 1));
-    }
+    heatStep(current, next, width, height);
     [current, next] = [next, current];
   }
   return current;
@@ -113,7 +118,8 @@ export function heatSlabRows(height: number, actors: number, index: number): Sla
   if (!Number.isInteger(actors) || actors < 1 || actors > height) {
     throw new Error(`actors must be an integer between 1 and the height (${height}), got ${actors}`);
   }
-  if (!Number.isInteger(index) || index < 0 || index >= actors) throw new Error(`slab index ${index} out of range 0..${actors - 1}`);
+  if (!Number.isInteger(index) || index < 0 || index >= actors)
+    throw new Error(`slab index ${index} out of range 0..${actors - 1}`);
   const base = Math.floor(height / actors);
   const larger = height % actors;
   const rowStart = index * base + Math.min(index, larger);
@@ -215,7 +221,12 @@ function sendEdgeRows(state: HeatSlabState, context: ActorContext): void {
   const rowCount = state.rowEnd - state.rowStart;
   // slice(): a view would carry the whole slab's buffer along with it.
   if (state.upper) {
-    context.send(state.upper, { kind: "ghost", side: "below", iteration: state.iteration, row: state.rows.slice(0, width) } satisfies HeatMessage);
+    context.send(state.upper, {
+      kind: "ghost",
+      side: "below",
+      iteration: state.iteration,
+      row: state.rows.slice(0, width),
+    } satisfies HeatMessage);
   }
   if (state.lower) {
     const row = state.rows.slice((rowCount - 1) * width, rowCount * width);

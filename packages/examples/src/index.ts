@@ -8,6 +8,7 @@ export {
   heatInitialGrid,
   heatInitialValue,
   heatSequential,
+  heatStep,
   heatSlabBehavior,
   heatSlabRows,
   isHeatSlabState,

@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { HostConnection, HypervisorError, simulatedHostFile, testUriForFile, type DomainSpec, type HypervisorErrorCode } from "./index";
+import {
+  HostConnection,
+  HypervisorError,
+  simulatedHostFile,
+  testUriForFile,
+  type DomainSpec,
+  type HypervisorErrorCode,
+} from "./index";
 
 let dir: string;
 const open: HostConnection[] = [];
@@ -179,7 +186,10 @@ describe("HostConnection on the libvirt test driver", () => {
   });
 
   it("reports unreachable hosts and invalid host specs", async () => {
-    const e = await expectCode(HostConnection.open({ id: "ghost", uri: testUriForFile(path.join(dir, "missing.xml")) }), "HOST_UNREACHABLE");
+    const e = await expectCode(
+      HostConnection.open({ id: "ghost", uri: testUriForFile(path.join(dir, "missing.xml")) }),
+      "HOST_UNREACHABLE",
+    );
     expect(e.hostId).toBe("ghost");
     await expectCode(HostConnection.open({ id: "pm-x", uri: "xen:///system" }), "INVALID_HOST_SPEC");
     await expectCode(HostConnection.open({ id: "", uri: "test:///default" }), "INVALID_HOST_SPEC");

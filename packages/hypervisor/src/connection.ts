@@ -22,15 +22,7 @@ import {
 } from "./domain";
 import { errorMessage, HypervisorError } from "./errors";
 import { hostCapacity, hostKindOf, hostSpecProblems, testUriFile } from "./host";
-import type {
-  DomainInfo,
-  DomainListOptions,
-  DomainSpec,
-  HostCapacity,
-  HostConnectionOptions,
-  HostKind,
-  HostSpec,
-} from "./types";
+import type { DomainInfo, DomainListOptions, DomainSpec, HostCapacity, HostConnectionOptions, HostKind, HostSpec } from "./types";
 import { KeyedMutex } from "./keyed-mutex";
 
 const DEFAULT_OPEN_TIMEOUT_MS = 15_000;

@@ -81,7 +81,10 @@ describe("testDomainXml", () => {
 
 describe("qemuDomainXml (the seam for real guests)", () => {
   it("boots kernel + initrd with per-VM kernel args, bridge NIC and serial console", () => {
-    const xml = qemuDomainXml({ ...spec, guest: { kernelArgs: "malleo.ip=10.77.0.12/24", macAddress: "52:54:00:AA:BB:CC" } }, guest);
+    const xml = qemuDomainXml(
+      { ...spec, guest: { kernelArgs: "malleo.ip=10.77.0.12/24", macAddress: "52:54:00:AA:BB:CC" } },
+      guest,
+    );
     expect(xml).toContain("<domain type='qemu'>");
     expect(xml).toContain("<kernel>/var/lib/malleo/vmlinuz</kernel>");
     expect(xml).toContain("<initrd>/var/lib/malleo/initrd.zst</initrd>");

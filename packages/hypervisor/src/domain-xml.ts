@@ -51,9 +51,7 @@ export function unescapeXml(s: string): string {
       case "apos":
         return "'";
       default:
-        return String.fromCodePoint(
-          ent.startsWith("#x") ? parseInt(ent.slice(2), 16) : parseInt(ent.slice(1), 10),
-        );
+        return String.fromCodePoint(ent.startsWith("#x") ? parseInt(ent.slice(2), 16) : parseInt(ent.slice(1), 10));
     }
   });
 }
@@ -105,7 +103,9 @@ export function metadataXml(metadata: Record<string, string> | undefined, indent
   const entries = Object.entries(metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const lines = [`${indent}<${MALLEO_METADATA_PREFIX}:vm xmlns:${MALLEO_METADATA_PREFIX}="${MALLEO_METADATA_NS}">`];
   for (const [k, v] of entries)
-    lines.push(`${indent}  <${MALLEO_METADATA_PREFIX}:entry key="${escapeXml(k)}">${escapeXml(v)}</${MALLEO_METADATA_PREFIX}:entry>`);
+    lines.push(
+      `${indent}  <${MALLEO_METADATA_PREFIX}:entry key="${escapeXml(k)}">${escapeXml(v)}</${MALLEO_METADATA_PREFIX}:entry>`,
+    );
   lines.push(`${indent}</${MALLEO_METADATA_PREFIX}:vm>`);
   return lines.join("\n");
 }
@@ -158,7 +158,9 @@ export function qemuDomainXml(d: DomainSpec, g: QemuGuestConfig): string {
     `  <features>`,
     `    <acpi/>`,
     `  </features>`,
-    g.virtType === "kvm" ? `  <cpu mode='host-passthrough'/>` : `  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>`,
+    g.virtType === "kvm"
+      ? `  <cpu mode='host-passthrough'/>`
+      : `  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>`,
     `  <clock offset='utc'/>`,
     `  <on_poweroff>destroy</on_poweroff>`,
     `  <on_reboot>destroy</on_reboot>`,
@@ -228,11 +230,20 @@ function attr(attrs: string, name: string): string | undefined {
 }
 
 const UNIT_BYTES: Record<string, number> = {
-  b: 1, bytes: 1,
-  kb: 1e3, k: 1024, kib: 1024,
-  mb: 1e6, m: 1024 ** 2, mib: 1024 ** 2,
-  gb: 1e9, g: 1024 ** 3, gib: 1024 ** 3,
-  tb: 1e12, t: 1024 ** 4, tib: 1024 ** 4,
+  b: 1,
+  bytes: 1,
+  kb: 1e3,
+  k: 1024,
+  kib: 1024,
+  mb: 1e6,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  gb: 1e9,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  tb: 1e12,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
 };
 
 /** Converts a libvirt memory amount (default unit KiB) to MiB, rounded down. */
@@ -245,7 +256,9 @@ export function memoryToMiB(value: number, unit: string | undefined): number {
 /** Extracts the malleo metadata entries from a domain XML (or from a bare metadata snippet). */
 export function parseMalleoMetadata(xml: string): { managed: boolean; metadata: Record<string, string> } {
   // Find the prefix bound to our namespace (libvirt keeps ours, but be tolerant).
-  const ns = new RegExp(`<([A-Za-z_][\\w.-]*):vm\\b([^>]*?)xmlns:\\1\\s*=\\s*["']${MALLEO_METADATA_NS.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}["'][^>]*?(/?)>`).exec(xml);
+  const ns = new RegExp(
+    `<([A-Za-z_][\\w.-]*):vm\\b([^>]*?)xmlns:\\1\\s*=\\s*["']${MALLEO_METADATA_NS.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}["'][^>]*?(/?)>`,
+  ).exec(xml);
   if (!ns) return { managed: false, metadata: {} };
   const prefix = ns[1] as string;
   const metadata: Record<string, string> = {};

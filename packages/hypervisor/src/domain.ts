@@ -6,15 +6,7 @@
 import { DomainState, type Domain, type Hypervisor } from "@unraid/libvirt";
 import { buildDomainXml, domainSpecProblems, domainXmlTarget, parseDomainXml } from "./domain-xml";
 import { classifyLibvirtMessage, errorMessage, HypervisorError, wrapLibvirtError } from "./errors";
-import type {
-  DomainInfo,
-  DomainListOptions,
-  DomainSpec,
-  DomainStateName,
-  HostKind,
-  HostSpec,
-  QemuGuestConfig,
-} from "./types";
+import type { DomainInfo, DomainListOptions, DomainSpec, DomainStateName, HostKind, HostSpec, QemuGuestConfig } from "./types";
 
 export interface DomainContext {
   hv: Hypervisor;

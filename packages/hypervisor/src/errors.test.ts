@@ -43,14 +43,20 @@ describe("KeyedMutex", () => {
   it("serialises per key, runs keys in parallel and survives failures", async () => {
     const m = new KeyedMutex();
     const log: string[] = [];
-    const step = (tag: string, ms: number, fail = false) => async () => {
-      log.push(`${tag}+`);
-      await new Promise((r) => setTimeout(r, ms));
-      log.push(`${tag}-`);
-      if (fail) throw new Error(tag);
-      return tag;
-    };
-    const results = await Promise.allSettled([m.run("a", step("a1", 20, true)), m.run("a", step("a2", 1)), m.run("b", step("b1", 5))]);
+    const step =
+      (tag: string, ms: number, fail = false) =>
+      async () => {
+        log.push(`${tag}+`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`${tag}-`);
+        if (fail) throw new Error(tag);
+        return tag;
+      };
+    const results = await Promise.allSettled([
+      m.run("a", step("a1", 20, true)),
+      m.run("a", step("a2", 1)),
+      m.run("b", step("b1", 5)),
+    ]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "fulfilled"]);
     expect(log.indexOf("a1-")).toBeLessThan(log.indexOf("a2+"));
     expect(log.indexOf("b1+")).toBeLessThan(log.indexOf("a1-"));

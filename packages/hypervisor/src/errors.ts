@@ -34,12 +34,7 @@ export class HypervisorError extends Error {
   /** The domain concerned, when there is one. */
   readonly domain: string | undefined;
 
-  constructor(
-    code: HypervisorErrorCode,
-    hostId: string,
-    message: string,
-    options: { domain?: string; cause?: unknown } = {},
-  ) {
+  constructor(code: HypervisorErrorCode, hostId: string, message: string, options: { domain?: string; cause?: unknown } = {}) {
     super(`[${hostId}${options.domain ? `/${options.domain}` : ""}] ${code}: ${message}`, {
       cause: options.cause,
     });
@@ -59,23 +54,15 @@ export function isHypervisorError(e: unknown, code?: HypervisorErrorCode): e is 
 }
 
 /** What a libvirt error message means, as far as we care. */
-export type LibvirtFailureKind =
-  | "not-found"
-  | "already-exists"
-  | "not-running"
-  | "already-running"
-  | "connection"
-  | "other";
+export type LibvirtFailureKind = "not-found" | "already-exists" | "not-running" | "already-running" | "connection" | "other";
 
 /** Classifies a libvirt error message (codes are unavailable through the binding). */
 export function classifyLibvirtMessage(message: string): LibvirtFailureKind {
   const m = message.toLowerCase();
   if (m.includes("domain not found") || m.includes("no domain with matching")) return "not-found";
-  if (m.includes("already exists with uuid") || m.includes("already defined with uuid"))
-    return "already-exists";
+  if (m.includes("already exists with uuid") || m.includes("already defined with uuid")) return "already-exists";
   if (m.includes("is already running") || m.includes("already active")) return "already-running";
-  if (m.includes("is not running") || m.includes("domain is not running") || m.includes("not active"))
-    return "not-running";
+  if (m.includes("is not running") || m.includes("domain is not running") || m.includes("not active")) return "not-running";
   if (
     /end of file while reading|cannot (recv|write|read|send) data|client socket is closed|connection (reset|refused|closed|timed out)|failed to connect|unable to connect|cannot connect|no connection driver|invalid connection pointer|broken pipe|keepalive timeout|no route to host|host key verification failed/.test(
       m,

@@ -94,7 +94,13 @@ export function simulatedNodeXml(host: SimulatedHost): string {
 
 /** The test:/// URI of an absolute file path (segments percent-encoded: libvirt rejects raw spaces). */
 export function testUriForFile(absPath: string): string {
-  return "test://" + absPath.split(sep).map((s) => encodeURIComponent(s)).join("/");
+  return (
+    "test://" +
+    absPath
+      .split(sep)
+      .map((s) => encodeURIComponent(s))
+      .join("/")
+  );
 }
 
 /** The file behind a test:///<path> URI (undefined for test:///default). */

@@ -12,7 +12,15 @@ export type {
 } from "./types";
 export { HostConnection } from "./connection";
 export { HypervisorError, isHypervisorError, type HypervisorErrorCode } from "./errors";
-export { hostKindOf, hostSpecProblems, simulatedHostFile, simulatedNodeXml, testUriFile, testUriForFile, type SimulatedHost } from "./host";
+export {
+  hostKindOf,
+  hostSpecProblems,
+  simulatedHostFile,
+  simulatedNodeXml,
+  testUriFile,
+  testUriForFile,
+  type SimulatedHost,
+} from "./host";
 export {
   buildDomainXml,
   domainSpecProblems,

@@ -53,15 +53,7 @@ export interface DomainSpec {
 }
 
 /** libvirt domain states, by name. */
-export type DomainStateName =
-  | "nostate"
-  | "running"
-  | "blocked"
-  | "paused"
-  | "shutdown"
-  | "shutoff"
-  | "crashed"
-  | "pmsuspended";
+export type DomainStateName = "nostate" | "running" | "blocked" | "paused" | "shutdown" | "shutoff" | "crashed" | "pmsuspended";
 
 /** What a host reports about one domain. */
 export interface DomainInfo {

@@ -18,7 +18,10 @@ const HEAT: HeatConfig = { width: 64, height: 48, actors: 16, maxIterations: 200
 const EXPECTED_GRID = heatSequential(HEAT.width, HEAT.height, 200);
 
 function sameBits(a: Float64Array, b: Float64Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
 
 async function iterationsOf(lab: TheaterLab, uans: string[]): Promise<number[]> {
@@ -59,7 +62,9 @@ describe("mediator with real theater processes", () => {
     await new Promise<void>((resolve) => socket.once("connect", resolve));
     const channel = new Channel(socket);
     const register = { type: "register", vmId: "vm-wrong-secret", secret: "guess", address: "127.0.0.1:1", pid: 1, actors: [] };
-    await expect(channel.request(register, 5_000)).rejects.toThrow(`${REGISTRATION_REFUSED_PREFIX}wrong secret for VM vm-wrong-secret`);
+    await expect(channel.request(register, 5_000)).rejects.toThrow(
+      `${REGISTRATION_REFUSED_PREFIX}wrong secret for VM vm-wrong-secret`,
+    );
     await expect(channel.closed).resolves.toBeTypeOf("string");
   });
 
@@ -158,7 +163,8 @@ describe("mediator with real theater processes", () => {
     const oldTheater = lab.mediator.theater("fwd-old")!;
     await lab.mediator.stopTheater("fwd-old"); // graceful: must pass on everything it received first
 
-    const received = async () => ((await lab.mediator.collectStates([uan])).get(uan) as RecorderState).received.map((entry) => entry.body);
+    const received = async () =>
+      ((await lab.mediator.collectStates([uan])).get(uan) as RecorderState).received.map((entry) => entry.body);
     await waitFor("the late messages at the new theater", async () => (await received()).length >= messages.length);
     expect(await received()).toEqual(messages); // each exactly once, in order
     expect(lab.mediator.theater("fwd-old")).toBeUndefined();

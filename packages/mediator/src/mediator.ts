@@ -224,7 +224,12 @@ export class Mediator {
     this.vmOfChannel.set(channel, info.vmId);
     // A theater that re-registers after a Mediator restart brings its actors back into the directory.
     for (const actor of Array.isArray(request.actors) ? request.actors : []) this.recordActor(actor, info.vmId);
-    this.log("info", "theater registered", { vmId: info.vmId, address: info.address, pid: info.pid, actors: request.actors?.length ?? 0 });
+    this.log("info", "theater registered", {
+      vmId: info.vmId,
+      address: info.address,
+      pid: info.pid,
+      actors: request.actors?.length ?? 0,
+    });
     const waiters = this.registrationWaiters.get(info.vmId);
     this.registrationWaiters.delete(info.vmId);
     for (const waiter of waiters ?? []) waiter(info);
@@ -236,7 +241,8 @@ export class Mediator {
     if (!vmId) return;
     const type = bodyType(body);
     if (type === "progress") {
-      for (const item of (body as { items: ProgressItem[] }).items) this.emitProgress({ app: appOfUan(item.uan), uan: item.uan, vmId, iteration: item.iteration });
+      for (const item of (body as { items: ProgressItem[] }).items)
+        this.emitProgress({ app: appOfUan(item.uan), uan: item.uan, vmId, iteration: item.iteration });
     } else if (type === "held") {
       this.markReady(vmId, (body as { uans: string[] }).uans);
     }
@@ -260,7 +266,8 @@ export class Mediator {
     const record = this.theaters.get(vmId);
     if (!record || record.channel !== channel) return;
     this.theaters.delete(vmId);
-    for (const waiter of this.readyWaiters) if (waiter.vmId === vmId) waiter.fail(new Error(`theater of VM ${vmId} disconnected: ${reason}`));
+    for (const waiter of this.readyWaiters)
+      if (waiter.vmId === vmId) waiter.fail(new Error(`theater of VM ${vmId} disconnected: ${reason}`));
     if (record.stopping) return;
     // The directory keeps its actors: they are lost only if the theater never comes back.
     this.log("warn", "theater lost", { vmId, reason });
@@ -425,8 +432,15 @@ export class Mediator {
           2 * migrationTimeoutMs + 15_000,
         );
       } catch (error) {
-        this.log("warn", "migration failed", { from: fromVmId, to: toVmId, actors: uans.length, error: (error as Error).message });
-        throw new Error(`migrating ${uans.length} actors from VM ${fromVmId} to VM ${toVmId} failed: ${(error as Error).message}`);
+        this.log("warn", "migration failed", {
+          from: fromVmId,
+          to: toVmId,
+          actors: uans.length,
+          error: (error as Error).message,
+        });
+        throw new Error(
+          `migrating ${uans.length} actors from VM ${fromVmId} to VM ${toVmId} failed: ${(error as Error).message}`,
+        );
       }
       for (const actor of reply.actors) this.recordActor(actor, toVmId);
       await this.pushDirectory(uans.map((uan) => ({ uan, address: target.info.address })));
@@ -459,13 +473,17 @@ export class Mediator {
       const missing: string[] = [];
       await Promise.all(
         [...byVm].map(async ([vmId, group]) => {
-          const reply = await this.connected(vmId).channel.request<CollectReply>({ type: "collect", uans: group }, this.requestTimeoutMs);
+          const reply = await this.connected(vmId).channel.request<CollectReply>(
+            { type: "collect", uans: group },
+            this.requestTimeoutMs,
+          );
           for (const [uan, state] of reply.states) collected.set(uan, state);
           missing.push(...reply.missing);
         }),
       );
       // An actor that moved between the lookup and the request is asked for again where it went.
-      if (missing.length > 0 && attempt >= COLLECT_ATTEMPTS) throw new Error(`could not collect the state of ${missing.join(", ")}`);
+      if (missing.length > 0 && attempt >= COLLECT_ATTEMPTS)
+        throw new Error(`could not collect the state of ${missing.join(", ")}`);
       if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
       remaining = missing;
     }
@@ -488,7 +506,9 @@ export class Mediator {
     const record = this.theaters.get(vmId);
     const hosted = this.listActors(vmId).map((actor) => actor.uan);
     if (hosted.length > 0 && !options.force) {
-      throw new Error(`VM ${vmId} still hosts ${hosted.length} actors (${hosted.slice(0, 3).join(", ")}${hosted.length > 3 ? ", …" : ""}); migrate them first`);
+      throw new Error(
+        `VM ${vmId} still hosts ${hosted.length} actors (${hosted.slice(0, 3).join(", ")}${hosted.length > 3 ? ", …" : ""}); migrate them first`,
+      );
     }
     for (const uan of hosted) this.directory.delete(uan);
     this.expectedSecrets.delete(vmId);

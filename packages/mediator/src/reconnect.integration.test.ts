@@ -1,6 +1,13 @@
 // In-process theaters (no child processes): recovery paths of the Mediator protocol.
 import { afterEach, describe, expect, it } from "vitest";
-import { RECORDER_BEHAVIOR, Theater, type ActorBehavior, builtinBehaviors, parseAddress, type RecorderState } from "@malleo/actors";
+import {
+  RECORDER_BEHAVIOR,
+  Theater,
+  type ActorBehavior,
+  builtinBehaviors,
+  parseAddress,
+  type RecorderState,
+} from "@malleo/actors";
 import { Mediator } from "./mediator";
 import { waitFor } from "./testing";
 
@@ -10,7 +17,14 @@ afterEach(async () => {
 });
 
 function startTheater(vmId: string, mediator: string, secret: string, logs: Record<string, unknown>[] = []): Theater {
-  const theater = new Theater({ vmId, mediator, secret, behaviors: builtinBehaviors, reconnectDelayMs: 50, log: (entry) => logs.push(entry) });
+  const theater = new Theater({
+    vmId,
+    mediator,
+    secret,
+    behaviors: builtinBehaviors,
+    reconnectDelayMs: 50,
+    log: (entry) => logs.push(entry),
+  });
   cleanups.push(() => theater.stop());
   return theater;
 }
@@ -71,14 +85,24 @@ describe("mediator recovery", () => {
     };
     const { mediator, address } = await startMediator();
     mediator.expectTheater("vm-t", "s");
-    const theater = new Theater({ vmId: "vm-t", mediator: address, secret: "s", behaviors: { ...builtinBehaviors, stubborn }, log: () => {} });
+    const theater = new Theater({
+      vmId: "vm-t",
+      mediator: address,
+      secret: "s",
+      behaviors: { ...builtinBehaviors, stubborn },
+      log: () => {},
+    });
     cleanups.push(() => theater.stop());
     await theater.start();
     await mediator.spawnActors("vm-t", [
       { uan: "uan://probe/easy", behavior: RECORDER_BEHAVIOR, init: null },
       { uan: "uan://probe/stubborn", behavior: "stubborn", init: null },
     ]);
-    const timedOut = await mediator.awaitReady("vm-t", ["uan://probe/easy", "uan://probe/stubborn", "uan://probe/elsewhere"], 300);
+    const timedOut = await mediator.awaitReady(
+      "vm-t",
+      ["uan://probe/easy", "uan://probe/stubborn", "uan://probe/elsewhere"],
+      300,
+    );
     expect(timedOut).toEqual({ ready: ["uan://probe/easy"], notReady: ["uan://probe/stubborn", "uan://probe/elsewhere"] });
 
     const barrier = mediator.awaitReady("vm-t", "all", 10_000);

@@ -36,10 +36,19 @@ export class TheaterLab {
     this.address = (await this.mediator.start()).address;
   }
 
-  spawn(vmId: string, options: { secret?: string; expectedSecret?: string | null; fault?: TheaterFault } = {}): LocalTheaterProcess {
+  spawn(
+    vmId: string,
+    options: { secret?: string; expectedSecret?: string | null; fault?: TheaterFault } = {},
+  ): LocalTheaterProcess {
     const secret = options.secret ?? `secret-of-${vmId}`;
     if (options.expectedSecret !== null) this.mediator.expectTheater(vmId, options.expectedSecret ?? secret);
-    const theater = spawnLocalTheater({ vmId, mediator: this.address, secret, logFile: this.logFile(vmId), fault: options.fault });
+    const theater = spawnLocalTheater({
+      vmId,
+      mediator: this.address,
+      secret,
+      logFile: this.logFile(vmId),
+      fault: options.fault,
+    });
     this.processes.set(vmId, theater);
     return theater;
   }

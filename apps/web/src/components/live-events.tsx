@@ -1,0 +1,103 @@
+"use client";
+
+import { useQueryClient } from "@tanstack/react-query";
+import { useSubscription } from "@trpc/tanstack-react-query";
+import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import {
+  addEvent,
+  emptyRefresh,
+  isEmpty,
+  iterationRate,
+  recordIteration,
+  withIterations,
+  type IterationSamples,
+  type PendingRefresh,
+} from "../lib/live-refresh";
+import { useTRPC } from "../trpc/react";
+
+type LiveState = "connecting" | "live" | "offline";
+
+const LiveContext = createContext<LiveState>("connecting");
+const SamplesContext = createContext<IterationSamples>(new Map());
+
+/** True while server-sent events arrive; views poll as a fallback when it is false. */
+export function useLive(): boolean {
+  return useContext(LiveContext) === "live";
+}
+
+/** An application's iterations per second, measured from live events (not from refetches). */
+export function useIterationRate(applicationId: string, now: number): number | null {
+  return iterationRate(useContext(SamplesContext), applicationId, now);
+}
+
+const FLUSH_MS = 150;
+
+/**
+ * One subscription to the server's event stream for the whole tab. Each event invalidates the
+ * queries it concerns; iteration counters are written into the cache directly. On every
+ * (re)connect everything is refetched, since events sent while disconnected are gone.
+ */
+export function LiveEventsProvider({ children }: { children: ReactNode }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const pending = useRef<PendingRefresh>(emptyRefresh());
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const [samples] = useState<IterationSamples>(() => new Map());
+
+  const flush = () => {
+    timer.current = undefined;
+    const batch = pending.current;
+    pending.current = emptyRefresh();
+    const topologyKey = trpc.topology.get.queryKey();
+    const topologyState = queryClient.getQueryState(topologyKey);
+    // Writing into an invalidated query would mark it fresh and hide the refetch it is owed;
+    // and the patch must not extend how long the rest of the data counts as fresh.
+    if (batch.iterations.size > 0 && topologyState && !topologyState.isInvalidated) {
+      queryClient.setQueryData(topologyKey, (old) => (old ? withIterations(old, batch.iterations) : old), {
+        updatedAt: topologyState.dataUpdatedAt,
+      });
+    }
+    if (batch.topology) void queryClient.invalidateQueries(trpc.topology.pathFilter());
+    if (batch.operations.size > 0) {
+      for (const id of batch.operations) void queryClient.invalidateQueries(trpc.operations.get.queryFilter({ id }));
+      void queryClient.invalidateQueries(trpc.operations.list.pathFilter());
+    }
+  };
+
+  useEffect(() => () => clearTimeout(timer.current), []);
+
+  const subscription = useSubscription(
+    trpc.events.stream.subscriptionOptions(undefined, {
+      onStarted: () => void queryClient.invalidateQueries(),
+      onData: (event) => {
+        if (event.type === "application") recordIteration(samples, event.applicationId, event.iteration, Date.now());
+        addEvent(pending.current, event);
+        if (!isEmpty(pending.current) && timer.current === undefined) timer.current = setTimeout(flush, FLUSH_MS);
+      },
+    }),
+  );
+
+  const state: LiveState =
+    subscription.status === "pending" ? "live" : subscription.status === "error" ? "offline" : "connecting";
+  return (
+    <LiveContext.Provider value={state}>
+      <SamplesContext.Provider value={samples}>{children}</SamplesContext.Provider>
+    </LiveContext.Provider>
+  );
+}
+
+export function LiveIndicator() {
+  const state = useContext(LiveContext);
+  const text = { live: "Live", connecting: "Connecting…", offline: "Offline — retrying" }[state];
+  return (
+    <span
+      className={`live live--${state}`}
+      data-testid="live-status"
+      data-state={state}
+      title="Server-sent events from Postgres NOTIFY"
+    >
+      <span className="live__dot" aria-hidden />
+      {text}
+    </span>
+  );
+}

@@ -1,0 +1,119 @@
+"use client";
+
+import { sumResources } from "@malleo/core";
+import { useMutation } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { describeError } from "../lib/errors";
+import { formatMiB, plural } from "../lib/format";
+import { defaultMergeTarget, hostOptionLabel, mergeBlocker, mergeProblems } from "../lib/placement";
+import { useTRPC } from "../trpc/react";
+import type { TopologyHost } from "../trpc/types";
+import { Modal } from "./modal";
+
+export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose: () => void }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const vms = hosts.flatMap((h) => h.vms);
+  const [selected, setSelected] = useState<string[]>([]);
+  // null: follow the suggestion as the selection changes; a host id once the person picks one.
+  const [chosenTarget, setChosenTarget] = useState<string | null>(null);
+  const merge = useMutation(trpc.operations.merge.mutationOptions({ onSuccess: (op) => router.push(`/operations/${op.id}`) }));
+
+  const sources = selected.map((id) => vms.find((v) => v.id === id)).filter((v) => v !== undefined);
+  const targetHostId = chosenTarget ?? defaultMergeTarget(hosts, sources);
+  const problems = mergeProblems(hosts, sources, targetHostId);
+  const total = sumResources(sources);
+  const actors = sources.reduce((s, v) => s + v.actors.length, 0);
+  const applications = [...new Set(vms.map((v) => v.applicationId))].sort();
+
+  const toggle = (id: string, on: boolean) => setSelected((s) => (on ? [...s, id] : s.filter((x) => x !== id)));
+
+  return (
+    <Modal
+      title="Merge VMs"
+      onClose={onClose}
+      testId="merge-dialog"
+      footer={
+        <>
+          <button type="button" className="button button--ghost" onClick={onClose}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className="button button--primary"
+            data-testid="merge-submit"
+            disabled={problems.length > 0 || merge.isPending}
+            onClick={() => merge.mutate({ vmIds: selected, targetHostId })}
+          >
+            {merge.isPending ? "Submitting…" : sources.length >= 2 ? `Merge ${sources.length} VMs` : "Merge"}
+          </button>
+        </>
+      }
+    >
+      <p className="muted">
+        Choose two or more VMs of one application. The new VM holds their combined vCPUs, memory and actors.
+      </p>
+
+      {applications.map((app) => (
+        <fieldset key={app} className="checklist">
+          <legend>{app}</legend>
+          {vms
+            .filter((v) => v.applicationId === app)
+            .map((vm) => {
+              const blocker = mergeBlocker(vm);
+              return (
+                <label
+                  key={vm.id}
+                  className={`checklist__item${blocker ? " checklist__item--disabled" : ""}`}
+                  title={blocker ?? undefined}
+                >
+                  <input
+                    type="checkbox"
+                    data-testid={`merge-vm-${vm.name}`}
+                    checked={selected.includes(vm.id)}
+                    disabled={blocker !== null}
+                    onChange={(e) => toggle(vm.id, e.target.checked)}
+                  />
+                  <span className="mono">{vm.name}</span>
+                  <span className="muted">
+                    on {vm.hostId} · {vm.vcpus} vCPU · {formatMiB(vm.memoryMiB)} · {plural(vm.actors.length, "actor")}
+                  </span>
+                  {blocker && <span className="muted"> — {vm.lockedBy ? "locked" : vm.state}</span>}
+                </label>
+              );
+            })}
+        </fieldset>
+      ))}
+
+      <label className="field">
+        <span className="field__label">Target host</span>
+        <select data-testid="merge-target" value={targetHostId} onChange={(e) => setChosenTarget(e.target.value)}>
+          {hosts.map((h) => (
+            <option key={h.id} value={h.id}>
+              {hostOptionLabel(h, new Set(selected))}
+            </option>
+          ))}
+        </select>
+      </label>
+
+      <p className="summary" data-testid="merge-summary">
+        Result: <strong>{total.vcpus} vCPU</strong> · <strong>{formatMiB(total.memoryMiB)}</strong> ·{" "}
+        <strong>{plural(actors, "actor")}</strong> on <strong>{targetHostId || "—"}</strong>
+      </p>
+
+      {problems.length > 0 && (
+        <ul className="callout callout--warn" data-testid="merge-problems">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+      {merge.isError && (
+        <p className="callout callout--bad" role="alert" data-testid="merge-error">
+          {describeError(merge.error)}
+        </p>
+      )}
+    </Modal>
+  );
+}

@@ -1,0 +1,173 @@
+"use client";
+
+import { STEP_LABELS, STEP_NAMES, TERMINAL_STATUSES, type OperationStatus } from "@malleo/core";
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { describeError } from "../lib/errors";
+import { elapsed, formatDuration, formatMiB, formatTime, plural, shortId } from "../lib/format";
+import { operationTitle, stepRows } from "../lib/operation";
+import { useTRPC } from "../trpc/react";
+import type { OperationDetail, OperationPlan } from "../trpc/types";
+import { useLive } from "./live-events";
+import { StatusBadge } from "./status-badge";
+import { useNow } from "./use-now";
+
+export function OperationView({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const live = useLive();
+  const query = useQuery({
+    ...trpc.operations.get.queryOptions({ id }),
+    refetchInterval: (q) => (live || isTerminal(q.state.data?.status) ? false : 3000),
+  });
+  const running = query.data ? !isTerminal(query.data.status) : false;
+  const now = useNow(1000, running);
+
+  if (query.isPending) return <p className="placeholder">Loading operation…</p>;
+  if (query.isError) {
+    return (
+      <div className="callout callout--bad" role="alert">
+        {describeError(query.error)} <Link href="/history">Back to History</Link>
+      </div>
+    );
+  }
+  const op = query.data;
+  const took = elapsed(op.startedAt ?? op.createdAt, op.finishedAt, now);
+
+  return (
+    <>
+      <nav className="breadcrumb" aria-label="Breadcrumb">
+        <Link href="/history">History</Link> / <span className="mono">operation {shortId(op.id)}</span>
+      </nav>
+      <div className="page-head">
+        <div>
+          <h1>
+            <span className="op-kind">{op.kind === "split" ? "Split" : "Merge"}</span> {operationTitle(op.plan)}
+          </h1>
+          <p className="muted mono">{op.id}</p>
+        </div>
+        <StatusBadge status={op.status} testId="op-status" />
+      </div>
+
+      <dl className="facts">
+        <div>
+          <dt>Operator</dt>
+          <dd>{op.operator}</dd>
+        </div>
+        <div>
+          <dt>Submitted</dt>
+          <dd>{formatTime(op.createdAt, now)}</dd>
+        </div>
+        <div>
+          <dt>Finished</dt>
+          <dd>{op.finishedAt ? formatTime(op.finishedAt, now) : "—"}</dd>
+        </div>
+        <div>
+          <dt>Duration</dt>
+          <dd data-testid="op-duration">{took === null ? "—" : formatDuration(took)}</dd>
+        </div>
+      </dl>
+
+      {op.error && (
+        <p className="callout callout--bad" role="alert" data-testid="op-error">
+          {op.error}
+        </p>
+      )}
+
+      <div className="columns">
+        <section className="panel" aria-label="Steps">
+          <h2 className="panel__title">Steps</h2>
+          <Steps op={op} now={now} />
+        </section>
+        <section className="panel" aria-label="Plan">
+          <h2 className="panel__title">Plan</h2>
+          {op.plan ? <Plan plan={op.plan} /> : <p className="placeholder placeholder--small">No plan recorded.</p>}
+        </section>
+      </div>
+    </>
+  );
+}
+
+function isTerminal(status: string | undefined): boolean {
+  return status !== undefined && TERMINAL_STATUSES.includes(status as OperationStatus);
+}
+
+function Steps({ op, now }: { op: OperationDetail; now: number }) {
+  const rows = stepRows(STEP_NAMES, op.steps, isTerminal(op.status));
+  return (
+    <ol className="steps">
+      {rows.map((row) => {
+        const label = STEP_LABELS[row.name as keyof typeof STEP_LABELS] ?? row.name;
+        const step = row.latest;
+        const took = step ? elapsed(step.startedAt, step.finishedAt, now) : null;
+        return (
+          <li key={row.name} className={`step step--${row.status}`} data-testid={`step-${row.name}`} data-status={row.status}>
+            <span className="step__marker" aria-hidden />
+            <div className="step__main">
+              <div className="step__line">
+                <span className="step__label">{label}</span>
+                <StatusBadge status={row.status} />
+                {row.attempts > 1 && <span className="tag">{plural(row.attempts, "attempt")}</span>}
+                <span className="step__time">{took === null ? "" : formatDuration(took)}</span>
+              </div>
+              {step?.error && <p className="step__error">{step.error}</p>}
+              {step?.detail !== undefined && step?.detail !== null && <StepDetail detail={step.detail} />}
+            </div>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+function StepDetail({ detail }: { detail: unknown }) {
+  if (typeof detail !== "object" || detail === null || Array.isArray(detail)) {
+    return <p className="step__detail mono">{JSON.stringify(detail)}</p>;
+  }
+  return (
+    <p className="step__detail">
+      {Object.entries(detail).map(([k, v]) => (
+        <span key={k} className="kv">
+          <span className="muted">{k}</span> <span className="mono">{typeof v === "object" ? JSON.stringify(v) : String(v)}</span>
+        </span>
+      ))}
+    </p>
+  );
+}
+
+function Plan({ plan }: { plan: OperationPlan }) {
+  return (
+    <>
+      <h3 className="panel__subtitle">{plan.sources.length === 1 ? "Source" : "Sources"}</h3>
+      <ul className="plain-list">
+        {plan.sources.map((s) => (
+          <li key={s.id} data-testid="plan-source" data-name={s.name}>
+            <span className="mono">{s.name}</span> <span className="muted">on {s.hostId}</span>
+          </li>
+        ))}
+      </ul>
+      <h3 className="panel__subtitle">{plan.targets.length === 1 ? "Target" : "Targets"}</h3>
+      <table className="table table--compact">
+        <thead>
+          <tr>
+            <th>VM</th>
+            <th>Host</th>
+            <th className="num">vCPU</th>
+            <th className="num">Memory</th>
+            <th className="num">Actors</th>
+          </tr>
+        </thead>
+        <tbody>
+          {plan.targets.map((t) => (
+            <tr key={t.name} data-testid="plan-target" data-name={t.name} data-host={t.hostId}>
+              <td className="mono">{t.name}</td>
+              <td>{t.hostId}</td>
+              <td className="num">{t.vcpus}</td>
+              <td className="num">{formatMiB(t.memoryMiB)}</td>
+              <td className="num">{t.actors.length}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

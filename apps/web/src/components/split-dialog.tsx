@@ -1,0 +1,121 @@
+"use client";
+
+import { contiguousGroups } from "@malleo/core";
+import { useMutation } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { describeError } from "../lib/errors";
+import { formatMiB, plural } from "../lib/format";
+import { defaultSplitTargets, hostOptionLabel, splitProblems, splitShares } from "../lib/placement";
+import { useTRPC } from "../trpc/react";
+import type { TopologyHost, TopologyVm } from "../trpc/types";
+import { Modal } from "./modal";
+
+export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; hosts: TopologyHost[]; onClose: () => void }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const maxCount = Math.max(2, source.vcpus);
+  const [count, setCount] = useState(2);
+  const [targets, setTargets] = useState<string[]>(() => defaultSplitTargets(hosts, source, 2));
+  const split = useMutation(trpc.operations.split.mutationOptions({ onSuccess: (op) => router.push(`/operations/${op.id}`) }));
+
+  const { shares } = splitShares(source, count);
+  const actorsPer = contiguousGroups(source.actors, count).map((g) => g.length);
+  const problems = splitProblems(hosts, source, targets);
+  const leaving = new Set([source.id]);
+
+  const changeCount = (n: number) => {
+    setCount(n);
+    setTargets(defaultSplitTargets(hosts, source, n));
+  };
+
+  return (
+    <Modal
+      title={`Split ${source.name}`}
+      onClose={onClose}
+      testId="split-dialog"
+      footer={
+        <>
+          <button type="button" className="button button--ghost" onClick={onClose}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className="button button--primary"
+            data-testid="split-submit"
+            disabled={problems.length > 0 || split.isPending}
+            onClick={() => split.mutate({ vmId: source.id, count, targetHostIds: targets })}
+          >
+            {split.isPending ? "Submitting…" : `Split into ${count} VMs`}
+          </button>
+        </>
+      }
+    >
+      <p className="muted">
+        {source.name} on {source.hostId}: {source.vcpus} vCPU · {formatMiB(source.memoryMiB)} ·{" "}
+        {plural(source.actors.length, "actor")}. Its resources are divided evenly; actors move in contiguous runs, so neighbours
+        stay together.
+      </p>
+
+      <label className="field">
+        <span className="field__label">Number of new VMs</span>
+        <select data-testid="split-count" value={count} onChange={(e) => changeCount(Number(e.target.value))}>
+          {Array.from({ length: maxCount - 1 }, (_, i) => i + 2).map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+        </select>
+      </label>
+
+      <table className="table table--compact">
+        <thead>
+          <tr>
+            <th>New VM</th>
+            <th>Target host</th>
+            <th className="num">vCPU</th>
+            <th className="num">Memory</th>
+            <th className="num">Actors</th>
+          </tr>
+        </thead>
+        <tbody>
+          {targets.map((hostId, i) => (
+            <tr key={i}>
+              <td>#{i + 1}</td>
+              <td>
+                <select
+                  data-testid={`split-target-${i}`}
+                  aria-label={`Target host for new VM ${i + 1}`}
+                  value={hostId}
+                  onChange={(e) => setTargets((t) => t.map((h, j) => (j === i ? e.target.value : h)))}
+                >
+                  {hosts.map((h) => (
+                    <option key={h.id} value={h.id}>
+                      {hostOptionLabel(h, leaving)}
+                    </option>
+                  ))}
+                </select>
+              </td>
+              <td className="num">{shares[i]?.vcpus ?? "—"}</td>
+              <td className="num">{shares[i] ? formatMiB(shares[i].memoryMiB) : "—"}</td>
+              <td className="num">{actorsPer[i] ?? 0}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      {problems.length > 0 && (
+        <ul className="callout callout--warn" data-testid="split-problems">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+      {split.isError && (
+        <p className="callout callout--bad" role="alert" data-testid="split-error">
+          {describeError(split.error)}
+        </p>
+      )}
+    </Modal>
+  );
+}

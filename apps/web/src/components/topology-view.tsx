@@ -1,0 +1,200 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import { describeError } from "../lib/errors";
+import { actorShortName, compactRanges, formatMiB, plural, shortId } from "../lib/format";
+import { splitBlocker } from "../lib/placement";
+import { useTRPC } from "../trpc/react";
+import type { TopologyApplication, TopologyHost, TopologyVm } from "../trpc/types";
+import { useIterationRate, useLive } from "./live-events";
+import { MergeDialog } from "./merge-dialog";
+import { SplitDialog } from "./split-dialog";
+import { StatusBadge } from "./status-badge";
+import { useNow } from "./use-now";
+
+export function TopologyView() {
+  const trpc = useTRPC();
+  const live = useLive();
+  const topology = useQuery({ ...trpc.topology.get.queryOptions(), refetchInterval: live ? false : 5000 });
+  const [splitVmId, setSplitVmId] = useState<string | null>(null);
+  const [mergeOpen, setMergeOpen] = useState(false);
+
+  if (topology.isPending) return <p className="placeholder">Loading topology…</p>;
+  if (topology.isError) return <p className="callout callout--bad">Cannot load the topology. {describeError(topology.error)}</p>;
+
+  const { hosts, applications } = topology.data;
+  const vms = hosts.flatMap((h) => h.vms);
+  const splitVm = vms.find((v) => v.id === splitVmId);
+
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>Topology</h1>
+          <p className="muted">
+            {plural(hosts.length, "host")} · {plural(vms.length, "VM")} ·{" "}
+            {plural(
+              vms.reduce((s, v) => s + v.actors.length, 0),
+              "actor",
+            )}
+          </p>
+        </div>
+        <button
+          type="button"
+          className="button"
+          data-testid="merge-button"
+          onClick={() => setMergeOpen(true)}
+          disabled={vms.length < 2}
+          title={vms.length < 2 ? "A merge needs at least 2 VMs" : "Merge VMs of one application into one"}
+        >
+          Merge VMs…
+        </button>
+      </div>
+
+      <section className="apps" aria-label="Applications">
+        {applications.map((app) => (
+          <ApplicationCard key={app.id} app={app} vms={vms.filter((v) => v.applicationId === app.id)} />
+        ))}
+      </section>
+
+      <section className="hosts" aria-label="Hosts">
+        {hosts.map((host) => (
+          <HostCard key={host.id} host={host} onSplit={setSplitVmId} />
+        ))}
+      </section>
+
+      {splitVm && <SplitDialog key={splitVm.id} source={splitVm} hosts={hosts} onClose={() => setSplitVmId(null)} />}
+      {mergeOpen && <MergeDialog hosts={hosts} onClose={() => setMergeOpen(false)} />}
+    </>
+  );
+}
+
+function ApplicationCard({ app, vms }: { app: TopologyApplication; vms: TopologyVm[] }) {
+  const now = useNow(1000);
+  const rate = useIterationRate(app.id, now);
+  const actors = vms.reduce((s, v) => s + v.actors.length, 0);
+  return (
+    <article className="app-card" data-testid={`app-${app.id}`}>
+      <div className="app-card__title">
+        <span className="app-card__name">{app.id}</span>
+        <span className="tag">{app.kind}</span>
+      </div>
+      <div className="app-card__stat">
+        <span className="muted">iteration</span>{" "}
+        <span className="app-card__iteration" data-testid={`app-iteration-${app.id}`} data-value={app.iteration}>
+          {app.iteration.toLocaleString("en-US")}
+        </span>
+        {rate !== null && (
+          <span className="muted app-card__rate" data-testid={`app-rate-${app.id}`}>
+            {rate === 0 ? "no progress" : `${rate.toFixed(1)} it/s`}
+          </span>
+        )}
+      </div>
+      <div className="muted">
+        {plural(actors, "actor")} on {plural(vms.length, "VM")}
+      </div>
+    </article>
+  );
+}
+
+function Meter({ label, used, total, format }: { label: string; used: number; total: number; format: (n: number) => string }) {
+  const pct = total > 0 ? Math.min(100, (used / total) * 100) : 0;
+  const tone = pct > 90 ? "bad" : pct > 70 ? "warn" : "ok";
+  return (
+    <div className="meter">
+      <div className="meter__label">
+        <span>{label}</span>
+        <span>
+          {format(used)} / {format(total)}
+        </span>
+      </div>
+      <div className="meter__track" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={total} aria-valuenow={used}>
+        <div className={`meter__fill meter__fill--${tone}`} style={{ width: `${pct}%` }} />
+      </div>
+    </div>
+  );
+}
+
+function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: (vmId: string) => void }) {
+  const usedCpus = host.vms.reduce((s, v) => s + v.vcpus, 0);
+  const usedMem = host.vms.reduce((s, v) => s + v.memoryMiB, 0);
+  return (
+    <section className="host" data-testid={`host-${host.id}`} aria-label={`Host ${host.id}`}>
+      <header className="host__head">
+        <h2 className="host__name">{host.id}</h2>
+        <StatusBadge status={host.status} />
+        <span className="host__slots" data-testid={`host-slots-${host.id}`} title="VM slots used / quota">
+          {host.vms.length} / {host.vmQuota} VMs
+        </span>
+      </header>
+      <div className="host__meters">
+        <Meter label="vCPUs" used={usedCpus} total={host.cpus} format={String} />
+        <Meter label="Memory" used={usedMem} total={host.memoryMiB} format={formatMiB} />
+      </div>
+      <div className="host__vms">
+        {host.vms.length === 0 ? (
+          <p className="placeholder placeholder--small">No VMs</p>
+        ) : (
+          host.vms.map((vm) => <VmCard key={vm.id} vm={vm} onSplit={onSplit} />)
+        )}
+      </div>
+    </section>
+  );
+}
+
+function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: (vmId: string) => void }) {
+  const blocker = splitBlocker(vm);
+  return (
+    <article className="vm" data-testid={`vm-${vm.name}`} data-state={vm.state}>
+      <div className="vm__head">
+        <span className="vm__name">{vm.name}</span>
+        <StatusBadge status={vm.state} of="vm" />
+        {vm.lockedBy && (
+          <Link
+            className="badge badge--lock"
+            href={`/operations/${vm.lockedBy}`}
+            data-testid={`vm-lock-${vm.name}`}
+            title="Held by this operation"
+          >
+            locked · op {shortId(vm.lockedBy)}
+          </Link>
+        )}
+      </div>
+      <div className="vm__resources">
+        <span>{vm.vcpus} vCPU</span>
+        <span>{formatMiB(vm.memoryMiB)}</span>
+        <span className="muted">{vm.applicationId}</span>
+      </div>
+      <details className="vm__actors">
+        <summary>
+          <span className="vm__actor-count" data-testid={`vm-actors-${vm.name}`}>
+            {vm.actors.length}
+          </span>{" "}
+          {vm.actors.length === 1 ? "actor" : "actors"}
+          {vm.actors.length > 0 && <span className="muted mono"> #{compactRanges(vm.actors.map((a) => a.ordinal))}</span>}
+        </summary>
+        <ul className="chips">
+          {vm.actors.map((a) => (
+            <li key={a.uan} className="chip mono" title={`${a.uan} (${a.behavior})`}>
+              {actorShortName(a.uan)}
+            </li>
+          ))}
+        </ul>
+      </details>
+      <div className="vm__actions">
+        <button
+          type="button"
+          className="button button--small"
+          data-testid={`split-button-${vm.name}`}
+          onClick={() => onSplit(vm.id)}
+          disabled={blocker !== null}
+          title={blocker ?? `Split ${vm.name} into several VMs`}
+        >
+          Split…
+        </button>
+      </div>
+    </article>
+  );
+}

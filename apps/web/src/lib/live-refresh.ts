@@ -1,0 +1,76 @@
+import type { MalleoEvent } from "@malleo/db";
+
+/**
+ * Events arrive in bursts (a step start and end, several topology changes); collecting them
+ * for a moment lets the UI refetch each query once per burst instead of once per event.
+ */
+export interface PendingRefresh {
+  topology: boolean;
+  operations: Set<string>;
+  iterations: Map<string, number>;
+}
+
+export function emptyRefresh(): PendingRefresh {
+  return { topology: false, operations: new Set(), iterations: new Map() };
+}
+
+export function addEvent(pending: PendingRefresh, event: MalleoEvent): void {
+  switch (event.type) {
+    case "topology":
+      pending.topology = true;
+      break;
+    case "operation":
+      pending.operations.add(event.operationId);
+      // An operation's progress moves locks and VMs, which the topology shows.
+      pending.topology = true;
+      break;
+    case "application":
+      pending.iterations.set(event.applicationId, Math.max(event.iteration, pending.iterations.get(event.applicationId) ?? 0));
+      break;
+  }
+}
+
+export function isEmpty(pending: PendingRefresh): boolean {
+  return !pending.topology && pending.operations.size === 0 && pending.iterations.size === 0;
+}
+
+/** Applies iteration counters to cached topology data without a refetch; counters only rise. */
+export function withIterations<T extends { applications: { id: string; iteration: number }[] }>(
+  data: T,
+  iterations: ReadonlyMap<string, number>,
+): T {
+  let changed = false;
+  const applications = data.applications.map((a) => {
+    const next = iterations.get(a.id);
+    if (next === undefined || next <= a.iteration) return a;
+    changed = true;
+    return { ...a, iteration: next };
+  });
+  return changed ? { ...data, applications } : data;
+}
+
+/** Observed (time, iteration) pairs per application, from live events only. */
+export type IterationSamples = Map<string, { t: number; v: number }[]>;
+
+const RATE_WINDOW_MS = 10_000;
+const STALL_MS = 3_000;
+
+export function recordIteration(samples: IterationSamples, applicationId: string, iteration: number, t: number): void {
+  const kept = (samples.get(applicationId) ?? []).filter((s) => t - s.t <= RATE_WINDOW_MS && s.v <= iteration);
+  kept.push({ t, v: iteration });
+  samples.set(applicationId, kept);
+}
+
+/**
+ * Iterations per second over the recent window; 0 when no progress arrived for a while (the
+ * worker publishes only changes), null until two observations exist.
+ */
+export function iterationRate(samples: IterationSamples, applicationId: string, now: number): number | null {
+  const s = samples.get(applicationId) ?? [];
+  const last = s.at(-1);
+  if (!last) return null;
+  if (now - last.t > STALL_MS) return 0;
+  const first = s[0]!;
+  if (s.length < 2 || last.t <= first.t) return null;
+  return ((last.v - first.v) * 1000) / (last.t - first.t);
+}

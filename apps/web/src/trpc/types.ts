@@ -1,0 +1,10 @@
+import type { RouterOutputs } from "@malleo/api";
+
+export type Topology = RouterOutputs["topology"]["get"];
+export type TopologyHost = Topology["hosts"][number];
+export type TopologyVm = TopologyHost["vms"][number];
+export type TopologyApplication = Topology["applications"][number];
+export type OperationDetail = RouterOutputs["operations"]["get"];
+export type OperationStep = OperationDetail["steps"][number];
+export type OperationSummary = RouterOutputs["operations"]["list"]["items"][number];
+export type OperationPlan = NonNullable<OperationSummary["plan"]>;

@@ -1,0 +1,16 @@
+import { eventsRouter } from "./routers/events";
+import { operationsRouter } from "./routers/operations";
+import { topologyRouter } from "./routers/topology";
+import { createCallerFactory, createTRPCRouter } from "./trpc";
+
+/** The whole API, one router per noun. */
+export const appRouter = createTRPCRouter({
+  topology: topologyRouter,
+  operations: operationsRouter,
+  events: eventsRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+/** Server-side calls without HTTP (tests, server components). */
+export const createCaller = createCallerFactory(appRouter);

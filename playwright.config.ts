@@ -1,0 +1,44 @@
+import { defineConfig } from "@playwright/test";
+
+const PORT = 3100;
+const baseURL = `http://127.0.0.1:${PORT}`;
+
+/**
+ * End-to-end tests in a real browser against the whole product: embedded Postgres, the worker
+ * with simulated hosts, and the production web build, all started fresh by scripts/start.ts.
+ */
+export default defineConfig({
+  testDir: "e2e",
+  outputDir: "test-results/",
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 300_000,
+  reporter: [["list"]],
+  use: {
+    baseURL,
+    screenshot: "on",
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: "npx tsx scripts/start.ts",
+    env: { MALLEO_DATA_DIR: ".data/e2e", MALLEO_FRESH: "1", PORT: String(PORT), MALLEO_PG_PORT: "54331" },
+    url: baseURL,
+    timeout: 300_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+});
