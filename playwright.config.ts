@@ -1,6 +1,8 @@
 import { defineConfig } from "@playwright/test";
 
-const PORT = 3100;
+// Overridable so that two checkouts can run their suites side by side.
+const PORT = Number(process.env.MALLEO_E2E_PORT ?? 3100);
+const PG_PORT = process.env.MALLEO_E2E_PG_PORT ?? "54331";
 const baseURL = `http://127.0.0.1:${PORT}`;
 
 /**
@@ -34,7 +36,7 @@ export default defineConfig({
   },
   webServer: {
     command: "npx tsx scripts/start.ts",
-    env: { MALLEO_DATA_DIR: ".data/e2e", MALLEO_FRESH: "1", PORT: String(PORT), MALLEO_PG_PORT: "54331" },
+    env: { MALLEO_DATA_DIR: ".data/e2e", MALLEO_FRESH: "1", PORT: String(PORT), MALLEO_PG_PORT: PG_PORT },
     url: baseURL,
     timeout: 300_000,
     reuseExistingServer: false,

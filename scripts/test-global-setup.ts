@@ -11,7 +11,7 @@ let handle: EmbeddedPostgresHandle | undefined;
 export async function setup(): Promise<void> {
   const root = path.resolve(import.meta.dirname, "..");
   const port = Number(process.env.MALLEO_TEST_PG_PORT ?? 54330);
-  handle = await startEmbeddedPostgres({ dataDir: path.join(root, ".data/test-pg"), port });
+  handle = await startEmbeddedPostgres({ dataDir: path.resolve(root, process.env.MALLEO_TEST_PG_DIR ?? ".data/test-pg"), port });
   const admin = new pg.Client({ connectionString: handle.url });
   await admin.connect();
   // Databases left by an earlier interrupted run are dropped; the template is rebuilt so it matches the migrations.
@@ -30,5 +30,8 @@ export async function setup(): Promise<void> {
 export async function teardown(): Promise<void> {
   await handle?.stop();
   if (process.env.MALLEO_TEST_PG_WIPE === "1")
-    rmSync(path.resolve(import.meta.dirname, "../.data/test-pg"), { recursive: true, force: true });
+    rmSync(path.resolve(import.meta.dirname, "..", process.env.MALLEO_TEST_PG_DIR ?? ".data/test-pg"), {
+      recursive: true,
+      force: true,
+    });
 }

@@ -1,32 +1,95 @@
 // `npm test`: the whole suite — typecheck, lint, unit, integration (real Postgres, libvirt test
-// driver, theater processes) and e2e (Playwright in Debian's Chromium) — then one summary line.
+// driver, theater processes) and e2e (Playwright in Debian's Chromium) — then one summary line
+// counting tests (typecheck and lint count as one check each).
+// `npm test -- unit integration` runs only the phases named.
 import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
+const reports = path.join(root, ".data/test-reports");
 const bin = (p: string) => path.join(root, "node_modules", p);
-const phases: { name: string; args: string[] }[] = [
+const vitest = (project: string) => [
+  bin("vitest/vitest.mjs"),
+  "run",
+  "--project",
+  project,
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${path.join(reports, `${project}.json`)}`,
+];
+
+interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+type Phase = { name: string; args: string[]; env?: Record<string, string>; counts?: () => Counts };
+
+function vitestCounts(project: string): () => Counts {
+  return () => {
+    const r = JSON.parse(readFileSync(path.join(reports, `${project}.json`), "utf8")) as Record<string, number>;
+    return {
+      passed: r.numPassedTests ?? 0,
+      failed: (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0),
+      skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0),
+    };
+  };
+}
+
+const phases: Phase[] = [
   { name: "typecheck", args: [bin("typescript/bin/tsc"), "-p", "tsconfig.json", "--noEmit"] },
   { name: "lint", args: [bin("eslint/bin/eslint.js"), "--max-warnings=0", "."] },
-  { name: "unit", args: [bin("vitest/vitest.mjs"), "run", "--project", "unit"] },
-  { name: "integration", args: [bin("vitest/vitest.mjs"), "run", "--project", "integration"] },
-  { name: "e2e", args: [bin("@playwright/test/cli.js"), "test"] },
+  { name: "format", args: [bin("prettier/bin/prettier.cjs"), "--check", "--log-level=warn", "."] },
+  { name: "unit", args: vitest("unit"), counts: vitestCounts("unit") },
+  { name: "integration", args: vitest("integration"), counts: vitestCounts("integration") },
+  {
+    name: "e2e",
+    args: [bin("@playwright/test/cli.js"), "test", "--reporter=list,json"],
+    env: { PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(reports, "e2e.json") },
+    counts: () => {
+      const s = (JSON.parse(readFileSync(path.join(reports, "e2e.json"), "utf8")) as { stats: Record<string, number> }).stats;
+      return { passed: (s.expected ?? 0) + (s.flaky ?? 0), failed: s.unexpected ?? 0, skipped: s.skipped ?? 0 };
+    },
+  },
 ];
 
 const only = process.argv.slice(2);
-let passed = 0;
-let failed = 0;
+const total: Counts = { passed: 0, failed: 0, skipped: 0 };
+const failedPhases: string[] = [];
 const started = Date.now();
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
 for (const phase of phases) {
   if (only.length > 0 && !only.includes(phase.name)) continue;
   const t0 = Date.now();
   process.stdout.write(`\n=== ${phase.name} ===\n`);
-  const r = spawnSync(process.execPath, phase.args, { cwd: root, stdio: "inherit", env: { ...process.env, FORCE_COLOR: "0" } });
+  const r = spawnSync(process.execPath, phase.args, {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, FORCE_COLOR: "0", ...phase.env },
+  });
   const ok = r.status === 0;
-  process.stdout.write(`=== ${phase.name}: ${ok ? "passed" : "FAILED"} in ${((Date.now() - t0) / 1000).toFixed(1)} s ===\n`);
-  if (ok) passed++;
-  else failed++;
+  let counts: Counts = ok ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 };
+  if (phase.counts) {
+    try {
+      counts = phase.counts();
+      if (!ok && counts.failed === 0) counts.failed = 1; // the runner failed outside any test
+    } catch {
+      // no report: the runner died before writing it
+    }
+  }
+  total.passed += counts.passed;
+  total.failed += counts.failed;
+  total.skipped += counts.skipped;
+  if (!ok) failedPhases.push(phase.name);
+  process.stdout.write(
+    `=== ${phase.name}: ${ok ? "passed" : "FAILED"} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${counts.passed} passed, ${counts.failed} failed) ===\n`,
+  );
 }
-process.stdout.write(`\nsuite finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-process.stdout.write(`${passed} passed, ${failed} failed\n`);
-process.exit(failed === 0 ? 0 : 1);
+process.stdout.write(`\nsuite finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+process.stdout.write(failedPhases.length ? `; failed phases: ${failedPhases.join(", ")}\n` : "\n");
+process.stdout.write(
+  `tests: ${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ""}\n`,
+);
+process.exit(failedPhases.length === 0 ? 0 : 1);
