@@ -1,4 +1,4 @@
-import { actorListByApplication, applicationList, applicationSetIteration, publishEvent, type Db } from "@malleo/db";
+import { actorListByApplication, actorMove, applicationList, applicationSetIteration, publishEvent, type Db } from "@malleo/db";
 import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
 import type { ActorSpec, Mediator } from "@malleo/mediator";
 import type { Logger } from "./log";
@@ -31,14 +31,24 @@ export class ApplicationRunner {
         continue;
       }
       const specs = new Map(heatActorSpecs(app.id, app.config as unknown as HeatConfig).map((s) => [s.uan, s]));
+      // Actors in theaters that survived a worker crash are alive and authoritative: keep them,
+      // and correct Postgres where a crash fell between a migration and its recording.
+      const alive = new Map(this.mediator.listActors().map((a) => [a.uan, a.vmId]));
       const byVm = new Map<string, ActorSpec[]>();
+      let adopted = 0;
       for (const a of await actorListByApplication(this.db, app.id)) {
         const spec = specs.get(a.uan);
         if (!spec) continue;
+        const liveVm = alive.get(a.uan);
+        if (liveVm) {
+          adopted++;
+          if (liveVm !== a.vmId) await actorMove(this.db, [a.uan], liveVm);
+          continue;
+        }
         byVm.set(a.vmId, [...(byVm.get(a.vmId) ?? []), spec]);
       }
       for (const [vmId, list] of byVm) await this.mediator.spawnActors(vmId, list);
-      this.log({ event: "application started", application: app.id, actors: specs.size, vms: byVm.size });
+      this.log({ event: "application started", application: app.id, actors: specs.size, adopted, vms: byVm.size });
     }
     this.timer = setInterval(() => void this.publishProgress(), 500);
   }

@@ -13,6 +13,20 @@ const schema = z.object({
   MALLEO_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   MALLEO_THEATER_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   MALLEO_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  MALLEO_READY_DECISION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
+  MALLEO_CLEANUP_RETRY_MS: z.coerce.number().int().positive().default(1_000),
+  MALLEO_CLEANUP_RETRY_MAX_MS: z.coerce.number().int().positive().default(30_000),
+  // Fault injection for the chaos suite only: SIGKILL the worker at `<step>:<before|after>`.
+  MALLEO_CHAOS_CRASH_AT: z
+    .string()
+    .regex(/^(validate|ready|provision|transfer|resume|cleanup|rollback):(before|after)$/, {
+      error: "MALLEO_CHAOS_CRASH_AT is <step>:<before|after>, e.g. transfer:before",
+    })
+    .optional(),
 });
 
 export type WorkerEnv = z.infer<typeof schema> & { dataDir: string; systemDatabaseUrl: string };

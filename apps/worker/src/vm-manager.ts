@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnLocalTheater } from "@malleo/actors";
 import { AppError } from "@malleo/core";
@@ -10,6 +10,29 @@ import type { ProvisionRequest } from "@malleo/workflows/worker";
 import type { Logger } from "./log";
 
 type LocalTheater = ReturnType<typeof spawnLocalTheater>;
+interface TheaterRecord {
+  vmId: string;
+  name: string;
+  pid: number;
+  secret: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
 
 /**
  * The VM Manager: one libvirt connection per host, the domains on them, and the theater of
@@ -19,11 +42,20 @@ type LocalTheater = ReturnType<typeof spawnLocalTheater>;
 export class VmManager {
   private readonly hosts = new Map<string, HostConnection>();
   private readonly theaters = new Map<string, LocalTheater>();
+  /** Theaters started by an earlier worker process and adopted by this one: vmId → pid. */
+  private readonly adopted = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
     private readonly mediator: Mediator,
-    private readonly opts: { dataDir: string; mediatorAddress: string; theaterTimeoutMs: number; log: Logger },
+    private readonly opts: {
+      dataDir: string;
+      mediatorAddress: string;
+      theaterTimeoutMs: number;
+      /** Theaters survive a worker crash and are adopted by the next worker (needs a fixed Mediator port). */
+      detachTheaters: boolean;
+      log: Logger;
+    },
   ) {}
 
   async connectHosts(): Promise<void> {
@@ -48,6 +80,7 @@ export class VmManager {
 
   /** Recreates the domain and theater of every live VM (after a worker start). */
   async restoreVms(): Promise<void> {
+    await this.adoptTheaters();
     const vms = (await vmListLive(this.db)).filter((v) => v.state === "running");
     await Promise.all(
       vms.map((vm) =>
@@ -84,9 +117,14 @@ export class VmManager {
     await this.startTheater(vm.id, vm.name);
   }
 
+  private theaterRecordPath(vmId: string): string {
+    return path.join(this.opts.dataDir, "theaters", `${vmId}.json`);
+  }
+
   private async startTheater(vmId: string, name: string): Promise<void> {
-    if (this.theaters.has(vmId) && this.mediator.theater(vmId)) return;
+    if (this.mediator.theater(vmId)) return;
     this.theaters.get(vmId)?.kill();
+    this.theaters.delete(vmId);
     const secret = randomBytes(24).toString("hex");
     this.mediator.expectTheater(vmId, secret);
     const logDir = path.join(this.opts.dataDir, "logs");
@@ -96,7 +134,14 @@ export class VmManager {
       mediator: this.opts.mediatorAddress,
       secret,
       logFile: path.join(logDir, `theater-${name}.log`),
+      detached: this.opts.detachTheaters,
     });
+    if (this.opts.detachTheaters) {
+      // The record lets a restarted worker adopt this theater (it reconnects with the same secret).
+      mkdirSync(path.dirname(this.theaterRecordPath(vmId)), { recursive: true });
+      const record: TheaterRecord = { vmId, name, pid: theater.pid, secret };
+      writeFileSync(this.theaterRecordPath(vmId), JSON.stringify(record));
+    }
     this.theaters.set(vmId, theater);
     void theater.exited.then((code) => {
       if (this.theaters.get(vmId) === theater) this.theaters.delete(vmId);
@@ -105,11 +150,57 @@ export class VmManager {
     try {
       await this.mediator.awaitTheater(vmId, this.opts.theaterTimeoutMs);
     } catch {
-      theater.kill();
+      this.killTheater(vmId);
       throw new AppError("THEATER_TIMEOUT", `the theater of ${name} did not register within ${this.opts.theaterTimeoutMs} ms`, {
         vmId,
       });
     }
+  }
+
+  /**
+   * After a worker restart: theaters of live VMs that survived (detached) are expected back
+   * with their recorded secret and wait to reconnect; theaters of VMs no longer live are killed.
+   */
+  async adoptTheaters(): Promise<void> {
+    const dir = path.join(this.opts.dataDir, "theaters");
+    if (!existsSync(dir)) return;
+    const live = new Map((await vmListLive(this.db)).map((v) => [v.id, v]));
+    const adopting: Promise<void>[] = [];
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+      let record: TheaterRecord;
+      try {
+        record = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as TheaterRecord;
+      } catch {
+        rmSync(path.join(dir, file), { force: true });
+        continue;
+      }
+      if (!live.has(record.vmId) || !processAlive(record.pid)) {
+        killPid(record.pid);
+        rmSync(path.join(dir, file), { force: true });
+        continue;
+      }
+      this.mediator.expectTheater(record.vmId, record.secret);
+      this.adopted.set(record.vmId, record.pid);
+      adopting.push(
+        this.mediator.awaitTheater(record.vmId, this.opts.theaterTimeoutMs).then(
+          () => this.opts.log({ event: "theater adopted", vmId: record.vmId, pid: record.pid }),
+          () => {
+            this.opts.log({ event: "theater not adopted: did not reconnect", vmId: record.vmId, pid: record.pid });
+            this.killTheater(record.vmId);
+          },
+        ),
+      );
+    }
+    await Promise.all(adopting);
+  }
+
+  private killTheater(vmId: string): void {
+    this.theaters.get(vmId)?.kill();
+    this.theaters.delete(vmId);
+    const pid = this.adopted.get(vmId);
+    if (pid !== undefined) killPid(pid);
+    this.adopted.delete(vmId);
+    rmSync(this.theaterRecordPath(vmId), { force: true });
   }
 
   /** Stops the VM's theater and destroys + undefines its domain; missing pieces are fine. */
@@ -120,11 +211,7 @@ export class VmManager {
         .stopTheater(vmId)
         .catch((e: Error) => this.opts.log({ event: "theater stop failed", vmId, error: e.message }));
     }
-    const theater = this.theaters.get(vmId);
-    if (theater) {
-      theater.kill();
-      this.theaters.delete(vmId);
-    }
+    this.killTheater(vmId);
     if (vm) await (await this.host(vm.hostId)).domainDestroy(vm.name);
   }
 
@@ -136,9 +223,16 @@ export class VmManager {
     return all.flat();
   }
 
-  async shutdown(): Promise<void> {
-    for (const t of this.theaters.values()) t.kill();
-    await Promise.all([...this.theaters.values()].map((t) => t.exited));
+  /**
+   * Graceful stop. With `stopTheaters` (the default for simulated hosts, so that Ctrl-C leaves
+   * nothing behind) the theaters are killed too; a crash (SIGKILL) leaves detached ones running.
+   */
+  async shutdown(opts: { stopTheaters?: boolean } = {}): Promise<void> {
+    if (opts.stopTheaters ?? true) {
+      const exits = [...this.theaters.values()].map((t) => t.exited);
+      for (const vmId of new Set([...this.theaters.keys(), ...this.adopted.keys()])) this.killTheater(vmId);
+      await Promise.all(exits);
+    }
     this.theaters.clear();
     for (const h of this.hosts.values()) await h.close().catch(() => undefined);
     this.hosts.clear();

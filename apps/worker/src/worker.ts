@@ -35,6 +35,8 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
     dataDir: env.dataDir,
     mediatorAddress: address,
     theaterTimeoutMs: env.MALLEO_THEATER_TIMEOUT_MS,
+    // Theaters can only find a restarted worker again at a fixed Mediator address.
+    detachTheaters: env.MALLEO_MEDIATOR_PORT !== 0,
     log,
   });
   const apps = new ApplicationRunner(db, mediator, log);
@@ -51,9 +53,24 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
       destroyVm: (vmId) => vms.destroyVm(vmId),
       migrateActors: (uans, from, to) => mediator.migrate(uans, from, to),
       resumeActors: (vmId, uans) => mediator.resume(vmId, uans),
+      locateActors: async (uans) => {
+        const wanted = new Set(uans);
+        return new Map(
+          mediator
+            .listActors()
+            .filter((a) => wanted.has(a.uan))
+            .map((a) => [a.uan, a.vmId]),
+        );
+      },
       log: createLogger("workflow"),
     },
-    { readyMs: env.MALLEO_READY_TIMEOUT_MS },
+    {
+      readyMs: env.MALLEO_READY_TIMEOUT_MS,
+      readyDecisionMs: env.MALLEO_READY_DECISION_TIMEOUT_MS,
+      cleanupRetryMs: env.MALLEO_CLEANUP_RETRY_MS,
+      cleanupRetryMaxMs: env.MALLEO_CLEANUP_RETRY_MAX_MS,
+      crashAt: env.MALLEO_CHAOS_CRASH_AT,
+    },
   );
   const sys = new URL(env.systemDatabaseUrl);
   await ensureDatabase(databaseUrl(env.systemDatabaseUrl, "postgres"), sys.pathname.slice(1));

@@ -24,6 +24,13 @@ export interface LocalTheaterOptions {
   logFile?: string;
   /** Test hook: make the theater die at a precise point. */
   fault?: TheaterFault;
+  /**
+   * Detached: the theater gets its own process group and no IPC link, so it survives its
+   * parent like a VM survives a crash of its control plane; the parent records its pid and a
+   * later worker adopts it (it re-registers with the Mediator at the same address).
+   * Default: linked by IPC, exits when the parent goes.
+   */
+  detached?: boolean;
 }
 
 export interface LocalTheaterProcess {
@@ -38,8 +45,8 @@ const theaterEntry = fileURLToPath(new URL("../../../apps/theater/src/main.ts", 
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /**
- * Starts a theater as a child process (a simulated VM's guest). The child is linked to this
- * process by an IPC channel and exits when it disconnects, so a theater never outlives its parent.
+ * Starts a theater as a child process (a simulated VM's guest). Unless detached, the child is
+ * linked to this process by an IPC channel and exits when it disconnects, so it never outlives its parent.
  * The secret travels in the environment, not argv, to keep it out of process listings.
  */
 export function spawnLocalTheater(options: LocalTheaterOptions): LocalTheaterProcess {
@@ -49,9 +56,11 @@ export function spawnLocalTheater(options: LocalTheaterOptions): LocalTheaterPro
   const output = logFd ?? "inherit";
   try {
     const child = spawn(process.execPath, args, {
-      stdio: ["ignore", output, output, "ipc"],
+      stdio: options.detached ? ["ignore", output, output] : ["ignore", output, output, "ipc"],
+      detached: options.detached ?? false,
       env: { ...process.env, MALLEO_THEATER_SECRET: options.secret },
     });
+    if (options.detached) child.unref();
     const exited = new Promise<number | null>((resolve) => {
       child.once("exit", (code) => resolve(code));
       child.once("error", () => resolve(null));

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   THEATER_TIMEOUT: "a new VM's theater did not register in time",
   HYPERVISOR_FAILED: "libvirt refused the request",
   TRANSFER_FAILED: "moving actors failed",
+  CANCELLED: "an operator cancelled the operation",
+  CANCEL_TOO_LATE: "the operation can no longer be cancelled",
   INTERNAL: "unexpected failure",
 } as const;
 

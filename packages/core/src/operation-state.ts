@@ -1,12 +1,22 @@
 import { AppError } from "./errors";
 
-export const OPERATION_STATUSES = ["queued", "running", "rolling_back", "succeeded", "failed", "rolled_back"] as const;
+export const OPERATION_STATUSES = [
+  "queued",
+  "running",
+  "cleanup_pending",
+  "rolling_back",
+  "succeeded",
+  "failed",
+  "rolled_back",
+] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
 /** The allowed transitions of an operation, in one place (Nova-style task states). */
 export const OPERATION_TRANSITIONS: Record<OperationStatus, readonly OperationStatus[]> = {
-  queued: ["running", "failed"],
-  running: ["succeeded", "rolling_back", "failed"],
+  queued: ["running", "rolling_back", "failed"],
+  running: ["succeeded", "cleanup_pending", "rolling_back", "failed"],
+  // After Resume the application runs on the targets: clean-up is retried until it succeeds.
+  cleanup_pending: ["running", "succeeded"],
   rolling_back: ["rolled_back", "failed"],
   succeeded: [],
   failed: [],
@@ -33,3 +43,6 @@ export const STEP_LABELS: Record<StepName | "rollback", string> = {
   cleanup: "Clean up",
   rollback: "Roll back",
 };
+
+/** Steps after which a cancel can no longer roll back: the actors already run on the targets. */
+export const CANCELLABLE_UNTIL: StepName = "transfer";

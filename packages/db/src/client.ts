@@ -1,7 +1,9 @@
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from "./generated/prisma/client";
+import { PrismaClient, type Prisma } from "./generated/prisma/client";
 
 export type Db = PrismaClient;
+/** A client or an interactive transaction: what repositories that may run inside one take. */
+export type DbOrTx = PrismaClient | Prisma.TransactionClient;
 
 /** One Prisma client per process and database URL. */
 export function createDb(url: string, opts: { max?: number } = {}): Db {

@@ -25,9 +25,19 @@ export interface OperationEffects {
   destroyVm(vmId: string): Promise<void>;
   migrateActors(uans: string[], fromVmId: string, toVmId: string): Promise<{ moved: number; bytes: number }>;
   resumeActors(vmId: string, uans: string[]): Promise<void>;
+  /** Where each actor lives now (by the theaters' own account); absent = not found anywhere. */
+  locateActors(uans: string[]): Promise<Map<string, string>>;
   log(entry: Record<string, unknown>): void;
 }
 
 export interface WorkflowTimeouts {
+  /** How long the ready barrier waits before asking the operator to extend or abort. */
   readyMs: number;
+  /** How long an unanswered ready timeout waits for the operator before aborting. */
+  readyDecisionMs: number;
+  /** Clean-up retry backoff: first delay and cap. */
+  cleanupRetryMs: number;
+  cleanupRetryMaxMs: number;
+  /** Fault injection for the chaos suite: SIGKILL this process at `<step>:<before|after>` (first attempt only). */
+  crashAt?: string;
 }

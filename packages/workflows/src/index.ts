@@ -2,3 +2,4 @@
 // itself (DBOS) is imported by the worker from "@malleo/workflows/worker".
 export * from "./submit";
 export type * from "./effects";
+export * from "./control";

@@ -9,15 +9,19 @@ import {
   publishEvent,
   stepFinish,
   stepStart,
-  vmCreate,
   vmGet,
   vmSetState,
 } from "@malleo/db";
 import type { OperationEffects, WorkflowTimeouts } from "./effects";
-import { checkPlanCapacity } from "./submit";
+import { checkPlanCapacity, reserveTargets } from "./submit";
 
 let effects: OperationEffects | undefined;
-let timeouts: WorkflowTimeouts = { readyMs: 30_000 };
+let timeouts: WorkflowTimeouts = {
+  readyMs: 30_000,
+  readyDecisionMs: 15 * 60_000,
+  cleanupRetryMs: 1_000,
+  cleanupRetryMaxMs: 30_000,
+};
 
 /** The worker installs its effects once, before DBOS.launch(). */
 export function installOperationEffects(e: OperationEffects, t: Partial<WorkflowTimeouts> = {}): void {
@@ -34,10 +38,18 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function maybeCrash(operationId: string, name: string, phase: "before" | "after", attempt: number): void {
+  if (attempt !== 1 || timeouts.crashAt !== `${name}:${phase}`) return;
+  fx().log({ operationId, step: name, event: "fault injected: SIGKILL", phase });
+  process.kill(process.pid, "SIGKILL");
+}
+
 /**
  * Runs `body` as one durable DBOS step and records it in operation_steps (start, end, attempt,
  * outcome). A step interrupted by a crash is run again on recovery as a new attempt; a finished
- * one returns its recorded result without running.
+ * one returns its recorded result without running. Bodies are idempotent for that reason.
  */
 async function recordedStep<T>(operationId: string, name: StepName | "rollback", body: () => Promise<T>): Promise<T> {
   return DBOS.runStep(
@@ -47,8 +59,10 @@ async function recordedStep<T>(operationId: string, name: StepName | "rollback",
       const row = await stepStart(db, operationId, name, attempt);
       await publishEvent(db, { type: "operation", operationId });
       fx().log({ operationId, step: name, attempt, event: "step started" });
+      maybeCrash(operationId, name, "before", attempt);
       try {
         const result = await body();
+        maybeCrash(operationId, name, "after", attempt);
         await stepFinish(db, row.id, "succeeded", result === undefined ? {} : { detail: result as never });
         fx().log({ operationId, step: name, attempt, event: "step succeeded" });
         return result;
@@ -64,16 +78,97 @@ async function recordedStep<T>(operationId: string, name: StepName | "rollback",
   );
 }
 
-type Compensation = { what: string; undo: () => Promise<void> };
+/** A recorded read of the operator's cancel request; throws CANCELLED when there is one. */
+async function throwIfCancelled(operationId: string, before: string): Promise<void> {
+  const cancel = await DBOS.runStep(
+    async () => {
+      const op = await fx().db.operation.findUnique({
+        where: { id: operationId },
+        select: { cancelRequestedAt: true, cancelledBy: true },
+      });
+      return op?.cancelRequestedAt ? { by: op.cancelledBy ?? "an operator" } : null;
+    },
+    { name: `cancel-check:${before}` },
+  );
+  if (cancel) throw new AppError("CANCELLED", `cancelled by ${cancel.by} before ${before}`, { by: cancel.by });
+}
 
-/** Groups the planned actors of each target by the source VM that currently hosts them. */
-async function transferPlan(plan: OperationPlan): Promise<{ from: string; to: string; uans: string[] }[]> {
+async function setWaiting(operationId: string, reason: string | null, extra: { readyDecision?: null } = {}): Promise<void> {
+  await fx().db.operation.update({ where: { id: operationId }, data: { waitingReason: reason, ...extra } });
+  await publishEvent(fx().db, { type: "operation", operationId });
+}
+
+/**
+ * The ready barrier. When actors miss the deadline the operation waits, visibly naming them,
+ * for the operator to extend the wait (only the stragglers are asked again) or abort.
+ */
+async function awaitSourcesReady(operationId: string, plan: OperationPlan): Promise<{ ready: number; extensions: number }> {
+  const { db } = fx();
+  let pending = new Map<string, string[]>();
+  for (const s of plan.sources)
+    pending.set(
+      s.id,
+      (await actorListByVms(db, [s.id])).map((a) => a.uan),
+    );
+  let ready = 0;
+  for (let extensions = 0; ; extensions++) {
+    const results = await Promise.all(
+      [...pending].map(async ([vmId, uans]) => ({ vmId, ...(await fx().awaitActorsReady(vmId, uans, timeouts.readyMs)) })),
+    );
+    ready += results.reduce((n, r) => n + r.ready.length, 0);
+    pending = new Map(results.filter((r) => r.notReady.length > 0).map((r) => [r.vmId, r.notReady]));
+    const stragglers = [...pending.values()].flat();
+    if (stragglers.length === 0) {
+      if (extensions > 0) await setWaiting(operationId, null);
+      return { ready, extensions };
+    }
+    const names = stragglers.slice(0, 5).join(", ") + (stragglers.length > 5 ? ` and ${stragglers.length - 5} more` : "");
+    await setWaiting(
+      operationId,
+      `ready barrier timed out after ${timeouts.readyMs} ms; not ready: ${names}; extend the wait or abort`,
+      {
+        readyDecision: null,
+      },
+    );
+    fx().log({ operationId, event: "ready barrier timed out", notReady: stragglers });
+    const decision = await awaitReadyDecision(operationId);
+    if (decision !== "extend") {
+      await setWaiting(operationId, null);
+      throw new AppError(
+        decision === "cancel" ? "CANCELLED" : "READY_TIMEOUT",
+        `${decision === "timeout" ? "no operator answered in time" : decision === "cancel" ? "cancelled" : "aborted by the operator"} while ${stragglers.length} actor(s) were not ready: ${names}`,
+        { notReady: stragglers },
+      );
+    }
+    await setWaiting(operationId, null, { readyDecision: null });
+  }
+}
+
+async function awaitReadyDecision(operationId: string): Promise<"extend" | "abort" | "cancel" | "timeout"> {
+  const deadline = Date.now() + timeouts.readyDecisionMs;
+  while (Date.now() < deadline) {
+    const op = await fx().db.operation.findUnique({
+      where: { id: operationId },
+      select: { readyDecision: true, cancelRequestedAt: true },
+    });
+    if (op?.cancelRequestedAt) return "cancel";
+    if (op?.readyDecision === "extend" || op?.readyDecision === "abort") return op.readyDecision;
+    await sleep(250);
+  }
+  return "timeout";
+}
+
+type Compensation = { what: string; undo: () => Promise<void> };
+type Move = { from: string; to: string; uans: string[] };
+
+/** Groups the planned actors of each target by the source VM that hosts them. */
+async function transferPlan(plan: OperationPlan): Promise<Move[]> {
   const actors = await actorListByVms(
     fx().db,
     plan.sources.map((s) => s.id),
   );
   const where = new Map(actors.map((a) => [a.uan, a.vmId]));
-  const moves: { from: string; to: string; uans: string[] }[] = [];
+  const moves: Move[] = [];
   for (const target of plan.targets) {
     for (const source of plan.sources) {
       const uans = target.actors.filter((u) => where.get(u) === source.id);
@@ -81,6 +176,28 @@ async function transferPlan(plan: OperationPlan): Promise<{ from: string; to: st
     }
   }
   return moves;
+}
+
+/**
+ * Moves the actors of a move that are still at `from` (a resumed step finds some already
+ * moved) and records all of them at `to`. An actor found nowhere is a loss: refuse loudly.
+ */
+async function moveActors(uans: string[], from: string, to: string): Promise<{ moved: number; bytes: number }> {
+  const where = await fx().locateActors(uans);
+  const missing = uans.filter((u) => !where.has(u));
+  if (missing.length > 0) {
+    throw new AppError(
+      "TRANSFER_FAILED",
+      `${missing.length} actor(s) are not hosted by any theater: ${missing.slice(0, 5).join(", ")}`,
+      {
+        missing,
+      },
+    );
+  }
+  const pending = uans.filter((u) => where.get(u) === from);
+  const r = pending.length > 0 ? await fx().migrateActors(pending, from, to) : { moved: 0, bytes: 0 };
+  await actorMove(fx().db, uans, to);
+  return r;
 }
 
 async function splitOrMerge(operationId: string): Promise<string> {
@@ -98,33 +215,14 @@ async function splitOrMerge(operationId: string): Promise<string> {
 
   const compensations: Compensation[] = [];
   try {
+    await throwIfCancelled(operationId, "validate");
     await recordedStep(operationId, "validate", async () => {
       // Capacity may have changed since the request was accepted: check again before acting.
       await checkPlanCapacity(db, plan);
       return { targets: plan.targets.length, sources: plan.sources.length };
     });
 
-    await recordedStep(operationId, "ready", async () => {
-      const results = await Promise.all(
-        plan.sources.map(async (s) => {
-          const actors = await actorListByVms(db, [s.id]);
-          return fx().awaitActorsReady(
-            s.id,
-            actors.map((a) => a.uan),
-            timeouts.readyMs,
-          );
-        }),
-      );
-      const notReady = results.flatMap((r) => r.notReady);
-      if (notReady.length > 0) {
-        throw new AppError(
-          "READY_TIMEOUT",
-          `${notReady.length} actor(s) did not reach ready in ${timeouts.readyMs} ms: ${notReady.slice(0, 5).join(", ")}`,
-          { notReady },
-        );
-      }
-      return { ready: results.reduce((n, r) => n + r.ready.length, 0) };
-    });
+    await throwIfCancelled(operationId, "ready");
     compensations.push({
       what: "resume actors on the source VMs",
       undo: async () => {
@@ -138,7 +236,9 @@ async function splitOrMerge(operationId: string): Promise<string> {
         }
       },
     });
+    await recordedStep(operationId, "ready", () => awaitSourcesReady(operationId, plan));
 
+    await throwIfCancelled(operationId, "provision");
     compensations.push({
       what: "destroy the target VMs",
       undo: async () => {
@@ -160,21 +260,9 @@ async function splitOrMerge(operationId: string): Promise<string> {
       },
     });
     await recordedStep(operationId, "provision", async () => {
-      for (const t of plan.targets) {
-        await vmCreate(db, {
-          id: t.id,
-          name: t.name,
-          hostId: t.hostId,
-          applicationId: plan.applicationId,
-          vcpus: t.vcpus,
-          memoryMiB: t.memoryMiB,
-          createdBy: operationId,
-          lockedBy: operationId,
-          state: "provisioning",
-        });
-      }
+      // Creation-time check and reservation: another operation may have taken the room since Validate.
+      await reserveTargets(db, operationId, plan);
       await publishEvent(db, { type: "topology" });
-      // Creation-time check: only the targets of this operation may be in the way.
       await Promise.all(
         plan.targets.map(async (t) => {
           await fx().provisionVm({
@@ -193,15 +281,15 @@ async function splitOrMerge(operationId: string): Promise<string> {
     });
 
     const moves = await DBOS.runStep(() => transferPlan(plan), { name: "transfer-plan" });
+    await throwIfCancelled(operationId, "transfer");
     compensations.push({
       what: "move the actors back to their source VMs",
       undo: async () => {
         for (const m of moves) {
-          const still = await actorListByVms(db, [m.to]);
-          const back = still.map((a) => a.uan).filter((u) => m.uans.includes(u));
-          if (back.length === 0) continue;
-          await fx().migrateActors(back, m.to, m.from);
-          await actorMove(db, back, m.from);
+          const where = await fx().locateActors(m.uans);
+          const back = m.uans.filter((u) => where.get(u) === m.to);
+          if (back.length > 0) await fx().migrateActors(back, m.to, m.from);
+          await actorMove(db, m.uans, m.from);
         }
         await publishEvent(db, { type: "topology" });
       },
@@ -210,8 +298,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
       let moved = 0;
       let bytes = 0;
       for (const m of moves) {
-        const r = await fx().migrateActors(m.uans, m.from, m.to);
-        await actorMove(db, m.uans, m.to);
+        const r = await moveActors(m.uans, m.from, m.to);
         await publishEvent(db, { type: "topology" });
         moved += r.moved;
         bytes += r.bytes;
@@ -223,64 +310,95 @@ async function splitOrMerge(operationId: string): Promise<string> {
       for (const t of plan.targets) await fx().resumeActors(t.id, t.actors);
       return { resumed: plan.targets.reduce((n, t) => n + t.actors.length, 0) };
     });
-    // Past this point the application runs on the targets: clean-up failures are retried, never rolled back.
-    compensations.length = 0;
-
-    await recordedStep(operationId, "cleanup", async () => {
-      for (const s of plan.sources) {
-        await vmSetState(db, s.id, "deleting");
-        await fx().destroyVm(s.id);
-        await vmSetState(db, s.id, "deleted");
-      }
-      await publishEvent(db, { type: "topology" });
-      return { destroyed: plan.sources.map((s) => s.name) };
-    });
-
-    await DBOS.runStep(
-      async () => {
-        await operationReleaseLocks(db, operationId);
-        await operationTransition(db, operationId, ["running"], "succeeded");
-        await publishEvent(db, { type: "operation", operationId });
-        await publishEvent(db, { type: "topology" });
-      },
-      { name: "finish" },
-    );
-    return "succeeded";
   } catch (e) {
-    const reason = errorText(e);
-    await DBOS.runStep(
-      async () => {
-        await operationTransition(db, operationId, ["running", "queued"], "rolling_back", { error: reason });
-        await publishEvent(db, { type: "operation", operationId });
-      },
-      { name: "rolling-back" },
-    );
-    let rollbackError: string | undefined;
-    try {
-      await recordedStep(operationId, "rollback", async () => {
-        const undone: string[] = [];
-        for (const c of [...compensations].reverse()) {
-          await c.undo();
-          undone.push(c.what);
-        }
-        return { undone };
-      });
-    } catch (re) {
-      rollbackError = errorText(re);
-    }
-    await DBOS.runStep(
-      async () => {
-        await operationReleaseLocks(db, operationId);
-        await operationTransition(db, operationId, ["rolling_back"], rollbackError ? "failed" : "rolled_back", {
-          error: rollbackError ? `${reason}; rollback failed: ${rollbackError}` : reason,
-        });
-        await publishEvent(db, { type: "operation", operationId });
-        await publishEvent(db, { type: "topology" });
-      },
-      { name: "finish" },
-    );
-    return rollbackError ? "failed" : "rolled_back";
+    return rollBack(operationId, compensations, e);
   }
+
+  // Past Resume the application runs on the targets: clean-up failures are retried, never rolled back.
+  await cleanUpSources(operationId, plan);
+  await DBOS.runStep(
+    async () => {
+      await operationReleaseLocks(db, operationId);
+      await db.operation.update({ where: { id: operationId }, data: { waitingReason: null } });
+      await operationTransition(db, operationId, ["running", "cleanup_pending"], "succeeded");
+      await publishEvent(db, { type: "operation", operationId });
+      await publishEvent(db, { type: "topology" });
+    },
+    { name: "finish" },
+  );
+  return "succeeded";
+}
+
+/** Destroys the sources, retrying with backoff while a host cannot be reached ("clean-up pending"). */
+async function cleanUpSources(operationId: string, plan: OperationPlan): Promise<void> {
+  const { db } = fx();
+  let delay = timeouts.cleanupRetryMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await recordedStep(operationId, "cleanup", async () => {
+        for (const s of plan.sources) {
+          const row = await vmGet(db, s.id);
+          if (!row || row.state === "deleted") continue;
+          await vmSetState(db, s.id, "deleting");
+          await fx().destroyVm(s.id);
+          await vmSetState(db, s.id, "deleted");
+        }
+        await publishEvent(db, { type: "topology" });
+        return { destroyed: plan.sources.map((s) => s.name) };
+      });
+      return;
+    } catch (e) {
+      const reason = `clean-up pending: ${errorText(e)}; attempt ${attempt} failed, retrying in ${Math.round(delay / 1000)} s`;
+      await DBOS.runStep(
+        async () => {
+          await operationTransition(db, operationId, ["running"], "cleanup_pending");
+          await db.operation.update({ where: { id: operationId }, data: { waitingReason: reason } });
+          await publishEvent(db, { type: "operation", operationId });
+        },
+        { name: `cleanup-pending-${attempt}` },
+      );
+      await DBOS.sleep(delay);
+      delay = Math.min(delay * 2, timeouts.cleanupRetryMaxMs);
+    }
+  }
+}
+
+async function rollBack(operationId: string, compensations: Compensation[], cause: unknown): Promise<string> {
+  const { db } = fx();
+  const reason = errorText(cause);
+  await DBOS.runStep(
+    async () => {
+      await operationTransition(db, operationId, ["running", "queued"], "rolling_back", { error: reason });
+      await db.operation.update({ where: { id: operationId }, data: { waitingReason: null } });
+      await publishEvent(db, { type: "operation", operationId });
+    },
+    { name: "rolling-back" },
+  );
+  let rollbackError: string | undefined;
+  try {
+    await recordedStep(operationId, "rollback", async () => {
+      const undone: string[] = [];
+      for (const c of [...compensations].reverse()) {
+        await c.undo();
+        undone.push(c.what);
+      }
+      return { undone };
+    });
+  } catch (re) {
+    rollbackError = errorText(re);
+  }
+  await DBOS.runStep(
+    async () => {
+      await operationReleaseLocks(db, operationId);
+      await operationTransition(db, operationId, ["rolling_back"], rollbackError ? "failed" : "rolled_back", {
+        error: rollbackError ? `${reason}; rollback failed: ${rollbackError}` : reason,
+      });
+      await publishEvent(db, { type: "operation", operationId });
+      await publishEvent(db, { type: "topology" });
+    },
+    { name: "finish" },
+  );
+  return rollbackError ? "failed" : "rolled_back";
 }
 
 export const operationWorkflow = DBOS.registerWorkflow(splitOrMerge, { name: "malleo.operation" });

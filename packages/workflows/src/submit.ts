@@ -11,11 +11,14 @@ import {
 } from "@malleo/core";
 import {
   actorListByVms,
+  hostLockForUpdate,
   hostUsageList,
   operationCreateWithLocks,
   publishEvent,
+  vmCreate,
   vmListByIds,
   type Db,
+  type DbOrTx,
   type Operation,
 } from "@malleo/db";
 import { z } from "zod";
@@ -43,8 +46,12 @@ async function loadVms(db: Db, ids: string[]): Promise<PlanVm[]> {
   return ids.map((id) => vms.find((v) => v.id === id)!);
 }
 
-/** Validates hosts exist and can take the planned targets (quota, CPU, memory). */
-export async function checkPlanCapacity(db: Db, plan: OperationPlan): Promise<void> {
+/**
+ * Validates that the hosts exist and can take the planned targets (quota, CPU, memory), counting
+ * every VM on them except the sources the operation will remove and, with `ownTargetsOf`, the
+ * target rows the operation itself has already recorded.
+ */
+export async function checkPlanCapacity(db: DbOrTx, plan: OperationPlan, opts: { ownTargetsOf?: string } = {}): Promise<void> {
   const hostIds = [...new Set(plan.targets.map((t) => t.hostId))];
   const hosts = await hostUsageList(db, hostIds);
   for (const id of hostIds) {
@@ -52,9 +59,40 @@ export async function checkPlanCapacity(db: Db, plan: OperationPlan): Promise<vo
   }
   const leaving = new Set(plan.sources.map((s) => s.id));
   checkHostsCanTake(
-    hosts.map((h) => ({ ...h, vms: h.vms.filter((v) => !leaving.has(v.id)) })),
+    hosts.map((h) => ({
+      ...h,
+      vms: h.vms.filter((v) => !leaving.has(v.id) && (opts.ownTargetsOf === undefined || v.createdBy !== opts.ownTargetsOf)),
+    })),
     plan.targets.map((t) => ({ hostId: t.hostId, resources: t })),
   );
+}
+
+/**
+ * Creation-time check and reservation in one transaction: the target hosts' rows are locked,
+ * capacity is checked against what is there now (another operation may have taken the room
+ * since Validate), and the target VM rows are recorded. Idempotent for a resumed workflow.
+ */
+export async function reserveTargets(db: Db, operationId: string, plan: OperationPlan): Promise<void> {
+  await db.$transaction(async (tx) => {
+    await hostLockForUpdate(
+      tx,
+      plan.targets.map((t) => t.hostId),
+    );
+    await checkPlanCapacity(tx, plan, { ownTargetsOf: operationId });
+    for (const t of plan.targets) {
+      await vmCreate(tx, {
+        id: t.id,
+        name: t.name,
+        hostId: t.hostId,
+        applicationId: plan.applicationId,
+        vcpus: t.vcpus,
+        memoryMiB: t.memoryMiB,
+        createdBy: operationId,
+        lockedBy: operationId,
+        state: "provisioning",
+      });
+    }
+  });
 }
 
 /**

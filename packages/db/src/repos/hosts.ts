@@ -1,4 +1,4 @@
-import type { Db } from "../client";
+import type { Db, DbOrTx } from "../client";
 
 export interface HostInput {
   id: string;
@@ -21,9 +21,17 @@ export function hostUpsert(db: Db, h: HostInput) {
 }
 
 /** Hosts with the VMs that occupy them (every VM not yet deleted counts against quota). */
-export function hostUsageList(db: Db, hostIds: string[]) {
+export function hostUsageList(db: DbOrTx, hostIds: string[]) {
   return db.host.findMany({
     where: { id: { in: hostIds } },
-    include: { vms: { where: { state: { not: "deleted" } }, select: { id: true, vcpus: true, memoryMiB: true } } },
+    include: {
+      vms: { where: { state: { not: "deleted" } }, select: { id: true, vcpus: true, memoryMiB: true, createdBy: true } },
+    },
   });
+}
+
+/** Serialises capacity decisions on these hosts until the transaction ends (SELECT … FOR UPDATE). */
+export async function hostLockForUpdate(tx: DbOrTx, hostIds: string[]): Promise<void> {
+  const ids = [...new Set(hostIds)].sort();
+  await tx.$queryRaw`SELECT id FROM hosts WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
 }

@@ -1,4 +1,4 @@
-import type { Db } from "../client";
+import type { Db, DbOrTx } from "../client";
 import type { VmState } from "../generated/prisma/client";
 
 export function vmGet(db: Db, id: string) {
@@ -15,7 +15,7 @@ export function vmListLive(db: Db) {
 }
 
 export function vmCreate(
-  db: Db,
+  db: DbOrTx,
   vm: {
     id: string;
     name: string;
