@@ -22,7 +22,16 @@ import {
 } from "./domain";
 import { errorMessage, HypervisorError } from "./errors";
 import { hostCapacity, hostKindOf, hostSpecProblems, testUriFile } from "./host";
-import type { DomainInfo, DomainListOptions, DomainSpec, HostCapacity, HostConnectionOptions, HostKind, HostSpec } from "./types";
+import type {
+  DomainInfo,
+  DomainListOptions,
+  DomainSpec,
+  HostCapacity,
+  HostConnectionOptions,
+  HostKind,
+  HostSpec,
+  QemuGuestConfig,
+} from "./types";
 import { KeyedMutex } from "./keyed-mutex";
 
 const DEFAULT_OPEN_TIMEOUT_MS = 15_000;
@@ -95,9 +104,22 @@ export class HostConnection {
     return this.track(() => hostCapacity(this.ctx.hv, this.spec));
   }
 
-  /** Define + start; idempotent when a matching domain exists (DOMAIN_CONFLICT otherwise). */
-  domainCreate(d: DomainSpec): Promise<DomainInfo> {
-    return this.withDomain(String(d?.name), () => domainCreate(this.ctx, d));
+  /**
+   * Define + start; idempotent when a matching domain exists (DOMAIN_CONFLICT otherwise).
+   * `qemu` overrides the connection's guest configuration for this one domain (e.g. a KVM probe).
+   */
+  domainCreate(d: DomainSpec, qemu?: QemuGuestConfig): Promise<DomainInfo> {
+    return this.withDomain(String(d?.name), () => domainCreate(qemu ? { ...this.ctx, qemu } : this.ctx, d));
+  }
+
+  /** The guest configuration new domains get on a qemu host (undefined on simulated hosts). */
+  get guestConfig(): QemuGuestConfig | undefined {
+    return this.ctx.qemu;
+  }
+
+  /** Replaces the guest configuration, e.g. once the accelerator probe has decided kvm or qemu. */
+  setGuestConfig(qemu: QemuGuestConfig): void {
+    this.ctx.qemu = qemu;
   }
 
   /** Destroy (if active) + undefine; a missing domain is fine. */

@@ -92,6 +92,11 @@ export function domainSpecProblems(d: DomainSpec): string[] {
       p.push("guest.kernelArgs must be a plain string");
     if (d.guest.macAddress !== undefined && !MAC_RE.test(d.guest.macAddress))
       p.push(`guest.macAddress ${JSON.stringify(d.guest.macAddress)} must look like 52:54:00:xx:xx:xx`);
+    if (
+      d.guest.consoleLog !== undefined &&
+      (typeof d.guest.consoleLog !== "string" || !d.guest.consoleLog.startsWith("/") || hasInvalidXmlChars(d.guest.consoleLog))
+    )
+      p.push("guest.consoleLog must be an absolute path");
   }
   return p;
 }
@@ -177,6 +182,7 @@ export function qemuDomainXml(d: DomainSpec, g: QemuGuestConfig): string {
         ]
       : []),
     `    <serial type='pty'>`,
+    ...(d.guest?.consoleLog ? [`      <log file='${escapeXml(d.guest.consoleLog)}' append='off'/>`] : []),
     `      <target port='0'/>`,
     `    </serial>`,
     `    <console type='pty'>`,

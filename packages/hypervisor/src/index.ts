@@ -32,3 +32,14 @@ export {
   type ParsedDomainXml,
 } from "./domain-xml";
 export { domainMismatches } from "./domain";
+export {
+  allocateGuestAddress,
+  GUEST_BASE_CMDLINE,
+  guestKernelArgs,
+  guestMacAddress,
+  parseBridgeCidr,
+  probeAccelerator,
+  type AcceleratorChoice,
+  type GuestIdentity,
+  type GuestNetwork,
+} from "./guest";

@@ -33,6 +33,8 @@ export interface GuestBootSpec {
   kernelArgs?: string;
   /** Fixed MAC address for the bridge interface, e.g. "52:54:00:12:34:56". */
   macAddress?: string;
+  /** Absolute path on the host where the serial console is also written (boot diagnostics). */
+  consoleLog?: string;
 }
 
 /** The domain Malleo wants on a host. */

@@ -1,0 +1,264 @@
+// `npm run guest:build`: builds the bootable Malleo guest from Debian and npm packages only.
+//
+//   <guest dir>/vmlinuz      Debian's linux-image-*-cloud-amd64 kernel (package downloaded, not installed)
+//   <guest dir>/initrd.img   zstd cpio: busybox-static, a stripped node + its libraries, the virtio
+//                            modules, the bundled theater (esbuild) and /init
+//   <guest dir>/guest.json   what was built from what (the inputs' hash decides "build if needed")
+//
+// The guest boots directly (<kernel>, <initrd>, <cmdline>) with no disk; /init reads its address,
+// VM id, secret and Mediator from the kernel command line (see init.sh) and execs the theater.
+// Guest dir: MALLEO_GUEST_DIR or .data/guest. `--force` rebuilds even when nothing changed.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { build, type Plugin } from "esbuild";
+
+const root = path.resolve(import.meta.dirname, "../..");
+
+/** Virtio modules in load order (each needs the ones before it). */
+export const GUEST_MODULES = [
+  "virtio_ring",
+  "virtio",
+  "virtio_pci_modern_dev",
+  "virtio_pci_legacy_dev",
+  "virtio_pci",
+  "failover",
+  "net_failover",
+  "virtio_net",
+];
+
+export interface GuestImage {
+  dir: string;
+  kernel: string;
+  initrd: string;
+  kernelVersion: string;
+  inputsHash: string;
+  builtAt: string;
+}
+
+export function guestDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return path.resolve(env.MALLEO_GUEST_DIR ?? path.join(root, ".data/guest"));
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[guest-build] ${msg}\n`);
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer } = {}): string {
+  return execFileSync(cmd, args, { cwd: opts.cwd, input: opts.input, encoding: "utf8", stdio: ["pipe", "pipe", "inherit"] });
+}
+
+/** The versioned kernel package behind the linux-image-cloud-amd64 metapackage. */
+function cloudKernelPackage(): string {
+  const deps = run("apt-cache", ["depends", "linux-image-cloud-amd64"]);
+  const m = /Depends:\s+(linux-image-[0-9][^\s]*-cloud-amd64)/.exec(deps);
+  if (!m?.[1]) throw new Error(`cannot find the cloud kernel package in:\n${deps}`);
+  return m[1];
+}
+
+/** Downloads (once) and unpacks the kernel package; returns vmlinuz and the modules directory. */
+function fetchKernel(cacheDir: string): { version: string; vmlinuz: string; modulesDir: string } {
+  mkdirSync(cacheDir, { recursive: true });
+  let debs = readdirSync(cacheDir).filter((f) => /^linux-image-.*-cloud-amd64.*\.deb$/.test(f));
+  if (debs.length === 0) {
+    let pkg: string;
+    try {
+      pkg = cloudKernelPackage();
+    } catch {
+      run("apt-get", ["update", "-qq"]);
+      pkg = cloudKernelPackage();
+    }
+    log(`downloading ${pkg}`);
+    run("apt-get", ["download", "-q", pkg], { cwd: cacheDir });
+    debs = readdirSync(cacheDir).filter((f) => /^linux-image-.*-cloud-amd64.*\.deb$/.test(f));
+  }
+  const deb = debs.sort().at(-1)!;
+  const unpacked = path.join(cacheDir, "unpacked");
+  if (!existsSync(path.join(unpacked, ".done"))) {
+    rmSync(unpacked, { recursive: true, force: true });
+    run("dpkg-deb", ["-x", path.join(cacheDir, deb), unpacked]);
+    writeFileSync(path.join(unpacked, ".done"), deb);
+  }
+  const vmlinuz = readdirSync(path.join(unpacked, "boot")).find((f) => f.startsWith("vmlinuz-"));
+  if (!vmlinuz) throw new Error(`no vmlinuz in ${deb}`);
+  const version = vmlinuz.slice("vmlinuz-".length);
+  return {
+    version,
+    vmlinuz: path.join(unpacked, "boot", vmlinuz),
+    modulesDir: path.join(unpacked, "lib/modules", version),
+  };
+}
+
+/** Finds each module file (plain .ko, or compressed, which is decompressed into the rootfs). */
+function collectModules(modulesDir: string, rootfs: string): string[] {
+  const files = run("find", [modulesDir, "-name", "*.ko*"]).split("\n").filter(Boolean);
+  const target = path.join(rootfs, "lib/modules");
+  mkdirSync(target, { recursive: true });
+  const names: string[] = [];
+  for (const mod of GUEST_MODULES) {
+    const file = files.find((f) => path.basename(f).replace(/\.ko(\.(xz|zst|gz))?$/, "") === mod);
+    if (!file) throw new Error(`kernel module ${mod} not found under ${modulesDir}`);
+    const out = path.join(target, `${mod}.ko`);
+    if (file.endsWith(".ko")) copyFileSync(file, out);
+    else if (file.endsWith(".xz")) writeFileSync(out, execFileSync("xz", ["-dc", file]));
+    else if (file.endsWith(".zst")) writeFileSync(out, execFileSync("zstd", ["-dc", file]));
+    else writeFileSync(out, execFileSync("gzip", ["-dc", file]));
+    names.push(mod);
+  }
+  return names;
+}
+
+/** Copies node (stripped) and every shared library ldd names, at the same paths. */
+function installNode(rootfs: string): void {
+  const node = process.execPath;
+  mkdirSync(path.join(rootfs, "bin"), { recursive: true });
+  const target = path.join(rootfs, "bin/node");
+  copyFileSync(node, target);
+  run("strip", ["--strip-all", target]);
+  chmodSync(target, 0o755);
+  for (const line of run("ldd", [node]).split("\n")) {
+    const lib = /(\/\S+)\s+\(0x/.exec(line)?.[1];
+    if (!lib) continue;
+    const out = path.join(rootfs, lib);
+    mkdirSync(path.dirname(out), { recursive: true });
+    copyFileSync(lib, out);
+  }
+}
+
+function installBusybox(rootfs: string): void {
+  const bin = path.join(rootfs, "bin");
+  mkdirSync(bin, { recursive: true });
+  copyFileSync("/bin/busybox", path.join(bin, "busybox"));
+  chmodSync(path.join(bin, "busybox"), 0o755);
+  for (const applet of ["sh", "mount", "insmod", "ip", "poweroff", "cat", "echo", "sleep", "mkdir", "ls", "dmesg"])
+    execFileSync("ln", ["-sf", "busybox", path.join(bin, applet)]);
+}
+
+/**
+ * The guest has no tsx: code that resolves it eagerly at module load (spawnLocalTheater, which a
+ * guest never calls) gets a placeholder path instead.
+ */
+const noTsxInGuest: Plugin = {
+  name: "no-tsx-in-guest",
+  setup(b) {
+    b.onLoad({ filter: /packages\/actors\/src\/.*\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      return {
+        contents: source.replace(
+          /createRequire\(import\.meta\.url\)\.resolve\("tsx"\)/g,
+          '"/nonexistent/tsx-is-not-in-the-guest"',
+        ),
+        loader: "ts",
+      };
+    });
+  },
+};
+
+async function bundleTheater(out: string): Promise<void> {
+  await build({
+    plugins: [noTsxInGuest],
+    entryPoints: [path.join(root, "apps/theater/src/main.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    outfile: out,
+    minify: true,
+    legalComments: "none",
+    logLevel: "warning",
+    // Some dependencies are CommonJS and call require() on Node built-ins.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+}
+
+function hashOf(parts: (string | Buffer)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest("hex").slice(0, 16);
+}
+
+export function readGuestImage(dir = guestDir()): GuestImage | undefined {
+  try {
+    const image = JSON.parse(readFileSync(path.join(dir, "guest.json"), "utf8")) as GuestImage;
+    return existsSync(image.kernel) && existsSync(image.initrd) ? image : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the guest image unless one built from the same inputs exists. */
+export async function buildGuestImage(opts: { dir?: string; force?: boolean } = {}): Promise<GuestImage> {
+  const dir = opts.dir ?? guestDir();
+  const t0 = Date.now();
+  mkdirSync(dir, { recursive: true });
+  execFileSync("bash", [path.join(root, "scripts/guest/host-setup.sh"), "packages"], { stdio: ["ignore", "inherit", "inherit"] });
+  const kernel = fetchKernel(path.join(dir, "cache"));
+
+  const work = path.join(dir, "work");
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const bundle = path.join(work, "theater.mjs");
+  await bundleTheater(bundle);
+  const initScript = readFileSync(path.join(root, "scripts/guest/init.sh"));
+  const inputsHash = hashOf([
+    kernel.version,
+    process.version,
+    readFileSync(bundle),
+    initScript,
+    GUEST_MODULES.join(","),
+    readFileSync("/bin/busybox").subarray(0, 4096),
+  ]);
+  const existing = readGuestImage(dir);
+  if (!opts.force && existing?.inputsHash === inputsHash) {
+    log(`up to date (${inputsHash}); ${dir}`);
+    rmSync(work, { recursive: true, force: true });
+    return existing;
+  }
+
+  const rootfs = path.join(work, "rootfs");
+  for (const d of ["dev", "proc", "sys", "tmp", "etc", "malleo"]) mkdirSync(path.join(rootfs, d), { recursive: true });
+  installBusybox(rootfs);
+  installNode(rootfs);
+  collectModules(kernel.modulesDir, rootfs);
+  copyFileSync(bundle, path.join(rootfs, "malleo/theater.mjs"));
+  writeFileSync(path.join(rootfs, "malleo/package.json"), '{ "type": "module" }\n');
+  writeFileSync(path.join(rootfs, "init"), initScript);
+  chmodSync(path.join(rootfs, "init"), 0o755);
+  writeFileSync(path.join(rootfs, "etc/hosts"), "127.0.0.1 localhost\n");
+
+  const files = run("find", [".", "-mindepth", "1"], { cwd: rootfs });
+  const cpio = execFileSync("cpio", ["--quiet", "-o", "-H", "newc", "--owner=0:0"], {
+    cwd: rootfs,
+    input: files,
+    maxBuffer: 1 << 30,
+  });
+  const initrd = path.join(dir, "initrd.img");
+  writeFileSync(initrd, execFileSync("zstd", ["-q", "-10", "-T0", "-c"], { input: cpio, maxBuffer: 1 << 30 }));
+  const vmlinuz = path.join(dir, "vmlinuz");
+  copyFileSync(kernel.vmlinuz, vmlinuz);
+  rmSync(work, { recursive: true, force: true });
+
+  const image: GuestImage = {
+    dir,
+    kernel: vmlinuz,
+    initrd,
+    kernelVersion: kernel.version,
+    inputsHash,
+    builtAt: new Date().toISOString(),
+  };
+  writeFileSync(path.join(dir, "guest.json"), `${JSON.stringify(image, null, 2)}\n`);
+  const mib = (readFileSync(initrd).length / 2 ** 20).toFixed(1);
+  log(`built ${initrd} (${mib} MiB, kernel ${kernel.version}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return image;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  buildGuestImage({ force: process.argv.includes("--force") }).then(
+    (image) => process.stdout.write(`${JSON.stringify(image)}\n`),
+    (error: Error) => {
+      process.stderr.write(`[guest-build] failed: ${error.message}\n`);
+      process.exit(1);
+    },
+  );
+}
