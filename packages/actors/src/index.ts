@@ -1,5 +1,22 @@
 export type { ActorBehavior, ActorContext, BehaviorRegistry } from "./behavior";
-export { RECORDER_BEHAVIOR, builtinBehaviors, recorderBehavior, type RecorderState } from "./builtin-behaviors";
+export {
+  CHATTER_BEHAVIOR,
+  ECHO_BEHAVIOR,
+  PINGER_BEHAVIOR,
+  RECORDER_BEHAVIOR,
+  builtinBehaviors,
+  chatterBehavior,
+  echoBehavior,
+  pingerBehavior,
+  recorderBehavior,
+  type ChatterInit,
+  type ChatterMessage,
+  type ChatterState,
+  type PingMessage,
+  type PingerInit,
+  type PingerState,
+  type RecorderState,
+} from "./builtin-behaviors";
 export { Channel, ChannelClosedError, RemoteError, RequestTimeoutError, type ChannelHandlers } from "./channel";
 export { FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError, MAX_FRAME_PAYLOAD_BYTES, encodeFrame } from "./framing";
 export {
@@ -24,4 +41,12 @@ export {
   type LocalTheaterProcess,
   type TheaterFault,
 } from "./spawn-local-theater";
-export { Theater, TheaterRefusedError, type LogFields, type TheaterLog, type TheaterOptions, type TheaterStats } from "./theater";
+export {
+  Theater,
+  TheaterRefusedError,
+  type LogFields,
+  type TheaterFaultHooks,
+  type TheaterLog,
+  type TheaterOptions,
+  type TheaterStats,
+} from "./theater";

@@ -92,6 +92,11 @@ export interface MigrateOutReply {
   moved: number;
   bytes: number;
   actors: HostedActor[];
+  /**
+   * The commit was sent but its answer lost (the link dropped): the actors wait, not running,
+   * until the Mediator learns from the target which were committed (`migrate-finish`).
+   */
+  inDoubt?: boolean;
 }
 export interface DirectoryUpdateRequest {
   type: "directory";
@@ -117,11 +122,27 @@ export interface DeliverMessage {
   body: unknown;
   /** Forwarding hops so far: a bound against pointer cycles. */
   hops: number;
+  /**
+   * Per (sender, receiver) sequence number, from 1; absent for external senders. The receiver
+   * delivers in sequence order and drops a number it has already delivered, so a forwarded
+   * message overtaken by a direct one is put back in order and nothing is delivered twice.
+   */
+  seq?: number;
+}
+/** Sent back to a theater that delivered to a stale locator: where the actor lives now. */
+export interface MovedMessage {
+  type: "moved";
+  uan: string;
+  address: string;
 }
 export interface MigrateInRequest {
   type: "migrate-in";
+  /** One transfer is streamed as several pipelined batches on one connection. */
+  transfer: number;
   /** One V8-serialized MigratedActor per actor: the sizes are the migration's byte count. */
   records: Uint8Array[];
+  /** The last batch: its reply acknowledges the whole transfer. */
+  last: boolean;
 }
 /** Second phase: the target may now let the actors run; until then it discards them if the link drops. */
 export interface MigrateCommitRequest {
@@ -133,6 +154,62 @@ export interface MigratedActor {
   behavior: string;
   state: unknown;
   mailbox: MailboxEntry[];
+  /** Delivery order state, which moves with the actor: last sequence sent per receiver… */
+  sendSeq: Map<string, number>;
+  /** …next sequence expected per sender… */
+  recvNext: Map<string, number>;
+  /** …and messages that arrived ahead of a gap, per sender, by sequence. */
+  reorder: Map<string, Map<number, { from: string; body: unknown }>>;
+  profile: ActorProfileCounters;
+}
+
+/** What the theater measures per actor (SALSA/IOS-style profiling), for placement and the UI. */
+export interface ActorProfileCounters {
+  /** Messages received, by sender UAN ("external" for senders outside the actor system). */
+  receivedFrom: Map<string, number>;
+  /** Messages sent, by receiver UAN. */
+  sentTo: Map<string, number>;
+  /** Handler calls and the time spent in them. */
+  handled: number;
+  busyMs: number;
+}
+
+export interface ActorProfile {
+  uan: string;
+  behavior: string;
+  stateBytes: number;
+  mailboxLength: number;
+  handled: number;
+  busyMs: number;
+  receivedFrom: Record<string, number>;
+  sentTo: Record<string, number>;
+}
+export interface ProfileRequest {
+  type: "profile";
+}
+export interface ProfileReply {
+  actors: ActorProfile[];
+}
+
+/** Mediator → target after a failed migration: what became of the transferred actors. */
+export interface MigrateSettleRequest {
+  type: "migrate-settle";
+  uans: string[];
+  /** False when the source theater is gone: acknowledged copies are then the only ones and are adopted. */
+  sourceAlive: boolean;
+}
+export interface MigrateSettleReply {
+  /** Committed before the failure (the source must let them go). */
+  committed: string[];
+  /** Acknowledged copies adopted because the source is gone. */
+  adopted: string[];
+  discarded: string[];
+}
+/** Mediator → source whose commit went unanswered: let go of those the target committed, keep the rest. */
+export interface MigrateFinishRequest {
+  type: "migrate-finish";
+  uans: string[];
+  committed: string[];
 }
 /** A stopping theater asks each peer that connected to it to stop sending on that connection. */
 export interface GoodbyeMessage {
@@ -144,7 +221,16 @@ export interface GoodbyeAckMessage {
 }
 
 export type MediatorToTheaterRequest =
-  SpawnRequest | PrepareRequest | ResumeRequest | MigrateOutRequest | DirectoryUpdateRequest | CollectRequest | StopRequest;
+  | SpawnRequest
+  | PrepareRequest
+  | ResumeRequest
+  | MigrateOutRequest
+  | MigrateSettleRequest
+  | MigrateFinishRequest
+  | DirectoryUpdateRequest
+  | CollectRequest
+  | ProfileRequest
+  | StopRequest;
 
 export type TheaterToMediatorMessage = ProgressMessage | HeldMessage;
 

@@ -13,11 +13,18 @@ import {
   type DirectoryEntry,
   type HostedActor,
   type MailboxEntry,
+  type ActorProfile,
+  type ActorProfileCounters,
   type MigratedActor,
+  type MigrateFinishRequest,
   type MigrateInRequest,
   type MigrateOutReply,
   type MigrateOutRequest,
+  type MigrateSettleReply,
+  type MigrateSettleRequest,
+  type MovedMessage,
   type PrepareReply,
+  type ProfileReply,
   type RegisterReply,
   type ResolveReply,
   type SpawnReply,
@@ -31,6 +38,8 @@ const PARKED_RETRY_MS = 500;
 const MEDIATOR_REQUEST_TIMEOUT_MS = 10_000;
 const HOLD_FOR_MIGRATION_TIMEOUT_MS = 10_000;
 const STOP_STEP_TIMEOUT_MS = 3_000;
+/** A migration streams its actors in pipelined batches of about this many bytes. */
+const MIGRATION_BATCH_BYTES = 4 * 1024 * 1024;
 
 export type LogFields = Record<string, unknown>;
 export type TheaterLog = (entry: LogFields) => void;
@@ -56,8 +65,30 @@ export interface TheaterOptions {
   log?: TheaterLog;
   /** Called when the theater cannot go on (e.g. its registration was refused after a reconnect). */
   onFatal?: (reason: string) => void;
+  /** A migration streams its actors in pipelined batches of about this many bytes (default 4 MiB). */
+  migrationBatchBytes?: number;
   /** Test hooks to make failure windows deterministic. */
-  faults?: { beforeMigrationAck?: () => void };
+  faults?: TheaterFaultHooks;
+}
+
+export interface TheaterFaultHooks {
+  /** Target: all batches installed, before the acknowledgement goes out. */
+  beforeMigrationAck?: () => void;
+  /** Target: batch `index` (from 0) installed, before its reply. */
+  afterMigrationBatchReceived?: (index: number) => void;
+  /** Source: batch `index` written to the link; `dropLink` cuts the connection as a network fault would. */
+  afterMigrationBatchSent?: (index: number, dropLink: () => void) => void;
+  /** Source: the target acknowledged the whole transfer, before the commit is sent. */
+  afterMigrationAcknowledged?: () => void;
+}
+
+/** Target side of a transfer until the source commits. */
+interface IncomingTransfer {
+  /** The source's connection; null once it dropped after the target acknowledged (in doubt). */
+  channel: Channel | null;
+  transfer: number;
+  /** The whole transfer was installed and acknowledged. */
+  acknowledged: boolean;
 }
 
 export class TheaterRefusedError extends Error {}
@@ -73,9 +104,13 @@ interface ActorCell {
   held: boolean;
   timers: Map<number, { timeout: NodeJS.Timeout; body: unknown }>;
   /** Set while the actor is being shipped out: arrivals wait here, to be forwarded or restored. */
-  outgoing: { arrivals: MailboxEntry[] } | null;
-  /** Set on the target until the source commits: a dropped link means the source kept the actor. */
-  awaitingCommitFrom: Channel | null;
+  outgoing: { arrivals: DeliverMessage[]; target: string } | null;
+  /** Set on the target until the source commits (or the Mediator settles an in-doubt transfer). */
+  incoming: IncomingTransfer | null;
+  sendSeq: Map<string, number>;
+  recvNext: Map<string, number>;
+  reorder: Map<string, Map<number, { from: string; body: unknown }>>;
+  profile: ActorProfileCounters;
   /** `sender` is rewritten before each handler call. */
   context: { -readonly [K in keyof ActorContext]: ActorContext[K] };
   reportedProgress: number | undefined;
@@ -88,6 +123,10 @@ export interface TheaterStats {
   parked: number;
   migratedOut: number;
   migratedIn: number;
+  /** Sequenced messages that arrived ahead of an earlier one and waited for it. */
+  reordered: number;
+  /** Sequenced messages already delivered, dropped on a second arrival. */
+  duplicates: number;
 }
 
 export class Theater {
@@ -118,13 +157,17 @@ export class Theater {
   private readonly newlyHeld = new Set<string>();
   private heldFlushScheduled = false;
   private readonly holdWaiters = new Set<() => void>();
+  /** Batches of the current transfer received per source connection. */
+  private readonly incomingBatches = new Map<Channel, number>();
   private nextTimerId = 1;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private resolveStopped: () => void = () => {};
   /** Resolves when the theater has stopped (after a graceful stop requested by the Mediator or `stop()`). */
   readonly stopped: Promise<void>;
-  private readonly counters = { delivered: 0, forwarded: 0, migratedOut: 0, migratedIn: 0 };
+  private readonly counters = { delivered: 0, forwarded: 0, migratedOut: 0, migratedIn: 0, reordered: 0, duplicates: 0 };
+  private nextTransferId = 1;
+  private crashed = false;
 
   constructor(options: TheaterOptions) {
     this.options = options;
@@ -149,7 +192,7 @@ export class Theater {
 
   hostedActors(): HostedActor[] {
     return [...this.cells.values()]
-      .filter((cell) => cell.awaitingCommitFrom === null)
+      .filter((cell) => cell.incoming === null)
       .map((cell) => ({ uan: cell.uan, behavior: cell.behaviorName }));
   }
 
@@ -190,6 +233,29 @@ export class Theater {
     if (this.stopping) return this.stopped;
     await this.drainForStop();
     await this.finishStop();
+  }
+
+  /**
+   * Test hook: dies the way a killed process does, as its peers see it. Every connection is cut at
+   * once, nothing is flushed or handed over, and the theater never acts again.
+   */
+  simulateCrash(): void {
+    if (this.crashed) return;
+    this.crashed = true;
+    this.stopping = true;
+    this.log("warn", "simulated crash");
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    if (this.parkedRetryTimer) clearTimeout(this.parkedRetryTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const cell of this.cells.values()) for (const timer of cell.timers.values()) clearTimeout(timer.timeout);
+    this.cells.clear();
+    this.runQueue.clear();
+    this.server?.close();
+    for (const channel of this.incoming) channel.destroy("crashed");
+    for (const link of this.links.values()) link.destroy("crashed");
+    this.mediatorChannel?.destroy("crashed");
+    this.mediatorChannel = null;
+    this.resolveStopped();
   }
 
   // ── Mediator connection ─────────────────────────────────────────────────────────────────────
@@ -289,6 +355,13 @@ export class Theater {
         return {};
       case "migrate-out":
         return this.migrateOut(body as MigrateOutRequest);
+      case "migrate-settle":
+        return this.settleIncoming(body as MigrateSettleRequest);
+      case "migrate-finish":
+        this.finishInDoubt(body as MigrateFinishRequest);
+        return {};
+      case "profile":
+        return this.profile();
       case "directory":
         this.applyDirectory(request.entries as DirectoryEntry[]);
         return {};
@@ -346,12 +419,21 @@ export class Theater {
       held: false,
       timers: new Map(),
       outgoing: null,
-      awaitingCommitFrom: null,
+      incoming: null,
+      sendSeq: new Map(),
+      recvNext: new Map(),
+      reorder: new Map(),
+      profile: { receivedFrom: new Map(), sentTo: new Map(), handled: 0, busyMs: 0 },
       reportedProgress: undefined,
       context: {
         self: uan,
         sender: null,
-        send: (to, message) => this.route({ type: "deliver", to, from: uan, body: structuredClone(message), hops: 0 }),
+        send: (to, message) => {
+          const seq = (cell.sendSeq.get(to) ?? 0) + 1;
+          cell.sendSeq.set(to, seq);
+          cell.profile.sentTo.set(to, (cell.profile.sentTo.get(to) ?? 0) + 1);
+          this.route({ type: "deliver", to, from: uan, body: structuredClone(message), hops: 0, seq });
+        },
         schedule: (message, delayMs) => this.scheduleSelfMessage(cell, message, delayMs),
         log: (fields) => this.log("info", "actor log", { actor: uan, ...fields }),
       },
@@ -417,7 +499,7 @@ export class Theater {
     let resumed = 0;
     for (const cell of cells) {
       // Actors still being shipped in or out are not this theater's to run.
-      if (!cell || cell.outgoing || cell.awaitingCommitFrom) continue;
+      if (!cell || cell.outgoing || cell.incoming) continue;
       cell.holdRequested = false;
       cell.held = false;
       this.markRunnable(cell);
@@ -431,7 +513,7 @@ export class Theater {
     const missing: string[] = [];
     for (const uan of uans) {
       const cell = this.cells.get(uan);
-      if (cell && !cell.awaitingCommitFrom) states.set(uan, cell.state);
+      if (cell && !cell.incoming) states.set(uan, cell.state);
       else missing.push(uan);
     }
     return { states, missing };
@@ -440,16 +522,56 @@ export class Theater {
   // ── Scheduling ──────────────────────────────────────────────────────────────────────────────
 
   private enqueue(cell: ActorCell, entry: MailboxEntry): void {
-    if (cell.outgoing) {
-      cell.outgoing.arrivals.push(entry);
-      return;
-    }
     cell.mailbox.push(entry);
     this.markRunnable(cell);
   }
 
+  /**
+   * Puts a delivered message in the actor's mailbox in per-sender sequence order: one that comes
+   * early (it overtook a forwarded one) waits for the gap to fill; one already delivered is dropped.
+   */
+  private accept(cell: ActorCell, message: DeliverMessage): void {
+    if (cell.outgoing) {
+      cell.outgoing.arrivals.push(message);
+      return;
+    }
+    const from = message.from;
+    if (from === null || message.seq === undefined) {
+      this.enqueue(cell, { kind: "message", from, body: message.body });
+      return;
+    }
+    const expected = cell.recvNext.get(from) ?? 1;
+    if (message.seq < expected) {
+      this.counters.duplicates++;
+      return;
+    }
+    if (message.seq > expected) {
+      let waiting = cell.reorder.get(from);
+      if (!waiting) cell.reorder.set(from, (waiting = new Map()));
+      if (waiting.has(message.seq)) this.counters.duplicates++;
+      else {
+        waiting.set(message.seq, { from, body: message.body });
+        this.counters.reordered++;
+      }
+      return;
+    }
+    cell.mailbox.push({ kind: "message", from, body: message.body });
+    let next = expected + 1;
+    const waiting = cell.reorder.get(from);
+    if (waiting) {
+      for (let entry = waiting.get(next); entry; entry = waiting.get(next)) {
+        waiting.delete(next);
+        cell.mailbox.push({ kind: "message", from, body: entry.body });
+        next++;
+      }
+      if (waiting.size === 0) cell.reorder.delete(from);
+    }
+    cell.recvNext.set(from, next);
+    this.markRunnable(cell);
+  }
+
   private markRunnable(cell: ActorCell): void {
-    if (cell.held || cell.outgoing || cell.awaitingCommitFrom || cell.mailbox.length === 0) return;
+    if (this.crashed || cell.held || cell.outgoing || cell.incoming || cell.mailbox.length === 0) return;
     this.runQueue.add(cell);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
@@ -464,7 +586,7 @@ export class Theater {
     while (this.runQueue.size > 0 && performance.now() < deadline) {
       for (const cell of [...this.runQueue]) {
         this.runQueue.delete(cell);
-        if (this.cells.get(cell.uan) !== cell || cell.held || cell.outgoing || cell.awaitingCommitFrom) continue;
+        if (this.cells.get(cell.uan) !== cell || cell.held || cell.outgoing || cell.incoming) continue;
         const entry = cell.mailbox.shift();
         if (!entry) continue;
         this.runHandler(cell, entry);
@@ -481,6 +603,12 @@ export class Theater {
 
   private runHandler(cell: ActorCell, entry: MailboxEntry): void {
     cell.context.sender = entry.kind === "message" ? entry.from : null;
+    const profile = cell.profile;
+    if (entry.kind === "message" && entry.from !== cell.uan) {
+      const peer = entry.from ?? "external";
+      profile.receivedFrom.set(peer, (profile.receivedFrom.get(peer) ?? 0) + 1);
+    }
+    const startedAt = performance.now();
     try {
       if (entry.kind === "start") {
         if (cell.behavior.start) cell.state = cell.behavior.start(cell.state, cell.context);
@@ -492,6 +620,26 @@ export class Theater {
       // The actor keeps its previous state; one bad message must not take the theater down.
       this.log("error", "actor handler threw", { actor: cell.uan, error: (error as Error).stack ?? String(error) });
     }
+    profile.handled++;
+    profile.busyMs += performance.now() - startedAt;
+  }
+
+  private profile(): ProfileReply {
+    const actors: ActorProfile[] = [];
+    for (const cell of this.cells.values()) {
+      if (cell.incoming) continue;
+      actors.push({
+        uan: cell.uan,
+        behavior: cell.behaviorName,
+        stateBytes: serialize(cell.state).length,
+        mailboxLength: cell.mailbox.length,
+        handled: cell.profile.handled,
+        busyMs: cell.profile.busyMs,
+        receivedFrom: Object.fromEntries(cell.profile.receivedFrom),
+        sentTo: Object.fromEntries(cell.profile.sentTo),
+      });
+    }
+    return { actors };
   }
 
   private noteProgress(cell: ActorCell): void {
@@ -510,11 +658,15 @@ export class Theater {
 
   // ── Routing ─────────────────────────────────────────────────────────────────────────────────
 
-  /** Delivers locally, forwards along a pointer or the directory, or asks the Mediator. Never drops. */
-  private route(message: DeliverMessage): void {
+  /**
+   * Delivers locally, forwards along a pointer or the directory, or asks the Mediator. Never drops.
+   * `via` is the peer that delivered to this stale locator: it is told where the actor went.
+   */
+  private route(message: DeliverMessage, via?: Channel): void {
+    if (this.crashed) return;
     const cell = this.cells.get(message.to);
-    if (cell) {
-      this.enqueue(cell, { kind: "message", from: message.from, body: message.body });
+    if (cell && !cell.incoming) {
+      this.accept(cell, message);
       return;
     }
     if (message.hops >= MAX_FORWARD_HOPS) {
@@ -528,6 +680,7 @@ export class Theater {
     const next = pointer ?? this.directoryCache.get(message.to);
     if (next && next !== this.advertisedAddress && !this.isUnreachable(next)) {
       if (pointer) this.counters.forwarded++;
+      if (via && message.from !== null) via.send({ type: "moved", uan: message.to, address: next });
       this.sendToTheater(next, { ...message, hops: message.hops + 1 });
       return;
     }
@@ -549,7 +702,7 @@ export class Theater {
     const settle = (address: string | null) => {
       const batch = this.resolving.get(message.to) ?? [];
       this.resolving.delete(message.to);
-      if (this.cells.has(message.to)) {
+      if (this.cells.get(message.to)?.incoming === null) {
         for (const pending of batch) this.route(pending); // it arrived here meanwhile
       } else if (address && address !== this.advertisedAddress && !this.isUnreachable(address)) {
         this.directoryCache.set(message.to, address);
@@ -639,6 +792,12 @@ export class Theater {
   }
 
   private handleLinkMessage(link: PeerLink, body: unknown, channel: Channel): void {
+    if (bodyType(body) === "moved") {
+      // We delivered to a stale locator: correct the cache so the next message goes straight there.
+      const { uan, address } = body as MovedMessage;
+      if (address !== this.advertisedAddress && !this.cells.has(uan)) this.directoryCache.set(uan, address);
+      return;
+    }
     if (bodyType(body) !== "goodbye") return;
     // The peer is stopping: never use this link again, and confirm on it (behind everything we sent).
     if (this.links.get(link.address) === link) this.links.delete(link.address);
@@ -667,19 +826,20 @@ export class Theater {
     const channel: Channel = new Channel(socket, {
       onMessage: (body, self) => {
         const type = bodyType(body);
-        if (type === "deliver") this.route(body as DeliverMessage);
+        if (type === "deliver") this.route(body as DeliverMessage, self);
         else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
       },
       onRequest: (body, self): unknown => {
         const type = bodyType(body);
         if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self);
         if (type === "migrate-commit") return this.commitMigrateIn((body as { uans: string[] }).uans, self);
+        if (type === "migrate-abort") return this.discardIncoming((cell) => cell.incoming?.channel === self);
         throw new Error(`unknown peer request ${JSON.stringify(type)}`);
       },
       onClose: () => {
         this.incoming.delete(channel);
         this.goodbyeWaiters.get(channel)?.();
-        this.discardUncommitted(channel);
+        this.incomingLinkDropped(channel);
       },
     });
     this.incoming.add(channel);
@@ -688,16 +848,18 @@ export class Theater {
   // ── Migration ───────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Source side. Holds the actors, ships state and mailbox in one request, and only after the
-   * target has acknowledged and committed deletes them here and leaves forwarding pointers.
-   * On any failure the actors stay here, held, with every message that arrived meanwhile.
+   * Source side. Holds the actors, streams state, mailbox and delivery-order state in pipelined
+   * batches, and only after the target acknowledged the whole transfer and the commit deletes
+   * them here and leaves forwarding pointers. On a failure before the commit the actors stay
+   * here, held, with every message that arrived meanwhile. When the commit's answer is lost the
+   * outcome is in doubt: the actors wait (not running, arrivals buffered) for `migrate-finish`.
    */
   private async migrateOut(request: MigrateOutRequest): Promise<MigrateOutReply> {
     if (this.stopping) throw new Error("theater is stopping");
     if (request.targetAddress === this.advertisedAddress) throw new Error("cannot migrate to the same theater");
     const cells = request.uans.map((uan) => {
       const cell = this.cells.get(uan);
-      if (!cell || cell.awaitingCommitFrom) throw new Error(`${uan} does not live on ${this.vmId}`);
+      if (!cell || cell.incoming) throw new Error(`${uan} does not live on ${this.vmId}`);
       if (cell.outgoing) throw new Error(`${uan} is already migrating`);
       return cell;
     });
@@ -706,8 +868,11 @@ export class Theater {
       if (!this.tryHold(cell)) this.markRunnable(cell);
     }
     await this.waitUntilHeld(cells, HOLD_FOR_MIGRATION_TIMEOUT_MS);
+    if (this.crashed) return new Promise(() => {});
 
-    const records: Uint8Array[] = [];
+    const batches: Uint8Array[][] = [[]];
+    let batchBytes = 0;
+    let bytes = 0;
     const actors: HostedActor[] = [];
     for (const cell of cells) {
       // Pending self-messages travel in the mailbox; the target delivers them on resume.
@@ -716,33 +881,70 @@ export class Theater {
         cell.mailbox.push({ kind: "message", from: cell.uan, body: timer.body });
       }
       cell.timers.clear();
-      cell.outgoing = { arrivals: [] };
-      const record: MigratedActor = { uan: cell.uan, behavior: cell.behaviorName, state: cell.state, mailbox: cell.mailbox };
-      const bytes = serialize(record);
-      records.push(bytes);
-      actors.push({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: bytes.length });
+      cell.outgoing = { arrivals: [], target: request.targetAddress };
+      const record: MigratedActor = {
+        uan: cell.uan,
+        behavior: cell.behaviorName,
+        state: cell.state,
+        mailbox: cell.mailbox,
+        sendSeq: cell.sendSeq,
+        recvNext: cell.recvNext,
+        reorder: cell.reorder,
+        profile: cell.profile,
+      };
+      const serialized = serialize(record);
+      if (batchBytes > 0 && batchBytes + serialized.length > (this.options.migrationBatchBytes ?? MIGRATION_BATCH_BYTES)) {
+        batches.push([]);
+        batchBytes = 0;
+      }
+      batches[batches.length - 1]!.push(serialized);
+      batchBytes += serialized.length;
+      bytes += serialized.length;
+      actors.push({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: serialized.length });
     }
-    const bytes = records.reduce((sum, record) => sum + record.length, 0);
     const uans = cells.map((cell) => cell.uan);
     const link = this.linkTo(request.targetAddress);
+    const transfer = this.nextTransferId++;
     const startedAt = performance.now();
     let phase: "connecting" | "transferring" | "committing" = "connecting";
     try {
       const channel = await link.connected;
       phase = "transferring";
-      await channel.request({ type: "migrate-in", records }, request.timeoutMs);
+      // Pipelined: every batch is written at once; the replies come back in order.
+      const replies = batches.map((records, index) => {
+        const reply = channel.request(
+          { type: "migrate-in", transfer, records, last: index === batches.length - 1 },
+          request.timeoutMs,
+        );
+        this.options.faults?.afterMigrationBatchSent?.(index, () => link.destroy("fault injected: link dropped"));
+        return reply;
+      });
+      const settled = await Promise.allSettled(replies);
+      const failure = settled.find((result) => result.status === "rejected");
+      if (failure) throw failure.reason;
+      this.options.faults?.afterMigrationAcknowledged?.();
+      if (this.crashed) return new Promise(() => {});
       phase = "committing";
       await channel.request({ type: "migrate-commit", uans }, request.timeoutMs);
     } catch (error) {
-      // Dropping the link is how a target that is still alive learns to discard its uncommitted
-      // copies. A target that refused the transfer itself installed nothing, so the link can stay.
-      const targetRefusedTransfer = phase === "transferring" && error instanceof RemoteError;
-      if (phase !== "connecting" && !targetRefusedTransfer) link.destroy(`migration failed while ${phase}`);
-      for (const cell of cells) {
-        const arrivals = cell.outgoing?.arrivals ?? [];
-        cell.outgoing = null;
-        cell.mailbox.push(...arrivals);
+      if (this.crashed) return new Promise(() => {});
+      if (phase === "committing") {
+        this.log("warn", "migration commit unanswered; outcome in doubt until the mediator settles it", {
+          target: request.targetAddress,
+          actors: uans.length,
+          error: (error as Error).message,
+        });
+        return { moved: 0, bytes, actors, inDoubt: true };
       }
+      // Cutting the link is how a live target learns to discard what it installed; one that
+      // refused the transfer installed nothing, and a dead one has nothing left to discard.
+      if (phase === "transferring") {
+        const channel = await link.connected.catch(() => null);
+        if (error instanceof RemoteError && channel?.isOpen)
+          await channel.request({ type: "migrate-abort" }, request.timeoutMs).catch(() => link.destroy("abort failed"));
+        else link.destroy(`migration failed while ${phase}`);
+      }
+      for (const cell of cells) this.restoreOutgoing(cell);
       this.log("warn", "migration failed; actors stay here, held", {
         target: request.targetAddress,
         actors: uans.length,
@@ -750,28 +952,55 @@ export class Theater {
       });
       throw new Error(`migration to ${request.targetAddress} failed: ${(error as Error).message}`);
     }
-    for (const cell of cells) {
-      this.cells.delete(cell.uan);
-      this.runQueue.delete(cell);
-      this.progressDirty.delete(cell.uan);
-      this.forwarding.set(cell.uan, request.targetAddress);
-      this.directoryCache.set(cell.uan, request.targetAddress);
-      // Same link as the state, so these arrive after the actor is installed.
-      for (const entry of cell.outgoing?.arrivals ?? []) {
-        if (entry.kind !== "message") continue;
-        this.counters.forwarded++;
-        this.sendToTheater(request.targetAddress, { type: "deliver", to: cell.uan, from: entry.from, body: entry.body, hops: 1 });
-      }
-      cell.outgoing = null;
-    }
-    this.counters.migratedOut += cells.length;
+    for (const cell of cells) this.releaseOutgoing(cell);
     this.log("info", "actors migrated out", {
       target: request.targetAddress,
       actors: cells.length,
       bytes,
+      batches: batches.length,
       ms: Math.round(performance.now() - startedAt),
     });
     return { moved: cells.length, bytes, actors };
+  }
+
+  /** The migration did not happen: the actor stays here, held, and takes the messages that waited. */
+  private restoreOutgoing(cell: ActorCell): void {
+    const arrivals = cell.outgoing?.arrivals ?? [];
+    cell.outgoing = null;
+    for (const message of arrivals) this.accept(cell, message);
+  }
+
+  /** The target owns the actor now: leave a forwarding pointer and pass on what arrived meanwhile. */
+  private releaseOutgoing(cell: ActorCell): void {
+    const target = cell.outgoing!.target;
+    this.cells.delete(cell.uan);
+    this.runQueue.delete(cell);
+    this.progressDirty.delete(cell.uan);
+    this.forwarding.set(cell.uan, target);
+    this.directoryCache.set(cell.uan, target);
+    // Same link as the state (when it still stands), so these arrive after the actor is installed;
+    // if they do not, their sequence numbers put them back in order there.
+    for (const message of cell.outgoing!.arrivals) {
+      this.counters.forwarded++;
+      this.sendToTheater(target, { ...message, hops: message.hops + 1 });
+    }
+    cell.outgoing = null;
+    this.counters.migratedOut++;
+  }
+
+  /** Source side, after an in-doubt commit: the Mediator asked the target which ones it committed. */
+  private finishInDoubt(request: MigrateFinishRequest): void {
+    const committed = new Set(request.committed);
+    let released = 0;
+    for (const uan of request.uans) {
+      const cell = this.cells.get(uan);
+      if (!cell?.outgoing) continue;
+      if (committed.has(uan)) {
+        this.releaseOutgoing(cell);
+        released++;
+      } else this.restoreOutgoing(cell);
+    }
+    this.log("info", "in-doubt migration settled", { released, kept: request.uans.length - released });
   }
 
   private waitUntilHeld(cells: ActorCell[], timeoutMs: number): Promise<void> {
@@ -796,23 +1025,37 @@ export class Theater {
     });
   }
 
-  /** Target side, phase one: install held and uncommitted, then acknowledge. */
+  /** Target side, phase one, batch by batch: install held and uncommitted; the last reply acknowledges. */
   private migrateIn(request: MigrateInRequest, channel: Channel): Record<string, never> {
     if (this.stopping) throw new Error("theater is stopping");
     const migrated = request.records.map((record) => deserialize(record) as MigratedActor);
     for (const actor of migrated) {
       if (!this.options.behaviors[actor.behavior]) throw new Error(`unknown behavior "${actor.behavior}" for ${actor.uan}`);
-      if (this.cells.has(actor.uan)) throw new Error(`${actor.uan} already lives on ${this.vmId}`);
+      const existing = this.cells.get(actor.uan);
+      // An in-doubt copy from an earlier, failed attempt is stale once the source sends the actor again.
+      if (existing && !(existing.incoming && existing.incoming.channel !== channel))
+        throw new Error(`${actor.uan} already lives on ${this.vmId}`);
     }
     for (const actor of migrated) {
       const cell = this.createCell(actor.uan, actor.behavior, actor.state);
       cell.mailbox = actor.mailbox;
+      cell.sendSeq = actor.sendSeq;
+      cell.recvNext = actor.recvNext;
+      cell.reorder = actor.reorder;
+      cell.profile = actor.profile;
       cell.holdRequested = true;
       cell.held = true;
-      cell.awaitingCommitFrom = channel;
+      cell.incoming = { channel, transfer: request.transfer, acknowledged: false };
       this.cells.set(cell.uan, cell);
     }
-    this.options.faults?.beforeMigrationAck?.();
+    const batchIndex = this.incomingBatches.get(channel) ?? 0;
+    this.incomingBatches.set(channel, request.last ? 0 : batchIndex + 1);
+    this.options.faults?.afterMigrationBatchReceived?.(batchIndex);
+    if (request.last) {
+      this.options.faults?.beforeMigrationAck?.();
+      for (const cell of this.cells.values())
+        if (cell.incoming?.channel === channel && cell.incoming.transfer === request.transfer) cell.incoming.acknowledged = true;
+    }
     return {};
   }
 
@@ -820,11 +1063,17 @@ export class Theater {
   private commitMigrateIn(uans: string[], channel: Channel): Record<string, never> {
     for (const uan of uans) {
       const cell = this.cells.get(uan);
-      if (!cell || cell.awaitingCommitFrom !== channel) throw new Error(`no uncommitted migration of ${uan} on this link`);
+      if (!cell?.incoming || cell.incoming.channel !== channel || !cell.incoming.acknowledged)
+        throw new Error(`no acknowledged migration of ${uan} on this link`);
     }
+    this.adopt(uans);
+    return {};
+  }
+
+  private adopt(uans: string[]): void {
     for (const uan of uans) {
       const cell = this.cells.get(uan)!;
-      cell.awaitingCommitFrom = null;
+      cell.incoming = null;
       this.forwarding.delete(uan);
       this.directoryCache.delete(uan);
       cell.reportedProgress = undefined;
@@ -832,18 +1081,55 @@ export class Theater {
     }
     this.counters.migratedIn += uans.length;
     this.log("info", "actors migrated in", { actors: uans.length });
-    return {};
+    this.retryParked(uans);
   }
 
-  private discardUncommitted(channel: Channel): void {
-    const discarded: string[] = [];
+  /**
+   * The source's link dropped. A transfer not yet acknowledged cannot have been committed: the
+   * source keeps the actors, so discard. An acknowledged one is in doubt (the source may have
+   * died holding the only other copy): keep it, held and invisible, until the Mediator settles it.
+   */
+  private incomingLinkDropped(channel: Channel): void {
+    this.incomingBatches.delete(channel);
+    this.discardIncoming((cell) => cell.incoming?.channel === channel && !cell.incoming.acknowledged);
+    let inDoubt = 0;
     for (const cell of this.cells.values()) {
-      if (cell.awaitingCommitFrom !== channel) continue;
+      if (cell.incoming?.channel !== channel) continue;
+      cell.incoming.channel = null;
+      inDoubt++;
+    }
+    if (inDoubt > 0) this.log("warn", "source dropped the link after our acknowledgement; in doubt", { actors: inDoubt });
+  }
+
+  private discardIncoming(matches: (cell: ActorCell) => boolean): Record<string, never> {
+    const discarded: string[] = [];
+    for (const cell of [...this.cells.values()]) {
+      if (!cell.incoming || !matches(cell)) continue;
       this.cells.delete(cell.uan);
       discarded.push(cell.uan);
     }
     if (discarded.length > 0)
-      this.log("warn", "source dropped the link before committing; the actors stay there", { actors: discarded.length });
+      this.log("warn", "uncommitted migration discarded; the source keeps the actors", { actors: discarded.length });
+    return {};
+  }
+
+  /** Mediator's verdict on a failed migration, for the actors that were sent here. */
+  private settleIncoming(request: MigrateSettleRequest): MigrateSettleReply {
+    const reply: MigrateSettleReply = { committed: [], adopted: [], discarded: [] };
+    for (const uan of request.uans) {
+      const cell = this.cells.get(uan);
+      if (!cell) continue;
+      if (!cell.incoming) reply.committed.push(uan);
+      else if (!request.sourceAlive && cell.incoming.acknowledged && cell.incoming.channel === null) reply.adopted.push(uan);
+      else if (request.sourceAlive || !cell.incoming.acknowledged) reply.discarded.push(uan);
+    }
+    const discard = new Set(reply.discarded);
+    this.discardIncoming((cell) => discard.has(cell.uan));
+    if (reply.adopted.length > 0) {
+      this.log("warn", "adopting acknowledged actors whose source is gone", { actors: reply.adopted.length });
+      this.adopt(reply.adopted);
+    }
+    return reply;
   }
 
   // ── Stopping ────────────────────────────────────────────────────────────────────────────────

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import {
   Channel,
+  ChannelClosedError,
   REGISTRATION_REFUSED_PREFIX,
   RequestTimeoutError,
   appOfUan,
@@ -12,15 +13,18 @@ import {
   type ActorSpec,
   type CollectReply,
   type DirectoryEntry,
+  type ActorProfile,
   type HostedActor,
   type MigrateOutReply,
+  type MigrateSettleReply,
+  type ProfileReply,
   type PrepareReply,
   type ProgressItem,
   type RegisterRequest,
   type SpawnReply,
 } from "@malleo/actors";
 
-export type { ActorSpec } from "@malleo/actors";
+export type { ActorProfile, ActorSpec } from "@malleo/actors";
 
 export interface TheaterInfo {
   vmId: string;
@@ -53,6 +57,11 @@ export interface MediatorOptions {
   requestTimeoutMs?: number;
   /** How long the target of a migration may take to acknowledge; default 60 s. */
   migrationTimeoutMs?: number;
+  /**
+   * When a migration's source drops its Mediator connection, how long it has to come back
+   * before it is taken for dead and the target adopts the copies it acknowledged; default 5 s.
+   */
+  sourceLossGraceMs?: number;
 }
 
 interface TheaterRecord {
@@ -422,6 +431,10 @@ export class Mediator {
     if (new Set(uans).size !== uans.length) throw new Error("an actor is listed twice");
     for (const uan of uans) this.migrating.add(uan);
     const startedAt = performance.now();
+    const fail = (error: Error): never => {
+      this.log("warn", "migration failed", { from: fromVmId, to: toVmId, actors: uans.length, error: error.message });
+      throw new Error(`migrating ${uans.length} actors from VM ${fromVmId} to VM ${toVmId} failed: ${error.message}`);
+    };
     try {
       const migrationTimeoutMs = this.options.migrationTimeoutMs ?? 60_000;
       let reply: MigrateOutReply;
@@ -432,15 +445,35 @@ export class Mediator {
           2 * migrationTimeoutMs + 15_000,
         );
       } catch (error) {
-        this.log("warn", "migration failed", {
-          from: fromVmId,
-          to: toVmId,
-          actors: uans.length,
-          error: (error as Error).message,
-        });
-        throw new Error(
-          `migrating ${uans.length} actors from VM ${fromVmId} to VM ${toVmId} failed: ${(error as Error).message}`,
-        );
+        // A source that answered is alive and kept its actors; one that vanished may have died
+        // after the target acknowledged, leaving the target's copies as the only ones.
+        const sourceGone = error instanceof ChannelClosedError && !(await this.comesBack(fromVmId));
+        const settled = await this.settleTarget(toVmId, uans, !sourceGone);
+        if (sourceGone && settled) {
+          const landed = [...settled.committed, ...settled.adopted];
+          await this.recordMoved(landed, toVmId);
+          if (landed.length === uans.length) {
+            this.log("warn", "source lost after the target acknowledged; the target adopted the actors", {
+              from: fromVmId,
+              to: toVmId,
+              actors: landed.length,
+            });
+            return { moved: landed.length, bytes: 0 };
+          }
+          const lost = uans.filter((uan) => !landed.includes(uan));
+          return fail(new Error(`the source was lost with ${lost.length} actors (${lost.slice(0, 3).join(", ")})`));
+        }
+        return fail(error as Error);
+      }
+      if (reply.inDoubt) {
+        // The commit went out but its answer did not come back: the target knows what happened.
+        const settled = await this.settleTarget(toVmId, uans, true);
+        const committed = settled?.committed ?? [];
+        await this.connected(fromVmId).channel.request({ type: "migrate-finish", uans, committed }, this.requestTimeoutMs);
+        await this.recordMoved(committed, toVmId);
+        if (committed.length !== uans.length)
+          return fail(new Error(`the commit was lost; ${uans.length - committed.length} actors stay on the source`));
+        return { moved: committed.length, bytes: reply.bytes };
       }
       for (const actor of reply.actors) this.recordActor(actor, toVmId);
       await this.pushDirectory(uans.map((uan) => ({ uan, address: target.info.address })));
@@ -455,6 +488,58 @@ export class Mediator {
     } finally {
       for (const uan of uans) this.migrating.delete(uan);
     }
+  }
+
+  /** Whether a theater that dropped its connection registers again within the grace period. */
+  private async comesBack(vmId: string): Promise<boolean> {
+    try {
+      await this.awaitTheater(vmId, this.options.sourceLossGraceMs ?? 5_000);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Asks the target of a failed migration to keep, adopt or discard what it received. */
+  private async settleTarget(vmId: string, uans: string[], sourceAlive: boolean): Promise<MigrateSettleReply | null> {
+    const record = this.theaters.get(vmId);
+    if (!record?.channel.isOpen) return null;
+    try {
+      return await record.channel.request<MigrateSettleReply>(
+        { type: "migrate-settle", uans, sourceAlive },
+        this.requestTimeoutMs,
+      );
+    } catch (error) {
+      this.log("warn", "could not settle a failed migration with its target", { vmId, error: (error as Error).message });
+      return null;
+    }
+  }
+
+  private async recordMoved(uans: string[], toVmId: string): Promise<void> {
+    if (uans.length === 0) return;
+    const address = this.theaters.get(toVmId)?.info.address;
+    for (const uan of uans) {
+      const entry = this.directory.get(uan);
+      if (entry) entry.vmId = toVmId;
+    }
+    if (address) await this.pushDirectory(uans.map((uan) => ({ uan, address })));
+  }
+
+  // ── Profiling ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Per actor: messages received and sent per peer, handler calls and time, state bytes and
+   * mailbox length, as measured by the theaters (for placement and the UI).
+   */
+  async profileActors(vmId?: string): Promise<Array<ActorProfile & { vmId: string }>> {
+    const vmIds = vmId === undefined ? [...this.theaters.keys()] : [vmId];
+    const profiles = await Promise.all(
+      vmIds.map(async (id) => {
+        const reply = await this.connected(id).channel.request<ProfileReply>({ type: "profile" }, this.requestTimeoutMs);
+        return reply.actors.map((actor) => ({ ...actor, vmId: id }));
+      }),
+    );
+    return profiles.flat().sort((a, b) => a.uan.localeCompare(b.uan));
   }
 
   // ── Results and shutdown ──────────────────────────────────────────────────────────────────
