@@ -12,7 +12,14 @@ const schema = z.object({
   MALLEO_EXECUTOR_ID: z.string().min(1).default(`worker-${os.hostname()}`),
   MALLEO_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   MALLEO_THEATER_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  // Loopback-only admin endpoint (health, inventory, application digest); off when unset.
+  MALLEO_WORKER_ADMIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MALLEO_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  // Real guests on qemu hosts (docs/operations.md): the image, the bridge and the accelerator.
+  MALLEO_GUEST_DIR: z.string().default(".data/guest"),
+  MALLEO_BRIDGE: z.string().default("malleo0"),
+  MALLEO_BRIDGE_CIDR: z.string().default("10.77.0.1/24"),
+  MALLEO_GUEST_ACCELERATOR: z.enum(["auto", "kvm", "qemu"]).default("auto"),
   MALLEO_READY_DECISION_TIMEOUT_MS: z.coerce
     .number()
     .int()

@@ -7,6 +7,7 @@ import { hostList, vmGet, vmListLive, type Db } from "@malleo/db";
 import { HostConnection } from "@malleo/hypervisor";
 import type { Mediator } from "@malleo/mediator";
 import type { ProvisionRequest } from "@malleo/workflows/worker";
+import type { GuestTheaters } from "./guest-theaters";
 import type { Logger } from "./log";
 
 type LocalTheater = ReturnType<typeof spawnLocalTheater>;
@@ -44,16 +45,19 @@ export class VmManager {
   private readonly theaters = new Map<string, LocalTheater>();
   /** Theaters started by an earlier worker process and adopted by this one: vmId → pid. */
   private readonly adopted = new Map<string, number>();
+  /** Known once the Mediator listens. */
+  mediatorAddress = "";
 
   constructor(
     private readonly db: Db,
     private readonly mediator: Mediator,
     private readonly opts: {
       dataDir: string;
-      mediatorAddress: string;
       theaterTimeoutMs: number;
       /** Theaters survive a worker crash and are adopted by the next worker (needs a fixed Mediator port). */
       detachTheaters: boolean;
+      /** Real guests on qemu hosts (absent: only simulated hosts can take VMs). */
+      guests?: GuestTheaters;
       log: Logger;
     },
   ) {}
@@ -62,7 +66,9 @@ export class VmManager {
     for (const h of await hostList(this.db)) {
       if (this.hosts.has(h.id)) continue;
       try {
-        this.hosts.set(h.id, await HostConnection.open({ id: h.id, uri: h.uri }));
+        const conn = await HostConnection.open({ id: h.id, uri: h.uri });
+        if (conn.kind === "qemu") await this.opts.guests?.prepareHost(conn);
+        this.hosts.set(h.id, conn);
         this.opts.log({ event: "host connected", hostId: h.id, uri: h.uri });
       } catch (e) {
         this.opts.log({ event: "host unreachable", hostId: h.id, uri: h.uri, error: (e as Error).message });
@@ -98,6 +104,8 @@ export class VmManager {
 
   /** Idempotent: an existing matching domain and a registered theater are kept. */
   async provisionVm(vm: ProvisionRequest): Promise<void> {
+    const conn = await this.host(vm.hostId);
+    if (conn.kind === "qemu" && this.opts.guests) return this.opts.guests.provision(conn, vm);
     try {
       await (
         await this.host(vm.hostId)
@@ -131,7 +139,7 @@ export class VmManager {
     mkdirSync(logDir, { recursive: true });
     const theater = spawnLocalTheater({
       vmId,
-      mediator: this.opts.mediatorAddress,
+      mediator: this.mediatorAddress,
       secret,
       logFile: path.join(logDir, `theater-${name}.log`),
       detached: this.opts.detachTheaters,
@@ -158,14 +166,14 @@ export class VmManager {
   }
 
   /**
-   * After a worker restart: theaters of live VMs that survived (detached) are expected back
-   * with their recorded secret and wait to reconnect; theaters of VMs no longer live are killed.
+   * After a worker restart, step 1 (before the Mediator accepts connections, so that a
+   * surviving theater reconnecting at once is not refused): theaters of live VMs that survived
+   * (detached) are expected back with their recorded secret; theaters of VMs no longer live are killed.
    */
-  async adoptTheaters(): Promise<void> {
+  async prepareAdoption(): Promise<void> {
     const dir = path.join(this.opts.dataDir, "theaters");
     if (!existsSync(dir)) return;
     const live = new Map((await vmListLive(this.db)).map((v) => [v.id, v]));
-    const adopting: Promise<void>[] = [];
     for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
       let record: TheaterRecord;
       try {
@@ -181,17 +189,22 @@ export class VmManager {
       }
       this.mediator.expectTheater(record.vmId, record.secret);
       this.adopted.set(record.vmId, record.pid);
-      adopting.push(
-        this.mediator.awaitTheater(record.vmId, this.opts.theaterTimeoutMs).then(
-          () => this.opts.log({ event: "theater adopted", vmId: record.vmId, pid: record.pid }),
+    }
+  }
+
+  /** Step 2: waits for the expected theaters to reconnect; one that does not is killed (and replaced by restoreVms). */
+  private async adoptTheaters(): Promise<void> {
+    await Promise.all(
+      [...this.adopted].map(([vmId, pid]) =>
+        this.mediator.awaitTheater(vmId, this.opts.theaterTimeoutMs).then(
+          () => this.opts.log({ event: "theater adopted", vmId, pid }),
           () => {
-            this.opts.log({ event: "theater not adopted: did not reconnect", vmId: record.vmId, pid: record.pid });
-            this.killTheater(record.vmId);
+            this.opts.log({ event: "theater not adopted: did not reconnect", vmId, pid });
+            this.killTheater(vmId);
           },
         ),
-      );
-    }
-    await Promise.all(adopting);
+      ),
+    );
   }
 
   private killTheater(vmId: string): void {

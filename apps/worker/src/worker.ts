@@ -1,12 +1,15 @@
+import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { createDb, type Db } from "@malleo/db";
 import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
 import { installOperationEffects } from "@malleo/workflows/worker";
+import { startAdminServer } from "./admin-server";
 import { ApplicationRunner } from "./applications";
 import { startDispatcher } from "./dispatcher";
 import type { WorkerEnv } from "./env";
 import { createLogger } from "./log";
+import { GuestTheaters } from "./guest-theaters";
 import { VmManager } from "./vm-manager";
 
 export interface RunningWorker {
@@ -30,15 +33,16 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
     port: env.MALLEO_MEDIATOR_PORT,
     log: createLogger("mediator"),
   });
-  const { address } = await mediator.start();
   const vms = new VmManager(db, mediator, {
     dataDir: env.dataDir,
-    mediatorAddress: address,
     theaterTimeoutMs: env.MALLEO_THEATER_TIMEOUT_MS,
     // Theaters can only find a restarted worker again at a fixed Mediator address.
     detachTheaters: env.MALLEO_MEDIATOR_PORT !== 0,
     log,
   });
+  await vms.prepareAdoption();
+  const { address } = await mediator.start();
+  vms.mediatorAddress = address;
   const apps = new ApplicationRunner(db, mediator, log);
 
   await vms.connectHosts();
@@ -82,6 +86,7 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
   });
   await DBOS.launch();
   const stopDispatcher = startDispatcher(db, env.DATABASE_URL, env.MALLEO_POLL_MS, log);
+  const admin = env.MALLEO_WORKER_ADMIN_PORT ? await startAdminServer({ db, mediator, vms, log }, env.MALLEO_WORKER_ADMIN_PORT) : undefined;
   log({ event: "worker ready", mediator: address, executorId: env.MALLEO_EXECUTOR_ID });
 
   return {
@@ -91,6 +96,7 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
     mediatorAddress: address,
     async stop() {
       stopDispatcher();
+      admin?.close();
       apps.stop();
       await DBOS.shutdown().catch((e: Error) => log({ event: "dbos shutdown failed", error: e.message }));
       await vms.shutdown();

@@ -1,0 +1,50 @@
+import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { actorListByApplication, applicationGet, type Db } from "@malleo/db";
+import { heatAssemble, type HeatConfig } from "@malleo/examples";
+import type { Mediator } from "@malleo/mediator";
+import type { Logger } from "./log";
+import type { VmManager } from "./vm-manager";
+
+/**
+ * A small loopback-only HTTP endpoint for operators and the chaos suite: health, what really
+ * exists (domains on each host, actors in each theater) and an application's result digest.
+ */
+export function startAdminServer(
+  deps: { db: Db; mediator: Mediator; vms: VmManager; log: Logger },
+  port: number,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    void (async () => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname === "/healthz") return reply(200, { ok: true });
+      if (url.pathname === "/inventory") {
+        return reply(200, { domains: await deps.vms.listDomains(), actors: deps.mediator.listActors() });
+      }
+      const m = /^\/applications\/([^/]+)\/digest$/.exec(url.pathname);
+      if (m) {
+        const app = await applicationGet(deps.db, decodeURIComponent(m[1]!));
+        if (!app) return reply(404, { error: "no such application" });
+        const uans = (await actorListByApplication(deps.db, app.id)).map((a) => a.uan);
+        const states = await deps.mediator.collectStates(uans);
+        const grid = heatAssemble(app.config as unknown as HeatConfig, states);
+        return reply(200, {
+          actors: states.size,
+          sha256: createHash("sha256").update(Buffer.from(grid.buffer, grid.byteOffset, grid.byteLength)).digest("hex"),
+        });
+      }
+      return reply(404, { error: "not found" });
+    })().catch((e: Error) => reply(500, { error: e.message }));
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      deps.log({ event: "admin endpoint listening", port });
+      resolve(server);
+    });
+  });
+}
