@@ -52,6 +52,21 @@ const phases: Phase[] = [
       return { passed: (s.expected ?? 0) + (s.flaky ?? 0), failed: s.unexpected ?? 0, skipped: s.skipped ?? 0 };
     },
   },
+  {
+    // Real guests under libvirt's qemu driver (about 2 minutes); where libvirtd cannot run it
+    // prints `skipped: <reason>` and its test counts as skipped, not passed.
+    name: "guests",
+    args: [
+      bin("vitest/vitest.mjs"),
+      "run",
+      "--config",
+      "scripts/guest/vitest.config.ts",
+      "--reporter=default",
+      "--reporter=json",
+      `--outputFile.json=${path.join(reports, "guests.json")}`,
+    ],
+    counts: vitestCounts("guests"),
+  },
 ];
 
 const only = process.argv.slice(2);

@@ -38,6 +38,18 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
     theaterTimeoutMs: env.MALLEO_THEATER_TIMEOUT_MS,
     // Theaters can only find a restarted worker again at a fixed Mediator address.
     detachTheaters: env.MALLEO_MEDIATOR_PORT !== 0,
+    guests: new GuestTheaters(mediator, {
+      guest: {
+        imageDir: path.resolve(env.MALLEO_GUEST_DIR),
+        bridge: env.MALLEO_BRIDGE,
+        bridgeCidr: env.MALLEO_BRIDGE_CIDR,
+        accelerator: env.MALLEO_GUEST_ACCELERATOR,
+      },
+      mediatorAddress: (): string => vms.mediatorAddress,
+      theaterTimeoutMs: env.MALLEO_THEATER_TIMEOUT_MS,
+      dataDir: env.dataDir,
+      log,
+    }),
     log,
   });
   await vms.prepareAdoption();
@@ -86,7 +98,9 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
   });
   await DBOS.launch();
   const stopDispatcher = startDispatcher(db, env.DATABASE_URL, env.MALLEO_POLL_MS, log);
-  const admin = env.MALLEO_WORKER_ADMIN_PORT ? await startAdminServer({ db, mediator, vms, log }, env.MALLEO_WORKER_ADMIN_PORT) : undefined;
+  const admin = env.MALLEO_WORKER_ADMIN_PORT
+    ? await startAdminServer({ db, mediator, vms, log }, env.MALLEO_WORKER_ADMIN_PORT)
+    : undefined;
   log({ event: "worker ready", mediator: address, executorId: env.MALLEO_EXECUTOR_ID });
 
   return {
