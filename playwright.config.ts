@@ -2,6 +2,8 @@ import { defineConfig } from "@playwright/test";
 
 // Overridable so that two checkouts can run their suites side by side.
 const PORT = Number(process.env.MALLEO_E2E_PORT ?? 3100);
+// A run on its own port keeps its own data directory, so two suites never share a database.
+const DATA_DIR = process.env.MALLEO_E2E_PORT ? `.data/e2e-${PORT}` : ".data/e2e";
 const PG_PORT = process.env.MALLEO_E2E_PG_PORT ?? "54331";
 const baseURL = `http://127.0.0.1:${PORT}`;
 
@@ -36,7 +38,14 @@ export default defineConfig({
   },
   webServer: {
     command: "npx tsx scripts/start.ts",
-    env: { MALLEO_DATA_DIR: ".data/e2e", MALLEO_FRESH: "1", PORT: String(PORT), MALLEO_PG_PORT: PG_PORT },
+    env: {
+      MALLEO_DATA_DIR: DATA_DIR,
+      MALLEO_FRESH: "1",
+      PORT: String(PORT),
+      MALLEO_PG_PORT: PG_PORT,
+      // Must match e2e/helpers.ts ADMIN_PASSWORD.
+      MALLEO_ADMIN_PASSWORD: "e2e-admin-password-1",
+    },
     url: baseURL,
     timeout: 300_000,
     reuseExistingServer: false,

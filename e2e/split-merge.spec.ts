@@ -1,4 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
+import { keepScreenshot, signIn } from "./helpers";
 
 /**
  * An operator's first session: watch heat diffusion run on heat-1, split heat-1 across two
@@ -36,6 +37,7 @@ async function actorsOn(page: Page, vmName: string): Promise<number> {
 }
 
 test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ page }) => {
+  await signIn(page);
   await page.goto("/");
   await expect(page.getByTestId("vm-heat-1")).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId("host-pm-1").getByTestId("vm-heat-1")).toBeVisible();
@@ -47,9 +49,12 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await page.getByTestId("split-count").selectOption("2");
   await page.getByTestId("split-target-0").selectOption("pm-2");
   await page.getByTestId("split-target-1").selectOption("pm-3");
+  await keepScreenshot(page, "split-dialog");
   await page.getByTestId("split-submit").click();
   const halves = await expectOperationSucceeded(page);
   expect(halves).toHaveLength(2);
+  await expect(page.getByTestId("transfer-progress")).toHaveAttribute("data-moved", "64");
+  await keepScreenshot(page, "operation-split");
   const [left, right] = halves as [string, string];
 
   await page.getByTestId("nav-topology").click();
@@ -66,6 +71,7 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await page.getByTestId(`merge-vm-${left}`).check();
   await page.getByTestId(`merge-vm-${right}`).check();
   await page.getByTestId("merge-target").selectOption("pm-1");
+  await keepScreenshot(page, "merge-dialog");
   await page.getByTestId("merge-submit").click();
   const [merged] = await expectOperationSucceeded(page);
   expect(merged).toBeTruthy();
@@ -77,6 +83,7 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await expect(page.getByTestId(`vm-${right}`)).toHaveCount(0);
   await expect(page.locator('[data-testid^="vm-actors-"]')).toHaveCount(1);
   await expectIterationRising(page);
+  await keepScreenshot(page, "topology");
 
   // History lists both operations, newest first, each succeeded.
   await page.getByTestId("nav-history").click();
@@ -87,4 +94,11 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await expect(rows.nth(0)).toHaveAttribute("data-status", "succeeded");
   await expect(rows.nth(1)).toHaveAttribute("data-status", "succeeded");
   await expect(rows.nth(1)).toContainText("heat-1");
+  // Every action names who did it.
+  await expect(rows.nth(0)).toHaveAttribute("data-operator", "admin");
+  await expect(page.getByTestId("audit-row").filter({ hasText: "operations.split" }).first()).toHaveAttribute(
+    "data-actor",
+    "admin",
+  );
+  await keepScreenshot(page, "history");
 });

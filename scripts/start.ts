@@ -12,6 +12,7 @@ import {
   type EmbeddedPostgresHandle,
 } from "@malleo/db/admin";
 import { seedDemo } from "./seed";
+import { ensureFirstAdmin } from "./first-admin";
 
 const root = path.resolve(import.meta.dirname, "..");
 const dataDir = path.resolve(root, process.env.MALLEO_DATA_DIR ?? ".data/dev");
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
   await migrateDatabase(url, (m) => say(m));
   const db = createDb(url);
   if (await seedDemo(db, dataDir)) say("seeded the demo: hosts pm-1…pm-3, VM heat-1 running heat diffusion with 64 actors");
+  await ensureFirstAdmin(db, process.env.MALLEO_ADMIN_PASSWORD, say);
   await db.$disconnect();
 
   buildWebIfNeeded();

@@ -3,6 +3,10 @@ import type { AppRouter } from "./root";
 
 export { appRouter, createCaller, type AppRouter } from "./root";
 export { createTRPCContext, type Context, type AppErrorData } from "./trpc";
+export { authenticate, userForSessionToken, SESSION_COOKIE, type AuthUser } from "./auth/authenticate";
+export { hashPassword, verifyPassword, generatePassword } from "./auth/passwords";
+export { roleAllows, ROLES, ROLE_ABILITIES, type Role } from "./auth/roles";
+export { searchInput as operationSearchInput } from "./routers/operations";
 export { createEventHub, malleoEventSchema, type EventHub } from "./event-hub";
 export { TRPC_CODE_BY_APP_CODE, trpcCodeForAppCode, describeInputIssues } from "./errors";
 

@@ -1,6 +1,10 @@
+import { auditRouter } from "./routers/audit";
+import { authRouter } from "./routers/auth";
+import { chartsRouter } from "./routers/charts";
 import { eventsRouter } from "./routers/events";
 import { operationsRouter } from "./routers/operations";
 import { topologyRouter } from "./routers/topology";
+import { usersRouter } from "./routers/users";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 /** The whole API, one router per noun. */
@@ -8,6 +12,10 @@ export const appRouter = createTRPCRouter({
   topology: topologyRouter,
   operations: operationsRouter,
   events: eventsRouter,
+  auth: authRouter,
+  users: usersRouter,
+  audit: auditRouter,
+  charts: chartsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -6,28 +6,36 @@ import { AppError, type ErrorCode } from "@malleo/core";
 import type { Db } from "@malleo/db";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
-import { z } from "zod";
 import { describeInputIssues, inputIssuesOf, trpcCodeForAppCode, type InputIssue } from "./errors";
 import type { EventHub } from "./event-hub";
+import { authenticate, type AuthUser } from "./auth/authenticate";
+import { roleAllows, type Role } from "./auth/roles";
+import { auditMutation } from "./audit";
 
 // 1. Context -------------------------------------------------------------------------------
 
 export interface Context {
   db: Db;
-  /** Who asked: recorded on every operation. */
-  operator: string;
   events: EventHub;
+  /** Who asked (session cookie or API token); null when unauthenticated. Recorded on every operation and audit row. */
+  user: AuthUser | null;
+  /** The request's headers (sign-out reads the session cookie from them). */
+  headers: Headers;
+  /** Response headers, for Set-Cookie on sign-in and sign-out; absent for server-side callers. */
+  resHeaders?: Headers;
+  /** Mark session cookies Secure (when served over HTTPS). */
+  secureCookies?: boolean;
 }
 
-const operatorHeader = z
-  .string()
-  .trim()
-  .regex(/^[\w.@:-]{1,64}$/);
-
-/** The CLI names itself with `x-malleo-operator`; the browser UI is "web". */
-export function createTRPCContext(opts: { db: Db; events: EventHub; headers: Headers }): Context {
-  const named = operatorHeader.safeParse(opts.headers.get("x-malleo-operator") ?? "");
-  return { db: opts.db, events: opts.events, operator: named.success ? named.data : "web" };
+/** Authenticates the request: an `Authorization: Bearer` API token or the session cookie. */
+export async function createTRPCContext(opts: {
+  db: Db;
+  events: EventHub;
+  headers: Headers;
+  resHeaders?: Headers;
+  secureCookies?: boolean;
+}): Promise<Context> {
+  return { ...opts, user: await authenticate(opts.db, opts.headers) };
 }
 
 // 2. Initialisation -------------------------------------------------------------------------
@@ -81,4 +89,35 @@ const appErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(appErrors);
+/** Every mutation, allowed or refused, leaves an audit row: who, when, procedure, input, outcome. */
+const audit = t.middleware(async ({ ctx, type, path, getRawInput, next }) => {
+  const result = await next();
+  if (type === "mutation") {
+    await auditMutation(ctx.db, { user: ctx.user, path, rawInput: await getRawInput().catch(() => undefined), result });
+  }
+  return result;
+});
+
+/** No sign-in needed: only sign-in itself. */
+export const publicProcedure = t.procedure.use(audit).use(appErrors);
+
+function requireRole(needed: Role) {
+  return t.middleware(({ ctx, next }) => {
+    if (!ctx.user)
+      throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first (or send an API token as Authorization: Bearer)" });
+    if (!roleAllows(ctx.user.role, needed)) {
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: `${ctx.user.name} is a ${ctx.user.role}; this needs the ${needed} role — ask an admin`,
+      });
+    }
+    return next({ ctx: { ...ctx, user: ctx.user } });
+  });
+}
+
+/** Signed in with any role: reading topology, operations, history and charts. */
+export const viewerProcedure = publicProcedure.use(requireRole("viewer"));
+/** Changing VMs: split, merge, cancel. */
+export const operatorProcedure = publicProcedure.use(requireRole("operator"));
+/** Managing users and API tokens. */
+export const adminProcedure = publicProcedure.use(requireRole("admin"));

@@ -8,4 +8,20 @@ export * from "./repos/actors";
 export * from "./repos/applications";
 export * from "./repos/operations";
 export * from "./repos/topology";
-export type { Host, Vm, Actor, Operation, OperationStep, Application } from "./generated/prisma/client";
+export * from "./repos/users";
+export * from "./repos/sessions";
+export * from "./repos/api-tokens";
+export * from "./repos/audit";
+export * from "./repos/operation-history";
+export * from "./repos/telemetry";
+export type {
+  Host,
+  Vm,
+  Actor,
+  Operation,
+  OperationStep,
+  Application,
+  User,
+  UserRole,
+  AuditEvent,
+} from "./generated/prisma/client";

@@ -1,43 +1,179 @@
 "use client";
 
-import { useInfiniteQuery } from "@tanstack/react-query";
+import { OPERATION_STATUSES } from "@malleo/core";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useState } from "react";
+import { historyFilterFromParams } from "../lib/csv";
 import { describeError } from "../lib/errors";
-import { elapsed, formatAgo, formatDuration, formatTime } from "../lib/format";
+import { elapsed, formatAgo, formatDuration, formatTime, statusLabel } from "../lib/format";
 import { operationTitle } from "../lib/operation";
 import { useTRPC } from "../trpc/react";
+import type { RouterInputs } from "@malleo/api";
 import { useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
 import { useNow } from "./use-now";
 
 const PAGE_SIZE = 25;
+type SearchInput = RouterInputs["operations"]["search"];
 
+/** History: every split and merge, filterable, paginated, exportable; the filters live in the URL so a view can be shared. */
 export function HistoryView() {
   const trpc = useTRPC();
   const live = useLive();
   const now = useNow(5000);
-  const history = useInfiniteQuery({
-    ...trpc.operations.list.infiniteQueryOptions({ limit: PAGE_SIZE }, { getNextPageParam: (page) => page.nextCursor }),
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const filter = historyFilterFromParams(new URLSearchParams(params.toString())) as SearchInput;
+  const input: SearchInput = { ...filter, pageSize: PAGE_SIZE };
+  const history = useQuery({
+    ...trpc.operations.search.queryOptions(input),
+    placeholderData: keepPreviousData,
     refetchInterval: live ? false : 5000,
   });
+  const topology = useQuery(trpc.topology.get.queryOptions());
+  const operators = useQuery(trpc.operations.operators.queryOptions());
 
-  if (history.isPending) return <p className="placeholder">Loading history…</p>;
-  if (history.isError) return <p className="callout callout--bad">Cannot load the history. {describeError(history.error)}</p>;
+  const setParam = (changes: Record<string, string | string[] | null>) => {
+    const next = new URLSearchParams(params.toString());
+    for (const [k, v] of Object.entries(changes)) {
+      next.delete(k);
+      for (const item of Array.isArray(v) ? v : v ? [v] : []) next.append(k, item);
+    }
+    if (!("page" in changes)) next.delete("page");
+    router.replace(`${pathname}${next.size ? `?${next.toString()}` : ""}`);
+  };
 
-  const operations = history.data.pages.flatMap((p) => p.items);
+  const page = history.data?.page ?? 1;
+  const pages = history.data ? Math.max(1, Math.ceil(history.data.total / PAGE_SIZE)) : 1;
+  const csvHref = `/api/history.csv${params.size ? `?${params.toString()}` : ""}`;
+
   return (
     <>
       <div className="page-head">
         <div>
           <h1>History</h1>
-          <p className="muted">Every split and merge, newest first.</p>
+          <p className="muted">Every split and merge, who asked for it and how it ended, newest first.</p>
         </div>
+        <a className="button" href={csvHref} data-testid="history-csv" download>
+          Export CSV
+        </a>
       </div>
-      {operations.length === 0 ? (
-        <p className="placeholder">No operations yet. Split or merge a VM from the Topology page.</p>
+
+      <form className="filters panel" data-testid="history-filters" onSubmit={(e) => e.preventDefault()}>
+        <label className="field field--inline">
+          <span className="field__label">VM</span>
+          <DebouncedInput
+            testId="filter-vm"
+            value={params.get("vm") ?? ""}
+            placeholder="name contains…"
+            onChange={(v) => setParam({ vm: v || null })}
+          />
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">Host</span>
+          <select
+            data-testid="filter-host"
+            value={params.get("hostId") ?? ""}
+            onChange={(e) => setParam({ hostId: e.target.value || null })}
+          >
+            <option value="">any</option>
+            {topology.data?.hosts.map((h) => (
+              <option key={h.id} value={h.id}>
+                {h.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">Operator</span>
+          <select
+            data-testid="filter-operator"
+            value={params.get("operator") ?? ""}
+            onChange={(e) => setParam({ operator: e.target.value || null })}
+          >
+            <option value="">anyone</option>
+            {operators.data?.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">Kind</span>
+          <select
+            data-testid="filter-kind"
+            value={params.get("kind") ?? ""}
+            onChange={(e) => setParam({ kind: e.target.value || null })}
+          >
+            <option value="">any</option>
+            <option value="split">split</option>
+            <option value="merge">merge</option>
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">Status</span>
+          <select
+            data-testid="filter-status"
+            value={params.get("status") ?? ""}
+            onChange={(e) => setParam({ status: e.target.value || null })}
+          >
+            <option value="">any</option>
+            {OPERATION_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {statusLabel(s)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">From</span>
+          <input
+            type="datetime-local"
+            data-testid="filter-from"
+            value={toLocalInput(params.get("from"))}
+            onChange={(e) => setParam({ from: fromLocalInput(e.target.value) })}
+          />
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">To</span>
+          <input
+            type="datetime-local"
+            data-testid="filter-to"
+            value={toLocalInput(params.get("to"))}
+            onChange={(e) => setParam({ to: fromLocalInput(e.target.value) })}
+          />
+        </label>
+        {params.size > 0 && (
+          <button
+            type="button"
+            className="button button--ghost button--small"
+            data-testid="filter-clear"
+            onClick={() => router.replace(pathname)}
+          >
+            Clear filters
+          </button>
+        )}
+      </form>
+
+      {history.isPending ? (
+        <p className="placeholder">Loading history…</p>
+      ) : history.isError ? (
+        <p className="callout callout--bad" role="alert" data-testid="history-error">
+          {describeError(history.error)}
+        </p>
+      ) : history.data.items.length === 0 ? (
+        <p className="placeholder" data-testid="history-empty">
+          {params.size > 0
+            ? "No operation matches these filters."
+            : "No operations yet. Split or merge a VM from the Topology page."}
+        </p>
       ) : (
         <div className="panel panel--flush">
-          <table className="table" data-testid="history-table">
+          <table className="table" data-testid="history-table" data-total={history.data.total}>
             <thead>
               <tr>
                 <th>Kind</th>
@@ -49,10 +185,17 @@ export function HistoryView() {
               </tr>
             </thead>
             <tbody>
-              {operations.map((op) => {
+              {history.data.items.map((op) => {
                 const took = elapsed(op.startedAt ?? op.createdAt, op.finishedAt, now);
                 return (
-                  <tr key={op.id} data-testid="history-row" data-kind={op.kind} data-status={op.status} data-id={op.id}>
+                  <tr
+                    key={op.id}
+                    data-testid="history-row"
+                    data-kind={op.kind}
+                    data-status={op.status}
+                    data-id={op.id}
+                    data-operator={op.operator}
+                  >
                     <td>
                       <Link href={`/operations/${op.id}`} className="op-kind">
                         {op.kind === "split" ? "Split" : "Merge"}
@@ -67,7 +210,10 @@ export function HistoryView() {
                     <td title={op.createdAt.toISOString()}>
                       {formatTime(op.createdAt, now)} <span className="muted">· {formatAgo(op.createdAt, now)}</span>
                     </td>
-                    <td>{op.operator}</td>
+                    <td data-testid="history-operator">
+                      {op.operator}
+                      {op.cancelledBy && <div className="muted">cancelled by {op.cancelledBy}</div>}
+                    </td>
                     <td>
                       <StatusBadge status={op.status} />
                     </td>
@@ -79,19 +225,149 @@ export function HistoryView() {
           </table>
         </div>
       )}
-      {history.hasNextPage && (
-        <div className="load-more">
+
+      {history.data && history.data.total > 0 && (
+        <nav className="pager" aria-label="Pages" data-testid="history-pager">
           <button
             type="button"
-            className="button"
-            data-testid="history-load-more"
-            onClick={() => void history.fetchNextPage()}
-            disabled={history.isFetchingNextPage}
+            className="button button--small"
+            data-testid="history-prev"
+            disabled={page <= 1}
+            onClick={() => setParam({ page: page - 1 > 1 ? String(page - 1) : null })}
           >
-            {history.isFetchingNextPage ? "Loading…" : "Load more"}
+            ← Newer
           </button>
-        </div>
+          <span className="muted" data-testid="history-page">
+            page {page} of {pages} · {history.data.total} operations
+          </span>
+          <button
+            type="button"
+            className="button button--small"
+            data-testid="history-next"
+            disabled={page >= pages}
+            onClick={() => setParam({ page: String(page + 1) })}
+          >
+            Older →
+          </button>
+        </nav>
       )}
+
+      <AuditLog />
     </>
   );
+}
+
+/** Every API mutation, allowed or refused, with who did it. */
+function AuditLog() {
+  const trpc = useTRPC();
+  const now = useNow(5000);
+  const [page, setPage] = useState(1);
+  const audit = useQuery({ ...trpc.audit.list.queryOptions({ page, pageSize: 20 }), placeholderData: keepPreviousData });
+  if (!audit.data) return null;
+  const pages = Math.max(1, Math.ceil(audit.data.total / 20));
+  return (
+    <section className="panel panel--flush audit" aria-label="Audit log">
+      <h2 className="panel__title audit__title">Audit log — every change requested through the API</h2>
+      <table className="table table--compact" data-testid="audit-table">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Who</th>
+            <th>Action</th>
+            <th>Outcome</th>
+            <th>Operation</th>
+          </tr>
+        </thead>
+        <tbody>
+          {audit.data.items.map((a) => (
+            <tr
+              key={String(a.id)}
+              data-testid="audit-row"
+              data-actor={a.actor}
+              data-procedure={a.procedure}
+              data-ok={String(a.ok)}
+            >
+              <td title={a.at.toISOString()}>{formatTime(a.at, now)}</td>
+              <td>{a.actor}</td>
+              <td className="mono">{a.procedure}</td>
+              <td>
+                {a.ok ? (
+                  <span className="badge badge--ok">ok</span>
+                ) : (
+                  <span className="badge badge--bad" title={a.error ?? ""}>
+                    refused
+                  </span>
+                )}{" "}
+                {!a.ok && <span className="muted">{a.error}</span>}
+              </td>
+              <td>
+                {a.operationId ? (
+                  <Link href={`/operations/${a.operationId}`} className="mono">
+                    {a.operationId.slice(0, 8)}
+                  </Link>
+                ) : (
+                  "—"
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {pages > 1 && (
+        <nav className="pager" aria-label="Audit pages">
+          <button type="button" className="button button--small" disabled={page <= 1} onClick={() => setPage(page - 1)}>
+            ← Newer
+          </button>
+          <span className="muted">
+            page {page} of {pages}
+          </span>
+          <button type="button" className="button button--small" disabled={page >= pages} onClick={() => setPage(page + 1)}>
+            Older →
+          </button>
+        </nav>
+      )}
+    </section>
+  );
+}
+
+function DebouncedInput({
+  value,
+  onChange,
+  testId,
+  placeholder,
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  testId: string;
+  placeholder?: string;
+}) {
+  const [text, setText] = useState(value);
+  const [timer, setTimer] = useState<ReturnType<typeof setTimeout> | undefined>(undefined);
+  return (
+    <input
+      data-testid={testId}
+      value={text}
+      placeholder={placeholder}
+      onChange={(e) => {
+        const v = e.target.value;
+        setText(v);
+        clearTimeout(timer);
+        setTimer(setTimeout(() => onChange(v.trim()), 300));
+      }}
+    />
+  );
+}
+
+/** URL holds ISO-8601 instants; the input shows local time. */
+function toLocalInput(iso: string | null): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+function fromLocalInput(local: string): string | null {
+  if (!local) return null;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }

@@ -1,16 +1,17 @@
 "use client";
 
 import { STEP_LABELS, STEP_NAMES, TERMINAL_STATUSES, type OperationStatus } from "@malleo/core";
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { describeError } from "../lib/errors";
-import { elapsed, formatDuration, formatMiB, formatTime, plural, shortId } from "../lib/format";
-import { operationTitle, stepRows } from "../lib/operation";
+import { elapsed, formatBytes, formatDuration, formatMiB, formatTime, plural, shortId } from "../lib/format";
+import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows } from "../lib/operation";
 import { useTRPC } from "../trpc/react";
 import type { OperationDetail, OperationPlan } from "../trpc/types";
 import { useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
 import { useNow } from "./use-now";
+import { useCanOperate } from "./user-context";
 
 export function OperationView({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -45,7 +46,10 @@ export function OperationView({ id }: { id: string }) {
           </h1>
           <p className="muted mono">{op.id}</p>
         </div>
-        <StatusBadge status={op.status} testId="op-status" />
+        <div className="page-head__actions">
+          <CancelButton op={op} />
+          <StatusBadge status={op.status} testId="op-status" />
+        </div>
       </div>
 
       <dl className="facts">
@@ -67,10 +71,38 @@ export function OperationView({ id }: { id: string }) {
         </div>
       </dl>
 
-      {op.error && (
-        <p className="callout callout--bad" role="alert" data-testid="op-error">
-          {op.error}
+      {op.cancelRequestedAt && (
+        <p className="callout callout--warn" data-testid="op-cancel-requested">
+          Cancel requested by <strong>{op.cancelledBy ?? "an operator"}</strong> at {formatTime(op.cancelRequestedAt, now)}
+          {isTerminal(op.status) ? "." : "; the workflow rolls back at its next step boundary."}
         </p>
+      )}
+      {op.waitingReason && !isTerminal(op.status) && (
+        <p className="callout callout--warn" data-testid="op-waiting">
+          Waiting: {op.waitingReason}
+        </p>
+      )}
+      {op.error && (
+        <div className="callout callout--bad" role="alert" data-testid="op-error">
+          <strong>Why it stopped:</strong> {op.error}
+          {rolledBack(op.steps).length > 0 && (
+            <div data-testid="op-rolled-back">
+              <strong>Rolled back:</strong>
+              <ul>
+                {rolledBack(op.steps).map((what) => (
+                  <li key={what}>{what}</li>
+                ))}
+              </ul>
+            </div>
+          )}
+        </div>
+      )}
+
+      {op.progress && (
+        <TransferProgressBar
+          progress={op.progress}
+          transferStatus={op.steps.filter((s) => s.name === "transfer").at(-1)?.status}
+        />
       )}
 
       <div className="columns">
@@ -83,7 +115,97 @@ export function OperationView({ id }: { id: string }) {
           {op.plan ? <Plan plan={op.plan} /> : <p className="placeholder placeholder--small">No plan recorded.</p>}
         </section>
       </div>
+
+      <section className="panel" aria-label="Log">
+        <h2 className="panel__title">Live log</h2>
+        <ol className="log" data-testid="op-log">
+          {operationLog(op).map((line, i) => (
+            <li key={i} className={`log__line log__line--${line.tone}`} data-testid="op-log-line">
+              <span className="log__time mono">{formatTime(line.at, now)}</span>{" "}
+              <span className="log__who muted">{line.who}</span> {line.text}
+            </li>
+          ))}
+        </ol>
+      </section>
     </>
+  );
+}
+
+function CancelButton({ op }: { op: OperationDetail }) {
+  const trpc = useTRPC();
+  const canOperate = useCanOperate();
+  const cancel = useMutation(trpc.operations.cancel.mutationOptions());
+  if (!canOperate) return null;
+  const blocker = cancelBlocker(op);
+  if (blocker === "ended") return null;
+  return (
+    <span className="cancel">
+      <button
+        type="button"
+        className="button button--danger"
+        data-testid="op-cancel"
+        disabled={blocker !== null || cancel.isPending || cancel.isSuccess}
+        title={blocker ?? "Stop this operation and roll back what it did"}
+        onClick={() => {
+          if (window.confirm("Cancel this operation? What it has done so far is rolled back.")) cancel.mutate({ id: op.id });
+        }}
+      >
+        {cancel.isPending ? "Cancelling…" : "Cancel operation"}
+      </button>
+      {blocker && blocker !== "ended" && (
+        <span className="muted cancel__why" data-testid="op-cancel-why">
+          {blocker}
+        </span>
+      )}
+      {cancel.isError && (
+        <span className="callout callout--bad" role="alert" data-testid="op-cancel-error">
+          {describeError(cancel.error)}
+        </span>
+      )}
+    </span>
+  );
+}
+
+function TransferProgressBar({
+  progress,
+  transferStatus,
+}: {
+  progress: NonNullable<OperationDetail["progress"]>;
+  transferStatus: string | undefined;
+}) {
+  const pct = progress.actorsTotal > 0 ? Math.round((progress.actorsMoved / progress.actorsTotal) * 100) : 0;
+  const approx = progress.estimated ? "≈ " : "";
+  return (
+    <section className="panel transfer" aria-label="Transfer progress">
+      <div className="transfer__line">
+        <h2 className="panel__title">Transfer</h2>
+        <span data-testid="transfer-text">
+          {progress.actorsMoved} of {plural(progress.actorsTotal, "actor")} moved
+          {progress.bytesTotal !== null && progress.bytesMoved !== null && (
+            <span className="muted">
+              {" "}
+              · {approx}
+              {formatBytes(progress.bytesMoved)} of {approx}
+              {formatBytes(progress.bytesTotal)}
+            </span>
+          )}
+          {!transferStatus && <span className="muted"> · not started</span>}
+        </span>
+      </div>
+      <div
+        className="progress"
+        role="progressbar"
+        aria-label="Actors moved"
+        aria-valuemin={0}
+        aria-valuemax={progress.actorsTotal}
+        aria-valuenow={progress.actorsMoved}
+        data-testid="transfer-progress"
+        data-moved={progress.actorsMoved}
+        data-total={progress.actorsTotal}
+      >
+        <div className={`progress__fill progress__fill--${transferStatus ?? "pending"}`} style={{ width: `${pct}%` }} />
+      </div>
+    </section>
   );
 }
 

@@ -13,6 +13,7 @@ import { MergeDialog } from "./merge-dialog";
 import { SplitDialog } from "./split-dialog";
 import { StatusBadge } from "./status-badge";
 import { useNow } from "./use-now";
+import { useCanOperate } from "./user-context";
 
 export function TopologyView() {
   const trpc = useTRPC();
@@ -20,6 +21,7 @@ export function TopologyView() {
   const topology = useQuery({ ...trpc.topology.get.queryOptions(), refetchInterval: live ? false : 5000 });
   const [splitVmId, setSplitVmId] = useState<string | null>(null);
   const [mergeOpen, setMergeOpen] = useState(false);
+  const canOperate = useCanOperate();
 
   if (topology.isPending) return <p className="placeholder">Loading topology…</p>;
   if (topology.isError) return <p className="callout callout--bad">Cannot load the topology. {describeError(topology.error)}</p>;
@@ -41,16 +43,22 @@ export function TopologyView() {
             )}
           </p>
         </div>
-        <button
-          type="button"
-          className="button"
-          data-testid="merge-button"
-          onClick={() => setMergeOpen(true)}
-          disabled={vms.length < 2}
-          title={vms.length < 2 ? "A merge needs at least 2 VMs" : "Merge VMs of one application into one"}
-        >
-          Merge VMs…
-        </button>
+        {canOperate ? (
+          <button
+            type="button"
+            className="button"
+            data-testid="merge-button"
+            onClick={() => setMergeOpen(true)}
+            disabled={vms.length < 2}
+            title={vms.length < 2 ? "A merge needs at least 2 VMs" : "Merge VMs of one application into one"}
+          >
+            Merge VMs…
+          </button>
+        ) : (
+          <span className="tag" data-testid="view-only" title="Your role is viewer: an admin can make you an operator">
+            view only
+          </span>
+        )}
       </div>
 
       <section className="apps" aria-label="Applications">
@@ -61,7 +69,7 @@ export function TopologyView() {
 
       <section className="hosts" aria-label="Hosts">
         {hosts.map((host) => (
-          <HostCard key={host.id} host={host} onSplit={setSplitVmId} />
+          <HostCard key={host.id} host={host} onSplit={canOperate ? setSplitVmId : null} />
         ))}
       </section>
 
@@ -117,7 +125,7 @@ function Meter({ label, used, total, format }: { label: string; used: number; to
   );
 }
 
-function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: (vmId: string) => void }) {
+function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: ((vmId: string) => void) | null }) {
   const usedCpus = host.vms.reduce((s, v) => s + v.vcpus, 0);
   const usedMem = host.vms.reduce((s, v) => s + v.memoryMiB, 0);
   return (
@@ -144,7 +152,7 @@ function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: (vmId: strin
   );
 }
 
-function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: (vmId: string) => void }) {
+function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => void) | null }) {
   const blocker = splitBlocker(vm);
   return (
     <article className="vm" data-testid={`vm-${vm.name}`} data-state={vm.state}>
@@ -183,18 +191,20 @@ function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: (vmId: string) => vo
           ))}
         </ul>
       </details>
-      <div className="vm__actions">
-        <button
-          type="button"
-          className="button button--small"
-          data-testid={`split-button-${vm.name}`}
-          onClick={() => onSplit(vm.id)}
-          disabled={blocker !== null}
-          title={blocker ?? `Split ${vm.name} into several VMs`}
-        >
-          Split…
-        </button>
-      </div>
+      {onSplit && (
+        <div className="vm__actions">
+          <button
+            type="button"
+            className="button button--small"
+            data-testid={`split-button-${vm.name}`}
+            onClick={() => onSplit(vm.id)}
+            disabled={blocker !== null}
+            title={blocker ?? `Split ${vm.name} into several VMs`}
+          >
+            Split…
+          </button>
+        </div>
+      )}
     </article>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { operationTitle, stepRows } from "./operation";
+import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows } from "./operation";
 
 const ORDER = ["validate", "ready", "provision"];
 
@@ -46,5 +46,58 @@ describe("operationTitle", () => {
       "heat-1 → heat-ab-1, heat-ab-2",
     );
     expect(operationTitle(null)).toBe("(no plan)");
+  });
+});
+
+describe("cancelBlocker", () => {
+  const base = { status: "running", cancelRequestedAt: null, steps: [] as { name: string; status: string }[] };
+  it("allows cancel while running before Transfer completes", () => {
+    expect(cancelBlocker({ ...base, steps: [{ name: "transfer", status: "running" }] })).toBeNull();
+    expect(cancelBlocker({ ...base, status: "queued" })).toBeNull();
+  });
+  it("explains why cancel is no longer possible after Transfer", () => {
+    expect(cancelBlocker({ ...base, steps: [{ name: "transfer", status: "succeeded" }] })).toMatch(/Transfer has completed/);
+  });
+  it("hides the button once the operation ended", () => {
+    expect(cancelBlocker({ ...base, status: "rolled_back" })).toBe("ended");
+  });
+});
+
+describe("operationLog / rolledBack", () => {
+  it("orders audited requests and step events in time and lists what was rolled back", () => {
+    const t = (s: number) => new Date(1_000_000 + s * 1000);
+    const steps = [
+      { name: "validate", status: "succeeded", attempt: 1, startedAt: t(1), finishedAt: t(2), error: null, detail: null },
+      { name: "ready", status: "failed", attempt: 1, startedAt: t(2), finishedAt: t(4), error: "cancelled", detail: null },
+      {
+        name: "rollback",
+        status: "succeeded",
+        attempt: 1,
+        startedAt: t(5),
+        finishedAt: t(6),
+        error: null,
+        detail: { undone: ["resume actors"] },
+      },
+    ];
+    const log = operationLog({
+      operator: "otto",
+      createdAt: t(0),
+      steps,
+      audit: [
+        { at: t(0), actor: "otto", procedure: "operations.split", ok: true, error: null },
+        { at: t(3), actor: "ada", procedure: "operations.cancel", ok: true, error: null },
+      ],
+    });
+    expect(log.map((l) => `${l.who}: ${l.text}`)).toEqual([
+      "otto: requested split",
+      "worker: validate started",
+      "worker: validate succeeded after 1000 ms",
+      "worker: ready started",
+      "ada: requested cancel",
+      "worker: ready failed after 2000 ms: cancelled",
+      "worker: rollback started",
+      "worker: rollback succeeded after 1000 ms",
+    ]);
+    expect(rolledBack(steps)).toEqual(["resume actors"]);
   });
 });

@@ -40,3 +40,86 @@ export function stepRows<T extends StepRecord>(order: readonly string[], records
     return { name, status: latest?.status ?? (finished ? "skipped" : "pending"), attempts: mine.length, latest };
   });
 }
+
+const TERMINAL = new Set(["succeeded", "failed", "rolled_back"]);
+
+interface CancelView {
+  status: string;
+  cancelRequestedAt: Date | null;
+  steps: readonly { name: string; status: string }[];
+}
+
+/**
+ * Why Cancel is not offered right now: "ended" once the operation is over (hide the button),
+ * a sentence while it cannot be cancelled, null when it can. Mirrors the server's rule: until
+ * Transfer has completed.
+ */
+export function cancelBlocker(op: CancelView): string | null {
+  if (TERMINAL.has(op.status)) return "ended";
+  if (op.cancelRequestedAt) return "cancel already requested";
+  if (op.status === "rolling_back") return "already rolling back";
+  if (op.status === "cleanup_pending" || op.steps.some((s) => s.name === "transfer" && s.status === "succeeded")) {
+    return "Transfer has completed: the application runs on the new VMs, so there is nothing to roll back to";
+  }
+  return null;
+}
+
+/** What the roll back step undid, in the order it undid it. */
+export function rolledBack(steps: readonly { name: string; status: string; detail: unknown }[]): string[] {
+  const rb = steps.filter((s) => s.name === "rollback" && s.status === "succeeded").at(-1);
+  const undone = (rb?.detail as { undone?: unknown } | null | undefined)?.undone;
+  return Array.isArray(undone) ? undone.map(String) : [];
+}
+
+export interface LogLine {
+  at: Date;
+  who: string;
+  text: string;
+  tone: "info" | "ok" | "bad" | "warn";
+}
+
+interface LogSource {
+  operator: string;
+  createdAt: Date;
+  steps: readonly {
+    name: string;
+    status: string;
+    attempt: number;
+    startedAt: Date;
+    finishedAt: Date | null;
+    error: string | null;
+  }[];
+  audit: readonly { at: Date; actor: string; procedure: string; ok: boolean; error: string | null }[];
+}
+
+/** The operation's live log: audited requests and every step start and end, in time order. */
+export function operationLog(op: LogSource): LogLine[] {
+  const lines: LogLine[] = [];
+  for (const a of op.audit) {
+    const what = a.procedure.replace(/^operations\./, "");
+    lines.push({
+      at: a.at,
+      who: a.actor,
+      text: a.ok ? `requested ${what}` : `${what} refused: ${a.error ?? "unknown reason"}`,
+      tone: a.ok ? "info" : "bad",
+    });
+  }
+  if (!op.audit.some((a) => a.ok && /split|merge/.test(a.procedure))) {
+    lines.push({ at: op.createdAt, who: op.operator, text: "submitted", tone: "info" });
+  }
+  for (const s of op.steps) {
+    const attempt = s.attempt > 1 ? ` (attempt ${s.attempt})` : "";
+    lines.push({ at: s.startedAt, who: "worker", text: `${s.name} started${attempt}`, tone: "info" });
+    if (s.finishedAt) {
+      const ms = s.finishedAt.getTime() - s.startedAt.getTime();
+      const failed = s.status === "failed";
+      lines.push({
+        at: s.finishedAt,
+        who: "worker",
+        text: `${s.name} ${s.status} after ${ms} ms${failed && s.error ? `: ${s.error}` : ""}`,
+        tone: failed ? "bad" : s.status === "compensated" ? "warn" : "ok",
+      });
+    }
+  }
+  return lines.sort((a, b) => a.at.getTime() - b.at.getTime());
+}

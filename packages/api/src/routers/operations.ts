@@ -1,8 +1,9 @@
-import { AppError, mergeInput, splitInput } from "@malleo/core";
-import { operationGet, operationList } from "@malleo/db";
-import { submitMerge, submitSplit } from "@malleo/workflows";
+import { AppError, OPERATION_STATUSES, mergeInput, splitInput } from "@malleo/core";
+import { auditList, operationGet, operationList, operationOperators, operationSearch } from "@malleo/db";
+import { cancelOperation, submitMerge, submitSplit } from "@malleo/workflows";
 import { z } from "zod";
-import { createTRPCRouter, publicProcedure } from "../trpc";
+import { migrationEstimates, transferProgress } from "../estimates";
+import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../trpc";
 
 const operationId = z.uuid({ error: "an operation id is a UUID, as shown in History" });
 
@@ -25,7 +26,7 @@ const planOutput = z.unknown().pipe(
   }),
 );
 
-const operationStatus = z.enum(["queued", "running", "rolling_back", "succeeded", "failed", "rolled_back"]);
+const operationStatus = z.enum(OPERATION_STATUSES);
 
 const operationOutput = z.object({
   id: z.string(),
@@ -37,6 +38,9 @@ const operationOutput = z.object({
   createdAt: z.date(),
   startedAt: z.date().nullable(),
   finishedAt: z.date().nullable(),
+  cancelRequestedAt: z.date().nullable(),
+  cancelledBy: z.string().nullable(),
+  waitingReason: z.string().nullable(),
 });
 
 const stepOutput = z.object({
@@ -50,6 +54,50 @@ const stepOutput = z.object({
 });
 
 const submittedOutput = z.object({ id: z.string(), kind: z.enum(["split", "merge"]), status: operationStatus });
+
+const progressOutput = z.object({
+  actorsTotal: z.number().int(),
+  actorsMoved: z.number().int(),
+  bytesTotal: z.number().nullable(),
+  bytesMoved: z.number().nullable(),
+  estimated: z.boolean(),
+});
+
+const auditOutput = z.object({
+  id: z.bigint(),
+  at: z.date(),
+  actor: z.string(),
+  procedure: z.string(),
+  input: z.unknown(),
+  ok: z.boolean(),
+  error: z.string().nullable(),
+  operationId: z.string().nullable(),
+});
+
+const estimatesOutput = z.object({
+  samples: z.number().int(),
+  meanStepMs: z.record(z.string(), z.number()),
+  bytesPerSecond: z.number().nullable(),
+  actorsPerSecond: z.number().nullable(),
+  bytesPerActor: z.number().nullable(),
+});
+
+const dateInput = z.coerce.date({ error: "a date such as 2026-11-25 or 2026-11-25T13:00:00Z" });
+
+export const searchInput = z
+  .object({
+    vm: z.string().trim().max(64).optional(),
+    hostId: z.string().trim().max(64).optional(),
+    operator: z.string().trim().max(64).optional(),
+    kind: z.enum(["split", "merge"]).optional(),
+    statuses: z.array(operationStatus).max(6).optional(),
+    from: dateInput.optional(),
+    to: dateInput.optional(),
+    page: z.number().int().min(1, { error: "pages start at 1" }).default(1),
+    pageSize: z.number().int().min(1, { error: "pageSize is 1 to 500" }).max(500, { error: "pageSize is 1 to 500" }).default(25),
+  })
+  .strict()
+  .refine((f) => !f.from || !f.to || f.from <= f.to, { error: "the time range ends before it starts", path: ["to"] });
 
 const listInput = z
   .object({
@@ -67,29 +115,61 @@ const listInput = z
 
 export const operationsRouter = createTRPCRouter({
   /** Split one VM into `count` VMs, one per target host. The worker runs it; this only accepts it. */
-  split: publicProcedure
+  split: operatorProcedure
     .input(splitInput)
     .output(submittedOutput)
-    .mutation(({ ctx, input }) => submitSplit(ctx.db, input, ctx.operator)),
+    .mutation(({ ctx, input }) => submitSplit(ctx.db, input, ctx.user.name)),
 
   /** Merge two or more VMs of one application into one VM on the target host. */
-  merge: publicProcedure
+  merge: operatorProcedure
     .input(mergeInput)
     .output(submittedOutput)
-    .mutation(({ ctx, input }) => submitMerge(ctx.db, input, ctx.operator)),
+    .mutation(({ ctx, input }) => submitMerge(ctx.db, input, ctx.user.name)),
 
-  /** One operation with its plan and step log. */
-  get: publicProcedure
+  /** Asks the workflow to stop and roll back; refused once Transfer has completed. */
+  cancel: operatorProcedure
     .input(z.object({ id: operationId }).strict())
-    .output(operationOutput.extend({ steps: z.array(stepOutput) }))
+    .output(z.object({ id: z.string(), cancelRequested: z.boolean() }))
+    .mutation(({ ctx, input }) => cancelOperation(ctx.db, input.id, ctx.user.name)),
+
+  /** One operation with its plan, step log, Transfer progress and the audited actions on it (who submitted, who cancelled). */
+  get: viewerProcedure
+    .input(z.object({ id: operationId }).strict())
+    .output(
+      operationOutput.extend({ steps: z.array(stepOutput), progress: progressOutput.nullable(), audit: z.array(auditOutput) }),
+    )
     .query(async ({ ctx, input }) => {
       const op = await operationGet(ctx.db, input.id);
       if (!op) throw new AppError("NOT_FOUND", `operation ${input.id} does not exist`, { operationId: input.id });
-      return op;
+      const plan = planOutput.nullable().parse(op.plan);
+      const transfer = op.steps.filter((s) => s.name === "transfer").at(-1);
+      const [progress, audit] = await Promise.all([
+        transferProgress(ctx.db, plan, transfer, async () => (await migrationEstimates(ctx.db)).bytesPerActor),
+        auditList(ctx.db, { operationId: op.id }, { offset: 0, limit: 100 }),
+      ]);
+      return { ...op, progress, audit: audit.items };
     }),
 
+  /** History: operations matching the filters, newest first, one page at a time with the total. */
+  search: viewerProcedure
+    .input(searchInput)
+    .output(
+      z.object({ items: z.array(operationOutput), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() }),
+    )
+    .query(async ({ ctx, input }) => {
+      const { page, pageSize, ...filter } = input;
+      const r = await operationSearch(ctx.db, filter, { offset: (page - 1) * pageSize, limit: pageSize });
+      return { ...r, page, pageSize };
+    }),
+
+  /** Everyone who has submitted an operation (History's operator filter). */
+  operators: viewerProcedure.output(z.array(z.string())).query(({ ctx }) => operationOperators(ctx.db)),
+
+  /** Measured migration speed and step durations of past operations, for the plan preview's pause estimate. */
+  estimates: viewerProcedure.output(estimatesOutput).query(({ ctx }) => migrationEstimates(ctx.db)),
+
   /** Every operation, newest first; pass the returned `nextCursor` back for the next page. */
-  list: publicProcedure
+  list: viewerProcedure
     .input(listInput)
     .output(z.object({ items: z.array(operationOutput), nextCursor: z.string().nullable() }))
     .query(async ({ ctx, input }) => {

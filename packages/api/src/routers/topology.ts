@@ -1,6 +1,6 @@
 import { topologyGet } from "@malleo/db";
 import { z } from "zod";
-import { createTRPCRouter, publicProcedure } from "../trpc";
+import { createTRPCRouter, viewerProcedure } from "../trpc";
 
 const actorOutput = z.object({ uan: z.string(), ordinal: z.number().int(), behavior: z.string() });
 
@@ -41,5 +41,5 @@ export const topologyOutput = z.object({
 
 export const topologyRouter = createTRPCRouter({
   /** Hosts → their live VMs → the actors inside, and each application's iteration counter. */
-  get: publicProcedure.output(topologyOutput).query(({ ctx }) => topologyGet(ctx.db)),
+  get: viewerProcedure.output(topologyOutput).query(({ ctx }) => topologyGet(ctx.db)),
 });

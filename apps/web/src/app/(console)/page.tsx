@@ -1,4 +1,4 @@
-import { TopologyView } from "../components/topology-view";
+import { TopologyView } from "../../components/topology-view";
 
 // Everything on this page is live data fetched in the browser; never prerender it at build time.
 export const dynamic = "force-dynamic";

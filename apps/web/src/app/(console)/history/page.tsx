@@ -1,9 +1,14 @@
 import type { Metadata } from "next";
-import { HistoryView } from "../../components/history-view";
+import { Suspense } from "react";
+import { HistoryView } from "../../../components/history-view";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "History · Malleo" };
 
 export default function HistoryPage() {
-  return <HistoryView />;
+  return (
+    <Suspense fallback={<p className="placeholder">Loading history…</p>}>
+      <HistoryView />
+    </Suspense>
+  );
 }

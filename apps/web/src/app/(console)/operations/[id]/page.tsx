@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { OperationView } from "../../../components/operation-view";
+import { OperationView } from "../../../../components/operation-view";
 
 export const dynamic = "force-dynamic";
 

@@ -7,11 +7,13 @@ export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
 
 function handler(req: Request): Promise<Response> {
+  const secure = new URL(req.url).protocol === "https:" || req.headers.get("x-forwarded-proto") === "https";
   return fetchRequestHandler({
     endpoint: "/api/trpc",
     req,
     router: appRouter,
-    createContext: () => createTRPCContext({ db: getDb(), events: getEventHub(), headers: req.headers }),
+    createContext: ({ resHeaders }) =>
+      createTRPCContext({ db: getDb(), events: getEventHub(), headers: req.headers, resHeaders, secureCookies: secure }),
     onError({ error, path, type }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
         logLine("error", "procedure failed", {

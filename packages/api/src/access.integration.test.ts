@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import { applicationUpsert, hostUpsert, userCreate, vmCreate } from "@malleo/db";
+import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import superjson from "superjson";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashPassword } from "./auth/passwords";
+import { createEventHub } from "./event-hub";
+import { appRouter } from "./root";
+import { createTRPCContext } from "./trpc";
+
+/**
+ * Sign-in, roles, API tokens, the audit trail and History's filters over HTTP against a real
+ * Postgres: the same request path the browser and the CLI take.
+ */
+let t: TestDatabase;
+const vmId = randomUUID();
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await hostUpsert(t.db, { id: "pm-1", uri: "test:///default", cpus: 16, memoryMiB: 32768, vmQuota: 4 });
+  await hostUpsert(t.db, { id: "pm-2", uri: "test:///default", cpus: 8, memoryMiB: 16384, vmQuota: 4 });
+  await applicationUpsert(t.db, { id: "heat", kind: "heat", config: {} });
+  await vmCreate(t.db, {
+    id: vmId,
+    name: "heat-1",
+    hostId: "pm-1",
+    applicationId: "heat",
+    vcpus: 4,
+    memoryMiB: 8192,
+    state: "running",
+  });
+  await userCreate(t.db, { name: "ada", role: "admin", passwordHash: await hashPassword("admin password 1") });
+  await userCreate(t.db, { name: "vic", role: "viewer", passwordHash: await hashPassword("viewer password 1") });
+});
+afterAll(() => t?.drop());
+
+async function call(path: string, input: unknown, opts: { cookie?: string; bearer?: string; query?: boolean } = {}) {
+  const headers = new Headers({ "content-type": "application/json" });
+  if (opts.cookie) headers.set("cookie", opts.cookie);
+  if (opts.bearer) headers.set("authorization", `Bearer ${opts.bearer}`);
+  const body = JSON.stringify(superjson.serialize(input));
+  const url = `http://localhost/api/trpc/${path}${opts.query ? `?input=${encodeURIComponent(body)}` : ""}`;
+  const req = new Request(url, { method: opts.query ? "GET" : "POST", headers, ...(opts.query ? {} : { body }) });
+  const res = await fetchRequestHandler({
+    endpoint: "/api/trpc",
+    req,
+    router: appRouter,
+    createContext: ({ resHeaders }) =>
+      createTRPCContext({ db: t.db, events: createEventHub("postgres://unused"), headers: req.headers, resHeaders }),
+  });
+  const json = (await res.json()) as { result?: { data: unknown }; error?: { json: { message: string } } };
+  const data = json.result ? superjson.deserialize(json.result.data as never) : undefined;
+  return {
+    status: res.status,
+    data: data as Record<string, unknown>,
+    error: json.error?.json,
+    setCookie: res.headers.get("set-cookie"),
+  };
+}
+
+async function signIn(name: string, password: string): Promise<string> {
+  const r = await call("auth.signIn", { name, password });
+  expect(r.status).toBe(200);
+  expect(r.setCookie).toMatch(/^malleo_session=mls_[\w-]+; Path=\/; HttpOnly; SameSite=Lax/);
+  return r.setCookie!.split(";")[0]!;
+}
+
+describe("access control", () => {
+  it("signs in with a session stored hashed in Postgres, and signs out", async () => {
+    const cookie = await signIn("ada", "admin password 1");
+    const me = await call("auth.me", undefined, { cookie, query: true });
+    expect(me.data).toEqual({ id: expect.any(String), name: "ada", role: "admin", via: "session" });
+    const token = decodeURIComponent(cookie.split("=")[1]!);
+    const stored = await t.db.session.findMany();
+    expect(stored.some((s) => s.tokenHash === token)).toBe(false);
+    expect(stored).toHaveLength(1);
+
+    const out = await call("auth.signOut", undefined, { cookie });
+    expect(out.setCookie).toMatch(/Max-Age=0/);
+    expect((await call("auth.me", undefined, { cookie, query: true })).status).toBe(401);
+  });
+
+  it("refuses a wrong password without saying which half was wrong, and audits the attempt", async () => {
+    const r = await call("auth.signIn", { name: "ada", password: "not it" });
+    expect(r.status).toBe(401);
+    expect(r.error?.message).toBe("wrong user name or password");
+    const unknown = await call("auth.signIn", { name: "nobody", password: "not it" });
+    expect(unknown.error?.message).toBe("wrong user name or password");
+    const rows = await t.db.auditEvent.findMany({ where: { procedure: "auth.signIn", ok: false } });
+    expect(rows.map((r) => r.actor).sort()).toEqual(["ada", "nobody"]);
+    expect(rows.every((r) => (r.input as { password: string }).password === "[redacted]")).toBe(true);
+  });
+
+  it("lets a viewer read but refuses its split, merge and cancel", async () => {
+    const cookie = await signIn("vic", "viewer password 1");
+    expect((await call("topology.get", undefined, { cookie, query: true })).status).toBe(200);
+    const split = await call("operations.split", { vmId, count: 2, targetHostIds: ["pm-1", "pm-2"] }, { cookie });
+    expect(split.status).toBe(403);
+    expect(split.error?.message).toMatch(/vic is a viewer; this needs the operator role/);
+    const cancel = await call("operations.cancel", { id: randomUUID() }, { cookie });
+    expect(cancel.status).toBe(403);
+    expect(await t.db.operation.count()).toBe(0);
+    const denied = await t.db.auditEvent.findMany({ where: { actor: "vic", ok: false } });
+    expect(denied.map((d) => d.procedure).sort()).toEqual(["operations.cancel", "operations.split"]);
+  });
+
+  it("refuses user management to non-admins", async () => {
+    const cookie = await signIn("vic", "viewer password 1");
+    const r = await call("users.create", { name: "eve", role: "admin", password: "long enough pw" }, { cookie });
+    expect(r.status).toBe(403);
+  });
+
+  it("an admin creates an operator and an API token; the token acts as that operator and the operation names them", async () => {
+    const cookie = await signIn("ada", "admin password 1");
+    const created = await call("users.create", { name: "otto", role: "operator", password: "operator password" }, { cookie });
+    expect(created.status).toBe(200);
+    const dup = await call("users.create", { name: "otto", role: "viewer", password: "operator password" }, { cookie });
+    expect(dup.error?.message).toBe("a user named otto already exists");
+    const tok = await call("users.createToken", { userId: created.data.id, name: "ci" }, { cookie });
+    const secret = tok.data.secret as string;
+    expect(secret).toMatch(/^mlt_/);
+    expect(await t.db.apiToken.count({ where: { tokenHash: secret } })).toBe(0);
+
+    const split = await call("operations.split", { vmId, count: 2, targetHostIds: ["pm-1", "pm-2"] }, { bearer: secret });
+    expect(split.status).toBe(200);
+    const op = await t.db.operation.findUniqueOrThrow({ where: { id: split.data.id as string } });
+    expect(op.operator).toBe("otto");
+    const audit = await t.db.auditEvent.findFirstOrThrow({ where: { procedure: "operations.split", ok: true } });
+    expect(audit).toMatchObject({
+      actor: "otto",
+      operationId: op.id,
+      input: { vmId, count: 2, targetHostIds: ["pm-1", "pm-2"] },
+    });
+
+    expect((await call("operations.get", { id: op.id }, { bearer: "mlt_wrong", query: true })).status).toBe(401);
+    await call("users.revokeToken", { id: (tok.data.token as { id: string }).id }, { cookie });
+    expect((await call("topology.get", undefined, { bearer: secret, query: true })).status).toBe(401);
+  });
+
+  it("History filters operations by VM, host, operator, kind, status and time", async () => {
+    const cookie = await signIn("vic", "viewer password 1");
+    const search = async (f: Record<string, unknown>) =>
+      (await call("operations.search", f, { cookie, query: true })).data as { total: number; items: { operator: string }[] };
+    expect((await search({})).total).toBe(1);
+    expect((await search({ vm: "HEAT-1" })).total).toBe(1);
+    expect((await search({ vm: "crawler" })).total).toBe(0);
+    expect((await search({ hostId: "pm-2" })).total).toBe(1);
+    expect((await search({ hostId: "pm-3" })).total).toBe(0);
+    expect((await search({ operator: "otto" })).items[0]?.operator).toBe("otto");
+    expect((await search({ operator: "ada" })).total).toBe(0);
+    expect((await search({ kind: "merge" })).total).toBe(0);
+    expect((await search({ statuses: ["queued"] })).total).toBe(1);
+    expect((await search({ statuses: ["succeeded"] })).total).toBe(0);
+    expect((await search({ from: new Date(Date.now() + 60_000) })).total).toBe(0);
+    const bad = await call("operations.search", { from: new Date(), to: new Date(Date.now() - 1000) }, { cookie, query: true });
+    expect(bad.error?.message).toBe("to: the time range ends before it starts");
+  });
+});

@@ -1,0 +1,42 @@
+import { auditList } from "@malleo/db";
+import { z } from "zod";
+import { createTRPCRouter, viewerProcedure } from "../trpc";
+
+export const auditRouter = createTRPCRouter({
+  /** Every API mutation (who, when, procedure, input with secrets redacted, outcome), newest first. */
+  list: viewerProcedure
+    .input(
+      z
+        .object({
+          actor: z.string().trim().max(64).optional(),
+          procedure: z.string().trim().max(64).optional(),
+          operationId: z.uuid().optional(),
+          from: z.coerce.date().optional(),
+          to: z.coerce.date().optional(),
+          page: z.number().int().min(1).default(1),
+          pageSize: z.number().int().min(1).max(500).default(50),
+        })
+        .strict(),
+    )
+    .output(
+      z.object({
+        items: z.array(
+          z.object({
+            id: z.bigint(),
+            at: z.date(),
+            actor: z.string(),
+            procedure: z.string(),
+            input: z.unknown(),
+            ok: z.boolean(),
+            error: z.string().nullable(),
+            operationId: z.string().nullable(),
+          }),
+        ),
+        total: z.number().int(),
+      }),
+    )
+    .query(({ ctx, input }) => {
+      const { page, pageSize, ...filter } = input;
+      return auditList(ctx.db, filter, { offset: (page - 1) * pageSize, limit: pageSize });
+    }),
+});

@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { clearedSessionCookie, sessionCookie, sessionTokenFromHeaders, signIn, signOut } from "../auth/authenticate";
+import { ROLES } from "../auth/roles";
+import { createTRPCRouter, publicProcedure, viewerProcedure } from "../trpc";
+
+const meOutput = z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES), via: z.enum(["session", "token"]) });
+
+export const authRouter = createTRPCRouter({
+  /** Checks the password, opens a session stored in Postgres and sets its httpOnly cookie. */
+  signIn: publicProcedure
+    .input(
+      z
+        .object({
+          name: z.string().trim().min(1, { error: "enter your user name" }).max(64),
+          password: z.string().min(1, { error: "enter your password" }).max(256),
+        })
+        .strict(),
+    )
+    .output(meOutput)
+    .mutation(async ({ ctx, input }) => {
+      const s = await signIn(ctx.db, input.name, input.password);
+      ctx.resHeaders?.append("set-cookie", sessionCookie(s.token, s.expiresAt, ctx.secureCookies ?? false));
+      return s.user;
+    }),
+
+  /** Ends this browser's session (deleted from Postgres, cookie cleared). */
+  signOut: viewerProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
+    await signOut(ctx.db, sessionTokenFromHeaders(ctx.headers));
+    ctx.resHeaders?.append("set-cookie", clearedSessionCookie());
+    return { ok: true as const };
+  }),
+
+  /** Who is signed in, with which role. */
+  me: viewerProcedure.output(meOutput).query(({ ctx }) => ctx.user),
+});

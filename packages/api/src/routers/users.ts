@@ -1,0 +1,97 @@
+import { AppError } from "@malleo/core";
+import { apiTokenCreate, apiTokenList, apiTokenRevoke, userCreate, userDisable, userList, userSetRole } from "@malleo/db";
+import { z } from "zod";
+import { hashPassword } from "../auth/passwords";
+import { ROLES } from "../auth/roles";
+import { hashSecret, newSecret } from "../auth/secrets";
+import { adminProcedure, createTRPCRouter } from "../trpc";
+
+const userOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  createdAt: z.date(),
+  createdBy: z.string().nullable(),
+  disabledAt: z.date().nullable(),
+});
+
+const tokenOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.date(),
+  lastUsedAt: z.date().nullable(),
+  revokedAt: z.date().nullable(),
+  user: z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }),
+});
+
+const userName = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9._-]{1,31}$/i, { error: "a user name is 2 to 32 letters, digits, dots, dashes or underscores" });
+
+function uniqueName(e: unknown, name: string): never {
+  if ((e as { code?: string }).code === "P2002")
+    throw new AppError("INVALID_INPUT", `a user named ${name} already exists`, { name });
+  throw e;
+}
+
+export const usersRouter = createTRPCRouter({
+  list: adminProcedure.output(z.array(userOutput)).query(({ ctx }) => userList(ctx.db)),
+
+  /** Creates a user with a role and an initial password the admin hands over. */
+  create: adminProcedure
+    .input(
+      z
+        .object({
+          name: userName,
+          role: z.enum(ROLES, { error: "the role is viewer, operator or admin" }),
+          password: z.string().min(12, { error: "a password has at least 12 characters" }).max(256),
+        })
+        .strict(),
+    )
+    .output(userOutput)
+    .mutation(async ({ ctx, input }) =>
+      userCreate(ctx.db, {
+        name: input.name,
+        role: input.role,
+        passwordHash: await hashPassword(input.password),
+        createdBy: ctx.user.name,
+      }).catch((e) => uniqueName(e, input.name)),
+    ),
+
+  setRole: adminProcedure
+    .input(z.object({ id: z.uuid(), role: z.enum(ROLES) }).strict())
+    .output(userOutput)
+    .mutation(({ ctx, input }) => {
+      if (input.id === ctx.user.id) throw new AppError("INVALID_INPUT", "you cannot change your own role; ask another admin");
+      return userSetRole(ctx.db, input.id, input.role);
+    }),
+
+  /** Disables a user: their sessions end and their API tokens are revoked. */
+  disable: adminProcedure
+    .input(z.object({ id: z.uuid() }).strict())
+    .output(userOutput)
+    .mutation(({ ctx, input }) => {
+      if (input.id === ctx.user.id) throw new AppError("INVALID_INPUT", "you cannot disable yourself");
+      return userDisable(ctx.db, input.id);
+    }),
+
+  tokens: adminProcedure.output(z.array(tokenOutput)).query(({ ctx }) => apiTokenList(ctx.db)),
+
+  /** Creates an API token acting as `userId`; the secret is returned once and only its hash is kept. */
+  createToken: adminProcedure
+    .input(
+      z.object({ userId: z.uuid(), name: z.string().trim().min(1, { error: "name the token (what uses it)" }).max(64) }).strict(),
+    )
+    .output(z.object({ token: tokenOutput, secret: z.string() }))
+    .mutation(async ({ ctx, input }) => {
+      const secret = newSecret("mlt");
+      const token = await apiTokenCreate(ctx.db, { userId: input.userId, name: input.name, tokenHash: hashSecret(secret) });
+      return { token, secret };
+    }),
+
+  revokeToken: adminProcedure
+    .input(z.object({ id: z.uuid() }).strict())
+    .output(z.object({ revoked: z.boolean() }))
+    .mutation(async ({ ctx, input }) => ({ revoked: (await apiTokenRevoke(ctx.db, input.id)).count === 1 })),
+});

@@ -1,0 +1,48 @@
+import type { Db } from "../client";
+import type { UserRole } from "../generated/prisma/client";
+
+const publicUser = { id: true, name: true, role: true, createdAt: true, createdBy: true, disabledAt: true } as const;
+
+export function userCount(db: Db) {
+  return db.user.count();
+}
+
+export function userList(db: Db) {
+  return db.user.findMany({ select: publicUser, orderBy: { name: "asc" } });
+}
+
+/** With the password hash: only for signing in. */
+export function userGetByNameWithSecret(db: Db, name: string) {
+  return db.user.findUnique({ where: { name } });
+}
+
+export function userCreate(db: Db, u: { name: string; role: UserRole; passwordHash: string; createdBy?: string }) {
+  return db.user.create({ data: u, select: publicUser });
+}
+
+/** Creates the user only when no user exists at all (the first admin); returns null otherwise. */
+export async function userCreateFirst(db: Db, u: { name: string; role: UserRole; passwordHash: string }) {
+  return db.$transaction(async (tx) => {
+    // Serialises concurrent starters: only one of them sees an empty table.
+    await tx.$executeRaw`LOCK TABLE "users" IN SHARE ROW EXCLUSIVE MODE`;
+    if ((await tx.user.count()) > 0) return null;
+    return tx.user.create({ data: { ...u, createdBy: "npm start" }, select: publicUser });
+  });
+}
+
+export function userSetRole(db: Db, id: string, role: UserRole) {
+  return db.user.update({ where: { id }, data: { role }, select: publicUser });
+}
+
+export function userSetPassword(db: Db, id: string, passwordHash: string) {
+  return db.user.update({ where: { id }, data: { passwordHash }, select: publicUser });
+}
+
+export async function userDisable(db: Db, id: string) {
+  return db.$transaction(async (tx) => {
+    const u = await tx.user.update({ where: { id }, data: { disabledAt: new Date() }, select: publicUser });
+    await tx.session.deleteMany({ where: { userId: id } });
+    await tx.apiToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: new Date() } });
+    return u;
+  });
+}
