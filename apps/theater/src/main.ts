@@ -1,6 +1,6 @@
 // Theater entry point: one per VM, in a guest image or as a local child process of the worker.
 import { THEATER_EXIT_CODES, Theater, TheaterRefusedError, builtinBehaviors } from "@malleo/actors";
-import { heatBehaviors } from "@malleo/examples";
+import { applicationBehaviors } from "@malleo/examples";
 import { TheaterConfigError, readTheaterConfig } from "./config";
 
 function logLine(fields: Record<string, unknown>): void {
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     secret: config.secret,
     listenHost: config.listenHost,
     advertisedHost: config.advertisedHost,
-    behaviors: { ...builtinBehaviors, ...heatBehaviors },
+    behaviors: { ...builtinBehaviors, ...applicationBehaviors },
     onFatal: (reason) => {
       logLine({ level: "error", vmId, msg: "fatal", reason });
       process.exit(THEATER_EXIT_CODES.refused);

@@ -7,6 +7,11 @@ export interface ActorContext {
   readonly self: string;
   /** Who sent the message being handled (null for external senders and `start`). */
   readonly sender: string | null;
+  /**
+   * The theater asked this actor to reach its safe point (a ready barrier or a migration): an
+   * actor with work in flight (e.g. a fetch) should finish it and start nothing new until resumed.
+   */
+  readonly holdRequested: boolean;
   /** Sends `message` to the actor named `to`, wherever it lives now. Never blocks. */
   send(to: string, message: unknown): void;
   /** Delivers `message` to this actor itself after `delayMs`. Survives migration (delivered early on the target). */

@@ -428,6 +428,7 @@ export class Theater {
       context: {
         self: uan,
         sender: null,
+        holdRequested: false,
         send: (to, message) => {
           const seq = (cell.sendSeq.get(to) ?? 0) + 1;
           cell.sendSeq.set(to, seq);
@@ -603,6 +604,7 @@ export class Theater {
 
   private runHandler(cell: ActorCell, entry: MailboxEntry): void {
     cell.context.sender = entry.kind === "message" ? entry.from : null;
+    cell.context.holdRequested = cell.holdRequested;
     const profile = cell.profile;
     if (entry.kind === "message" && entry.from !== cell.uan) {
       const peer = entry.from ?? "external";

@@ -43,6 +43,7 @@ function runActors(
   const contextFor = (self: string): ActorContext => ({
     self,
     sender: null,
+    holdRequested: false,
     send: (to, message) => pending.push({ to, body: structuredClone(message) as HeatMessage }),
     schedule: (message) => pending.push({ to: self, body: message as HeatMessage }),
     log: () => {},

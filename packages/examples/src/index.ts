@@ -20,3 +20,34 @@ export {
   type HeatSlabState,
   type SlabRows,
 } from "./heat";
+export {
+  CRAWLER_PARTITION_BEHAVIOR,
+  crawlerActorSpecs,
+  crawlerActorUan,
+  crawlerBehaviors,
+  crawlerFinished,
+  crawlerHash,
+  crawlerOwner,
+  crawlerPartitionBehavior,
+  crawlerTotals,
+  extractLinks,
+  isCrawlerPartitionState,
+  type CrawlerConfig,
+  type CrawlerMessage,
+  type CrawlerPartitionInit,
+  type CrawlerPartitionState,
+  type CrawlerTotals,
+} from "./crawler";
+export {
+  CRAWLER_SEED_PATH,
+  ROBOTS_PATH,
+  SITE_STATS_PATH,
+  crawlerPageLinks,
+  crawlerReachablePaths,
+  fetchSiteStats,
+  startCrawlerSite,
+  type CrawlerSite,
+  type CrawlerSiteConfig,
+  type SiteStats,
+} from "./crawler-site";
+export { applicationActorSpecs, applicationBehaviors, type ApplicationKind, type CrawlerApplicationConfig } from "./applications";
