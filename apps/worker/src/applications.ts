@@ -1,4 +1,12 @@
-import { actorListByApplication, actorMove, applicationList, applicationSetIteration, publishEvent, type Db } from "@malleo/db";
+import {
+  actorListByApplication,
+  actorMove,
+  applicationList,
+  applicationProgressAppend,
+  applicationSetIteration,
+  publishEvent,
+  type Db,
+} from "@malleo/db";
 import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
 import type { ActorSpec, Mediator } from "@malleo/mediator";
 import type { Logger } from "./log";
@@ -61,6 +69,8 @@ export class ApplicationRunner {
       this.published.set(app, slowest);
       try {
         await applicationSetIteration(this.db, app, slowest);
+        // The throughput chart's samples (iterations over time).
+        await applicationProgressAppend(this.db, app, slowest);
         await publishEvent(this.db, { type: "application", applicationId: app, iteration: slowest });
       } catch (e) {
         this.log({ event: "progress not recorded", application: app, error: (e as Error).message });

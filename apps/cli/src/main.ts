@@ -1,0 +1,255 @@
+// `malleo hosts | vms | ops | split | merge | cancel | watch` — the command-line client of the
+// Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
+import { parseArgs } from "node:util";
+import { apiClient, type ApiClient } from "./client";
+import { mib, ms, table } from "./table";
+
+const USAGE = `usage: malleo <command> [options]
+
+commands:
+  hosts                                   hosts with VM slots, vCPUs and memory used
+  vms [--host H] [--app A]                VMs with vCPUs, memory, state and actors
+  ops [--status S] [--kind K] [--vm V] [--host H] [--operator O] [--limit N]
+                                          operations, newest first
+  split <vm> --hosts H1,H2[,…]            split a VM into one new VM per host named
+  merge <vm> <vm> [<vm>…] --host H        merge VMs of one application onto host H
+  cancel <operation-id>                   cancel an operation (until its Transfer completes)
+  watch <operation-id>                    follow an operation's steps until it ends
+
+options:
+  --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
+  --token TOKEN  an API token (default $MALLEO_TOKEN); an admin creates one on the Admin page
+  --json         print JSON instead of a table
+`;
+
+class UsageError extends Error {}
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: "string" },
+    token: { type: "string" },
+    json: { type: "boolean", default: false },
+    host: { type: "string" },
+    hosts: { type: "string" },
+    app: { type: "string" },
+    status: { type: "string" },
+    kind: { type: "string" },
+    vm: { type: "string" },
+    operator: { type: "string" },
+    limit: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+function print(json: unknown, human: () => string): void {
+  process.stdout.write(opts.json ? `${JSON.stringify(json, null, 2)}\n` : `${human()}\n`);
+}
+
+async function vmIdsByName(api: ApiClient, names: string[]): Promise<string[]> {
+  const topo = await api.topology.get.query();
+  const vms = topo.hosts.flatMap((h) => h.vms);
+  return names.map((n) => {
+    const vm = vms.find((v) => v.name === n || v.id === n);
+    if (!vm) throw new UsageError(`no VM named ${n}; \`malleo vms\` lists them`);
+    return vm.id;
+  });
+}
+
+const TERMINAL = new Set(["succeeded", "failed", "rolled_back"]);
+
+async function watch(api: ApiClient, id: string): Promise<number> {
+  const seen = new Map<string, string>();
+  let last = "";
+  for (;;) {
+    const op = await api.operations.get.query({ id });
+    for (const s of op.steps) {
+      const key = `${s.name}#${s.attempt}`;
+      if (seen.get(key) === s.status) continue;
+      seen.set(key, s.status);
+      const took = s.finishedAt ? ` (${ms(s.finishedAt.getTime() - s.startedAt.getTime())})` : "";
+      const line = {
+        at: (s.finishedAt ?? s.startedAt).toISOString(),
+        step: s.name,
+        attempt: s.attempt,
+        status: s.status,
+        error: s.error,
+      };
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(line)}\n`
+          : `${line.at}  ${s.name.padEnd(9)} ${s.status}${took}${s.error ? `: ${s.error}` : ""}\n`,
+      );
+    }
+    if (op.progress && op.status === "running") {
+      const p = `${op.progress.actorsMoved}/${op.progress.actorsTotal}`;
+      if (p !== last && op.steps.some((s) => s.name === "transfer") && !opts.json)
+        process.stdout.write(`  transfer: ${p} actors moved\n`);
+      last = p;
+    }
+    if (TERMINAL.has(op.status)) {
+      if (opts.json) process.stdout.write(`${JSON.stringify({ id: op.id, status: op.status, error: op.error })}\n`);
+      else process.stdout.write(`operation ${op.id} ${op.status}${op.error ? `: ${op.error}` : ""}\n`);
+      return op.status === "succeeded" ? 0 : 1;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function main(): Promise<number> {
+  const [command, ...args] = positionals;
+  if (opts.help || !command) {
+    process.stdout.write(USAGE);
+    return command || opts.help ? 0 : 2;
+  }
+  const url = opts.url ?? process.env.MALLEO_URL ?? "http://127.0.0.1:3000";
+  const token = opts.token ?? process.env.MALLEO_TOKEN;
+  if (!token) throw new UsageError("an API token is needed: --token or MALLEO_TOKEN (an admin creates one on the Admin page)");
+  const api = apiClient(url, token);
+
+  switch (command) {
+    case "hosts": {
+      const topo = await api.topology.get.query();
+      const rows = topo.hosts.map((h) => {
+        const vcpus = h.vms.reduce((s, v) => s + v.vcpus, 0);
+        const mem = h.vms.reduce((s, v) => s + v.memoryMiB, 0);
+        return {
+          id: h.id,
+          status: h.status,
+          vms: h.vms.length,
+          vmQuota: h.vmQuota,
+          vcpus,
+          cpus: h.cpus,
+          memoryMiB: mem,
+          capacityMiB: h.memoryMiB,
+        };
+      });
+      print(rows, () =>
+        table(
+          ["HOST", "STATUS", "VMS", "VCPUS", "MEMORY"],
+          rows.map((r) => [
+            r.id,
+            r.status,
+            `${r.vms}/${r.vmQuota}`,
+            `${r.vcpus}/${r.cpus}`,
+            `${mib(r.memoryMiB)}/${mib(r.capacityMiB)}`,
+          ]),
+        ),
+      );
+      return 0;
+    }
+    case "vms": {
+      const topo = await api.topology.get.query();
+      const vms = topo.hosts
+        .flatMap((h) => h.vms)
+        .filter((v) => (!opts.host || v.hostId === opts.host) && (!opts.app || v.applicationId === opts.app))
+        .map((v) => ({
+          id: v.id,
+          name: v.name,
+          hostId: v.hostId,
+          applicationId: v.applicationId,
+          vcpus: v.vcpus,
+          memoryMiB: v.memoryMiB,
+          state: v.state,
+          actors: v.actors.length,
+          lockedBy: v.lockedBy,
+        }));
+      print(vms, () =>
+        table(
+          ["VM", "HOST", "APP", "VCPUS", "MEMORY", "STATE", "ACTORS", "LOCKED BY"],
+          vms.map((v) => [
+            v.name,
+            v.hostId,
+            v.applicationId,
+            v.vcpus,
+            mib(v.memoryMiB),
+            v.state,
+            v.actors,
+            v.lockedBy?.slice(0, 8) ?? "",
+          ]),
+        ),
+      );
+      return 0;
+    }
+    case "ops": {
+      const limit = opts.limit ? Number(opts.limit) : 25;
+      const r = await api.operations.search.query({
+        pageSize: limit,
+        ...(opts.status ? { statuses: opts.status.split(",") as never } : {}),
+        ...(opts.kind ? { kind: opts.kind as "split" | "merge" } : {}),
+        ...(opts.vm ? { vm: opts.vm } : {}),
+        ...(opts.host ? { hostId: opts.host } : {}),
+        ...(opts.operator ? { operator: opts.operator } : {}),
+      });
+      print(
+        r,
+        () =>
+          table(
+            ["ID", "KIND", "STATUS", "OPERATOR", "WHAT", "SUBMITTED", "DURATION"],
+            r.items.map((o) => [
+              o.id,
+              o.kind,
+              o.status,
+              o.operator,
+              o.plan
+                ? `${o.plan.sources.map((s) => s.name).join(",")} -> ${o.plan.targets.map((t) => `${t.name}@${t.hostId}`).join(",")}`
+                : "",
+              o.createdAt.toISOString(),
+              ms(o.finishedAt ? o.finishedAt.getTime() - (o.startedAt ?? o.createdAt).getTime() : null),
+            ]),
+          ) + `\n(${r.items.length} of ${r.total})`,
+      );
+      return 0;
+    }
+    case "split": {
+      const [vm] = args;
+      if (!vm || !opts.hosts) throw new UsageError("usage: malleo split <vm> --hosts H1,H2[,…]");
+      const hosts = opts.hosts.split(",").filter(Boolean);
+      const [vmId] = await vmIdsByName(api, [vm]);
+      const op = await api.operations.split.mutate({ vmId: vmId!, count: hosts.length, targetHostIds: hosts });
+      print(
+        op,
+        () =>
+          `accepted: split ${vm} into ${hosts.length} VMs on ${hosts.join(", ")} — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+      );
+      return 0;
+    }
+    case "merge": {
+      if (args.length < 2 || !opts.host) throw new UsageError("usage: malleo merge <vm> <vm> [<vm>…] --host H");
+      const vmIds = await vmIdsByName(api, args);
+      const op = await api.operations.merge.mutate({ vmIds, targetHostId: opts.host });
+      print(
+        op,
+        () => `accepted: merge ${args.join(", ")} onto ${opts.host} — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+      );
+      return 0;
+    }
+    case "cancel": {
+      const [id] = args;
+      if (!id) throw new UsageError("usage: malleo cancel <operation-id>");
+      const r = await api.operations.cancel.mutate({ id });
+      print(r, () => `cancel requested for operation ${r.id}; it rolls back at its next step boundary`);
+      return 0;
+    }
+    case "watch": {
+      const [id] = args;
+      if (!id) throw new UsageError("usage: malleo watch <operation-id>");
+      return watch(api, id);
+    }
+    default:
+      throw new UsageError(`unknown command ${command}\n\n${USAGE}`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error & { data?: { code?: string; appCode?: string } }) => {
+    const code = e instanceof UsageError ? 2 : 1;
+    if (opts.json)
+      process.stderr.write(
+        `${JSON.stringify({ error: { message: e.message, code: e.data?.code, appCode: e.data?.appCode } })}\n`,
+      );
+    else process.stderr.write(`malleo: ${e.message}\n`);
+    process.exit(code);
+  },
+);

@@ -1,0 +1,264 @@
+"use client";
+
+import { ROLE_ABILITIES, ROLES, type Role } from "@malleo/api/roles";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { describeError } from "../lib/errors";
+import { formatAgo, formatTime } from "../lib/format";
+import { useTRPC } from "../trpc/react";
+import { useNow } from "./use-now";
+import { useUser } from "./user-context";
+
+/** Users and API tokens: what only an admin manages. */
+export function AdminView() {
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>Admin</h1>
+          <p className="muted">Who may sign in, with which role, and the API tokens scripts and the CLI use.</p>
+        </div>
+      </div>
+      <div className="grid-2">
+        <Users />
+        <Tokens />
+      </div>
+    </>
+  );
+}
+
+function Users() {
+  const trpc = useTRPC();
+  const me = useUser();
+  const qc = useQueryClient();
+  const now = useNow(10_000);
+  const users = useQuery(trpc.users.list.queryOptions());
+  const refresh = () => void qc.invalidateQueries(trpc.users.pathFilter());
+  const create = useMutation(trpc.users.create.mutationOptions({ onSuccess: refresh }));
+  const setRole = useMutation(trpc.users.setRole.mutationOptions({ onSuccess: refresh }));
+  const disable = useMutation(trpc.users.disable.mutationOptions({ onSuccess: refresh }));
+  const [name, setName] = useState("");
+  const [role, setRoleChoice] = useState<Role>("viewer");
+  const [password, setPassword] = useState("");
+  const failure = create.error ?? setRole.error ?? disable.error;
+
+  return (
+    <section className="panel" aria-label="Users">
+      <h2 className="panel__title">Users</h2>
+      <table className="table table--compact" data-testid="users-table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Role</th>
+            <th>Created</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {users.data?.map((u) => (
+            <tr key={u.id} data-testid={`user-row-${u.name}`} data-role={u.role} data-disabled={u.disabledAt ? "true" : "false"}>
+              <td>
+                {u.name}
+                {u.disabledAt && <span className="muted"> (disabled)</span>}
+              </td>
+              <td>
+                <select
+                  aria-label={`Role of ${u.name}`}
+                  value={u.role}
+                  disabled={u.id === me.id || u.disabledAt !== null}
+                  onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value as Role })}
+                >
+                  {ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </select>
+              </td>
+              <td title={u.createdAt.toISOString()}>
+                {formatAgo(u.createdAt, now)}
+                {u.createdBy && <span className="muted"> by {u.createdBy}</span>}
+              </td>
+              <td>
+                {u.id !== me.id && !u.disabledAt && (
+                  <button
+                    type="button"
+                    className="button button--small button--ghost"
+                    onClick={() => disable.mutate({ id: u.id })}
+                  >
+                    Disable
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <form
+        className="form-row"
+        data-testid="user-create"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate(
+            { name, role, password },
+            {
+              onSuccess: () => {
+                setName("");
+                setPassword("");
+              },
+            },
+          );
+        }}
+      >
+        <label className="field">
+          <span className="field__label">Name</span>
+          <input data-testid="user-create-name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />
+        </label>
+        <label className="field">
+          <span className="field__label">Role</span>
+          <select data-testid="user-create-role" value={role} onChange={(e) => setRoleChoice(e.target.value as Role)}>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field__label">Initial password</span>
+          <input
+            data-testid="user-create-password"
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete="new-password"
+          />
+        </label>
+        <button type="submit" className="button button--primary" data-testid="user-create-submit" disabled={create.isPending}>
+          Create user
+        </button>
+      </form>
+      <p className="muted">
+        {ROLES.map((r) => (
+          <span key={r}>
+            <strong>{r}</strong>: {ROLE_ABILITIES[r]}.{" "}
+          </span>
+        ))}
+      </p>
+      {failure && (
+        <p className="callout callout--bad" role="alert" data-testid="user-error">
+          {describeError(failure)}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function Tokens() {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const now = useNow(10_000);
+  const users = useQuery(trpc.users.list.queryOptions());
+  const tokens = useQuery(trpc.users.tokens.queryOptions());
+  const refresh = () => void qc.invalidateQueries(trpc.users.pathFilter());
+  const create = useMutation(trpc.users.createToken.mutationOptions({ onSuccess: refresh }));
+  const revoke = useMutation(trpc.users.revokeToken.mutationOptions({ onSuccess: refresh }));
+  const [userId, setUserId] = useState("");
+  const [name, setName] = useState("");
+  const active = users.data?.filter((u) => !u.disabledAt) ?? [];
+  const chosen = userId || active[0]?.id || "";
+
+  return (
+    <section className="panel" aria-label="API tokens">
+      <h2 className="panel__title">API tokens</h2>
+      <p className="muted">
+        A token acts as its user with that user&apos;s role. Send it as <span className="mono">Authorization: Bearer …</span> or
+        give it to the CLI as <span className="mono">MALLEO_TOKEN</span>.
+      </p>
+      <table className="table table--compact" data-testid="tokens-table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>User</th>
+            <th>Last used</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.data?.map((t) => (
+            <tr key={t.id} data-testid="token-row" data-name={t.name} data-revoked={t.revokedAt ? "true" : "false"}>
+              <td>{t.name}</td>
+              <td>
+                {t.user.name} <span className="muted">({t.user.role})</span>
+              </td>
+              <td>
+                {t.revokedAt ? <span className="muted">revoked</span> : t.lastUsedAt ? formatTime(t.lastUsedAt, now) : "never"}
+              </td>
+              <td>
+                {!t.revokedAt && (
+                  <button
+                    type="button"
+                    className="button button--small button--ghost"
+                    onClick={() => revoke.mutate({ id: t.id })}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form
+        className="form-row"
+        data-testid="token-create"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate({ userId: chosen, name }, { onSuccess: () => setName("") });
+        }}
+      >
+        <label className="field">
+          <span className="field__label">Acts as</span>
+          <select data-testid="token-create-user" value={chosen} onChange={(e) => setUserId(e.target.value)}>
+            {active.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.name} ({u.role})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field__label">Used by</span>
+          <input
+            data-testid="token-create-name"
+            value={name}
+            placeholder="e.g. nightly script"
+            onChange={(e) => setName(e.target.value)}
+          />
+        </label>
+        <button
+          type="submit"
+          className="button button--primary"
+          data-testid="token-create-submit"
+          disabled={create.isPending || !chosen}
+        >
+          Create token
+        </button>
+      </form>
+      {create.data && (
+        <div className="callout callout--warn" data-testid="token-secret-box">
+          Copy this token now; it is not shown again:
+          <code className="secret mono" data-testid="token-secret">
+            {create.data.secret}
+          </code>
+        </div>
+      )}
+      {(create.error ?? revoke.error) && (
+        <p className="callout callout--bad" role="alert">
+          {describeError(create.error ?? revoke.error)}
+        </p>
+      )}
+    </section>
+  );
+}
