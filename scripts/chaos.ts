@@ -17,7 +17,7 @@ import { seedSimulatedHosts } from "./seed";
 
 const root = path.resolve(import.meta.dirname, "..");
 const workDir = path.join(root, ".data/chaos");
-const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 2500, iterationDelayMs: 2 };
+const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 1500, iterationDelayMs: 2 };
 const only = process.argv.slice(2); // e.g. split:transfer:before
 
 interface Scenario {
@@ -25,9 +25,9 @@ interface Scenario {
   step: string;
   phase: "before" | "after";
 }
-const scenarios: Scenario[] = (["split", "merge"] as const).flatMap((kind) =>
-  STEP_NAMES.flatMap((step) => (["before", "after"] as const).map((phase) => ({ kind, step, phase }))),
-).filter((s) => only.length === 0 || only.includes(`${s.kind}:${s.step}:${s.phase}`));
+const scenarios: Scenario[] = (["split", "merge"] as const)
+  .flatMap((kind) => STEP_NAMES.flatMap((step) => (["before", "after"] as const).map((phase) => ({ kind, step, phase }))))
+  .filter((s) => only.length === 0 || only.includes(`${s.kind}:${s.step}:${s.phase}`));
 
 const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
 
@@ -61,7 +61,11 @@ function startWorker(env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
 }
 
 const exited = (p: ChildProcess) =>
-  new Promise<string>((r) => (p.exitCode !== null || p.signalCode !== null ? r(String(p.signalCode ?? p.exitCode)) : p.once("exit", (c, s) => r(String(s ?? c)))));
+  new Promise<string>((r) =>
+    p.exitCode !== null || p.signalCode !== null
+      ? r(String(p.signalCode ?? p.exitCode))
+      : p.once("exit", (c, s) => r(String(s ?? c))),
+  );
 
 async function getJson<T>(port: number, p: string): Promise<T> {
   const res = await fetch(`http://127.0.0.1:${port}${p}`);
@@ -86,7 +90,15 @@ async function seed(db: Db, dataDir: string, kind: "split" | "merge"): Promise<s
   for (const vm of layout) {
     const id = crypto.randomUUID();
     ids.push(id);
-    await vmCreate(db, { id, name: vm.name, hostId: vm.hostId, applicationId: "heat", vcpus: vm.vcpus, memoryMiB: vm.memoryMiB, state: "running" });
+    await vmCreate(db, {
+      id,
+      name: vm.name,
+      hostId: vm.hostId,
+      applicationId: "heat",
+      vcpus: vm.vcpus,
+      memoryMiB: vm.memoryMiB,
+      state: "running",
+    });
     await actorCreateMany(
       db,
       vm.actors.map((s) => ({ uan: s.uan, applicationId: "heat", vmId: id, behavior: s.behavior, ordinal: ordinal++ })),
@@ -134,7 +146,11 @@ async function runScenario(baseUrl: string, s: Scenario, index: number, expected
     worker = startWorker({ ...env, MALLEO_CHAOS_CRASH_AT: `${s.step}:${s.phase}` }, logFile);
     await waitFor("the worker", () => getJson(adminPort, "/healthz"), 60_000);
     // The application is running before the operation starts.
-    await waitFor("heat to start", async () => ((await db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration > 0 ? true : undefined), 30_000);
+    await waitFor(
+      "heat to start",
+      async () => ((await db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration > 0 ? true : undefined),
+      30_000,
+    );
     const op =
       s.kind === "split"
         ? await submitSplit(db, { vmId: vmIds[0], count: 2, targetHostIds: ["pm-2", "pm-3"] }, "chaos")
@@ -154,11 +170,15 @@ async function runScenario(baseUrl: string, s: Scenario, index: number, expected
     if (done.status === "failed") problems.push(`operation failed: ${done.error}`);
     await waitFor(
       "heat to finish",
-      async () => ((await db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration >= HEAT.maxIterations! ? true : undefined),
+      async () =>
+        (await db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration >= HEAT.maxIterations! ? true : undefined,
       120_000,
     );
 
-    const inventory = await getJson<{ domains: { hostId: string; name: string }[]; actors: { uan: string; vmId: string }[] }>(adminPort, "/inventory");
+    const inventory = await getJson<{ domains: { hostId: string; name: string }[]; actors: { uan: string; vmId: string }[] }>(
+      adminPort,
+      "/inventory",
+    );
     const live = await db.vm.findMany({ where: { state: { not: "deleted" } } });
     const liveNames = new Set(live.map((v) => v.name));
     const domainNames = new Set(inventory.domains.map((d) => d.name));
@@ -167,13 +187,15 @@ async function runScenario(baseUrl: string, s: Scenario, index: number, expected
     if (orphans.length) problems.push(`orphan domains: ${orphans.join(", ")}`);
     if (missing.length) problems.push(`rows without a domain: ${missing.join(", ")}`);
     const notClean = live.filter((v) => v.state !== "running" || v.lockedBy !== null);
-    if (notClean.length) problems.push(`VMs not running or still locked: ${notClean.map((v) => `${v.name}:${v.state}:${v.lockedBy}`).join(", ")}`);
+    if (notClean.length)
+      problems.push(`VMs not running or still locked: ${notClean.map((v) => `${v.name}:${v.state}:${v.lockedBy}`).join(", ")}`);
 
     const rows = await db.actor.findMany();
     const found = new Map(inventory.actors.map((a) => [a.uan, a.vmId]));
     const lost = rows.filter((r) => !found.has(r.uan));
     if (lost.length) problems.push(`actors lost: ${lost.map((r) => r.uan).join(", ")}`);
-    if (inventory.actors.length !== HEAT.actors) problems.push(`theaters host ${inventory.actors.length} actors, expected ${HEAT.actors}`);
+    if (inventory.actors.length !== HEAT.actors)
+      problems.push(`theaters host ${inventory.actors.length} actors, expected ${HEAT.actors}`);
     const misplaced = rows.filter((r) => found.has(r.uan) && found.get(r.uan) !== r.vmId);
     if (misplaced.length) problems.push(`actors recorded on the wrong VM: ${misplaced.map((r) => r.uan).join(", ")}`);
     const onDead = rows.filter((r) => !live.some((v) => v.id === r.vmId));
@@ -218,24 +240,35 @@ function sweepTheaters(dataDir: string): void {
 
 async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: Number(process.env.MALLEO_CHAOS_PG_PORT ?? 54380) });
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(workDir, "postgres"),
+    port: Number(process.env.MALLEO_CHAOS_PG_PORT ?? 54380),
+  });
   const reference = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
   const expectedDigest = createHash("sha256").update(Buffer.from(reference.buffer)).digest("hex");
   let passed = 0;
   let actorsLost = 0;
   let orphans = 0;
   try {
-    for (const [i, s] of scenarios.entries()) {
-      const t0 = Date.now();
-      const r = await runScenario(pg.url, s, i, expectedDigest);
-      const ok = r.problems.length === 0;
-      if (ok) passed++;
-      actorsLost += r.actorsLost;
-      orphans += r.orphans;
-      say(
-        `${ok ? "ok  " : "FAIL"} ${s.kind} killed ${s.phase} ${s.step}: ${r.status} in ${((Date.now() - t0) / 1000).toFixed(1)} s${ok ? "" : ` — ${r.problems.join("; ")}`}`,
-      );
-    }
+    // Scenarios are independent (own database, data directory, ports): run a few at a time.
+    const parallel = Math.max(1, Number(process.env.MALLEO_CHAOS_PARALLEL ?? 2));
+    let next = 0;
+    const runNext = async (): Promise<void> => {
+      while (next < scenarios.length) {
+        const i = next++;
+        const s = scenarios[i]!;
+        const t0 = Date.now();
+        const r = await runScenario(pg.url, s, i, expectedDigest);
+        const ok = r.problems.length === 0;
+        if (ok) passed++;
+        actorsLost += r.actorsLost;
+        orphans += r.orphans;
+        say(
+          `${ok ? "ok  " : "FAIL"} ${s.kind} killed ${s.phase} ${s.step}: ${r.status} in ${((Date.now() - t0) / 1000).toFixed(1)} s${ok ? "" : ` — ${r.problems.join("; ")}`}`,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, runNext));
   } finally {
     await pg.stop();
   }

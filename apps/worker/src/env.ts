@@ -20,6 +20,9 @@ const schema = z.object({
   MALLEO_BRIDGE: z.string().default("malleo0"),
   MALLEO_BRIDGE_CIDR: z.string().default("10.77.0.1/24"),
   MALLEO_GUEST_ACCELERATOR: z.enum(["auto", "kvm", "qemu"]).default("auto"),
+  // VM Manager loops: CPU sampling (vm_cpu_samples) and reconciliation/host health.
+  MALLEO_CPU_SAMPLE_MS: z.coerce.number().int().positive().default(5_000),
+  MALLEO_RECONCILE_MS: z.coerce.number().int().positive().default(15_000),
   MALLEO_READY_DECISION_TIMEOUT_MS: z.coerce
     .number()
     .int()

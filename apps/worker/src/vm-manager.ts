@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { spawnLocalTheater } from "@malleo/actors";
+import { spawnLocalTheater, type TheaterFault } from "@malleo/actors";
 import { AppError } from "@malleo/core";
 import { hostList, vmGet, vmListLive, type Db } from "@malleo/db";
 import { HostConnection } from "@malleo/hypervisor";
@@ -47,11 +47,16 @@ export class VmManager {
   private readonly adopted = new Map<string, number>();
   /** Known once the Mediator listens. */
   mediatorAddress = "";
+  /**
+   * Test hooks, set only by failure-mode tests: the next local theater started dies at a
+   * precise point of the migration protocol (the real process really exits there).
+   */
+  nextTheaterFault: TheaterFault | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly mediator: Mediator,
-    private readonly opts: {
+    private opts: {
       dataDir: string;
       theaterTimeoutMs: number;
       /** Theaters survive a worker crash and are adopted by the next worker (needs a fixed Mediator port). */
@@ -68,11 +73,27 @@ export class VmManager {
       try {
         const conn = await HostConnection.open({ id: h.id, uri: h.uri });
         if (conn.kind === "qemu") await this.opts.guests?.prepareHost(conn);
+        // The test driver keeps no state across connections: a fresh one must be given back the
+        // domains of the VMs Postgres says run there (their theaters are separate processes).
+        if (conn.kind === "test") await this.rebuildSimulatedDomains(conn, h.id);
         this.hosts.set(h.id, conn);
         this.opts.log({ event: "host connected", hostId: h.id, uri: h.uri });
       } catch (e) {
         this.opts.log({ event: "host unreachable", hostId: h.id, uri: h.uri, error: (e as Error).message });
       }
+    }
+  }
+
+  private async rebuildSimulatedDomains(conn: HostConnection, hostId: string): Promise<void> {
+    const vms = (await vmListLive(this.db)).filter((v) => v.hostId === hostId && v.state === "running");
+    for (const vm of vms) {
+      await conn.domainCreate({
+        name: vm.name,
+        uuid: vm.id,
+        vcpus: vm.vcpus,
+        memoryMiB: vm.memoryMiB,
+        metadata: { vmId: vm.id, application: vm.applicationId },
+      });
     }
   }
 
@@ -143,7 +164,9 @@ export class VmManager {
       secret,
       logFile: path.join(logDir, `theater-${name}.log`),
       detached: this.opts.detachTheaters,
+      fault: this.nextTheaterFault,
     });
+    this.nextTheaterFault = undefined;
     if (this.opts.detachTheaters) {
       // The record lets a restarted worker adopt this theater (it reconnects with the same secret).
       mkdirSync(path.dirname(this.theaterRecordPath(vmId)), { recursive: true });
@@ -225,7 +248,50 @@ export class VmManager {
         .catch((e: Error) => this.opts.log({ event: "theater stop failed", vmId, error: e.message }));
     }
     this.killTheater(vmId);
-    if (vm) await (await this.host(vm.hostId)).domainDestroy(vm.name);
+    if (!vm) return;
+    const conn = await this.host(vm.hostId);
+    // Names are unique per host, not ours: only a domain carrying this VM's UUID is destroyed.
+    const domain = await conn.domainGet(vm.name);
+    if (!domain) return;
+    if (domain.uuid.toLowerCase() !== vm.id.toLowerCase()) {
+      this.opts.log({ event: "domain not destroyed: it is not this VM's", vmId, name: vm.name, uuid: domain.uuid });
+      return;
+    }
+    await conn.domainDestroy(vm.name);
+  }
+
+  /** How long a new theater may take to register; adjustable at run time. */
+  setTheaterTimeout(ms: number): void {
+    this.opts.theaterTimeoutMs = ms;
+  }
+
+  /** The open connection to a host, if any (tests use it to arrange real libvirt refusals). */
+  hostConnection(hostId: string): HostConnection | undefined {
+    return this.hosts.get(hostId);
+  }
+
+  /** Closes a host's connection; the next use reconnects with the URI then in Postgres. */
+  async disconnectHost(hostId: string): Promise<void> {
+    const h = this.hosts.get(hostId);
+    this.hosts.delete(hostId);
+    await h?.close();
+  }
+
+  /** Open host connections (hostId → connection), for the CPU sampler and the reconciler. */
+  connections(): ReadonlyMap<string, HostConnection> {
+    return this.hosts;
+  }
+
+  /** Process id of a simulated VM's local theater (its CPU time stands in for the VM's). */
+  theaterPid(vmId: string): number | undefined {
+    return this.theaters.get(vmId)?.pid ?? this.adopted.get(vmId);
+  }
+
+  /** Forgets a host whose connection broke; the next connectHosts() opens a new one. */
+  async dropHost(hostId: string): Promise<void> {
+    const h = this.hosts.get(hostId);
+    this.hosts.delete(hostId);
+    await h?.close().catch(() => undefined);
   }
 
   /** Every domain on every connected host, for reconciliation against Postgres. */

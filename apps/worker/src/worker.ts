@@ -3,13 +3,15 @@ import { DBOS } from "@dbos-inc/dbos-sdk";
 import { createDb, type Db } from "@malleo/db";
 import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
-import { installOperationEffects } from "@malleo/workflows/worker";
+import { installOperationEffects, type OperationEffects } from "@malleo/workflows/worker";
 import { startAdminServer } from "./admin-server";
 import { ApplicationRunner } from "./applications";
 import { startDispatcher } from "./dispatcher";
 import type { WorkerEnv } from "./env";
 import { createLogger } from "./log";
+import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { GuestTheaters } from "./guest-theaters";
+import { Reconciler } from "./reconcile";
 import { VmManager } from "./vm-manager";
 
 export interface RunningWorker {
@@ -25,7 +27,12 @@ export interface RunningWorker {
  * theaters), the applications' actors, then DBOS (which resumes interrupted workflows) and
  * the dispatcher of newly accepted operations.
  */
-export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
+export interface WorkerHooks {
+  /** Tests only: wraps the real effects (e.g. to hold a step while a real failure is arranged). */
+  wrapEffects?: (effects: OperationEffects) => OperationEffects;
+}
+
+export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Promise<RunningWorker> {
   const log = createLogger("worker");
   const db = createDb(env.DATABASE_URL);
   const mediator = new Mediator({
@@ -60,34 +67,40 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
   await vms.connectHosts();
   await vms.restoreVms();
   await apps.start();
+  const cpuSampler = new CpuSampler(db, () => readCpuTimes(vms.connections(), (id) => vms.theaterPid(id)), {
+    intervalMs: env.MALLEO_CPU_SAMPLE_MS,
+    log,
+  });
+  const reconciler = new Reconciler(db, vms, { intervalMs: env.MALLEO_RECONCILE_MS, log });
+  await reconciler.runOnce().catch((e: Error) => log({ event: "reconcile failed", error: e.message }));
+  cpuSampler.start();
+  reconciler.start();
 
-  installOperationEffects(
-    {
-      db,
-      awaitActorsReady: (vmId, uans, timeoutMs) => mediator.awaitReady(vmId, uans, timeoutMs),
-      provisionVm: (vm) => vms.provisionVm(vm),
-      destroyVm: (vmId) => vms.destroyVm(vmId),
-      migrateActors: (uans, from, to) => mediator.migrate(uans, from, to),
-      resumeActors: (vmId, uans) => mediator.resume(vmId, uans),
-      locateActors: async (uans) => {
-        const wanted = new Set(uans);
-        return new Map(
-          mediator
-            .listActors()
-            .filter((a) => wanted.has(a.uan))
-            .map((a) => [a.uan, a.vmId]),
-        );
-      },
-      log: createLogger("workflow"),
+  const effects: OperationEffects = {
+    db,
+    awaitActorsReady: (vmId, uans, timeoutMs) => mediator.awaitReady(vmId, uans, timeoutMs),
+    provisionVm: (vm) => vms.provisionVm(vm),
+    destroyVm: (vmId) => vms.destroyVm(vmId),
+    migrateActors: (uans, from, to) => mediator.migrate(uans, from, to),
+    resumeActors: (vmId, uans) => mediator.resume(vmId, uans),
+    locateActors: async (uans) => {
+      const wanted = new Set(uans);
+      return new Map(
+        mediator
+          .listActors()
+          .filter((a) => wanted.has(a.uan))
+          .map((a) => [a.uan, a.vmId]),
+      );
     },
-    {
-      readyMs: env.MALLEO_READY_TIMEOUT_MS,
-      readyDecisionMs: env.MALLEO_READY_DECISION_TIMEOUT_MS,
-      cleanupRetryMs: env.MALLEO_CLEANUP_RETRY_MS,
-      cleanupRetryMaxMs: env.MALLEO_CLEANUP_RETRY_MAX_MS,
-      crashAt: env.MALLEO_CHAOS_CRASH_AT,
-    },
-  );
+    log: createLogger("workflow"),
+  };
+  installOperationEffects(hooks.wrapEffects ? hooks.wrapEffects(effects) : effects, {
+    readyMs: env.MALLEO_READY_TIMEOUT_MS,
+    readyDecisionMs: env.MALLEO_READY_DECISION_TIMEOUT_MS,
+    cleanupRetryMs: env.MALLEO_CLEANUP_RETRY_MS,
+    cleanupRetryMaxMs: env.MALLEO_CLEANUP_RETRY_MAX_MS,
+    crashAt: env.MALLEO_CHAOS_CRASH_AT,
+  });
   const sys = new URL(env.systemDatabaseUrl);
   await ensureDatabase(databaseUrl(env.systemDatabaseUrl, "postgres"), sys.pathname.slice(1));
   DBOS.setConfig({
@@ -112,6 +125,7 @@ export async function startWorker(env: WorkerEnv): Promise<RunningWorker> {
       stopDispatcher();
       admin?.close();
       apps.stop();
+      await Promise.all([cpuSampler.stop(), reconciler.stop()]);
       await DBOS.shutdown().catch((e: Error) => log({ event: "dbos shutdown failed", error: e.message }));
       await vms.shutdown();
       await mediator.stop();

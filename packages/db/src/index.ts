@@ -8,6 +8,8 @@ export * from "./repos/actors";
 export * from "./repos/applications";
 export * from "./repos/operations";
 export * from "./repos/topology";
+export * from "./repos/cpu-samples";
+export * from "./repos/host-health";
 export * from "./repos/users";
 export * from "./repos/sessions";
 export * from "./repos/api-tokens";

@@ -28,6 +28,12 @@ export interface OperationEffects {
   /** Where each actor lives now (by the theaters' own account); absent = not found anywhere. */
   locateActors(uans: string[]): Promise<Map<string, string>>;
   log(entry: Record<string, unknown>): void;
+  /**
+   * Called as each recorded step starts, before its body. Production leaves it out; the
+   * failure-mode tests use it to hold an operation at a precise point while they arrange a
+   * real failure (a concurrent operation, a squatting domain, an unreachable host).
+   */
+  beforeStep?(operationId: string, step: string): Promise<void>;
 }
 
 export interface WorkflowTimeouts {

@@ -61,6 +61,7 @@ async function recordedStep<T>(operationId: string, name: StepName | "rollback",
       fx().log({ operationId, step: name, attempt, event: "step started" });
       maybeCrash(operationId, name, "before", attempt);
       try {
+        await fx().beforeStep?.(operationId, name);
         const result = await body();
         maybeCrash(operationId, name, "after", attempt);
         await stepFinish(db, row.id, "succeeded", result === undefined ? {} : { detail: result as never });
@@ -319,8 +320,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
   await DBOS.runStep(
     async () => {
       await operationReleaseLocks(db, operationId);
-      await db.operation.update({ where: { id: operationId }, data: { waitingReason: null } });
-      await operationTransition(db, operationId, ["running", "cleanup_pending"], "succeeded");
+      await operationTransition(db, operationId, ["running", "cleanup_pending"], "succeeded", { waitingReason: null });
       await publishEvent(db, { type: "operation", operationId });
       await publishEvent(db, { type: "topology" });
     },
@@ -351,8 +351,8 @@ async function cleanUpSources(operationId: string, plan: OperationPlan): Promise
       const reason = `clean-up pending: ${errorText(e)}; attempt ${attempt} failed, retrying in ${Math.round(delay / 1000)} s`;
       await DBOS.runStep(
         async () => {
-          await operationTransition(db, operationId, ["running"], "cleanup_pending");
-          await db.operation.update({ where: { id: operationId }, data: { waitingReason: reason } });
+          if (!(await operationTransition(db, operationId, ["running"], "cleanup_pending", { waitingReason: reason })))
+            await db.operation.update({ where: { id: operationId }, data: { waitingReason: reason } });
           await publishEvent(db, { type: "operation", operationId });
         },
         { name: `cleanup-pending-${attempt}` },

@@ -73,7 +73,7 @@ export async function operationTransition(
   id: string,
   from: OperationStatus[],
   to: OperationStatus,
-  extra: { error?: string | null } = {},
+  extra: { error?: string | null; waitingReason?: string | null } = {},
 ): Promise<boolean> {
   const now = new Date();
   const r = await db.operation.updateMany({
@@ -83,6 +83,7 @@ export async function operationTransition(
       ...(to === "running" ? { startedAt: now } : {}),
       ...(["succeeded", "failed", "rolled_back"].includes(to) ? { finishedAt: now } : {}),
       ...(extra.error !== undefined ? { error: extra.error } : {}),
+      ...(extra.waitingReason !== undefined ? { waitingReason: extra.waitingReason } : {}),
     },
   });
   return r.count === 1;
