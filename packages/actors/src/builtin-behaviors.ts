@@ -96,10 +96,26 @@ export const echoBehavior: ActorBehavior<null, PingMessage> = {
   },
 };
 
+/** Carries `bytes` of state and does nothing: the payload of migration benchmarks. */
+export interface BallastState {
+  data: Uint8Array;
+}
+export const BALLAST_BEHAVIOR = "malleo.ballast";
+
+export const ballastBehavior: ActorBehavior<BallastState, unknown> = {
+  init(args, self) {
+    const data = new Uint8Array((args as { bytes: number }).bytes);
+    for (let index = 0; index < data.length; index++) data[index] = (index * 31 + self.length) & 0xff;
+    return { data };
+  },
+  receive: (state) => state,
+};
+
 /** Behaviors every theater registers besides the application's. */
 export const builtinBehaviors: BehaviorRegistry = {
   [RECORDER_BEHAVIOR]: recorderBehavior,
   [CHATTER_BEHAVIOR]: chatterBehavior,
   [PINGER_BEHAVIOR]: pingerBehavior,
   [ECHO_BEHAVIOR]: echoBehavior,
+  [BALLAST_BEHAVIOR]: ballastBehavior,
 };

@@ -1,5 +1,8 @@
 export type { ActorBehavior, ActorContext, BehaviorRegistry } from "./behavior";
 export {
+  BALLAST_BEHAVIOR,
+  ballastBehavior,
+  type BallastState,
   CHATTER_BEHAVIOR,
   ECHO_BEHAVIOR,
   PINGER_BEHAVIOR,

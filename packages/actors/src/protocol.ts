@@ -139,8 +139,12 @@ export interface MigrateInRequest {
   type: "migrate-in";
   /** One transfer is streamed as several pipelined batches on one connection. */
   transfer: number;
-  /** One V8-serialized MigratedActor per actor: the sizes are the migration's byte count. */
-  records: Uint8Array[];
+  /**
+   * The batch's V8-serialized MigratedActor records, back to back in one buffer (one large
+   * binary value encodes far faster than many small ones), and the size of each.
+   */
+  records: Uint8Array;
+  sizes: number[];
   /** The last batch: its reply acknowledges the whole transfer. */
   last: boolean;
 }

@@ -33,7 +33,7 @@ import {
 /** A theater forwards a message at most this many times before asking the Mediator afresh. */
 const MAX_FORWARD_HOPS = 16;
 /** How long one drain turn may run before yielding to I/O (prepare/migrate requests must get in). */
-const DRAIN_TURN_MS = 8;
+const DRAIN_TURN_MS = 2;
 const PARKED_RETRY_MS = 500;
 const MEDIATOR_REQUEST_TIMEOUT_MS = 10_000;
 const HOLD_FOR_MIGRATION_TIMEOUT_MS = 10_000;
@@ -326,7 +326,14 @@ export class Theater {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.connectToMediator().then(
-        () => this.log("info", "re-registered with the mediator", { actors: this.cells.size }),
+        () => {
+          this.log("info", "re-registered with the mediator", { actors: this.cells.size });
+          // A restarted Mediator knows no progress yet: report every actor's again, finished ones too.
+          for (const cell of this.cells.values()) {
+            cell.reportedProgress = undefined;
+            this.noteProgress(cell);
+          }
+        },
         (error: Error) => {
           if (error instanceof TheaterRefusedError) {
             this.log("error", "re-registration refused", { reason: error.message });
@@ -914,8 +921,10 @@ export class Theater {
       phase = "transferring";
       // Pipelined: every batch is written at once; the replies come back in order.
       const replies = batches.map((records, index) => {
+        const packed = Buffer.concat(records);
+        const sizes = records.map((record) => record.length);
         const reply = channel.request(
-          { type: "migrate-in", transfer, records, last: index === batches.length - 1 },
+          { type: "migrate-in", transfer, records: packed, sizes, last: index === batches.length - 1 },
           request.timeoutMs,
         );
         this.options.faults?.afterMigrationBatchSent?.(index, () => link.destroy("fault injected: link dropped"));
@@ -1030,7 +1039,12 @@ export class Theater {
   /** Target side, phase one, batch by batch: install held and uncommitted; the last reply acknowledges. */
   private migrateIn(request: MigrateInRequest, channel: Channel): Record<string, never> {
     if (this.stopping) throw new Error("theater is stopping");
-    const migrated = request.records.map((record) => deserialize(record) as MigratedActor);
+    const migrated: MigratedActor[] = [];
+    let offset = 0;
+    for (const size of request.sizes) {
+      migrated.push(deserialize(request.records.subarray(offset, offset + size)) as MigratedActor);
+      offset += size;
+    }
     for (const actor of migrated) {
       if (!this.options.behaviors[actor.behavior]) throw new Error(`unknown behavior "${actor.behavior}" for ${actor.uan}`);
       const existing = this.cells.get(actor.uan);

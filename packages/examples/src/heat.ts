@@ -128,7 +128,8 @@ export function heatSlabRows(height: number, actors: number, index: number): Sla
 
 /**
  * One Jacobi step of a slab. `ghostAbove`/`ghostBelow` are the neighbours' edge rows at the same
- * iteration (null when the slab touches the plate's edge there). Returns the new rows.
+ * iteration (null when the slab touches the plate's edge there). Returns the new rows, written
+ * into `out` when given (every cell is overwritten, so it may hold anything).
  */
 export function relaxSlab(
   rows: Float64Array,
@@ -137,9 +138,10 @@ export function relaxSlab(
   height: number,
   ghostAbove: Float64Array | null,
   ghostBelow: Float64Array | null,
+  out?: Float64Array,
 ): Float64Array {
   const rowCount = slab.rowEnd - slab.rowStart;
-  const next = new Float64Array(rows.length);
+  const next = out ?? new Float64Array(rows.length);
   const local = (grid: Float64Array, index: number) => grid.subarray(index * width, (index + 1) * width);
   for (let index = 0; index < rowCount; index++) {
     const row = slab.rowStart + index;
@@ -234,13 +236,30 @@ function sendEdgeRows(state: HeatSlabState, context: ActorContext): void {
   }
 }
 
+// Slabs alternate between two buffers instead of allocating (and zeroing) a new one per
+// iteration: at 1024² that allocation cost more than the arithmetic. A buffer is returned only
+// once no state refers to it (ghost rows are copies), so sharing the pool across actors is safe.
+const spareSlabBuffers = new Map<number, Float64Array[]>();
+
+function takeSlabBuffer(length: number): Float64Array {
+  return spareSlabBuffers.get(length)?.pop() ?? new Float64Array(length);
+}
+
+function returnSlabBuffer(buffer: Float64Array): void {
+  const spares = spareSlabBuffers.get(buffer.length) ?? [];
+  if (spares.length < 4) spares.push(buffer);
+  spareSlabBuffers.set(buffer.length, spares);
+}
+
 /** Computes every iteration whose ghost rows are present. Each call ends between iterations: the safe point. */
 function advance(state: HeatSlabState, context: ActorContext): HeatSlabState {
   while (!isFinished(state) && !state.waitingForTick) {
     const above = state.upper ? state.ghostsAbove.get(state.iteration) : null;
     const below = state.lower ? state.ghostsBelow.get(state.iteration) : null;
     if (above === undefined || below === undefined) break;
-    state.rows = relaxSlab(state.rows, state, state.width, state.height, above, below);
+    const next = relaxSlab(state.rows, state, state.width, state.height, above, below, takeSlabBuffer(state.rows.length));
+    returnSlabBuffer(state.rows);
+    state.rows = next;
     state.ghostsAbove.delete(state.iteration);
     state.ghostsBelow.delete(state.iteration);
     state.iteration++;
