@@ -20,35 +20,41 @@ export async function operationCreateWithLocks(
 ) {
   // Two racing transactions: the loser's UPDATE waits for the winner's lock, then sees
   // locked_by set and counts short, so it refuses and rolls back its operation row.
-  return db.$transaction(async (tx) => {
-    const created = await tx.operation.create({
-      data: { id: op.id, kind: op.kind, input: op.input, plan: op.plan, operator: op.operator },
-    });
-    const locked = await tx.vm.updateMany({
-      where: { id: { in: op.vmIds }, lockedBy: null, state: "running" },
-      data: { lockedBy: op.id },
-    });
-    if (locked.count !== op.vmIds.length) {
-      const holders = await tx.vm.findMany({
-        where: { id: { in: op.vmIds }, OR: [{ lockedBy: { not: null } }, { state: { not: "running" } }] },
-        select: { name: true, lockedBy: true, state: true },
+  return db.$transaction(
+    async (tx) => {
+      const created = await tx.operation.create({
+        data: { id: op.id, kind: op.kind, input: op.input, plan: op.plan, operator: op.operator },
       });
-      const held = holders.find((h) => h.lockedBy);
-      throw held
-        ? new AppError("VM_LOCKED", `VM ${held.name} is held by operation ${held.lockedBy}; wait for it to finish`, {
-            vm: held.name,
-            operationId: held.lockedBy,
-          })
-        : new AppError(
-            "VM_NOT_RUNNING",
-            `VM ${holders[0]?.name ?? "?"} is ${holders[0]?.state ?? "gone"}; only running VMs can be changed`,
-            {
-              vm: holders[0]?.name,
-            },
-          );
-    }
-    return created;
-  });
+      const locked = await tx.vm.updateMany({
+        where: { id: { in: op.vmIds }, lockedBy: null, state: "running" },
+        data: { lockedBy: op.id },
+      });
+      if (locked.count !== op.vmIds.length) {
+        const holders = await tx.vm.findMany({
+          where: { id: { in: op.vmIds }, OR: [{ lockedBy: { not: null } }, { state: { not: "running" } }] },
+          select: { name: true, lockedBy: true, state: true },
+        });
+        // This transaction has just locked the free ones itself: the holder is anyone else.
+        const held = holders.find((h) => h.lockedBy && h.lockedBy !== op.id);
+        const notRunning = holders.find((h) => h.state !== "running");
+        throw held
+          ? new AppError("VM_LOCKED", `VM ${held.name} is held by operation ${held.lockedBy}; wait for it to finish`, {
+              vm: held.name,
+              operationId: held.lockedBy,
+            })
+          : new AppError(
+              "VM_NOT_RUNNING",
+              `VM ${notRunning?.name ?? "?"} is ${notRunning?.state ?? "gone"}; only running VMs can be changed`,
+              {
+                vm: notRunning?.name,
+              },
+            );
+      }
+      return created;
+    },
+    // Many requests for one VM queue for a connection; they must wait their turn, not time out.
+    { maxWait: 30_000, timeout: 30_000 },
+  );
 }
 
 export function operationGet(db: Db, id: string) {
