@@ -51,3 +51,4 @@ export {
   type SiteStats,
 } from "./crawler-site";
 export { applicationActorSpecs, applicationBehaviors, type ApplicationKind, type CrawlerApplicationConfig } from "./applications";
+export { planApplicationSplit, planCrawlerSplit, planHeatSplit, planMergeOrder, type MeasuredActor } from "./placement";
