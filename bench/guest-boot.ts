@@ -17,7 +17,7 @@ import {
   probeAccelerator,
 } from "@malleo/hypervisor";
 import { Mediator } from "@malleo/mediator";
-import { GUEST_BRIDGE, GUEST_BRIDGE_CIDR, prepareGuestEnvironment } from "../scripts/guest/environment";
+import { GUEST_BRIDGE, GUEST_BRIDGE_CIDR, prepareGuestEnvironment, teardownGuestBridge } from "../scripts/guest/environment";
 import type { BenchResult } from "./run";
 
 const FIRECRACKER_BOOT_TO_INIT_MS = 125;
@@ -111,5 +111,6 @@ export async function run(): Promise<BenchResult> {
     await Promise.all(names.map((n) => host.domainDestroy(n).catch(() => undefined)));
     await mediator.stop();
     await host.close();
+    teardownGuestBridge();
   }
 }

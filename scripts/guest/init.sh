@@ -8,7 +8,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
-echo "malleo-init: start"
+read -r UPTIME _ </proc/uptime
+echo "malleo-init: start (kernel up ${UPTIME} s)"
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net; do
   insmod "/lib/modules/$m.ko" 2>/dev/null
 done
@@ -33,6 +34,8 @@ echo "malleo-init: eth0 ${MALLEO_IP:-none}, vm ${MALLEO_VM_ID:-none}, mediator $
 export MALLEO_VM_ID MALLEO_THEATER_SECRET MALLEO_MEDIATOR
 export MALLEO_LISTEN_HOST=0.0.0.0
 export MALLEO_ADVERTISE_HOST="${MALLEO_IP%/*}"
+read -r UPTIME _ </proc/uptime
+echo "malleo-init: starting the theater at ${UPTIME} s"
 /bin/node --max-old-space-size=96 /malleo/theater.mjs
 echo "malleo-init: theater exited with $?"
 poweroff -f
