@@ -14,6 +14,7 @@ const schema = z.object({
   MALLEO_THEATER_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   // Loopback-only admin endpoint (health, inventory, application digest); off when unset.
   MALLEO_WORKER_ADMIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  MALLEO_APP_VERSION: z.string().min(1).default("malleo-1"),
   MALLEO_POLL_MS: z.coerce.number().int().positive().default(1_000),
   // Real guests on qemu hosts (docs/operations.md): the image, the bridge and the accelerator.
   MALLEO_GUEST_DIR: z.string().default(".data/guest"),
@@ -23,6 +24,8 @@ const schema = z.object({
   // VM Manager loops: CPU sampling (vm_cpu_samples) and reconciliation/host health.
   MALLEO_CPU_SAMPLE_MS: z.coerce.number().int().positive().default(5_000),
   MALLEO_RECONCILE_MS: z.coerce.number().int().positive().default(15_000),
+  // Hosts registered from configuration: JSON [{"id","uri","vmQuota"}] (docs/operations.md).
+  MALLEO_HOSTS: z.string().optional(),
   MALLEO_READY_DECISION_TIMEOUT_MS: z.coerce
     .number()
     .int()

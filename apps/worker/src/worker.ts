@@ -11,6 +11,7 @@ import type { WorkerEnv } from "./env";
 import { createLogger } from "./log";
 import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { GuestTheaters } from "./guest-theaters";
+import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { Reconciler } from "./reconcile";
 import { VmManager } from "./vm-manager";
 
@@ -64,6 +65,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
   vms.mediatorAddress = address;
   const apps = new ApplicationRunner(db, mediator, log);
 
+  await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS));
   await vms.connectHosts();
   await vms.restoreVms();
   await apps.start();
@@ -107,6 +109,10 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
     name: "malleo",
     systemDatabaseUrl: env.systemDatabaseUrl,
     executorID: env.MALLEO_EXECUTOR_ID,
+    // DBOS recovers only workflows of the same application version, which by default hashes
+    // the workflow code: a worker restarted after an upgrade would strand in-flight operations.
+    // Our steps are idempotent across versions, so the version is the release's, set here.
+    applicationVersion: env.MALLEO_APP_VERSION,
     logLevel: "warn",
   });
   await DBOS.launch();
