@@ -5,7 +5,7 @@
 // released. Ends with: `scenarios: N, passed: N, actors lost: 0, orphan VMs: 0`.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { STEP_NAMES } from "@malleo/core";
@@ -273,6 +273,9 @@ async function main(): Promise<void> {
     await pg.stop();
   }
   process.stdout.write(`scenarios: ${scenarios.length}, passed: ${passed}, actors lost: ${actorsLost}, orphan VMs: ${orphans}\n`);
+  if (process.env.MALLEO_CHAOS_REPORT) {
+    writeFileSync(process.env.MALLEO_CHAOS_REPORT, JSON.stringify({ scenarios: scenarios.length, passed, actorsLost, orphans }));
+  }
   process.exit(passed === scenarios.length ? 0 : 1);
 }
 

@@ -44,6 +44,15 @@ const phases: Phase[] = [
   { name: "unit", args: vitest("unit"), counts: vitestCounts("unit") },
   { name: "integration", args: vitest("integration"), counts: vitestCounts("integration") },
   {
+    name: "chaos",
+    args: ["--import", "tsx", path.join(root, "scripts/chaos.ts")],
+    env: { MALLEO_CHAOS_REPORT: path.join(reports, "chaos.json") },
+    counts: () => {
+      const r = JSON.parse(readFileSync(path.join(reports, "chaos.json"), "utf8")) as { scenarios: number; passed: number };
+      return { passed: r.passed, failed: r.scenarios - r.passed, skipped: 0 };
+    },
+  },
+  {
     name: "e2e",
     args: [bin("@playwright/test/cli.js"), "test", "--reporter=list,json"],
     env: { PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(reports, "e2e.json") },
