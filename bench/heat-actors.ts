@@ -8,8 +8,9 @@ import { BenchLab, waitUntil } from "./lib/local-theaters";
 import type { BenchResult } from "./run";
 
 const SIZE = Number(process.env.HEAT_BENCH_SIZE ?? 1024);
-const ITERATIONS = Number(process.env.HEAT_BENCH_ITERATIONS ?? 600);
+const ITERATIONS = Number(process.env.HEAT_BENCH_ITERATIONS ?? 400);
 const ACTORS = Number(process.env.HEAT_BENCH_ACTORS ?? 8);
+const ROUNDS = Number(process.env.HEAT_BENCH_ROUNDS ?? 3);
 
 function sameBits(a: Float64Array, b: Float64Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -65,16 +66,27 @@ async function runActors(theaters: number, expected: Float64Array): Promise<{ ip
 
 export async function run(): Promise<BenchResult> {
   heatSequential(SIZE, SIZE, Math.max(2, ITERATIONS / 20)); // warm the JIT
-  const t0 = performance.now();
-  const expected = heatSequential(SIZE, SIZE, ITERATIONS);
-  const sequentialIps = ITERATIONS / ((performance.now() - t0) / 1000);
   const loadBefore = loadavg()[0]!;
-  const one = await runActors(1, expected);
-  const two = await runActors(2, expected);
+  // The machine is shared: interleave the three measurements and keep the best of each.
+  let sequentialIps = 0;
+  const one = { ips: 0, identical: true };
+  const two = { ips: 0, identical: true };
+  let expected: Float64Array = new Float64Array(0);
+  for (let round = 0; round < ROUNDS; round++) {
+    const t0 = performance.now();
+    expected = heatSequential(SIZE, SIZE, ITERATIONS);
+    sequentialIps = Math.max(sequentialIps, ITERATIONS / ((performance.now() - t0) / 1000));
+    const oneRun = await runActors(1, expected);
+    one.ips = Math.max(one.ips, oneRun.ips);
+    one.identical &&= oneRun.identical;
+    const twoRun = await runActors(2, expected);
+    two.ips = Math.max(two.ips, twoRun.ips);
+    two.identical &&= twoRun.identical;
+  }
   return {
     figures: {
       "machine load average (1 min) at start, 2 cores": loadBefore,
-      grid: `${SIZE}×${SIZE}, ${ACTORS} actors, ${ITERATIONS} iterations`,
+      grid: `${SIZE}×${SIZE}, ${ACTORS} actors, ${ITERATIONS} iterations, best of ${ROUNDS} interleaved rounds`,
       "sequential TS kernel iterations/s (baseline)": sequentialIps,
       "one theater iterations/s": one.ips,
       "two theaters iterations/s": two.ips,

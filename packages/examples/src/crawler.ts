@@ -28,7 +28,9 @@ export interface CrawlerPartitionInit extends CrawlerConfig {
 export interface CrawlerPartitionState extends CrawlerPartitionInit {
   /** Every URL of this partition ever discovered: the exactly-once guard. */
   seen: Set<string>;
-  frontier: string[];
+  /** URLs to fetch, per host, in discovery order. */
+  frontier: Map<string, string[]>;
+  frontierSize: number;
   /** URLs being fetched right now, by host. */
   inFlight: Map<string, Set<string>>;
   /** Disallowed path prefixes from robots.txt; null until known (nothing is fetched before). */
@@ -143,14 +145,20 @@ function addOwned(state: CrawlerPartitionState, urls: Iterable<string>): void {
   for (const url of urls) {
     if (state.seen.has(url)) continue;
     state.seen.add(url);
-    state.frontier.push(url);
+    const host = new URL(url).host;
+    const queue = state.frontier.get(host);
+    if (queue) queue.push(url);
+    else state.frontier.set(host, [url]);
+    state.frontierSize++;
   }
 }
 
-/** Starts fetches from the frontier up to the politeness limit, unless a hold is requested. */
+/**
+ * Starts fetches from the frontier up to the politeness limit of each host, unless a hold is
+ * requested. Costs what it launches, not the frontier's length: it runs after every message.
+ */
 function launch(state: CrawlerPartitionState, context: ActorContext): void {
-  if (state.frontier.length === 0) return;
-  const robotsUrl = new URL(ROBOTS_PATH, state.site).toString();
+  if (state.frontierSize === 0) return;
   if (context.holdRequested) {
     // Finish what is in flight and start nothing: the safe point. Come back after the resume.
     if (!state.pumpPending) {
@@ -159,28 +167,27 @@ function launch(state: CrawlerPartitionState, context: ActorContext): void {
     }
     return;
   }
-  const kept: string[] = [];
-  while (state.frontier.length > 0) {
-    const url = state.frontier.shift()!;
-    if (state.disallow === null && url !== robotsUrl) {
-      kept.push(url); // nothing but robots.txt before its rules are known
-      continue;
-    }
-    if (state.disallow !== null && isDisallowed(state, url)) {
-      state.skippedByRobots++;
-      continue;
-    }
-    const host = new URL(url).host;
+  for (const [host, queue] of state.frontier) {
     const hostFlights = state.inFlight.get(host) ?? new Set<string>();
-    if (hostFlights.size >= state.politeness) {
-      kept.push(url);
-      continue;
+    while (queue.length > 0 && hostFlights.size < state.politeness) {
+      // Nothing but robots.txt before its rules are known.
+      if (state.disallow === null && new URL(queue[0]!).pathname !== ROBOTS_PATH) {
+        const robots = queue.findIndex((url) => new URL(url).pathname === ROBOTS_PATH);
+        if (robots === -1) break;
+        queue.unshift(queue.splice(robots, 1)[0]!);
+      }
+      const url = queue.shift()!;
+      state.frontierSize--;
+      if (state.disallow !== null && isDisallowed(state, url)) {
+        state.skippedByRobots++;
+        continue;
+      }
+      hostFlights.add(url);
+      startFetch(url, context);
     }
-    hostFlights.add(url);
-    state.inFlight.set(host, hostFlights);
-    startFetch(url, context);
+    if (hostFlights.size > 0) state.inFlight.set(host, hostFlights);
+    if (queue.length === 0) state.frontier.delete(host);
   }
-  state.frontier = kept;
 }
 
 function handleFetched(
@@ -241,7 +248,8 @@ export const crawlerPartitionBehavior: ActorBehavior<CrawlerPartitionState, Craw
     const state: CrawlerPartitionState = {
       ...init,
       seen: new Set(),
-      frontier: [],
+      frontier: new Map(),
+      frontierSize: 0,
       inFlight: new Map(),
       disallow: null,
       fetched: 0,
@@ -290,7 +298,7 @@ export const crawlerBehaviors: BehaviorRegistry = { [CRAWLER_PARTITION_BEHAVIOR]
 
 export function isCrawlerPartitionState(value: unknown): value is CrawlerPartitionState {
   const state = value as Partial<CrawlerPartitionState> | null;
-  return typeof state === "object" && state !== null && state.seen instanceof Set && Array.isArray(state.frontier);
+  return typeof state === "object" && state !== null && state.seen instanceof Set && state.frontier instanceof Map;
 }
 
 export interface CrawlerTotals {
@@ -305,7 +313,7 @@ export function crawlerTotals(states: Iterable<unknown>): CrawlerTotals {
   const totals: CrawlerTotals = { idle: true, sent: 0, received: 0, fetched: 0 };
   for (const state of states) {
     if (!isCrawlerPartitionState(state)) throw new Error("not a crawler partition state");
-    totals.idle &&= state.frontier.length === 0 && inFlightCount(state) === 0 && state.disallow !== null;
+    totals.idle &&= state.frontierSize === 0 && inFlightCount(state) === 0 && state.disallow !== null;
     totals.sent += state.sent;
     totals.received += state.received;
     totals.fetched += state.fetched;
