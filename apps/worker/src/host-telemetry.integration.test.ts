@@ -20,6 +20,7 @@ import { simulatedHostFile } from "@malleo/hypervisor";
 import { seedSimulatedHosts } from "../../../scripts/seed";
 import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { loadWorkerEnv } from "./env";
+import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { createLogger } from "./log";
 import { Reconciler } from "./reconcile";
 import { startWorker, type RunningWorker } from "./worker";
@@ -174,5 +175,14 @@ describe("reconciliation and host health", () => {
     const back = await t.db.host.findUniqueOrThrow({ where: { id: "pm-late" } });
     expect([back.status, back.statusReason]).toEqual(["online", null]);
     expect((await worker.vms.connections().get("pm-late")!.domainGet("on-late"))?.active).toBe(true);
+  });
+
+  it("registers a host from configuration by its URI and reads its capacity from libvirt (nodeGetInfo)", async () => {
+    const uri = simulatedHostFile(path.join(dataDir, "cfg"), { id: "pm-cfg", cpus: 6, memoryMiB: 12288 });
+    await registerConfiguredHosts(t.db, parseConfiguredHosts(JSON.stringify([{ id: "pm-cfg", uri, vmQuota: 3 }])));
+    expect((await t.db.host.findUniqueOrThrow({ where: { id: "pm-cfg" } })).cpus).toBe(0);
+    await reconciler.runOnce();
+    const h = await t.db.host.findUniqueOrThrow({ where: { id: "pm-cfg" } });
+    expect([h.uri, h.cpus, h.memoryMiB, h.vmQuota, h.status]).toEqual([uri, 6, 12288, 3, "online"]);
   });
 });

@@ -1,4 +1,12 @@
-import { hostList, hostStatusSet, reconcileFindingsReplace, vmListLive, type Db, type ReconcileFindingInput } from "@malleo/db";
+import {
+  hostCapacitySet,
+  hostList,
+  hostStatusSet,
+  reconcileFindingsReplace,
+  vmListLive,
+  type Db,
+  type ReconcileFindingInput,
+} from "@malleo/db";
 import { isHypervisorError, type DomainInfo, type HostConnection } from "@malleo/hypervisor";
 import type { Logger } from "./log";
 import type { VmManager } from "./vm-manager";
@@ -120,6 +128,12 @@ export class Reconciler {
       }
       if (host.status !== "online") this.opts.log({ event: "host reachable again", hostId: host.id });
       await hostStatusSet(this.db, host.id, { online: true, accelerator: acceleratorLabel(conn) });
+      if (host.cpus === 0 || host.memoryMiB === 0) {
+        // A host registered by URI only (MALLEO_HOSTS): its capacity is what libvirt reports.
+        const capacity = await conn.capacity();
+        await hostCapacitySet(this.db, host.id, capacity);
+        this.opts.log({ event: "host capacity read", hostId: host.id, cpus: capacity.cpus, memoryMiB: capacity.memoryMiB });
+      }
       const findings = diffHost(host.id, domains, live);
       await reconcileFindingsReplace(this.db, host.id, findings);
       for (const f of findings)

@@ -12,6 +12,7 @@ import { createLogger } from "./log";
 import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { GuestTheaters } from "./guest-theaters";
 import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
+import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { Reconciler } from "./reconcile";
 import { VmManager } from "./vm-manager";
 
@@ -65,6 +66,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
   vms.mediatorAddress = address;
   const apps = new ApplicationRunner(db, mediator, log);
 
+  await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS));
   await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS));
   await vms.connectHosts();
   await vms.restoreVms();

@@ -62,3 +62,20 @@ export function reconcileFindingsOpen(db: Db, hostId?: string) {
     orderBy: [{ hostId: "asc" }, { firstSeenAt: "desc" }],
   });
 }
+
+/** The capacity libvirt reports for a host (nodeGetInfo), written by the worker. */
+export function hostCapacitySet(db: Db, hostId: string, capacity: { cpus: number; memoryMiB: number }) {
+  return db.host.update({ where: { id: hostId }, data: { cpus: capacity.cpus, memoryMiB: capacity.memoryMiB } });
+}
+
+/**
+ * Registers a host from configuration: its URI and VM quota. A new host starts with no
+ * capacity (nothing can be placed on it) until the worker has read its nodeGetInfo.
+ */
+export function hostRegister(db: Db, host: { id: string; uri: string; vmQuota: number }) {
+  return db.host.upsert({
+    where: { id: host.id },
+    create: { id: host.id, name: host.id, uri: host.uri, vmQuota: host.vmQuota, cpus: 0, memoryMiB: 0 },
+    update: { uri: host.uri, vmQuota: host.vmQuota },
+  });
+}

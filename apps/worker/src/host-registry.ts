@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { hostRegister, type Db } from "@malleo/db";
+import { hostSpecProblems } from "@malleo/hypervisor";
+
+const configuredHosts = z.array(
+  z.object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: "host id: letters, digits, _ . -" }),
+    uri: z.string().min(1),
+    vmQuota: z.number().int().min(0),
+  }),
+);
+export type ConfiguredHost = z.infer<typeof configuredHosts>[number];
+
+/**
+ * Parses MALLEO_HOSTS: a JSON array of {"id","uri","vmQuota"}, e.g.
+ * [{"id":"pm-a","uri":"qemu:///system","vmQuota":4}]. Throws a message naming the bad entry.
+ */
+export function parseConfiguredHosts(json: string | undefined): ConfiguredHost[] {
+  if (!json) return [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`MALLEO_HOSTS is not JSON: ${(e as Error).message}`);
+  }
+  const parsed = configuredHosts.safeParse(raw);
+  if (!parsed.success)
+    throw new Error(`MALLEO_HOSTS: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  for (const h of parsed.data) {
+    const problems = hostSpecProblems({ id: h.id, uri: h.uri });
+    if (problems.length) throw new Error(`MALLEO_HOSTS entry ${h.id}: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** Upserts the configured hosts; their capacity is read from libvirt by the reconciler. */
+export async function registerConfiguredHosts(db: Db, hosts: ConfiguredHost[]): Promise<void> {
+  for (const h of hosts) await hostRegister(db, h);
+}
