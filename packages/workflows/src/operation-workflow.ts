@@ -51,7 +51,7 @@ function maybeCrash(operationId: string, name: string, phase: "before" | "after"
  * outcome). A step interrupted by a crash is run again on recovery as a new attempt; a finished
  * one returns its recorded result without running. Bodies are idempotent for that reason.
  */
-async function recordedStep<T>(operationId: string, name: StepName | "rollback", body: () => Promise<T>): Promise<T> {
+export async function recordedStep<T>(operationId: string, name: StepName | "rollback", body: () => Promise<T>): Promise<T> {
   return DBOS.runStep(
     async () => {
       const { db } = fx();
