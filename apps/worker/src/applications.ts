@@ -7,7 +7,7 @@ import {
   publishEvent,
   type Db,
 } from "@malleo/db";
-import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
+import { applicationActorSpecs, startCrawlerSite, type CrawlerSite, type CrawlerSiteConfig } from "@malleo/examples";
 import type { ActorSpec, Mediator } from "@malleo/mediator";
 import type { Logger } from "./log";
 
@@ -20,6 +20,7 @@ export class ApplicationRunner {
   private readonly published = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly sites: CrawlerSite[] = [];
 
   constructor(
     private readonly db: Db,
@@ -34,11 +35,22 @@ export class ApplicationRunner {
       m.set(e.uan, e.iteration);
     });
     for (const app of await applicationList(this.db)) {
-      if (app.kind !== "heat") {
-        this.log({ event: "unknown application kind", application: app.id, kind: app.kind });
+      let config = app.config as Record<string, unknown>;
+      if (app.kind === "crawler") {
+        // The crawler's site is generated and served here, on loopback (fixed port if configured).
+        const site = await startCrawlerSite(config as unknown as CrawlerSiteConfig, Number(config.sitePort ?? 0));
+        this.sites.push(site);
+        config = { ...config, site: site.url };
+        this.log({ event: "crawler site serving", application: app.id, url: site.url });
+      }
+      let list: ActorSpec[];
+      try {
+        list = applicationActorSpecs(app.kind, app.id, config);
+      } catch (e) {
+        this.log({ event: "application not started", application: app.id, kind: app.kind, error: (e as Error).message });
         continue;
       }
-      const specs = new Map(heatActorSpecs(app.id, app.config as unknown as HeatConfig).map((s) => [s.uan, s]));
+      const specs = new Map(list.map((s) => [s.uan, s]));
       // Actors in theaters that survived a worker crash are alive and authoritative: keep them,
       // and correct Postgres where a crash fell between a migration and its recording.
       const alive = new Map(this.mediator.listActors().map((a) => [a.uan, a.vmId]));
@@ -78,8 +90,9 @@ export class ApplicationRunner {
     }
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
+    await Promise.all(this.sites.splice(0).map((s) => s.close()));
   }
 }

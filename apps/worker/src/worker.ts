@@ -12,7 +12,6 @@ import { createLogger } from "./log";
 import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { GuestTheaters } from "./guest-theaters";
 import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
-import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { Reconciler } from "./reconcile";
 import { VmManager } from "./vm-manager";
 
@@ -66,7 +65,6 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
   vms.mediatorAddress = address;
   const apps = new ApplicationRunner(db, mediator, log);
 
-  await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS));
   await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS));
   await vms.connectHosts();
   await vms.restoreVms();
@@ -132,7 +130,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
     async stop() {
       stopDispatcher();
       admin?.close();
-      apps.stop();
+      await apps.stop();
       await Promise.all([cpuSampler.stop(), reconciler.stop()]);
       await DBOS.shutdown().catch((e: Error) => log({ event: "dbos shutdown failed", error: e.message }));
       await vms.shutdown();

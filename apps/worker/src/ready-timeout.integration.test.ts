@@ -1,0 +1,129 @@
+// The ready barrier times out because an actor cannot reach its safe point: the operation waits
+// in a visible state naming the actor, and the operator extends the wait or aborts. The actor is
+// a real crawler partition whose page fetch is in flight (its safe point is "no fetch in
+// flight") against the crawler's real site, whose pages answer slowly.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { actorCreateMany, applicationUpsert, vmCreate } from "@malleo/db";
+import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
+import { applicationActorSpecs } from "@malleo/examples";
+import { decideReadyTimeout, submitSplit } from "@malleo/workflows";
+import { seedSimulatedHosts } from "../../../scripts/seed";
+import { loadWorkerEnv } from "./env";
+import { startWorker, type RunningWorker } from "./worker";
+
+// Every page answers after 3 s: a partition fetching one is not at its safe point until then.
+const CRAWLER = { pages: 40, slowEvery: 1, slowMs: 3_000, partitions: 2, politeness: 1 };
+
+let t: TestDatabase;
+let worker: RunningWorker;
+let dataDir: string;
+let vmId: string;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const operation = (id: string) =>
+  t.db.operation.findUniqueOrThrow({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
+const ended = (status: string) => ["succeeded", "failed", "rolled_back"].includes(status);
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-ready-"));
+  await seedSimulatedHosts(t.db, dataDir);
+  await applicationUpsert(t.db, { id: "crawl", kind: "crawler", config: CRAWLER });
+  vmId = randomUUID();
+  await vmCreate(t.db, {
+    id: vmId,
+    name: "crawl-1",
+    hostId: "pm-1",
+    applicationId: "crawl",
+    vcpus: 2,
+    memoryMiB: 4096,
+    state: "running",
+  });
+  const specs = applicationActorSpecs("crawler", "crawl", { ...CRAWLER, site: "http://unused" });
+  await actorCreateMany(
+    t.db,
+    specs.map((s, ordinal) => ({ uan: s.uan, applicationId: "crawl", vmId, behavior: s.behavior, ordinal })),
+  );
+  worker = await startWorker(
+    loadWorkerEnv({
+      DATABASE_URL: t.url,
+      MALLEO_DATA_DIR: dataDir,
+      MALLEO_EXECUTOR_ID: "ready-worker",
+      MALLEO_POLL_MS: "200",
+      MALLEO_READY_TIMEOUT_MS: "300",
+    }),
+  );
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await t?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("ready barrier timeout", () => {
+  it("waits visibly naming the actor that is not ready; the operator aborts and it rolls back", async () => {
+    const submitted = await submitSplit(t.db, { vmId, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+    const waiting = await waitFor("the barrier to time out", async () => {
+      const op = await operation(submitted.id);
+      return op.waitingReason ? op : undefined;
+    });
+    expect(waiting.status).toBe("running");
+    expect(waiting.waitingReason).toMatch(
+      /^ready barrier timed out after 300 ms; not ready: uan:\/\/crawl\/.+; extend the wait or abort$/,
+    );
+    await decideReadyTimeout(t.db, submitted.id, "abort", "alice");
+    const op = await waitFor("the operation to end", async () => {
+      const o = await operation(submitted.id);
+      return ended(o.status) ? o : undefined;
+    });
+    expect(op.status).toBe("rolled_back");
+    expect(op.error).toMatch(/aborted by the operator while \d+ actor\(s\) were not ready: uan:\/\/crawl\//);
+    expect(op.waitingReason).toBeNull();
+    expect(op.steps.map((s) => `${s.name}:${s.status}`)).toEqual(["validate:succeeded", "ready:failed", "rollback:succeeded"]);
+    const actors = await t.db.actor.findMany({ where: { applicationId: "crawl" } });
+    expect(actors.every((a) => a.vmId === vmId)).toBe(true);
+    expect(await t.db.vm.count({ where: { createdBy: submitted.id, state: { not: "deleted" } } })).toBe(0);
+  });
+
+  it("the operator extends the wait until the actor gets ready, and the split completes", async () => {
+    const submitted = await submitSplit(t.db, { vmId, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+    let extensions = 0;
+    const op = await waitFor(
+      "the operation to end",
+      async () => {
+        const o = await operation(submitted.id);
+        if (ended(o.status)) return o;
+        if (o.waitingReason?.startsWith("ready barrier timed out") && o.readyDecision === null) {
+          await decideReadyTimeout(t.db, submitted.id, "extend", "alice");
+          extensions++;
+        }
+        return undefined;
+      },
+      90_000,
+    );
+    expect(op.status).toBe("succeeded");
+    expect(extensions).toBeGreaterThan(0);
+    const ready = op.steps.find((s) => s.name === "ready" && s.status === "succeeded");
+    expect((ready?.detail as { extensions: number }).extensions).toBeGreaterThan(0);
+    const vms = await t.db.vm.findMany({ where: { applicationId: "crawl", state: "running" }, include: { actors: true } });
+    expect(vms.map((v) => v.actors.length)).toEqual([1, 1]);
+  });
+
+  it("extend or abort is refused when the operation is not waiting on a barrier", async () => {
+    const last = await t.db.operation.findFirstOrThrow({ orderBy: { createdAt: "desc" } });
+    await expect(decideReadyTimeout(t.db, last.id, "extend", "alice")).rejects.toThrow(/not waiting on a ready barrier/);
+  });
+});
