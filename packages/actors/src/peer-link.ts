@@ -49,6 +49,21 @@ export class PeerLink {
     this.connected.catch(() => {}); // failures are reported through onUnsent/onClosed
   }
 
+  /** Bytes written but not yet accepted by the kernel: how far the peer is behind. */
+  get pendingBytes(): number {
+    return this.channel?.socket.writableLength ?? 0;
+  }
+
+  /** Calls `callback` once the pending bytes have been handed to the kernel (at once if none). */
+  onDrained(callback: () => void): void {
+    const socket = this.channel?.socket;
+    if (!socket || socket.writableLength === 0 || this.failed) callback();
+    else {
+      socket.once("drain", callback);
+      socket.once("close", callback);
+    }
+  }
+
   get isDead(): boolean {
     return this.failed;
   }

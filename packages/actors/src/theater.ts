@@ -40,6 +40,9 @@ const HOLD_FOR_MIGRATION_TIMEOUT_MS = 10_000;
 const STOP_STEP_TIMEOUT_MS = 3_000;
 /** A migration streams its actors in pipelined batches of about this many bytes. */
 const MIGRATION_BATCH_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAILBOX_LIMIT = 10_000;
+/** A link with more than this written but not yet taken by the kernel slows the actors sending on it. */
+const LINK_HIGH_WATER_BYTES = 1024 * 1024;
 
 export type LogFields = Record<string, unknown>;
 export type TheaterLog = (entry: LogFields) => void;
@@ -65,6 +68,12 @@ export interface TheaterOptions {
   log?: TheaterLog;
   /** Called when the theater cannot go on (e.g. its registration was refused after a reconnect). */
   onFatal?: (reason: string) => void;
+  /**
+   * Mailbox bound (messages, default 10,000). A local sender to a fuller mailbox is not run
+   * again until it has drained to half; a peer delivering to it is not read from meanwhile.
+   * One handler call can still overshoot the bound by what it sends.
+   */
+  mailboxLimit?: number;
   /** A migration streams its actors in pipelined batches of about this many bytes (default 4 MiB). */
   migrationBatchBytes?: number;
   /** Test hooks to make failure windows deterministic. */
@@ -111,6 +120,12 @@ interface ActorCell {
   recvNext: Map<string, number>;
   reorder: Map<string, Map<number, { from: string; body: unknown }>>;
   profile: ActorProfileCounters;
+  /** Backpressure: not run until the mailbox (or link) it filled has drained. */
+  throttled: boolean;
+  /** Local actors throttled by this one's full mailbox. */
+  waitingSenders: Set<ActorCell>;
+  /** Peer connections not read from while this one's mailbox is full. */
+  pausedChannels: Set<Channel>;
   /** `sender` is rewritten before each handler call. */
   context: { -readonly [K in keyof ActorContext]: ActorContext[K] };
   reportedProgress: number | undefined;
@@ -125,6 +140,10 @@ export interface TheaterStats {
   migratedIn: number;
   /** Sequenced messages that arrived ahead of an earlier one and waited for it. */
   reordered: number;
+  /** Times an actor was paused because a mailbox or link it sent to was full. */
+  throttled: number;
+  /** Longest mailbox seen. */
+  mailboxHighWater: number;
   /** Sequenced messages already delivered, dropped on a second arrival. */
   duplicates: number;
 }
@@ -165,7 +184,16 @@ export class Theater {
   private resolveStopped: () => void = () => {};
   /** Resolves when the theater has stopped (after a graceful stop requested by the Mediator or `stop()`). */
   readonly stopped: Promise<void>;
-  private readonly counters = { delivered: 0, forwarded: 0, migratedOut: 0, migratedIn: 0, reordered: 0, duplicates: 0 };
+  private readonly counters = {
+    delivered: 0,
+    forwarded: 0,
+    migratedOut: 0,
+    migratedIn: 0,
+    reordered: 0,
+    duplicates: 0,
+    throttled: 0,
+    mailboxHighWater: 0,
+  };
   private nextTransferId = 1;
   private crashed = false;
 
@@ -431,6 +459,9 @@ export class Theater {
       recvNext: new Map(),
       reorder: new Map(),
       profile: { receivedFrom: new Map(), sentTo: new Map(), handled: 0, busyMs: 0 },
+      throttled: false,
+      waitingSenders: new Set(),
+      pausedChannels: new Set(),
       reportedProgress: undefined,
       context: {
         self: uan,
@@ -441,6 +472,7 @@ export class Theater {
           cell.sendSeq.set(to, seq);
           cell.profile.sentTo.set(to, (cell.profile.sentTo.get(to) ?? 0) + 1);
           this.route({ type: "deliver", to, from: uan, body: structuredClone(message), hops: 0, seq });
+          this.applyBackpressure(cell, to);
         },
         schedule: (message, delayMs) => this.scheduleSelfMessage(cell, message, delayMs),
         log: (fields) => this.log("info", "actor log", { actor: uan, ...fields }),
@@ -485,6 +517,7 @@ export class Theater {
     if (!safe) return false;
     cell.held = true;
     this.runQueue.delete(cell);
+    this.resumeChannels(cell); // a held actor does not drain: never block a link (and migrations on it) for it
     this.newlyHeld.add(cell.uan);
     this.scheduleHeldFlush();
     for (const waiter of [...this.holdWaiters]) waiter();
@@ -538,7 +571,62 @@ export class Theater {
    * Puts a delivered message in the actor's mailbox in per-sender sequence order: one that comes
    * early (it overtook a forwarded one) waits for the gap to fill; one already delivered is dropped.
    */
-  private accept(cell: ActorCell, message: DeliverMessage): void {
+  private accept(cell: ActorCell, message: DeliverMessage, via?: Channel): void {
+    this.acceptInOrder(cell, message);
+    const length = cell.mailbox.length;
+    if (length > this.counters.mailboxHighWater) this.counters.mailboxHighWater = length;
+    if (via && length >= this.mailboxLimit && !cell.held && !cell.outgoing && !cell.pausedChannels.has(via)) {
+      via.socket.pause();
+      cell.pausedChannels.add(via);
+    }
+  }
+
+  private get mailboxLimit(): number {
+    return this.options.mailboxLimit ?? DEFAULT_MAILBOX_LIMIT;
+  }
+
+  /** After `sender` sent to `to`: pause it if the receiver's mailbox, or the link to it, is full. */
+  private applyBackpressure(sender: ActorCell, to: string): void {
+    const receiver = this.cells.get(to);
+    if (receiver) {
+      if (receiver !== sender && !receiver.incoming && receiver.mailbox.length >= this.mailboxLimit) {
+        sender.throttled = true;
+        receiver.waitingSenders.add(sender);
+        this.counters.throttled++;
+      }
+      return;
+    }
+    const address = this.forwarding.get(to) ?? this.directoryCache.get(to);
+    const link = address ? this.links.get(address) : undefined;
+    if (!link || link.pendingBytes <= LINK_HIGH_WATER_BYTES || sender.throttled) return;
+    sender.throttled = true;
+    this.counters.throttled++;
+    link.onDrained(() => this.unthrottle(sender));
+  }
+
+  private unthrottle(cell: ActorCell): void {
+    if (!cell.throttled) return;
+    cell.throttled = false;
+    this.markRunnable(cell);
+  }
+
+  /** The mailbox drained (or the actor left, or holds): let its senders and peers go on. */
+  private relieve(cell: ActorCell): void {
+    for (const sender of cell.waitingSenders) this.unthrottle(sender);
+    cell.waitingSenders.clear();
+    this.resumeChannels(cell);
+  }
+
+  private resumeChannels(cell: ActorCell): void {
+    for (const channel of cell.pausedChannels) {
+      // Another full mailbox may still want this peer paused.
+      const stillWanted = [...this.cells.values()].some((other) => other !== cell && other.pausedChannels.has(channel));
+      if (!stillWanted) channel.socket.resume();
+    }
+    cell.pausedChannels.clear();
+  }
+
+  private acceptInOrder(cell: ActorCell, message: DeliverMessage): void {
     if (cell.outgoing) {
       cell.outgoing.arrivals.push(message);
       return;
@@ -579,7 +667,7 @@ export class Theater {
   }
 
   private markRunnable(cell: ActorCell): void {
-    if (this.crashed || cell.held || cell.outgoing || cell.incoming || cell.mailbox.length === 0) return;
+    if (this.crashed || cell.held || cell.throttled || cell.outgoing || cell.incoming || cell.mailbox.length === 0) return;
     this.runQueue.add(cell);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
@@ -594,8 +682,10 @@ export class Theater {
     while (this.runQueue.size > 0 && performance.now() < deadline) {
       for (const cell of [...this.runQueue]) {
         this.runQueue.delete(cell);
-        if (this.cells.get(cell.uan) !== cell || cell.held || cell.outgoing || cell.incoming) continue;
+        if (this.cells.get(cell.uan) !== cell || cell.held || cell.throttled || cell.outgoing || cell.incoming) continue;
         const entry = cell.mailbox.shift();
+        if ((cell.waitingSenders.size > 0 || cell.pausedChannels.size > 0) && cell.mailbox.length <= this.mailboxLimit / 2)
+          this.relieve(cell);
         if (!entry) continue;
         this.runHandler(cell, entry);
         this.noteProgress(cell);
@@ -675,7 +765,7 @@ export class Theater {
     if (this.crashed) return;
     const cell = this.cells.get(message.to);
     if (cell && !cell.incoming) {
-      this.accept(cell, message);
+      this.accept(cell, message, via);
       return;
     }
     if (message.hops >= MAX_FORWARD_HOPS) {
@@ -976,6 +1066,7 @@ export class Theater {
 
   /** The migration did not happen: the actor stays here, held, and takes the messages that waited. */
   private restoreOutgoing(cell: ActorCell): void {
+    this.relieve(cell);
     const arrivals = cell.outgoing?.arrivals ?? [];
     cell.outgoing = null;
     for (const message of arrivals) this.accept(cell, message);
@@ -983,6 +1074,7 @@ export class Theater {
 
   /** The target owns the actor now: leave a forwarding pointer and pass on what arrived meanwhile. */
   private releaseOutgoing(cell: ActorCell): void {
+    this.relieve(cell);
     const target = cell.outgoing!.target;
     this.cells.delete(cell.uan);
     this.runQueue.delete(cell);
@@ -1154,6 +1246,7 @@ export class Theater {
     if (this.stopping) return;
     this.stopping = true;
     if (this.cells.size > 0) this.log("warn", "stopping with actors still hosted", { actors: this.cells.size });
+    for (const cell of this.cells.values()) this.relieve(cell);
     // Stop accepting peers; close()'s callback would wait for every open connection, so don't await it.
     this.server?.close();
     // Peers confirm on the same connection they delivered on, so after the acks nothing is in flight to us.

@@ -18,6 +18,8 @@ import {
   type ActorSpec,
   type ChatterInit,
   type ChatterState,
+  type ActorContext,
+  type BehaviorRegistry,
   type TheaterFaultHooks,
 } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatBehaviors, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
@@ -39,7 +41,7 @@ function sameBits(a: Float64Array, b: Float64Array): boolean {
 
 async function startLab(
   vmIds: string[],
-  options: { faults?: Record<string, TheaterFaultHooks>; sourceLossGraceMs?: number } = {},
+  options: { faults?: Record<string, TheaterFaultHooks>; sourceLossGraceMs?: number; mailboxLimit?: number } = {},
 ): Promise<{ mediator: Mediator; theaters: Map<string, Theater> }> {
   const mediator = new Mediator({ sourceLossGraceMs: options.sourceLossGraceMs ?? 300, migrationTimeoutMs: 10_000 });
   const { address } = await mediator.start();
@@ -51,7 +53,8 @@ async function startLab(
       vmId,
       mediator: address,
       secret: `secret-${vmId}`,
-      behaviors: { ...builtinBehaviors, ...heatBehaviors },
+      behaviors: { ...builtinBehaviors, ...heatBehaviors, ...backpressureBehaviors },
+      mailboxLimit: options.mailboxLimit,
       progressIntervalMs: 50,
       reconnectDelayMs: 50,
       // Small batches, so a heat transfer is streamed in several and a fault can land mid-stream.
@@ -65,6 +68,39 @@ async function startLab(
   }
   return { mediator, theaters };
 }
+
+/** A producer that sends as fast as its timer fires, and a consumer that takes a while per message. */
+interface ProducerState {
+  to: string;
+  total: number;
+  burst: number;
+  bytes: number;
+  sent: number;
+}
+const backpressureBehaviors = {
+  "test.producer": {
+    init: (args: unknown) => ({ ...(args as Omit<ProducerState, "sent">), sent: 0 }),
+    start(state: ProducerState, context: ActorContext) {
+      context.schedule("tick", 0);
+      return state;
+    },
+    receive(state: ProducerState, _message: unknown, context: ActorContext) {
+      for (let index = 0; index < state.burst && state.sent < state.total; index++)
+        context.send(state.to, { n: ++state.sent, pad: new Uint8Array(state.bytes) });
+      if (state.sent < state.total) context.schedule("tick", 0);
+      return state;
+    },
+  },
+  "test.slow-consumer": {
+    init: () => ({ received: [] as number[] }),
+    receive(state: { received: number[] }, message: { n: number }) {
+      const until = performance.now() + 0.5;
+      while (performance.now() < until); // a slow handler
+      state.received.push(message.n);
+      return state;
+    },
+  },
+} satisfies BehaviorRegistry;
 
 function chatterSpecs(app: string, count: number): ActorSpec[] {
   const uans = Array.from({ length: count }, (_, index) => formatUan(app, `chatter-${index}`));
@@ -297,6 +333,30 @@ describe("migration semantics", () => {
     await waitFor("heat to finish on the target", () => heatFinished(mediator, uans));
     expect(await heatGridIsExact(mediator, uans)).toBe(true);
   });
+
+  for (const placement of ["on the same theater", "on another theater"] as const) {
+    it(`bounds a slow actor's mailbox by slowing its sender ${placement}`, async () => {
+      const remote = placement === "on another theater";
+      const { mediator, theaters } = await startLab(["vm-0", "vm-1"], { mailboxLimit: 50 });
+      const consumer = "uan://bp/consumer";
+      const total = remote ? 1500 : 600;
+      await mediator.spawnActors(remote ? "vm-1" : "vm-0", [{ uan: consumer, behavior: "test.slow-consumer", init: null }]);
+      await mediator.spawnActors("vm-0", [
+        {
+          uan: "uan://bp/producer",
+          behavior: "test.producer",
+          init: { to: consumer, total, burst: 10, bytes: remote ? 16_384 : 0 },
+        },
+      ]);
+      const received = async () => ((await mediator.collectStates([consumer])).get(consumer) as { received: number[] }).received;
+      await waitFor("every message at the consumer", async () => (await received()).length >= total, 60_000);
+      expect(await received()).toEqual(Array.from({ length: total }, (_, index) => index + 1));
+      const consumerTheater = theaters.get(remote ? "vm-1" : "vm-0")!;
+      // Locally: the bound plus one burst. Across theaters: plus what the socket buffers hold.
+      expect(consumerTheater.stats.mailboxHighWater).toBeLessThanOrEqual(remote ? 300 : 50 + 10 + 1);
+      expect(theaters.get("vm-0")!.stats.throttled).toBeGreaterThan(0);
+    });
+  }
 
   it("profiles each actor: messages per peer, handler time and state bytes", async () => {
     const { mediator } = await startLab(["vm-0", "vm-1"]);
