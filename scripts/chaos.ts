@@ -23,11 +23,17 @@ const only = process.argv.slice(2); // e.g. split:transfer:before
 interface Scenario {
   kind: "split" | "merge";
   step: string;
-  phase: "before" | "after";
+  /** Where the worker is killed; "postgres-restart" instead restarts Postgres while the operation runs. */
+  phase: "before" | "after" | "postgres-restart";
 }
-const scenarios: Scenario[] = (["split", "merge"] as const)
-  .flatMap((kind) => STEP_NAMES.flatMap((step) => (["before", "after"] as const).map((phase) => ({ kind, step, phase }))))
-  .filter((s) => only.length === 0 || only.includes(`${s.kind}:${s.step}:${s.phase}`));
+const allScenarios: Scenario[] = [
+  ...(["split", "merge"] as const).flatMap((kind) =>
+    STEP_NAMES.flatMap((step) => (["before", "after"] as const).map((phase): Scenario => ({ kind, step, phase }))),
+  ),
+  { kind: "split", step: "provision", phase: "postgres-restart" },
+  { kind: "merge", step: "transfer", phase: "postgres-restart" },
+];
+const scenarios = allScenarios.filter((s) => only.length === 0 || only.includes(`${s.kind}:${s.step}:${s.phase}`));
 
 const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
 
@@ -114,7 +120,13 @@ interface Outcome {
   problems: string[];
 }
 
-async function runScenario(baseUrl: string, s: Scenario, index: number, expectedDigest: string): Promise<Outcome> {
+async function runScenario(
+  baseUrl: string,
+  s: Scenario,
+  index: number,
+  expectedDigest: string,
+  restartPostgres: () => Promise<void>,
+): Promise<Outcome> {
   const name = `${s.kind}-${s.step}-${s.phase}`;
   const dataDir = path.join(workDir, name);
   rmSync(dataDir, { recursive: true, force: true });
@@ -143,7 +155,8 @@ async function runScenario(baseUrl: string, s: Scenario, index: number, expected
       MALLEO_POLL_MS: "200",
     };
     const logFile = path.join(dataDir, "logs/worker.log");
-    worker = startWorker({ ...env, MALLEO_CHAOS_CRASH_AT: `${s.step}:${s.phase}` }, logFile);
+    const crash = s.phase === "postgres-restart" ? {} : { MALLEO_CHAOS_CRASH_AT: `${s.step}:${s.phase}` };
+    worker = startWorker({ ...env, ...crash }, logFile);
     await waitFor("the worker", () => getJson(adminPort, "/healthz"), 60_000);
     // The application is running before the operation starts.
     await waitFor(
@@ -155,10 +168,20 @@ async function runScenario(baseUrl: string, s: Scenario, index: number, expected
       s.kind === "split"
         ? await submitSplit(db, { vmId: vmIds[0], count: 2, targetHostIds: ["pm-2", "pm-3"] }, "chaos")
         : await submitMerge(db, { vmIds, targetHostId: "pm-1" }, "chaos");
-    const how = await Promise.race([exited(worker), new Promise<string>((r) => setTimeout(() => r("timeout"), 60_000))]);
-    if (how !== "SIGKILL") problems.push(`worker was not killed at ${s.step}:${s.phase} (exit: ${how})`);
-
-    worker = startWorker(env, logFile); // same executor ID: DBOS resumes the workflow
+    if (s.phase === "postgres-restart") {
+      // Postgres goes away while the step runs and comes back; the worker must ride it out.
+      await waitFor(
+        `the ${s.step} step to start`,
+        async () => ((await db.operationStep.count({ where: { operationId: op.id, name: s.step } })) > 0 ? true : undefined),
+        60_000,
+      );
+      await restartPostgres();
+      if (worker.exitCode !== null || worker.signalCode !== null) problems.push("the worker died when Postgres restarted");
+    } else {
+      const how = await Promise.race([exited(worker), new Promise<string>((r) => setTimeout(() => r("timeout"), 60_000))]);
+      if (how !== "SIGKILL") problems.push(`worker was not killed at ${s.step}:${s.phase} (exit: ${how})`);
+      worker = startWorker(env, logFile); // same executor ID: DBOS resumes the workflow
+    }
     const done = await waitFor(
       "the operation to end",
       async () => {
@@ -240,10 +263,15 @@ function sweepTheaters(dataDir: string): void {
 
 async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
-  const pg = await startEmbeddedPostgres({
-    dataDir: path.join(workDir, "postgres"),
-    port: Number(process.env.MALLEO_CHAOS_PG_PORT ?? 54380),
-  });
+  const pgPort = Number(process.env.MALLEO_CHAOS_PG_PORT ?? 54380);
+  let pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort });
+  let restarting: Promise<void> | undefined;
+  const restartPostgres = () =>
+    (restarting ??= (async () => {
+      await pg.stop();
+      pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort });
+      say("restarted Postgres");
+    })().finally(() => (restarting = undefined)));
   const reference = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
   const expectedDigest = createHash("sha256").update(Buffer.from(reference.buffer)).digest("hex");
   let passed = 0;
@@ -252,23 +280,29 @@ async function main(): Promise<void> {
   try {
     // Scenarios are independent (own database, data directory, ports): run a few at a time.
     const parallel = Math.max(1, Number(process.env.MALLEO_CHAOS_PARALLEL ?? 2));
+    const report = async (s: Scenario, i: number): Promise<void> => {
+      const t0 = Date.now();
+      const r = await runScenario(pg.url, s, i, expectedDigest, restartPostgres);
+      const ok = r.problems.length === 0;
+      if (ok) passed++;
+      actorsLost += r.actorsLost;
+      orphans += r.orphans;
+      const what = s.phase === "postgres-restart" ? `Postgres restarted during ${s.step}` : `killed ${s.phase} ${s.step}`;
+      const took = ((Date.now() - t0) / 1000).toFixed(1);
+      say(`${ok ? "ok  " : "FAIL"} ${s.kind}, ${what}: ${r.status} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`);
+    };
+    // Restarting Postgres would disturb the others: those scenarios run alone, after them.
+    const crashes = scenarios.filter((s) => s.phase !== "postgres-restart");
+    const restarts = scenarios.filter((s) => s.phase === "postgres-restart");
     let next = 0;
     const runNext = async (): Promise<void> => {
-      while (next < scenarios.length) {
+      while (next < crashes.length) {
         const i = next++;
-        const s = scenarios[i]!;
-        const t0 = Date.now();
-        const r = await runScenario(pg.url, s, i, expectedDigest);
-        const ok = r.problems.length === 0;
-        if (ok) passed++;
-        actorsLost += r.actorsLost;
-        orphans += r.orphans;
-        say(
-          `${ok ? "ok  " : "FAIL"} ${s.kind} killed ${s.phase} ${s.step}: ${r.status} in ${((Date.now() - t0) / 1000).toFixed(1)} s${ok ? "" : ` — ${r.problems.join("; ")}`}`,
-        );
+        await report(crashes[i]!, i);
       }
     };
     await Promise.all(Array.from({ length: parallel }, runNext));
+    for (const [k, s] of restarts.entries()) await report(s, crashes.length + k);
   } finally {
     await pg.stop();
   }

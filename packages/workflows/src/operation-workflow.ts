@@ -40,6 +40,23 @@ function errorText(e: unknown): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Postgres going away for a moment (restart, failover, dropped connection) is retried, not failed. */
+export function isTransientDatabaseError(e: unknown): boolean {
+  const text = `${(e as { code?: string })?.code ?? ""} ${e instanceof Error ? e.message : String(e)}`;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|Connection terminated|terminating connection|Can't reach database|database system is (starting up|shutting down)|P1001|P1017|connection.*(closed|ended)|Client has encountered a connection error/i.test(
+    text,
+  );
+}
+
+/** Every step is idempotent, so a transient database error retries it with backoff (~1 minute in all). */
+const RETRY_TRANSIENT = {
+  retriesAllowed: true,
+  maxAttempts: 12,
+  intervalSeconds: 0.5,
+  backoffRate: 1.5,
+  shouldRetry: isTransientDatabaseError,
+} as const;
+
 function maybeCrash(operationId: string, name: string, phase: "before" | "after", attempt: number): void {
   if (attempt !== 1 || timeouts.crashAt !== `${name}:${phase}`) return;
   fx().log({ operationId, step: name, event: "fault injected: SIGKILL", phase });
@@ -75,7 +92,7 @@ export async function recordedStep<T>(operationId: string, name: StepName | "rol
         await publishEvent(db, { type: "operation", operationId });
       }
     },
-    { name },
+    { name, ...RETRY_TRANSIENT },
   );
 }
 
@@ -89,7 +106,7 @@ async function throwIfCancelled(operationId: string, before: string): Promise<vo
       });
       return op?.cancelRequestedAt ? { by: op.cancelledBy ?? "an operator" } : null;
     },
-    { name: `cancel-check:${before}` },
+    { name: `cancel-check:${before}`, ...RETRY_TRANSIENT },
   );
   if (cancel) throw new AppError("CANCELLED", `cancelled by ${cancel.by} before ${before}`, { by: cancel.by });
 }
@@ -203,7 +220,7 @@ async function moveActors(uans: string[], from: string, to: string): Promise<{ m
 
 async function splitOrMerge(operationId: string): Promise<string> {
   const { db } = fx();
-  const op = await DBOS.runStep(() => operationGet(db, operationId), { name: "load" });
+  const op = await DBOS.runStep(() => operationGet(db, operationId), { name: "load", ...RETRY_TRANSIENT });
   if (!op) throw new AppError("NOT_FOUND", `operation ${operationId} does not exist`);
   const plan = op.plan as unknown as OperationPlan;
   await DBOS.runStep(
@@ -211,7 +228,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
       await operationTransition(db, operationId, ["queued"], "running");
       await publishEvent(db, { type: "operation", operationId });
     },
-    { name: "start" },
+    { name: "start", ...RETRY_TRANSIENT },
   );
 
   const compensations: Compensation[] = [];
@@ -281,7 +298,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
       return { created: plan.targets.map((t) => t.name) };
     });
 
-    const moves = await DBOS.runStep(() => transferPlan(plan), { name: "transfer-plan" });
+    const moves = await DBOS.runStep(() => transferPlan(plan), { name: "transfer-plan", ...RETRY_TRANSIENT });
     await throwIfCancelled(operationId, "transfer");
     compensations.push({
       what: "move the actors back to their source VMs",
@@ -324,7 +341,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
       await publishEvent(db, { type: "operation", operationId });
       await publishEvent(db, { type: "topology" });
     },
-    { name: "finish" },
+    { name: "finish", ...RETRY_TRANSIENT },
   );
   return "succeeded";
 }
@@ -355,7 +372,7 @@ async function cleanUpSources(operationId: string, plan: OperationPlan): Promise
             await db.operation.update({ where: { id: operationId }, data: { waitingReason: reason } });
           await publishEvent(db, { type: "operation", operationId });
         },
-        { name: `cleanup-pending-${attempt}` },
+        { name: `cleanup-pending-${attempt}`, ...RETRY_TRANSIENT },
       );
       await DBOS.sleep(delay);
       delay = Math.min(delay * 2, timeouts.cleanupRetryMaxMs);
@@ -372,7 +389,7 @@ async function rollBack(operationId: string, compensations: Compensation[], caus
       await db.operation.update({ where: { id: operationId }, data: { waitingReason: null } });
       await publishEvent(db, { type: "operation", operationId });
     },
-    { name: "rolling-back" },
+    { name: "rolling-back", ...RETRY_TRANSIENT },
   );
   let rollbackError: string | undefined;
   try {
@@ -396,7 +413,7 @@ async function rollBack(operationId: string, compensations: Compensation[], caus
       await publishEvent(db, { type: "operation", operationId });
       await publishEvent(db, { type: "topology" });
     },
-    { name: "finish" },
+    { name: "finish", ...RETRY_TRANSIENT },
   );
   return rollbackError ? "failed" : "rolled_back";
 }
