@@ -25,7 +25,7 @@ export async function prepareGuestEnvironment(): Promise<GuestEnvironment> {
   return { ok: true, image: await buildGuestImage() };
 }
 
-/** Removes the bridge the setup created (libvirtd and virtlogd keep running). */
+/** Removes the bridge and stops the libvirtd/virtlogd that host-setup.sh itself started. */
 export function teardownGuestBridge(): void {
   spawnSync("bash", [path.join(root, "scripts/guest/host-setup.sh"), "teardown"], {
     stdio: ["ignore", "ignore", "inherit"],

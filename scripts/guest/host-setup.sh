@@ -4,7 +4,7 @@
 #
 #   bash scripts/guest/host-setup.sh            packages + daemons + bridge
 #   bash scripts/guest/host-setup.sh packages   only the packages the guest build needs
-#   bash scripts/guest/host-setup.sh teardown   removes the bridge (daemons are left running)
+#   bash scripts/guest/host-setup.sh teardown   removes the bridge, stops the daemons this script started
 #
 # Exit codes: 0 ready; 3 cannot be made ready here (a `skipped: <reason>` line on stdout).
 # The bridge carries only traffic between this host and its guests: no NAT, no forwarding.
@@ -54,20 +54,37 @@ configure_qemu_driver() {
   done
 }
 
+# Daemons this script started (pid files), so `teardown` stops only those.
+STARTED=/run/malleo-guest-daemons
+
 start_daemons() {
-  if ! pgrep -x virtlogd >/dev/null; then
+  if ! pgrep -x -r D,R,S virtlogd >/dev/null; then # (zombies do not count)
     log "starting virtlogd"
-    virtlogd -d || skip "virtlogd would not start"
+    virtlogd -d --pid-file /run/malleo-virtlogd.pid || skip "virtlogd would not start"
+    echo /run/malleo-virtlogd.pid >>"$STARTED"
   fi
-  if ! pgrep -x libvirtd >/dev/null; then
+  if ! pgrep -x -r D,R,S libvirtd >/dev/null; then
     log "starting libvirtd"
-    libvirtd -d || skip "libvirtd would not start"
+    libvirtd -d --pid-file /run/malleo-libvirtd.pid || skip "libvirtd would not start"
+    echo /run/malleo-libvirtd.pid >>"$STARTED"
   fi
   for _ in $(seq 1 100); do
     virsh -c qemu:///system version >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   skip "libvirtd does not answer on qemu:///system"
+}
+
+stop_started_daemons() {
+  [[ -f "$STARTED" ]] || return 0
+  # libvirtd first: it talks to virtlogd.
+  for pidfile in $(tac "$STARTED"); do
+    if [[ -f "$pidfile" ]]; then
+      log "stopping $(basename "$pidfile" .pid | sed 's/^malleo-//') (started by this script)"
+      kill "$(cat "$pidfile")" 2>/dev/null || true
+    fi
+  done
+  rm -f "$STARTED"
 }
 
 create_bridge() {
@@ -88,6 +105,7 @@ case "${1:-all}" in
       log "removing bridge $BRIDGE"
       ip link del "$BRIDGE"
     fi
+    stop_started_daemons
     ;;
   all)
     command -v dpkg-query >/dev/null || skip "not a Debian system (no dpkg-query)"
