@@ -37,6 +37,8 @@ export default defineConfig({
     },
   },
   webServer: {
+    // Ctrl-C-like stop, so that scripts/start.ts stops the worker, its theaters and Postgres.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
     command: "npx tsx scripts/start.ts",
     env: {
       MALLEO_DATA_DIR: DATA_DIR,

@@ -1,7 +1,7 @@
 // `npm start`: embedded Postgres (unless DATABASE_URL is set), migrations, the demo seed, then
 // the worker and the web UI in production mode. Ctrl-C stops everything it started.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, openSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { createDb } from "@malleo/db";
 import {
@@ -37,6 +37,7 @@ async function stopAll(code: number): Promise<never> {
       ]);
       if (!exited) c.kill("SIGKILL");
     }
+    sweepTheaters();
     await pgHandle?.stop().catch(() => undefined);
     say("stopped");
   }
@@ -44,6 +45,23 @@ async function stopAll(code: number): Promise<never> {
 }
 process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
+
+/**
+ * Theaters of simulated VMs run in their own process groups so that they survive a worker crash;
+ * the worker kills them when it stops, and this sweep catches any it could not.
+ */
+function sweepTheaters(): void {
+  const dir = path.join(dataDir, "theaters");
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) {
+    try {
+      process.kill((JSON.parse(readFileSync(path.join(dir, f), "utf8")) as { pid: number }).pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    rmSync(path.join(dir, f), { force: true });
+  }
+}
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -123,6 +141,8 @@ async function main(): Promise<void> {
     ...process.env,
     DATABASE_URL: url,
     MALLEO_DATA_DIR: dataDir,
+    // A fixed Mediator port lets theaters find a restarted worker again (see docs/architecture.md).
+    MALLEO_MEDIATOR_PORT: process.env.MALLEO_MEDIATOR_PORT ?? String(port + 4400),
     NODE_ENV: "production",
     NEXT_TELEMETRY_DISABLED: "1",
   };
@@ -131,7 +151,6 @@ async function main(): Promise<void> {
   await waitFor(
     "the worker",
     async () => {
-      const { readFileSync } = await import("node:fs");
       workerReady ||= readFileSync(path.join(dataDir, "logs/worker.log"), "utf8").includes('"worker ready"');
       return workerReady || worker.exitCode !== null;
     },
