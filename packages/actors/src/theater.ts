@@ -575,6 +575,8 @@ export class Theater {
     this.acceptInOrder(cell, message);
     const length = cell.mailbox.length;
     if (length > this.counters.mailboxHighWater) this.counters.mailboxHighWater = length;
+    // A full actor must run to drain, even if it is itself waiting on another: no cycle can freeze.
+    if (cell.throttled && length >= this.mailboxLimit) this.unthrottle(cell);
     if (via && length >= this.mailboxLimit && !cell.held && !cell.outgoing && !cell.pausedChannels.has(via)) {
       via.socket.pause();
       cell.pausedChannels.add(via);
@@ -587,6 +589,7 @@ export class Theater {
 
   /** After `sender` sent to `to`: pause it if the receiver's mailbox, or the link to it, is full. */
   private applyBackpressure(sender: ActorCell, to: string): void {
+    if (sender.mailbox.length >= this.mailboxLimit) return; // see accept: a full actor keeps running
     const receiver = this.cells.get(to);
     if (receiver) {
       if (receiver !== sender && !receiver.incoming && receiver.mailbox.length >= this.mailboxLimit) {

@@ -100,6 +100,29 @@ const backpressureBehaviors = {
       return state;
     },
   },
+  /** Floods its peer in bursts while handling the peer's flood slowly: two of them send to each other. */
+  "test.flooder": {
+    init: (args: unknown) => ({ ...(args as { peer: string; total: number }), sent: 0, received: [] as number[] }),
+    start(state: { peer: string; total: number; sent: number; received: number[] }, context: ActorContext) {
+      context.schedule("tick", 0);
+      return state;
+    },
+    receive(
+      state: { peer: string; total: number; sent: number; received: number[] },
+      message: "tick" | { n: number },
+      context: ActorContext,
+    ) {
+      if (message === "tick") {
+        for (let index = 0; index < 50 && state.sent < state.total; index++) context.send(state.peer, { n: ++state.sent });
+        if (state.sent < state.total) context.schedule("tick", 0);
+      } else {
+        const until = performance.now() + 0.2;
+        while (performance.now() < until);
+        state.received.push(message.n);
+      }
+      return state;
+    },
+  },
 } satisfies BehaviorRegistry;
 
 function chatterSpecs(app: string, count: number): ActorSpec[] {
@@ -357,6 +380,23 @@ describe("migration semantics", () => {
       expect(theaters.get("vm-0")!.stats.throttled).toBeGreaterThan(0);
     });
   }
+
+  it("does not freeze two slow actors that flood each other's full mailboxes", async () => {
+    const { mediator } = await startLab(["vm-0"], { mailboxLimit: 20 });
+    const [a, b] = ["uan://flood/a", "uan://flood/b"];
+    await mediator.spawnActors("vm-0", [
+      { uan: a, behavior: "test.flooder", init: { peer: b, total: 1000 } },
+      { uan: b, behavior: "test.flooder", init: { peer: a, total: 1000 } },
+    ]);
+    const expected = Array.from({ length: 1000 }, (_, index) => index + 1);
+    await waitFor("both floods delivered", async () =>
+      [...(await mediator.collectStates([a, b])).values()].every(
+        (state) => (state as { received: number[] }).received.length === 1000,
+      ),
+    );
+    for (const state of (await mediator.collectStates([a, b])).values())
+      expect((state as { received: number[] }).received).toEqual(expected);
+  });
 
   it("profiles each actor: messages per peer, handler time and state bytes", async () => {
     const { mediator } = await startLab(["vm-0", "vm-1"]);
