@@ -377,7 +377,8 @@ describe("migration semantics", () => {
       const consumerTheater = theaters.get(remote ? "vm-1" : "vm-0")!;
       // Locally: the bound plus one burst. Across theaters: plus what the socket buffers hold.
       expect(consumerTheater.stats.mailboxHighWater).toBeLessThanOrEqual(remote ? 300 : 50 + 10 + 1);
-      expect(theaters.get("vm-0")!.stats.throttled).toBeGreaterThan(0);
+      // Across theaters the sender may only be held up in its socket, not throttled itself.
+      if (!remote) expect(theaters.get("vm-0")!.stats.throttled).toBeGreaterThan(0);
     });
   }
 
