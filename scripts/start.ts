@@ -94,19 +94,39 @@ function buildWebIfNeeded(): void {
   if (r.status !== 0) throw new Error("next build failed");
 }
 
-function launch(name: string, args: string[], env: NodeJS.ProcessEnv, cwd = root): ChildProcess {
+/**
+ * Starts a child with its output in <data>/logs/<name>.log. A child that dies unexpectedly stops
+ * everything, except one started with `restart`: the worker is restarted (a crashed worker
+ * resumes its operations and adopts its theaters), unless it keeps crashing.
+ */
+function launch(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = root,
+  opts: { restart?: boolean } = {},
+): ChildProcess {
   mkdirSync(path.join(dataDir, "logs"), { recursive: true });
-  const logFd = openSync(path.join(dataDir, "logs", `${name}.log`), "w");
+  const logFd = openSync(path.join(dataDir, "logs", `${name}.log`), "a");
   const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", logFd, logFd] });
   children.push(child);
   child.once("exit", (code, signal) => {
-    if (!stopping) {
-      say(`${name} exited unexpectedly (${signal ?? code}); see ${path.join(dataDir, "logs", `${name}.log`)}`);
-      void stopAll(1);
+    if (stopping) return;
+    const log = path.join(dataDir, "logs", `${name}.log`);
+    const recent = (restarts.get(name) ?? []).filter((t) => Date.now() - t < 60_000);
+    if (opts.restart && recent.length < 5) {
+      restarts.set(name, [...recent, Date.now()]);
+      say(`${name} exited unexpectedly (${signal ?? code}); restarting it (see ${log})`);
+      children.splice(children.indexOf(child), 1);
+      launch(name, args, env, cwd, opts);
+      return;
     }
+    say(`${name} exited unexpectedly (${signal ?? code}); see ${log}`);
+    void stopAll(1);
   });
   return child;
 }
+const restarts = new Map<string, number[]>();
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -146,7 +166,8 @@ async function main(): Promise<void> {
     NODE_ENV: "production",
     NEXT_TELEMETRY_DISABLED: "1",
   };
-  const worker = launch("worker", ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")], env);
+  rmSync(path.join(dataDir, "logs/worker.log"), { force: true });
+  const worker = launch("worker", ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")], env, root, { restart: true });
   let workerReady = false;
   await waitFor(
     "the worker",
