@@ -148,12 +148,13 @@ async function heatGridIsExact(mediator: Mediator, uans: string[]): Promise<bool
 }
 
 /** A raw peer connection, as another theater would have; it answers goodbyes like one. */
-async function connectAsPeer(address: string): Promise<Channel> {
+async function connectAsPeer(address: string, received: unknown[] = []): Promise<Channel> {
   const { host, port } = parseAddress(address);
   const socket = connect({ host, port });
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   const channel: Channel = new Channel(socket, {
     onMessage: (body) => {
+      received.push(body);
       if (bodyType(body) === "goodbye") channel.send({ type: "goodbye-ack" });
     },
   });
@@ -269,7 +270,8 @@ describe("migration semantics", () => {
     const deliver = (seq: number, body: string) => ({ type: "deliver", to: uan, from: sender, body, hops: 0, seq });
     // Message 2 goes straight to the new locator; message 1 took the stale one and is forwarded.
     const direct = await connectAsPeer(theaters.get("new")!.address);
-    const stale = await connectAsPeer(theaters.get("old")!.address);
+    const toldStale: unknown[] = [];
+    const stale = await connectAsPeer(theaters.get("old")!.address, toldStale);
     direct.send(deliver(2, "second"));
     await waitFor("message 2 to wait for message 1", () => theaters.get("new")!.stats.reordered === 1);
     stale.send(deliver(1, "first"));
@@ -279,6 +281,8 @@ describe("migration semantics", () => {
     await waitFor("three messages", async () => (await received()).length >= 3);
     await waitFor("the duplicate to be dropped", () => theaters.get("new")!.stats.duplicates === 1);
     expect((await received()).map((entry) => entry.body)).toEqual(["first", "second", "third"]);
+    // The stale sender was told where the actor lives now, to correct its cache.
+    expect(toldStale).toContainEqual({ type: "moved", uan, address: theaters.get("new")!.address });
     direct.destroy();
     stale.destroy();
   });
