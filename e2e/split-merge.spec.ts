@@ -87,7 +87,8 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
 
   // History lists both operations, newest first, each succeeded.
   await page.getByTestId("nav-history").click();
-  const rows = page.getByTestId("history-row");
+  // Only this test's operations: other specs may have added theirs (a cancelled split, for one).
+  const rows = page.locator('[data-testid="history-row"][data-status="succeeded"]');
   await expect(rows).toHaveCount(2);
   await expect(rows.nth(0)).toHaveAttribute("data-kind", "merge");
   await expect(rows.nth(1)).toHaveAttribute("data-kind", "split");

@@ -151,7 +151,7 @@ async function main(): Promise<number> {
           vcpus: v.vcpus,
           memoryMiB: v.memoryMiB,
           state: v.state,
-          actors: v.actors.length,
+          actors: v.actorCount,
           lockedBy: v.lockedBy,
         }));
       print(vms, () =>

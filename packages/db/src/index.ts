@@ -16,6 +16,7 @@ export * from "./repos/api-tokens";
 export * from "./repos/audit";
 export * from "./repos/operation-history";
 export * from "./repos/telemetry";
+export * from "./repos/topology-summary";
 export type {
   Host,
   Vm,

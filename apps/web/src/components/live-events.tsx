@@ -30,7 +30,10 @@ export function useIterationRate(applicationId: string, now: number): number | n
   return iterationRate(useContext(SamplesContext), applicationId, now);
 }
 
+/** Bursts of topology changes and iteration ticks are coalesced over this window. */
 const FLUSH_MS = 150;
+/** A step change is what the operator waits for: shown within a frame, bursts still coalesced. */
+const FLUSH_OPERATION_MS = 16;
 
 /**
  * One subscription to the server's event stream for the whole tab. Each event invalidates the
@@ -42,10 +45,12 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const pending = useRef<PendingRefresh>(emptyRefresh());
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const fastFlush = useRef(false);
   const [samples] = useState<IterationSamples>(() => new Map());
 
   const flush = () => {
     timer.current = undefined;
+    fastFlush.current = false;
     const batch = pending.current;
     pending.current = emptyRefresh();
     const topologyKey = trpc.topology.get.queryKey();
@@ -57,10 +62,17 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
         updatedAt: topologyState.dataUpdatedAt,
       });
     }
-    if (batch.topology) void queryClient.invalidateQueries(trpc.topology.pathFilter());
+    if (batch.topology) {
+      void queryClient.invalidateQueries(trpc.topology.pathFilter());
+      // Actors moving during Transfer are topology changes: the open operation page's progress bar follows them.
+      void queryClient.invalidateQueries(trpc.operations.get.pathFilter());
+    }
     if (batch.operations.size > 0) {
       for (const id of batch.operations) void queryClient.invalidateQueries(trpc.operations.get.queryFilter({ id }));
       void queryClient.invalidateQueries(trpc.operations.list.pathFilter());
+      void queryClient.invalidateQueries(trpc.operations.search.pathFilter());
+      void queryClient.invalidateQueries(trpc.operations.operators.pathFilter());
+      void queryClient.invalidateQueries(trpc.audit.pathFilter());
     }
   };
 
@@ -72,7 +84,14 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
       onData: (event) => {
         if (event.type === "application") recordIteration(samples, event.applicationId, event.iteration, Date.now());
         addEvent(pending.current, event);
-        if (!isEmpty(pending.current) && timer.current === undefined) timer.current = setTimeout(flush, FLUSH_MS);
+        if (isEmpty(pending.current)) return;
+        if (event.type === "operation" && !fastFlush.current) {
+          clearTimeout(timer.current);
+          fastFlush.current = true;
+          timer.current = setTimeout(flush, FLUSH_OPERATION_MS);
+        } else if (timer.current === undefined) {
+          timer.current = setTimeout(flush, FLUSH_MS);
+        }
       },
     }),
   );

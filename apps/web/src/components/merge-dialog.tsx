@@ -10,6 +10,7 @@ import { defaultMergeTarget, hostOptionLabel, mergeBlocker, mergeProblems } from
 import { useTRPC } from "../trpc/react";
 import type { TopologyHost } from "../trpc/types";
 import { Modal } from "./modal";
+import { PlanPreview } from "./plan-preview";
 
 export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose: () => void }) {
   const trpc = useTRPC();
@@ -24,7 +25,7 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
   const targetHostId = chosenTarget ?? defaultMergeTarget(hosts, sources);
   const problems = mergeProblems(hosts, sources, targetHostId);
   const total = sumResources(sources);
-  const actors = sources.reduce((s, v) => s + v.actors.length, 0);
+  const actors = sources.reduce((s, v) => s + v.actorCount, 0);
   const applications = [...new Set(vms.map((v) => v.applicationId))].sort();
 
   const toggle = (id: string, on: boolean) => setSelected((s) => (on ? [...s, id] : s.filter((x) => x !== id)));
@@ -77,7 +78,7 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
                   />
                   <span className="mono">{vm.name}</span>
                   <span className="muted">
-                    on {vm.hostId} · {vm.vcpus} vCPU · {formatMiB(vm.memoryMiB)} · {plural(vm.actors.length, "actor")}
+                    on {vm.hostId} · {vm.vcpus} vCPU · {formatMiB(vm.memoryMiB)} · {plural(vm.actorCount, "actor")}
                   </span>
                   {blocker && <span className="muted"> — {vm.lockedBy ? "locked" : vm.state}</span>}
                 </label>
@@ -101,6 +102,14 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
         Result: <strong>{total.vcpus} vCPU</strong> · <strong>{formatMiB(total.memoryMiB)}</strong> ·{" "}
         <strong>{plural(actors, "actor")}</strong> on <strong>{targetHostId || "—"}</strong>
       </p>
+
+      {problems.length === 0 && (
+        <PlanPreview
+          hosts={hosts}
+          leaving={new Set(selected)}
+          targets={[{ label: "merged VM", hostId: targetHostId, vcpus: total.vcpus, memoryMiB: total.memoryMiB, actors }]}
+        />
+      )}
 
       {problems.length > 0 && (
         <ul className="callout callout--warn" data-testid="merge-problems">

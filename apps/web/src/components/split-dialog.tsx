@@ -10,6 +10,7 @@ import { defaultSplitTargets, hostOptionLabel, splitProblems, splitShares } from
 import { useTRPC } from "../trpc/react";
 import type { TopologyHost, TopologyVm } from "../trpc/types";
 import { Modal } from "./modal";
+import { PlanPreview } from "./plan-preview";
 
 export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; hosts: TopologyHost[]; onClose: () => void }) {
   const trpc = useTRPC();
@@ -20,7 +21,7 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
   const split = useMutation(trpc.operations.split.mutationOptions({ onSuccess: (op) => router.push(`/operations/${op.id}`) }));
 
   const { shares } = splitShares(source, count);
-  const actorsPer = contiguousGroups(source.actors, count).map((g) => g.length);
+  const actorsPer = contiguousGroups(Array.from({ length: source.actorCount }), count).map((g) => g.length);
   const problems = splitProblems(hosts, source, targets);
   const leaving = new Set([source.id]);
 
@@ -53,8 +54,8 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
     >
       <p className="muted">
         {source.name} on {source.hostId}: {source.vcpus} vCPU · {formatMiB(source.memoryMiB)} ·{" "}
-        {plural(source.actors.length, "actor")}. Its resources are divided evenly; actors move in contiguous runs, so neighbours
-        stay together.
+        {plural(source.actorCount, "actor")}. Its resources are divided evenly; actors move in contiguous runs, so neighbours stay
+        together.
       </p>
 
       <label className="field">
@@ -103,6 +104,20 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
           ))}
         </tbody>
       </table>
+
+      {problems.length === 0 && (
+        <PlanPreview
+          hosts={hosts}
+          leaving={leaving}
+          targets={targets.map((hostId, i) => ({
+            label: `#${i + 1}`,
+            hostId,
+            vcpus: shares[i]?.vcpus ?? 0,
+            memoryMiB: shares[i]?.memoryMiB ?? 0,
+            actors: actorsPer[i] ?? 0,
+          }))}
+        />
+      )}
 
       {problems.length > 0 && (
         <ul className="callout callout--warn" data-testid="split-problems">

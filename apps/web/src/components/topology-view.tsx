@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState } from "react";
+import { useDeferredValue, useState } from "react";
 import { describeError } from "../lib/errors";
 import { actorShortName, compactRanges, formatMiB, plural, shortId } from "../lib/format";
 import { splitBlocker } from "../lib/placement";
@@ -22,6 +22,9 @@ export function TopologyView() {
   const [splitVmId, setSplitVmId] = useState<string | null>(null);
   const [mergeOpen, setMergeOpen] = useState(false);
   const canOperate = useCanOperate();
+  const [filter, setFilter] = useState<TopologyFilter>({ text: "", hostId: "", applicationId: "", state: "" });
+  const deferredFilter = useDeferredValue(filter);
+  const [hostLimit, setHostLimit] = useState(HOST_PAGE);
 
   if (topology.isPending) return <p className="placeholder">Loading topology…</p>;
   if (topology.isError) return <p className="callout callout--bad">Cannot load the topology. {describeError(topology.error)}</p>;
@@ -29,6 +32,8 @@ export function TopologyView() {
   const { hosts, applications } = topology.data;
   const vms = hosts.flatMap((h) => h.vms);
   const splitVm = vms.find((v) => v.id === splitVmId);
+  const shown = filterTopology(hosts, deferredFilter);
+  const totalActors = topology.data.totalActors;
 
   return (
     <>
@@ -36,11 +41,7 @@ export function TopologyView() {
         <div>
           <h1>Topology</h1>
           <p className="muted">
-            {plural(hosts.length, "host")} · {plural(vms.length, "VM")} ·{" "}
-            {plural(
-              vms.reduce((s, v) => s + v.actors.length, 0),
-              "actor",
-            )}
+            {plural(hosts.length, "host")} · {plural(vms.length, "VM")} · {plural(totalActors, "actor")}
           </p>
         </div>
         {canOperate ? (
@@ -67,11 +68,88 @@ export function TopologyView() {
         ))}
       </section>
 
+      <form className="topology-filters panel" data-testid="topology-filters" onSubmit={(e) => e.preventDefault()}>
+        <label className="field field--inline">
+          <span className="field__label">Search VMs</span>
+          <input
+            data-testid="topology-search"
+            value={filter.text}
+            placeholder="name contains…"
+            onChange={(e) => setFilter({ ...filter, text: e.target.value })}
+          />
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">Host</span>
+          <select
+            data-testid="topology-host"
+            value={filter.hostId}
+            onChange={(e) => setFilter({ ...filter, hostId: e.target.value })}
+          >
+            <option value="">all</option>
+            {hosts.map((h) => (
+              <option key={h.id} value={h.id}>
+                {h.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">Application</span>
+          <select
+            data-testid="topology-app"
+            value={filter.applicationId}
+            onChange={(e) => setFilter({ ...filter, applicationId: e.target.value })}
+          >
+            <option value="">all</option>
+            {applications.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">State</span>
+          <select
+            data-testid="topology-state"
+            value={filter.state}
+            onChange={(e) => setFilter({ ...filter, state: e.target.value })}
+          >
+            <option value="">all</option>
+            {["running", "provisioning", "deleting", "failed", "locked"].map((st) => (
+              <option key={st} value={st}>
+                {st}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="muted" data-testid="topology-shown">
+          showing{" "}
+          {plural(
+            shown.reduce((n, h) => n + h.vms.length, 0),
+            "VM",
+          )}{" "}
+          on {plural(shown.length, "host")}
+        </span>
+      </form>
+
       <section className="hosts" aria-label="Hosts">
-        {hosts.map((host) => (
+        {shown.slice(0, hostLimit).map((host) => (
           <HostCard key={host.id} host={host} onSplit={canOperate ? setSplitVmId : null} />
         ))}
       </section>
+      {shown.length > hostLimit && (
+        <div className="load-more">
+          <button
+            type="button"
+            className="button"
+            data-testid="topology-more-hosts"
+            onClick={() => setHostLimit(hostLimit + HOST_PAGE)}
+          >
+            Show {Math.min(HOST_PAGE, shown.length - hostLimit)} more of {shown.length - hostLimit} hosts
+          </button>
+        </div>
+      )}
 
       {splitVm && <SplitDialog key={splitVm.id} source={splitVm} hosts={hosts} onClose={() => setSplitVmId(null)} />}
       {mergeOpen && <MergeDialog hosts={hosts} onClose={() => setMergeOpen(false)} />}
@@ -79,10 +157,44 @@ export function TopologyView() {
   );
 }
 
+/** Hosts rendered at first; the rest on request, so 100 hosts × 1,000 VMs stay responsive. */
+const HOST_PAGE = 24;
+/** VMs rendered per host before "show all". */
+const VM_PAGE = 12;
+
+interface TopologyFilter {
+  text: string;
+  hostId: string;
+  applicationId: string;
+  state: string;
+}
+
+/** Hosts and VMs matching the filter; with a VM-level filter, hosts without a match are left out. */
+function filterTopology(hosts: TopologyHost[], f: TopologyFilter): TopologyHost[] {
+  const text = f.text.trim().toLowerCase();
+  const vmFilter = Boolean(text || f.applicationId || f.state);
+  return hosts
+    .filter((h) => !f.hostId || h.id === f.hostId)
+    .map((h) =>
+      vmFilter
+        ? {
+            ...h,
+            vms: h.vms.filter(
+              (v) =>
+                (!text || v.name.toLowerCase().includes(text)) &&
+                (!f.applicationId || v.applicationId === f.applicationId) &&
+                (!f.state || (f.state === "locked" ? v.lockedBy !== null : v.state === f.state)),
+            ),
+          }
+        : h,
+    )
+    .filter((h) => !vmFilter || h.vms.length > 0);
+}
+
 function ApplicationCard({ app, vms }: { app: TopologyApplication; vms: TopologyVm[] }) {
   const now = useNow(1000);
   const rate = useIterationRate(app.id, now);
-  const actors = vms.reduce((s, v) => s + v.actors.length, 0);
+  const actors = vms.reduce((s, v) => s + v.actorCount, 0);
   return (
     <article className="app-card" data-testid={`app-${app.id}`}>
       <div className="app-card__title">
@@ -126,6 +238,8 @@ function Meter({ label, used, total, format }: { label: string; used: number; to
 }
 
 function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: ((vmId: string) => void) | null }) {
+  const [all, setAll] = useState(false);
+  const visible = all ? host.vms : host.vms.slice(0, VM_PAGE);
   const usedCpus = host.vms.reduce((s, v) => s + v.vcpus, 0);
   const usedMem = host.vms.reduce((s, v) => s + v.memoryMiB, 0);
   return (
@@ -145,7 +259,12 @@ function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: ((vmId: stri
         {host.vms.length === 0 ? (
           <p className="placeholder placeholder--small">No VMs</p>
         ) : (
-          host.vms.map((vm) => <VmCard key={vm.id} vm={vm} onSplit={onSplit} />)
+          visible.map((vm) => <VmCard key={vm.id} vm={vm} onSplit={onSplit} />)
+        )}
+        {host.vms.length > visible.length && (
+          <button type="button" className="button button--small button--ghost" onClick={() => setAll(true)}>
+            Show all {host.vms.length} VMs
+          </button>
         )}
       </div>
     </section>
@@ -173,15 +292,27 @@ function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => v
       <div className="vm__resources">
         <span>{vm.vcpus} vCPU</span>
         <span>{formatMiB(vm.memoryMiB)}</span>
+        <span className="vm__cpu" data-testid={`vm-cpu-${vm.name}`} title="CPU usage, latest sample">
+          {vm.cpuPercent === null ? "CPU —" : `CPU ${vm.cpuPercent.toFixed(0)} %`}
+        </span>
         <span className="muted">{vm.applicationId}</span>
       </div>
       <details className="vm__actors">
         <summary>
           <span className="vm__actor-count" data-testid={`vm-actors-${vm.name}`}>
-            {vm.actors.length}
+            {vm.actorCount}
           </span>{" "}
-          {vm.actors.length === 1 ? "actor" : "actors"}
-          {vm.actors.length > 0 && <span className="muted mono"> #{compactRanges(vm.actors.map((a) => a.ordinal))}</span>}
+          {vm.actorCount === 1 ? "actor" : "actors"}
+          {vm.actors.length > 0 ? (
+            <span className="muted mono"> #{compactRanges(vm.actors.map((a) => a.ordinal))}</span>
+          ) : (
+            vm.firstOrdinal !== null && (
+              <span className="muted mono">
+                {" "}
+                #{vm.firstOrdinal}–{vm.lastOrdinal}
+              </span>
+            )
+          )}
         </summary>
         <ul className="chips">
           {vm.actors.map((a) => (

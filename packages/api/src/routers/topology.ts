@@ -1,4 +1,4 @@
-import { topologyGet } from "@malleo/db";
+import { topologySummary } from "@malleo/db";
 import { z } from "zod";
 import { createTRPCRouter, viewerProcedure } from "../trpc";
 
@@ -14,6 +14,12 @@ const vmOutput = z.object({
   state: z.enum(["provisioning", "running", "deleting", "deleted", "failed"]),
   lockedBy: z.string().nullable(),
   createdAt: z.date(),
+  actorCount: z.number().int(),
+  firstOrdinal: z.number().int().nullable(),
+  lastOrdinal: z.number().int().nullable(),
+  /** The latest CPU sample (percent of the VM's vCPUs), null without a recent sample. */
+  cpuPercent: z.number().nullable(),
+  /** Each actor while the whole topology has few (see actorsDetailed); empty past that. */
   actors: z.array(actorOutput),
 });
 
@@ -37,9 +43,12 @@ const applicationOutput = z.object({
 export const topologyOutput = z.object({
   hosts: z.array(hostOutput),
   applications: z.array(applicationOutput),
+  /** False past ACTOR_DETAIL_LIMIT actors: VMs then carry counts and ordinal ranges only. */
+  actorsDetailed: z.boolean(),
+  totalActors: z.number().int(),
 });
 
 export const topologyRouter = createTRPCRouter({
-  /** Hosts → their live VMs → the actors inside, and each application's iteration counter. */
-  get: viewerProcedure.output(topologyOutput).query(({ ctx }) => topologyGet(ctx.db)),
+  /** Hosts → their live VMs (actor counts, CPU) → the actors inside while few, and each application's iteration counter. */
+  get: viewerProcedure.output(topologyOutput).query(({ ctx }) => topologySummary(ctx.db)),
 });

@@ -1,0 +1,114 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { formatBytes, formatDuration, formatMiB } from "../lib/format";
+import type { HostView } from "../lib/placement";
+import { expectedPauseMs, hostsAfter } from "../lib/preview";
+import { useTRPC } from "../trpc/react";
+
+export interface PreviewTarget {
+  label: string;
+  hostId: string;
+  vcpus: number;
+  memoryMiB: number;
+  actors: number;
+}
+
+/**
+ * The plan preview shown before confirming: each host's quota and capacity after the operation,
+ * the bytes each target receives and the expected pause, from the speed past operations measured.
+ */
+export function PlanPreview({
+  hosts,
+  leaving,
+  targets,
+}: {
+  hosts: HostView[];
+  leaving: ReadonlySet<string>;
+  targets: PreviewTarget[];
+}) {
+  const trpc = useTRPC();
+  const estimates = useQuery(trpc.operations.estimates.queryOptions());
+  const e = estimates.data;
+  const actors = targets.reduce((s, t) => s + t.actors, 0);
+  const pause = expectedPauseMs(e, actors);
+  const after = hostsAfter(
+    hosts,
+    leaving,
+    targets.map((t) => ({ hostId: t.hostId, resources: { vcpus: t.vcpus, memoryMiB: t.memoryMiB } })),
+  );
+  const perActor = e?.bytesPerActor ?? null;
+
+  return (
+    <div className="preview" data-testid="plan-preview">
+      <h3 className="panel__subtitle">Each target receives</h3>
+      <table className="table table--compact">
+        <thead>
+          <tr>
+            <th>New VM</th>
+            <th>Host</th>
+            <th className="num">vCPU</th>
+            <th className="num">Memory</th>
+            <th className="num">Actors</th>
+            <th className="num">Bytes</th>
+          </tr>
+        </thead>
+        <tbody>
+          {targets.map((t) => (
+            <tr key={t.label} data-testid="preview-target" data-actors={t.actors}>
+              <td>{t.label}</td>
+              <td>{t.hostId}</td>
+              <td className="num">{t.vcpus}</td>
+              <td className="num">{formatMiB(t.memoryMiB)}</td>
+              <td className="num">{t.actors}</td>
+              <td className="num">{perActor === null ? "—" : `≈ ${formatBytes(t.actors * perActor)}`}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <h3 className="panel__subtitle">Hosts after the operation</h3>
+      <table className="table table--compact" data-testid="preview-hosts">
+        <thead>
+          <tr>
+            <th>Host</th>
+            <th className="num">VM slots</th>
+            <th className="num">vCPUs</th>
+            <th className="num">Memory</th>
+          </tr>
+        </thead>
+        <tbody>
+          {after.map((h) => (
+            <tr key={h.hostId} data-testid={`preview-host-${h.hostId}`} data-slots={h.slots}>
+              <td>{h.hostId}</td>
+              <td className={`num${h.slots > h.vmQuota ? " over" : ""}`}>
+                {h.slots} / {h.vmQuota}
+              </td>
+              <td className={`num${h.vcpus > h.cpus ? " over" : ""}`}>
+                {h.vcpus} / {h.cpus}
+              </td>
+              <td className={`num${h.memoryMiB > h.capacityMiB ? " over" : ""}`}>
+                {formatMiB(h.memoryMiB)} / {formatMiB(h.capacityMiB)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <p className="preview__pause" data-testid="preview-pause">
+        Expected pause:{" "}
+        {pause === null ? (
+          <span className="muted">not measured yet — the first split or merge measures the migration speed</span>
+        ) : (
+          <>
+            <strong>≈ {formatDuration(pause)}</strong>{" "}
+            <span className="muted">
+              (from {e!.samples} past {e!.samples === 1 ? "operation" : "operations"}
+              {e!.bytesPerSecond ? `, transfer at ${formatBytes(e!.bytesPerSecond)}/s` : ""})
+            </span>
+          </>
+        )}
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,64 @@
+import type { Resources } from "@malleo/core";
+import type { HostView } from "./placement";
+
+/** Each involved host as it will be once the operation has finished (sources gone, targets placed). */
+export interface HostAfter {
+  hostId: string;
+  slots: number;
+  vmQuota: number;
+  vcpus: number;
+  cpus: number;
+  memoryMiB: number;
+  capacityMiB: number;
+}
+
+export function hostsAfter(
+  hosts: HostView[],
+  leaving: ReadonlySet<string>,
+  placements: { hostId: string; resources: Resources }[],
+): HostAfter[] {
+  const involved = new Set([
+    ...placements.map((p) => p.hostId),
+    ...hosts.filter((h) => h.vms.some((v) => leaving.has(v.id))).map((h) => h.id),
+  ]);
+  return hosts
+    .filter((h) => involved.has(h.id))
+    .map((h) => {
+      const staying = h.vms.filter((v) => !leaving.has(v.id));
+      const arriving = placements.filter((p) => p.hostId === h.id).map((p) => p.resources);
+      const all = [...staying, ...arriving];
+      return {
+        hostId: h.id,
+        slots: all.length,
+        vmQuota: h.vmQuota,
+        vcpus: all.reduce((s, v) => s + v.vcpus, 0),
+        cpus: h.cpus,
+        memoryMiB: all.reduce((s, v) => s + v.memoryMiB, 0),
+        capacityMiB: h.memoryMiB,
+      };
+    });
+}
+
+export interface Estimates {
+  samples: number;
+  meanStepMs: Record<string, number>;
+  bytesPerSecond: number | null;
+  actorsPerSecond: number | null;
+  bytesPerActor: number | null;
+}
+
+/**
+ * How long the application holds still: from the ready barrier until the actors resume on their
+ * targets (Ready + Provision + Transfer + Resume), using the means measured by past operations
+ * and the transfer speed scaled to this operation's actors and bytes. Null before any operation
+ * has measured a transfer.
+ */
+export function expectedPauseMs(e: Estimates | undefined, actors: number): number | null {
+  if (!e || e.samples === 0) return null;
+  let transfer: number | null = null;
+  if (e.bytesPerSecond && e.bytesPerActor) transfer = ((actors * e.bytesPerActor) / e.bytesPerSecond) * 1000;
+  else if (e.actorsPerSecond) transfer = (actors / e.actorsPerSecond) * 1000;
+  if (transfer === null) return null;
+  const step = (n: string) => e.meanStepMs[n] ?? 0;
+  return step("ready") + step("provision") + transfer + step("resume");
+}

@@ -1,0 +1,110 @@
+// api-topology: the topology query behind the Topology page (tRPC procedure, Prisma, output
+// validation) at 100 hosts / 1,000 VMs / 100,000 actors, p95 over repeated calls, against one
+// plain SQL query returning the same rows (hosts, VMs, actor counts) measured in the same run.
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { createCaller, createEventHub } from "@malleo/api";
+import { createDb } from "@malleo/db";
+import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
+import pg from "pg";
+import type { BenchResult } from "./run";
+import { percentile } from "./stats";
+
+const HOSTS = 100;
+const VMS_PER_HOST = 10;
+const ACTORS_PER_VM = 100;
+const RUNS = 60;
+const WARMUP = 5;
+
+const PLAIN_SQL = `
+  SELECT h.id AS host_id, h.cpus, h.memory_mib AS host_memory, h.vm_quota, h.status AS host_status,
+         v.id AS vm_id, v.name, v.application_id, v.vcpus, v.memory_mib, v.state, v.locked_by, v.created_at,
+         coalesce(a.n, 0) AS actors, a.lo, a.hi
+    FROM hosts h
+    LEFT JOIN vms v ON v.host_id = h.id AND v.state <> 'deleted'
+    LEFT JOIN (SELECT vm_id, count(*) AS n, min(ordinal) AS lo, max(ordinal) AS hi FROM actors GROUP BY vm_id) a ON a.vm_id = v.id
+   ORDER BY h.id, v.created_at`;
+
+async function seed(client: pg.Client): Promise<void> {
+  await client.query(`INSERT INTO applications (id, kind, config) VALUES ('heat', 'heat', '{}')`);
+  await client.query(
+    `INSERT INTO hosts (id, name, uri, cpus, memory_mib, vm_quota)
+     SELECT 'pm-' || lpad(i::text, 3, '0'), 'pm-' || lpad(i::text, 3, '0'), 'test:///default', 64, 262144, 16 FROM generate_series(1, $1) i`,
+    [HOSTS],
+  );
+  await client.query(
+    `INSERT INTO vms (id, name, host_id, application_id, vcpus, memory_mib, state)
+     SELECT gen_random_uuid(), 'vm-' || lpad(i::text, 4, '0'), 'pm-' || lpad((((i - 1) / $2) + 1)::text, 3, '0'), 'heat', 4, 8192, 'running'
+       FROM generate_series(1, $1) i`,
+    [HOSTS * VMS_PER_HOST, VMS_PER_HOST],
+  );
+  await client.query(
+    `INSERT INTO actors (uan, application_id, vm_id, behavior, ordinal)
+     SELECT 'uan://heat/slab-' || (v.n * $1 + j), 'heat', v.id, 'heat-slab', v.n * $1 + j
+       FROM (SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM vms) v, generate_series(0, $1 - 1) j`,
+    [ACTORS_PER_VM],
+  );
+  await client.query("ANALYZE");
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < WARMUP; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+export async function run(): Promise<BenchResult> {
+  const dir = path.resolve(import.meta.dirname, "../.data/bench-api-topology");
+  rmSync(dir, { recursive: true, force: true });
+  const server = await startEmbeddedPostgres({ dataDir: dir, port: Number(process.env.MALLEO_BENCH_PG_PORT ?? 54342) });
+  try {
+    await ensureDatabase(server.url, "bench");
+    const url = databaseUrl(server.url, "bench");
+    await migrateDatabase(url);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await seed(client);
+    const db = createDb(url);
+    const caller = createCaller({
+      db,
+      events: createEventHub(url),
+      headers: new Headers(),
+      user: { id: "bench", name: "bench", role: "viewer", via: "token" },
+    });
+    const check = await caller.topology.get();
+    const vms = check.hosts.reduce((n, h) => n + h.vms.length, 0);
+    if (
+      check.hosts.length !== HOSTS ||
+      vms !== HOSTS * VMS_PER_HOST ||
+      check.totalActors !== HOSTS * VMS_PER_HOST * ACTORS_PER_VM
+    ) {
+      throw new Error(`topology returned ${check.hosts.length} hosts, ${vms} VMs, ${check.totalActors} actors`);
+    }
+    const bytes = JSON.stringify(check).length;
+    const plain = await time(() => client.query(PLAIN_SQL));
+    const api = await time(() => caller.topology.get());
+    await client.end();
+    await db.$disconnect();
+    const apiP95 = percentile(api, 95);
+    return {
+      figures: {
+        "topology query p50 (ms)": percentile(api, 50),
+        "topology query p95 (ms)": apiP95,
+        "baseline plain SQL p50 (ms)": percentile(plain, 50),
+        "baseline plain SQL p95 (ms)": percentile(plain, 95),
+        "response size (bytes of JSON)": bytes,
+        scale: `${HOSTS} hosts, ${HOSTS * VMS_PER_HOST} VMs, ${HOSTS * VMS_PER_HOST * ACTORS_PER_VM} actors; ${RUNS} runs after ${WARMUP} warm-up`,
+      },
+      checks: [
+        { what: "topology query p95 at 100 hosts / 1,000 VMs / 100,000 actors (ms)", value: apiP95, goal: 100, better: "lower" },
+      ],
+    };
+  } finally {
+    await server.stop();
+  }
+}
