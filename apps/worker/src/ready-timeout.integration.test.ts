@@ -9,14 +9,16 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actorCreateMany, applicationUpsert, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
-import { applicationActorSpecs } from "@malleo/examples";
+import { createServer } from "node:net";
+import { applicationActorSpecs, fetchSiteStats } from "@malleo/examples";
 import { decideReadyTimeout, submitSplit } from "@malleo/workflows";
 import { seedSimulatedHosts } from "../../../scripts/seed";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
 
 // Every page answers after 3 s: a partition fetching one is not at its safe point until then.
-const CRAWLER = { pages: 40, slowEvery: 1, slowMs: 3_000, partitions: 2, politeness: 1 };
+// The site listens on a port of our choosing so the test can watch fetches start.
+let CRAWLER = { pages: 200, slowEvery: 1, slowMs: 3_000, partitions: 2, politeness: 1, sitePort: 0 };
 
 let t: TestDatabase;
 let worker: RunningWorker;
@@ -36,7 +38,29 @@ const operation = (id: string) =>
   t.db.operation.findUniqueOrThrow({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
 const ended = (status: string) => ["succeeded", "failed", "rolled_back"].includes(status);
 
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Submits the split the moment a page fetch has just begun, so that a partition is certainly
+ * mid-fetch (about 3 s from its safe point) when the 300 ms barrier starts.
+ */
+async function splitWhileAFetchHasJustStarted() {
+  const site = `http://127.0.0.1:${CRAWLER.sitePort}`;
+  const before = (await fetchSiteStats(site)).total;
+  await waitFor("a fetch to start", async () => ((await fetchSiteStats(site)).total > before ? true : undefined), 30_000);
+  return submitSplit(t.db, { vmId, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+}
+
 beforeAll(async () => {
+  CRAWLER = { ...CRAWLER, sitePort: await freePort() };
   t = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-ready-"));
   await seedSimulatedHosts(t.db, dataDir);
@@ -75,7 +99,7 @@ afterAll(async () => {
 
 describe("ready barrier timeout", () => {
   it("waits visibly naming the actor that is not ready; the operator aborts and it rolls back", async () => {
-    const submitted = await submitSplit(t.db, { vmId, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+    const submitted = await splitWhileAFetchHasJustStarted();
     const waiting = await waitFor("the barrier to time out", async () => {
       const op = await operation(submitted.id);
       return op.waitingReason ? op : undefined;
@@ -99,7 +123,7 @@ describe("ready barrier timeout", () => {
   });
 
   it("the operator extends the wait until the actor gets ready, and the split completes", async () => {
-    const submitted = await submitSplit(t.db, { vmId, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+    const submitted = await splitWhileAFetchHasJustStarted();
     let extensions = 0;
     const op = await waitFor(
       "the operation to end",

@@ -40,11 +40,18 @@ function errorText(e: unknown): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Postgres going away for a moment (restart, failover, dropped connection) is retried, not failed. */
+/**
+ * Postgres going away for a moment (restart, failover, dropped connection) is retried, not
+ * failed. Only errors raised by the database client count: a theater's dropped connection
+ * during a migration is a real failure of that step, not a reason to retry it.
+ */
 export function isTransientDatabaseError(e: unknown): boolean {
-  const text = `${(e as { code?: string })?.code ?? ""} ${e instanceof Error ? e.message : String(e)}`;
-  return /ECONNREFUSED|ECONNRESET|EPIPE|Connection terminated|terminating connection|Can't reach database|database system is (starting up|shutting down)|P1001|P1017|connection.*(closed|ended)|Client has encountered a connection error/i.test(
-    text,
+  if (!(e instanceof Error) || AppError.is(e)) return false;
+  const code = String((e as { code?: unknown }).code ?? "");
+  const fromDatabaseClient = /^Prisma|DriverAdapterError/.test(e.name) || /^(08|57P0)/.test(code);
+  if (!fromDatabaseClient && !/Can't reach database server/.test(e.message)) return false;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|Connection terminated|terminating connection|Can't reach database|database system is (starting up|shutting down)|P1001|P1017|^08|^57P0|connection.*(closed|ended)/i.test(
+    `${code} ${e.message}`,
   );
 }
 
