@@ -34,7 +34,9 @@ export function startAdminServer(
         const grid = heatAssemble(app.config as unknown as HeatConfig, states);
         return reply(200, {
           actors: states.size,
-          sha256: createHash("sha256").update(Buffer.from(grid.buffer, grid.byteOffset, grid.byteLength)).digest("hex"),
+          sha256: createHash("sha256")
+            .update(Buffer.from(grid.buffer, grid.byteOffset, grid.byteLength))
+            .digest("hex"),
         });
       }
       return reply(404, { error: "not found" });

@@ -26,8 +26,6 @@ const schema = z.object({
   MALLEO_RECONCILE_MS: z.coerce.number().int().positive().default(15_000),
   // Hosts registered from configuration: JSON [{"id","uri","vmQuota"}] (docs/operations.md).
   MALLEO_HOSTS: z.string().optional(),
-  // Hosts registered from configuration: JSON [{"id","uri","vmQuota"}] (docs/operations.md).
-  MALLEO_HOSTS: z.string().optional(),
   MALLEO_READY_DECISION_TIMEOUT_MS: z.coerce
     .number()
     .int()
