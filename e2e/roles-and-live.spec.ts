@@ -167,6 +167,7 @@ test("History filters, paginates and exports CSV; charts draw what the operation
   await page.getByTestId("filter-vm").fill("no-such-vm");
   await expect(page.getByTestId("history-empty")).toHaveText("No operation matches these filters.");
   await page.getByTestId("filter-clear").click();
+  await expect(page).not.toHaveURL(/status=/);
   await page.getByTestId("filter-kind").selectOption("split");
   await expect(page).toHaveURL(/kind=split/);
   await expect(page.locator('[data-testid="history-row"][data-kind="merge"]')).toHaveCount(0);

@@ -4,7 +4,7 @@ import { OPERATION_STATUSES } from "@malleo/core";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { historyFilterFromParams } from "../lib/csv";
 import { describeError } from "../lib/errors";
 import { elapsed, formatAgo, formatDuration, formatTime, statusLabel } from "../lib/format";
@@ -36,13 +36,20 @@ export function HistoryView() {
   const topology = useQuery(trpc.topology.get.queryOptions());
   const operators = useQuery(trpc.operations.operators.queryOptions());
 
+  // The URL is the filter state. Changes build on the latest URL this page asked for, not on
+  // the one it last rendered: two quick changes (clear, then pick a kind) must not undo each other.
+  const latestQuery = useRef(params.toString());
+  useEffect(() => {
+    latestQuery.current = params.toString();
+  }, [params]);
   const setParam = (changes: Record<string, string | string[] | null>) => {
-    const next = new URLSearchParams(params.toString());
+    const next = new URLSearchParams(latestQuery.current);
     for (const [k, v] of Object.entries(changes)) {
       next.delete(k);
       for (const item of Array.isArray(v) ? v : v ? [v] : []) next.append(k, item);
     }
     if (!("page" in changes)) next.delete("page");
+    latestQuery.current = next.toString();
     router.replace(`${pathname}${next.size ? `?${next.toString()}` : ""}`);
   };
 
@@ -152,7 +159,10 @@ export function HistoryView() {
             type="button"
             className="button button--ghost button--small"
             data-testid="filter-clear"
-            onClick={() => router.replace(pathname)}
+            onClick={() => {
+              latestQuery.current = "";
+              router.replace(pathname);
+            }}
           >
             Clear filters
           </button>
