@@ -4,12 +4,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { actorCreateMany, applicationUpsert, vmCreate } from "@malleo/db";
-import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
+import type { HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { loadWorkerEnv } from "../apps/worker/src/env";
 import { startWorker } from "../apps/worker/src/worker";
-import { seedSimulatedHosts } from "../scripts/seed";
+import { seedApplicationVm, seedSimulatedHosts } from "../scripts/seed";
 import { benchDatabase } from "./lib/database";
 import type { BenchResult } from "./run";
 
@@ -20,27 +19,12 @@ export async function run(): Promise<BenchResult> {
   const { url, db, stop } = await benchDatabase("bench_soak", 54391);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-soak-"));
   await seedSimulatedHosts(db, dataDir);
-  await applicationUpsert(db, { id: "heat", kind: "heat", config: HEAT as never });
-  const vmId = crypto.randomUUID();
-  await vmCreate(db, {
-    id: vmId,
-    name: "heat-1",
-    hostId: "pm-1",
+  await seedApplicationVm(db, {
     applicationId: "heat",
-    vcpus: 4,
-    memoryMiB: 8192,
-    state: "running",
+    kind: "heat",
+    config: HEAT,
+    vm: { name: "heat-1", hostId: "pm-1", vcpus: 4, memoryMiB: 8192 },
   });
-  await actorCreateMany(
-    db,
-    heatActorSpecs("heat", HEAT).map((s, ordinal) => ({
-      uan: s.uan,
-      applicationId: "heat",
-      vmId,
-      behavior: s.behavior,
-      ordinal,
-    })),
-  );
   const worker = await startWorker(
     loadWorkerEnv({ DATABASE_URL: url, MALLEO_DATA_DIR: dataDir, MALLEO_EXECUTOR_ID: "soak", MALLEO_POLL_MS: "100" }),
   );

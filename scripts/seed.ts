@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate, type Db } from "@malleo/db";
-import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
+import { applicationActorSpecs, type HeatConfig } from "@malleo/examples";
 import { simulatedHostFile } from "@malleo/hypervisor";
 
 export const DEMO_HOSTS = [
@@ -27,26 +27,37 @@ export async function seedDemo(db: Db, dataDir: string, heat: HeatConfig = DEMO_
   const fresh = (await db.host.count()) === 0;
   await seedSimulatedHosts(db, dataDir); // files are rewritten every start: .data may have moved
   if (!fresh) return false;
-  await applicationUpsert(db, { id: "heat", kind: "heat", config: heat as never });
-  const vmId = randomUUID();
-  await vmCreate(db, {
-    id: vmId,
-    name: "heat-1",
-    hostId: "pm-1",
+  await seedApplicationVm(db, {
     applicationId: "heat",
-    vcpus: 4,
-    memoryMiB: 8192,
-    state: "running",
+    kind: "heat",
+    config: heat,
+    vm: { name: "heat-1", hostId: "pm-1", vcpus: 4, memoryMiB: 8192 },
   });
+
+  return true;
+}
+
+/**
+ * Records an application and one running VM holding all its actors (in ordinal order), the way
+ * the demo, the tests and the benchmarks start. Returns the VM's id.
+ */
+export async function seedApplicationVm(
+  db: Db,
+  app: {
+    applicationId: string;
+    kind: "heat" | "crawler";
+    config: object;
+    vm: { name: string; hostId: string; vcpus: number; memoryMiB: number };
+  },
+): Promise<string> {
+  await applicationUpsert(db, { id: app.applicationId, kind: app.kind, config: app.config as never });
+  const vmId = randomUUID();
+  await vmCreate(db, { id: vmId, ...app.vm, applicationId: app.applicationId, state: "running" });
+  // A crawler's specs need a site URL only to be built; the worker gives the real one at start.
+  const specs = applicationActorSpecs(app.kind, app.applicationId, { ...app.config, site: "http://placeholder" });
   await actorCreateMany(
     db,
-    heatActorSpecs("heat", heat).map((s, ordinal) => ({
-      uan: s.uan,
-      applicationId: "heat",
-      vmId,
-      behavior: s.behavior,
-      ordinal,
-    })),
+    specs.map((s, ordinal) => ({ uan: s.uan, applicationId: app.applicationId, vmId, behavior: s.behavior, ordinal })),
   );
-  return true;
+  return vmId;
 }

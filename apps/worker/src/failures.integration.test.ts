@@ -9,11 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError, type OperationPlan } from "@malleo/core";
-import { actorCreateMany, applicationUpsert, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
 import { cancelOperation, submitMerge, submitSplit } from "@malleo/workflows";
-import { seedSimulatedHosts } from "../../../scripts/seed";
+import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
 
@@ -77,31 +76,13 @@ async function assertActorsWhereRecorded(): Promise<void> {
   }
 }
 
-async function seedApp(id: string, cfg: HeatConfig, vmName: string): Promise<string> {
-  await applicationUpsert(t.db, { id, kind: "heat", config: cfg as never });
-  const vmId = randomUUID();
-  await vmCreate(t.db, {
-    id: vmId,
-    name: vmName,
-    hostId: "pm-1",
-    applicationId: id,
-    vcpus: 4,
-    memoryMiB: 8192,
-    state: "running",
-  });
-  await actorCreateMany(
-    t.db,
-    heatActorSpecs(id, cfg).map((s, ordinal) => ({ uan: s.uan, applicationId: id, vmId, behavior: s.behavior, ordinal })),
-  );
-  return vmId;
-}
-
 beforeAll(async () => {
   t = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-failures-"));
   await seedSimulatedHosts(t.db, dataDir);
-  await seedApp("heat", HEAT, "heat-1");
-  await seedApp("side", SIDE, "side-1");
+  const vm = (name: string) => ({ name, hostId: "pm-1", vcpus: 4, memoryMiB: 8192 });
+  await seedApplicationVm(t.db, { applicationId: "heat", kind: "heat", config: HEAT, vm: vm("heat-1") });
+  await seedApplicationVm(t.db, { applicationId: "side", kind: "heat", config: SIDE, vm: vm("side-1") });
   worker = await startWorker(
     loadWorkerEnv({
       DATABASE_URL: t.url,

@@ -4,16 +4,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate } from "@malleo/db";
+import { hostUpsert } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
-import { seedSimulatedHosts } from "../../../scripts/seed";
+import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
 
 const HEAT: HeatConfig = { width: 64, height: 48, actors: 16, maxIterations: 1500, iterationDelayMs: 2 };
-const SOURCE_ID = "0b5e3c1a-1111-4a4a-8a8a-000000000001";
+let SOURCE_ID: string;
 
 let t: TestDatabase;
 let worker: RunningWorker;
@@ -50,26 +50,12 @@ beforeAll(async () => {
   await seedSimulatedHosts(t.db, dataDir);
   // A registered host whose libvirt connection cannot be opened: a real unreachable target.
   await hostUpsert(t.db, { id: "pm-gone", uri: `test://${dataDir}/missing/pm-gone.xml`, cpus: 8, memoryMiB: 16384, vmQuota: 4 });
-  await applicationUpsert(t.db, { id: "heat", kind: "heat", config: HEAT as never });
-  await vmCreate(t.db, {
-    id: SOURCE_ID,
-    name: "heat-1",
-    hostId: "pm-1",
+  SOURCE_ID = await seedApplicationVm(t.db, {
     applicationId: "heat",
-    vcpus: 4,
-    memoryMiB: 8192,
-    state: "running",
+    kind: "heat",
+    config: HEAT,
+    vm: { name: "heat-1", hostId: "pm-1", vcpus: 4, memoryMiB: 8192 },
   });
-  await actorCreateMany(
-    t.db,
-    heatActorSpecs("heat", HEAT).map((s, ordinal) => ({
-      uan: s.uan,
-      applicationId: "heat",
-      vmId: SOURCE_ID,
-      behavior: s.behavior,
-      ordinal,
-    })),
-  );
   worker = await startWorker(
     loadWorkerEnv({ DATABASE_URL: t.url, MALLEO_DATA_DIR: dataDir, MALLEO_EXECUTOR_ID: "test-worker", MALLEO_POLL_MS: "200" }),
   );

@@ -2,17 +2,15 @@
 // in a visible state naming the actor, and the operator extends the wait or aborts. The actor is
 // a real crawler partition whose page fetch is in flight (its safe point is "no fetch in
 // flight") against the crawler's real site, whose pages answer slowly.
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorCreateMany, applicationUpsert, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { createServer } from "node:net";
-import { applicationActorSpecs, fetchSiteStats } from "@malleo/examples";
+import { fetchSiteStats } from "@malleo/examples";
 import { decideReadyTimeout, submitSplit } from "@malleo/workflows";
-import { seedSimulatedHosts } from "../../../scripts/seed";
+import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
 
@@ -64,22 +62,12 @@ beforeAll(async () => {
   t = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-ready-"));
   await seedSimulatedHosts(t.db, dataDir);
-  await applicationUpsert(t.db, { id: "crawl", kind: "crawler", config: CRAWLER });
-  vmId = randomUUID();
-  await vmCreate(t.db, {
-    id: vmId,
-    name: "crawl-1",
-    hostId: "pm-1",
+  vmId = await seedApplicationVm(t.db, {
     applicationId: "crawl",
-    vcpus: 2,
-    memoryMiB: 4096,
-    state: "running",
+    kind: "crawler",
+    config: CRAWLER,
+    vm: { name: "crawl-1", hostId: "pm-1", vcpus: 2, memoryMiB: 4096 },
   });
-  const specs = applicationActorSpecs("crawler", "crawl", { ...CRAWLER, site: "http://unused" });
-  await actorCreateMany(
-    t.db,
-    specs.map((s, ordinal) => ({ uan: s.uan, applicationId: "crawl", vmId, behavior: s.behavior, ordinal })),
-  );
   worker = await startWorker(
     loadWorkerEnv({
       DATABASE_URL: t.url,
