@@ -28,12 +28,20 @@ export class ApplicationRunner {
     private readonly log: Logger,
   ) {}
 
-  async start(): Promise<void> {
-    this.unsubscribe = this.mediator.onProgress((e) => {
+  /**
+   * Listens to progress. Called before the Mediator accepts theaters: a theater adopted after a
+   * worker restart reports its actors' progress once, as it re-registers, and that must not be missed.
+   */
+  watchProgress(): void {
+    this.unsubscribe ??= this.mediator.onProgress((e) => {
       let m = this.iterations.get(e.app);
       if (!m) this.iterations.set(e.app, (m = new Map()));
       m.set(e.uan, e.iteration);
     });
+  }
+
+  async start(): Promise<void> {
+    this.watchProgress();
     for (const app of await applicationList(this.db)) {
       let config = app.config as Record<string, unknown>;
       if (app.kind === "crawler") {

@@ -61,9 +61,10 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
     log,
   });
   await vms.prepareAdoption();
+  const apps = new ApplicationRunner(db, mediator, log);
+  apps.watchProgress();
   const { address } = await mediator.start();
   vms.mediatorAddress = address;
-  const apps = new ApplicationRunner(db, mediator, log);
 
   await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS));
   await vms.connectHosts();
