@@ -14,6 +14,7 @@ import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } f
 import { heatActorSpecs, heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { seedSimulatedHosts } from "./seed";
+import { waitFor } from "./wait";
 
 const root = path.resolve(import.meta.dirname, "..");
 const workDir = path.join(root, ".data/chaos");
@@ -45,16 +46,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 function startWorker(env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
@@ -157,12 +148,12 @@ async function runScenario(
     const logFile = path.join(dataDir, "logs/worker.log");
     const crash = s.phase === "postgres-restart" ? {} : { MALLEO_CHAOS_CRASH_AT: `${s.step}:${s.phase}` };
     worker = startWorker({ ...env, ...crash }, logFile);
-    await waitFor("the worker", () => getJson(adminPort, "/healthz"), 60_000);
+    await waitFor("the worker", () => getJson(adminPort, "/healthz"), { timeoutMs: 60_000, intervalMs: 150, ignoreErrors: true });
     // The application is running before the operation starts.
     await waitFor(
       "heat to start",
       async () => ((await db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration > 0 ? true : undefined),
-      30_000,
+      { timeoutMs: 30_000, intervalMs: 150, ignoreErrors: true },
     );
     const op =
       s.kind === "split"
@@ -173,7 +164,7 @@ async function runScenario(
       await waitFor(
         `the ${s.step} step to start`,
         async () => ((await db.operationStep.count({ where: { operationId: op.id, name: s.step } })) > 0 ? true : undefined),
-        60_000,
+        { timeoutMs: 60_000, intervalMs: 150, ignoreErrors: true },
       );
       await restartPostgres();
       if (worker.exitCode !== null || worker.signalCode !== null) problems.push("the worker died when Postgres restarted");
@@ -188,14 +179,14 @@ async function runScenario(
         const o = await db.operation.findUniqueOrThrow({ where: { id: op.id } });
         return ["succeeded", "rolled_back", "failed"].includes(o.status) ? o : undefined;
       },
-      120_000,
+      { timeoutMs: 120_000, intervalMs: 150, ignoreErrors: true },
     );
     if (done.status === "failed") problems.push(`operation failed: ${done.error}`);
     await waitFor(
       "heat to finish",
       async () =>
         (await db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration >= HEAT.maxIterations! ? true : undefined,
-      120_000,
+      { timeoutMs: 120_000, intervalMs: 150, ignoreErrors: true },
     );
 
     const inventory = await getJson<{ domains: { hostId: string; name: string }[]; actors: { uan: string; vmId: string }[] }>(

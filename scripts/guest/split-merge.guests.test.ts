@@ -13,6 +13,7 @@ import { submitMerge, submitSplit } from "@malleo/workflows";
 import { loadWorkerEnv } from "../../apps/worker/src/env";
 import { startWorker, type RunningWorker } from "../../apps/worker/src/worker";
 import { GUEST_BRIDGE, GUEST_BRIDGE_CIDR, prepareGuestEnvironment, teardownGuestBridge } from "./environment";
+import { waitFor } from "../wait";
 
 const HEAT: HeatConfig = { width: 32, height: 16, actors: 4, maxIterations: 1500, iterationDelayMs: 20 };
 const APP = "heat-guests";
@@ -26,21 +27,15 @@ let t: TestDatabase;
 let worker: RunningWorker;
 let dataDir: string;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 const terminal = (id: string) =>
-  waitFor(`operation ${id} to end`, async () => {
-    const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
-    return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
-  });
+  waitFor(
+    `operation ${id} to end`,
+    async () => {
+      const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
+      return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
+    },
+    { timeoutMs: 240_000, intervalMs: 200 },
+  );
 
 /** Domains of this test's VMs on the qemu host are exactly its live VMs. */
 async function assertNoOrphans(): Promise<void> {
@@ -134,10 +129,14 @@ describe.skipIf(!environment.ok)("split and merge on real guests", () => {
     await assertNoOrphans();
 
     const uans = heatActorSpecs(APP, HEAT).map((s) => s.uan);
-    await waitFor("heat to finish", async () => {
-      const app = await t.db.application.findUniqueOrThrow({ where: { id: APP } });
-      return app.iteration >= HEAT.maxIterations! ? true : undefined;
-    });
+    await waitFor(
+      "heat to finish",
+      async () => {
+        const app = await t.db.application.findUniqueOrThrow({ where: { id: APP } });
+        return app.iteration >= HEAT.maxIterations! ? true : undefined;
+      },
+      { timeoutMs: 240_000, intervalMs: 200 },
+    );
     const states = await worker.mediator.collectStates(uans);
     expect(states.size).toBe(HEAT.actors);
     const grid = heatAssemble(HEAT, states);

@@ -15,6 +15,7 @@ import { cancelOperation, submitMerge, submitSplit } from "@malleo/workflows";
 import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
+import { waitFor } from "../../../scripts/wait";
 
 const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 4000, iterationDelayMs: 2 };
 const SIDE: HeatConfig = { width: 16, height: 8, actors: 2, maxIterations: null, iterationDelayMs: 20 };
@@ -36,16 +37,6 @@ function holdAt(step: string): Hold {
   const released = new Promise<void>((r) => (release = r));
   holds.set(step, { reached, released });
   return { reached: reachedP, release };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const finished = (id: string) =>
@@ -259,7 +250,7 @@ describe("split and merge failure modes", () => {
       "heat to finish",
       async () =>
         (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration >= HEAT.maxIterations! ? true : undefined,
-      120_000,
+      { timeoutMs: 120_000 },
     );
     const uans = heatActorSpecs("heat", HEAT).map((s) => s.uan);
     const grid = heatAssemble(HEAT, await worker.mediator.collectStates(uans));

@@ -24,6 +24,7 @@ import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { createLogger } from "./log";
 import { Reconciler } from "./reconcile";
 import { startWorker, type RunningWorker } from "./worker";
+import { waitFor } from "../../../scripts/wait";
 
 const HEAT: HeatConfig = { width: 64, height: 32, actors: 4, maxIterations: 1_000_000, iterationDelayMs: 0 };
 const VM_ID = "0b5e3c1a-3333-4a4a-8a8a-000000000001";
@@ -33,16 +34,6 @@ let worker: RunningWorker;
 let dataDir: string;
 let reconciler: Reconciler;
 const log = createLogger("test");
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 beforeAll(async () => {
   t = await createTestDatabase();

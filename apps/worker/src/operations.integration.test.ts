@@ -11,6 +11,7 @@ import { submitMerge, submitSplit } from "@malleo/workflows";
 import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
+import { waitFor } from "../../../scripts/wait";
 
 const HEAT: HeatConfig = { width: 64, height: 48, actors: 16, maxIterations: 1500, iterationDelayMs: 2 };
 let SOURCE_ID: string;
@@ -19,21 +20,15 @@ let t: TestDatabase;
 let worker: RunningWorker;
 let dataDir: string;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const terminal = (id: string) =>
-  waitFor(`operation ${id} to end`, async () => {
-    const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
-    return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
-  });
+  waitFor(
+    `operation ${id} to end`,
+    async () => {
+      const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
+      return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
+    },
+    { timeoutMs: 90_000 },
+  );
 
 /** No domain without a live VM row and no live VM row without a domain, on every host. */
 async function assertNoOrphans(): Promise<void> {
@@ -86,10 +81,14 @@ describe("split and merge while heat diffusion runs", () => {
     await assertNoOrphans();
     // The application resumed: its progress moves on after the rollback.
     const before = (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration;
-    await waitFor("heat to progress after rollback", async () => {
-      const now = (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration;
-      return now > before ? true : undefined;
-    });
+    await waitFor(
+      "heat to progress after rollback",
+      async () => {
+        const now = (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration;
+        return now > before ? true : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
   });
 
   it("splits heat-1 onto two hosts, merges it back, and the grid is bit-identical to a sequential run", async () => {
@@ -127,10 +126,14 @@ describe("split and merge while heat diffusion runs", () => {
     await assertNoOrphans();
 
     const uans = heatActorSpecs("heat", HEAT).map((s) => s.uan);
-    await waitFor("heat to finish", async () => {
-      const app = await t.db.application.findUniqueOrThrow({ where: { id: "heat" } });
-      return app.iteration >= HEAT.maxIterations! ? true : undefined;
-    });
+    await waitFor(
+      "heat to finish",
+      async () => {
+        const app = await t.db.application.findUniqueOrThrow({ where: { id: "heat" } });
+        return app.iteration >= HEAT.maxIterations! ? true : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
     const grid = heatAssemble(HEAT, await worker.mediator.collectStates(uans));
     const reference = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
     expect(Buffer.from(grid.buffer).equals(Buffer.from(reference.buffer))).toBe(true);

@@ -13,6 +13,7 @@ import { decideReadyTimeout, submitSplit } from "@malleo/workflows";
 import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
+import { waitFor } from "../../../scripts/wait";
 
 // Every page answers after 3 s: a partition fetching one is not at its safe point until then.
 // The site listens on a port of our choosing so the test can watch fetches start.
@@ -23,15 +24,6 @@ let worker: RunningWorker;
 let dataDir: string;
 let vmId: string;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const operation = (id: string) =>
   t.db.operation.findUniqueOrThrow({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
 const ended = (status: string) => ["succeeded", "failed", "rolled_back"].includes(status);
@@ -53,7 +45,9 @@ async function freePort(): Promise<number> {
 async function splitWhileAFetchHasJustStarted() {
   const site = `http://127.0.0.1:${CRAWLER.sitePort}`;
   const before = (await fetchSiteStats(site)).total;
-  await waitFor("a fetch to start", async () => ((await fetchSiteStats(site)).total > before ? true : undefined), 30_000);
+  await waitFor("a fetch to start", async () => ((await fetchSiteStats(site)).total > before ? true : undefined), {
+    timeoutMs: 30_000,
+  });
   return submitSplit(t.db, { vmId, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
 }
 
@@ -124,7 +118,7 @@ describe("ready barrier timeout", () => {
         }
         return undefined;
       },
-      90_000,
+      { timeoutMs: 90_000 },
     );
     expect(op.status).toBe("succeeded");
     expect(extensions).toBeGreaterThan(0);
