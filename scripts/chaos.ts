@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { STEP_NAMES } from "@malleo/core";
 import { actorCreateMany, applicationUpsert, createDb, vmCreate, type Db } from "@malleo/db";
@@ -38,15 +37,12 @@ const scenarios = allScenarios.filter((s) => only.length === 0 || only.includes(
 
 const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * Each scenario's Mediator and admin ports, fixed and below Linux's ephemeral range: a port found
+ * free and released could be taken by a parallel scenario's theater before the worker binds it.
+ */
+const PORT_BASE = Number(process.env.MALLEO_CHAOS_PORT_BASE ?? 21_000);
+const scenarioPorts = (index: number) => ({ mediator: PORT_BASE + 2 * index, admin: PORT_BASE + 2 * index + 1 });
 
 function startWorker(env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, "a");
@@ -135,12 +131,13 @@ async function runScenario(
   let worker: ChildProcess | undefined;
   try {
     const vmIds = await seed(db, dataDir, s.kind);
-    const adminPort = await freePort();
+    const ports = scenarioPorts(index);
+    const adminPort = ports.admin;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: url,
       MALLEO_DATA_DIR: dataDir,
-      MALLEO_MEDIATOR_PORT: String(await freePort()),
+      MALLEO_MEDIATOR_PORT: String(ports.mediator),
       MALLEO_EXECUTOR_ID: "chaos-worker",
       MALLEO_WORKER_ADMIN_PORT: String(adminPort),
       MALLEO_POLL_MS: "200",
