@@ -3,6 +3,7 @@ import { cpuPercent } from "@malleo/core";
 import { cpuSampleDownsample, cpuSampleInsertMany, type CpuSampleInput, type Db } from "@malleo/db";
 import type { HostConnection } from "@malleo/hypervisor";
 import type { Logger } from "./log";
+import { Periodic } from "./periodic";
 
 /** One VM's cumulative CPU time at one instant. */
 export interface CpuReading {
@@ -68,15 +69,20 @@ export async function readCpuTimes(
  */
 export class CpuSampler {
   private previous = new Map<string, CpuReading>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
   private lastDownsampleMs = 0;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly db: Db,
     private readonly read: () => Promise<CpuReading[]>,
     private readonly opts: { intervalMs: number; rawRetentionMs?: number; log: Logger },
-  ) {}
+  ) {
+    this.loop = new Periodic(() => this.sampleOnce(), {
+      intervalMs: opts.intervalMs,
+      log: opts.log,
+      failure: "cpu sampling failed",
+    });
+  }
 
   /** Takes one reading and stores a sample per VM that also has a previous reading. */
   async sampleOnce(): Promise<CpuSampleInput[]> {
@@ -100,20 +106,10 @@ export class CpuSampler {
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.sampleOnce()
-        .then(() => undefined)
-        .catch((e: Error) => this.opts.log({ event: "cpu sampling failed", error: e.message }))
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.opts.intervalMs);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

@@ -9,6 +9,7 @@ import {
 } from "@malleo/db";
 import { isHypervisorError, type DomainInfo, type HostConnection } from "@malleo/hypervisor";
 import type { Logger } from "./log";
+import { Periodic } from "./periodic";
 import type { VmManager } from "./vm-manager";
 
 export interface LiveVmView {
@@ -81,14 +82,15 @@ export function diffHost(hostId: string, domains: Pick<DomainInfo, "name" | "act
  * no state across connections) and records orphans and missing VMs for the UI.
  */
 export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly db: Db,
     private readonly vms: VmManager,
     private readonly opts: { intervalMs: number; log: Logger },
-  ) {}
+  ) {
+    this.loop = new Periodic(() => this.runOnce(), { intervalMs: opts.intervalMs, log: opts.log, failure: "reconcile failed" });
+  }
 
   async runOnce(): Promise<Map<string, ReconcileFindingInput[]>> {
     const result = new Map<string, ReconcileFindingInput[]>();
@@ -149,19 +151,10 @@ export class Reconciler {
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.runOnce()
-        .catch((e: Error) => this.opts.log({ event: "reconcile failed", error: e.message }))
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.opts.intervalMs);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
