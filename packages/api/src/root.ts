@@ -2,6 +2,7 @@ import { auditRouter } from "./routers/audit";
 import { authRouter } from "./routers/auth";
 import { chartsRouter } from "./routers/charts";
 import { eventsRouter } from "./routers/events";
+import { hostsRouter } from "./routers/hosts";
 import { operationsRouter } from "./routers/operations";
 import { topologyRouter } from "./routers/topology";
 import { usersRouter } from "./routers/users";
@@ -16,6 +17,7 @@ export const appRouter = createTRPCRouter({
   users: usersRouter,
   audit: auditRouter,
   charts: chartsRouter,
+  hosts: hostsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -35,3 +35,80 @@ export async function hostLockForUpdate(tx: DbOrTx, hostIds: string[]): Promise<
   const ids = [...new Set(hostIds)].sort();
   await tx.$queryRaw`SELECT id FROM hosts WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
 }
+
+/** VMs that occupy a host: every VM not yet deleted (failed ones too: their domain may still exist). */
+const OCCUPYING = { state: { not: "deleted" as const } };
+const USAGE_SELECT = { id: true, name: true, state: true, vcpus: true, memoryMiB: true } as const;
+
+/** Every host with the VMs occupying it, for the hosts page and `hosts.list`. */
+export function hostListWithUsage(db: Db) {
+  return db.host.findMany({ orderBy: { id: "asc" }, include: { vms: { where: OCCUPYING, select: USAGE_SELECT } } });
+}
+
+/** Hosts already registered with this libvirt URI. */
+export function hostListByUri(db: DbOrTx, uri: string) {
+  return db.host.findMany({ where: { uri }, select: { id: true } });
+}
+
+/**
+ * Registers a host from the UI or the API: its URI, VM quota and overcommit ratios. Capacity
+ * starts at 0 (nothing can be placed on it) until the worker has read libvirt's nodeGetInfo.
+ */
+export function hostCreate(
+  db: DbOrTx,
+  h: { id: string; uri: string; vmQuota: number; cpuOvercommit: number; memoryOvercommit: number },
+) {
+  return db.host.create({
+    data: {
+      id: h.id,
+      name: h.id,
+      uri: h.uri,
+      vmQuota: h.vmQuota,
+      cpuOvercommit: h.cpuOvercommit,
+      memoryOvercommit: h.memoryOvercommit,
+      cpus: 0,
+      memoryMiB: 0,
+      status: "unreachable",
+      statusReason: "registered; waiting for the worker to connect",
+    },
+  });
+}
+
+type HostWithVms = Awaited<ReturnType<typeof hostListWithUsage>>[number];
+
+/**
+ * Changes a host's quota and overcommit ratios under a lock on its row, after `check` (a pure
+ * rule from core) has accepted the change against the VMs on it now. Undefined when no such host.
+ */
+export async function hostUpdateSettings(
+  db: Db,
+  id: string,
+  next: { vmQuota?: number; cpuOvercommit?: number; memoryOvercommit?: number },
+  check: (host: HostWithVms) => void,
+) {
+  return db.$transaction(async (tx) => {
+    await hostLockForUpdate(tx, [id]);
+    const host = await tx.host.findUnique({ where: { id }, include: { vms: { where: OCCUPYING, select: USAGE_SELECT } } });
+    if (!host) return undefined;
+    check(host);
+    return tx.host.update({ where: { id }, data: next });
+  });
+}
+
+/**
+ * Removes a host under a lock on its row once `check` has accepted the VMs still on it. The rows
+ * of its deleted VMs go with it (operations keep their plans); its reconciliation findings too.
+ * Returns false when no such host.
+ */
+export async function hostRemove(db: Db, id: string, check: (occupying: HostWithVms["vms"]) => void): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    await hostLockForUpdate(tx, [id]);
+    const host = await tx.host.findUnique({ where: { id }, include: { vms: { where: OCCUPYING, select: USAGE_SELECT } } });
+    if (!host) return false;
+    check(host.vms);
+    await tx.vm.deleteMany({ where: { hostId: id, state: "deleted" } });
+    await tx.reconcileFinding.deleteMany({ where: { hostId: id } });
+    await tx.host.delete({ where: { id } });
+    return true;
+  });
+}
