@@ -62,7 +62,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const as = (role: Role, name = role) =>
+const as = (role: Role, name: string = role) =>
   createCaller({
     db: t.db,
     events: createEventHub("postgres://unused"),
