@@ -1,8 +1,10 @@
 // ui-latency: from the database commit of an operation step's change to its appearance in the
 // operation page of a real browser (Chromium), through NOTIFY → the web server's LISTEN fan-out
-// → SSE → the page's refetch → render. p50 and p99 over repeated step changes. Baseline in the
-// same run: the bare round trip of one operations.get request from the same page (what a
-// refetch costs without the notification path).
+// (which reads the operation once) → SSE carrying the operation → the page's query cache →
+// render. p50 and p99 over repeated step changes. Baseline in the same run: the bare round trip
+// of one operations.get request from the same page (what a refetch would cost on its own).
+// The web build in apps/web/.next is shared: build it first when sources changed, and run this
+// under the e2e lock (`flock /tmp/malleo-e2e.lock npm run bench -- ui-latency`).
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";

@@ -1,6 +1,6 @@
-import type { MalleoEvent } from "@malleo/db";
 import { describe, expect, it } from "vitest";
-import { createEventHub, type ListenFn } from "./event-hub";
+import { createEventHub, type ListenFn, type LiveEvent } from "./event-hub";
+import type { OperationDetail } from "./operation-detail";
 
 /** A stand-in for Postgres LISTEN that counts connections and lets the test publish. */
 function fakeListen() {
@@ -16,8 +16,8 @@ function fakeListen() {
   return { state, listen };
 }
 
-async function take(it: AsyncGenerator<MalleoEvent>, n: number): Promise<MalleoEvent[]> {
-  const out: MalleoEvent[] = [];
+async function take(it: AsyncGenerator<LiveEvent>, n: number): Promise<LiveEvent[]> {
+  const out: LiveEvent[] = [];
   for (let i = 0; i < n; i++) {
     const r = await it.next();
     if (r.done) break;
@@ -75,6 +75,69 @@ describe("createEventHub", () => {
     state.publish({ type: "application", applicationId: "heat", iteration: 7 });
     expect((await first).value).toEqual({ type: "application", applicationId: "heat", iteration: 7 });
     expect(errors).toHaveLength(1);
+    await stream.return();
+  });
+
+  it("sends an operation's event with the operation read once for all subscribers, in order, the last read after the last change", async () => {
+    const { state, listen } = fakeListen();
+    // The "database": a version that each change bumps; a read returns it after the test lets it finish.
+    let version = 0;
+    const reads: { resolve: () => void }[] = [];
+    const loadOperation = (id: string) =>
+      new Promise<OperationDetail | null>((resolve) => {
+        reads.push({
+          resolve: () => resolve(id === "gone" ? null : ({ id, status: `v${version}` } as unknown as OperationDetail)),
+        });
+      });
+    const hub = createEventHub("postgres://x", { listen, loadOperation });
+    const a = hub.stream();
+    const b = hub.stream();
+    const pa = take(a, 3);
+    const pb = take(b, 3);
+    await new Promise((r) => setImmediate(r));
+
+    version = 1;
+    state.publish({ type: "operation", operationId: "op-1" });
+    // Two more changes while the first read is under way: one more read, not two.
+    version = 2;
+    state.publish({ type: "operation", operationId: "op-1" });
+    version = 3;
+    state.publish({ type: "operation", operationId: "op-1" });
+    expect(reads).toHaveLength(1);
+    reads[0]!.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toHaveLength(2);
+    reads[1]!.resolve();
+    await new Promise((r) => setImmediate(r));
+    state.publish({ type: "operation", operationId: "gone" });
+    reads[2]!.resolve();
+
+    const expected = [
+      { type: "operation", operationId: "op-1", operation: { id: "op-1", status: "v3" } },
+      { type: "operation", operationId: "op-1", operation: { id: "op-1", status: "v3" } },
+      { type: "operation", operationId: "gone" },
+    ];
+    expect(await pa).toEqual(expected);
+    expect(await pb).toEqual(expected);
+    expect(reads).toHaveLength(3);
+    await a.return();
+    await b.return();
+  });
+
+  it("still sends the event, without the operation, when reading it fails", async () => {
+    const { state, listen } = fakeListen();
+    const errors: Error[] = [];
+    const hub = createEventHub("postgres://x", {
+      listen,
+      onError: (e) => errors.push(e),
+      loadOperation: () => Promise.reject(new Error("connection reset")),
+    });
+    const stream = hub.stream();
+    const first = stream.next();
+    await new Promise((r) => setImmediate(r));
+    state.publish({ type: "operation", operationId: "op-2" });
+    expect((await first).value).toEqual({ type: "operation", operationId: "op-2" });
+    expect(errors.map((e) => e.message)).toEqual(["connection reset"]);
     await stream.return();
   });
 });

@@ -1,6 +1,7 @@
 import { EventEmitter, on } from "node:events";
 import { listenEvents, type MalleoEvent } from "@malleo/db";
 import { z } from "zod";
+import type { OperationDetail } from "./operation-detail";
 
 /** What the LISTEN channel may carry; anything else is dropped rather than sent to browsers. */
 export const malleoEventSchema = z.discriminatedUnion("type", [
@@ -11,10 +12,26 @@ export const malleoEventSchema = z.discriminatedUnion("type", [
 
 export type ListenFn = typeof listenEvents;
 
+/**
+ * What subscribers receive: the channel's events, with an operation event carrying the
+ * operation as operations.get returns it (read once per change, whoever is subscribed), so a
+ * page shows a step change without a request of its own. `operation` is absent when the hub
+ * has no loader or the read failed; clients then refetch.
+ */
+export type LiveEvent =
+  Exclude<MalleoEvent, { type: "operation" }> | { type: "operation"; operationId: string; operation?: OperationDetail };
+
 export interface EventHub {
   /** Yields every event published after the first `next()` until `signal` aborts or the consumer returns. */
-  stream(signal?: AbortSignal): AsyncGenerator<MalleoEvent, void, undefined>;
+  stream(signal?: AbortSignal): AsyncGenerator<LiveEvent, void, undefined>;
   subscriberCount(): number;
+}
+
+export interface EventHubOptions {
+  listen?: ListenFn;
+  onError?: (e: Error) => void;
+  /** Reads an operation for its events (null when it does not exist). */
+  loadOperation?: (operationId: string) => Promise<OperationDetail | null>;
 }
 
 /**
@@ -22,12 +39,38 @@ export interface EventHub {
  * connection opens with the first subscriber and closes with the last, so an idle web server
  * holds no extra connection.
  */
-export function createEventHub(url: string, opts: { listen?: ListenFn; onError?: (e: Error) => void } = {}): EventHub {
+export function createEventHub(url: string, opts: EventHubOptions = {}): EventHub {
   const listen = opts.listen ?? listenEvents;
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   let subscribers = 0;
   let stopListening: (() => void) | undefined;
+  // Operations being read: a change arriving meanwhile asks for one more read after it, so
+  // each operation's events leave in order and the last one carries the state after the last change.
+  const reading = new Map<string, { again: boolean }>();
+
+  const publishOperation = (operationId: string, load: NonNullable<EventHubOptions["loadOperation"]>) => {
+    const pending = reading.get(operationId);
+    if (pending) {
+      pending.again = true;
+      return;
+    }
+    const state = { again: false };
+    reading.set(operationId, state);
+    void (async () => {
+      do {
+        state.again = false;
+        let operation: OperationDetail | null = null;
+        try {
+          operation = await load(operationId);
+        } catch (e) {
+          opts.onError?.(e as Error);
+        }
+        emitter.emit("event", operation ? { type: "operation", operationId, operation } : { type: "operation", operationId });
+      } while (state.again);
+      reading.delete(operationId);
+    })();
+  };
 
   const acquire = () => {
     subscribers += 1;
@@ -36,7 +79,9 @@ export function createEventHub(url: string, opts: { listen?: ListenFn; onError?:
         url,
         (raw) => {
           const parsed = malleoEventSchema.safeParse(raw);
-          if (parsed.success) emitter.emit("event", parsed.data);
+          if (parsed.success && parsed.data.type === "operation" && opts.loadOperation)
+            publishOperation(parsed.data.operationId, opts.loadOperation);
+          else if (parsed.success) emitter.emit("event", parsed.data);
           else opts.onError?.(new Error(`dropped a malformed event: ${JSON.stringify(raw)}`));
         },
         opts.onError,
@@ -57,7 +102,7 @@ export function createEventHub(url: string, opts: { listen?: ListenFn; onError?:
       acquire();
       try {
         for await (const [event] of on(emitter, "event", signal ? { signal } : {})) {
-          yield event as MalleoEvent;
+          yield event as LiveEvent;
         }
       } catch (e) {
         if (!signal?.aborted) throw e;

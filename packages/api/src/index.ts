@@ -7,7 +7,8 @@ export { authenticate, userForSessionToken, SESSION_COOKIE, type AuthUser } from
 export { hashPassword, verifyPassword, generatePassword } from "./auth/passwords";
 export { roleAllows, ROLES, ROLE_ABILITIES, type Role } from "./auth/roles";
 export { searchInput as operationSearchInput } from "./routers/operations";
-export { createEventHub, malleoEventSchema, type EventHub } from "./event-hub";
+export { createEventHub, malleoEventSchema, type EventHub, type LiveEvent } from "./event-hub";
+export { operationDetail, type OperationDetail } from "./operation-detail";
 export { TRPC_CODE_BY_APP_CODE, trpcCodeForAppCode, describeInputIssues } from "./errors";
 
 export type RouterInputs = inferRouterInputs<AppRouter>;

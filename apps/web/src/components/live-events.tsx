@@ -37,8 +37,9 @@ const FLUSH_OPERATION_MS = 16;
 
 /**
  * One subscription to the server's event stream for the whole tab. Each event invalidates the
- * queries it concerns; iteration counters are written into the cache directly. On every
- * (re)connect everything is refetched, since events sent while disconnected are gone.
+ * queries it concerns; operations sent with the event and iteration counters are written into
+ * the cache directly. On every (re)connect everything is refetched, since events sent while
+ * disconnected are gone.
  */
 export function LiveEventsProvider({ children }: { children: ReactNode }) {
   const trpc = useTRPC();
@@ -62,13 +63,11 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
         updatedAt: topologyState.dataUpdatedAt,
       });
     }
-    if (batch.topology) {
-      void queryClient.invalidateQueries(trpc.topology.pathFilter());
-      // Actors moving during Transfer are topology changes: the open operation page's progress bar follows them.
-      void queryClient.invalidateQueries(trpc.operations.get.pathFilter());
-    }
-    if (batch.operations.size > 0) {
-      for (const id of batch.operations) void queryClient.invalidateQueries(trpc.operations.get.queryFilter({ id }));
+    if (batch.topology) void queryClient.invalidateQueries(trpc.topology.pathFilter());
+    // Actors moving during Transfer are topology changes: the open operation page's progress bar follows them.
+    if (batch.progress) void queryClient.invalidateQueries(trpc.operations.get.pathFilter());
+    for (const id of batch.operations) void queryClient.invalidateQueries(trpc.operations.get.queryFilter({ id }));
+    if (batch.lists) {
       void queryClient.invalidateQueries(trpc.operations.list.pathFilter());
       void queryClient.invalidateQueries(trpc.operations.search.pathFilter());
       void queryClient.invalidateQueries(trpc.operations.operators.pathFilter());
@@ -83,9 +82,20 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
       onStarted: () => void queryClient.invalidateQueries(),
       onData: (event) => {
         if (event.type === "application") recordIteration(samples, event.applicationId, event.iteration, Date.now());
+        if (event.type === "operation" && event.operation) {
+          // The event carries the operation as operations.get returns it: shown without a
+          // refetch. Only a page that shows it has it cached; others fetch when they open it. A
+          // refetch already under way holds older data and is dropped so it cannot overwrite this.
+          const key = trpc.operations.get.queryKey({ id: event.operationId });
+          const operation = event.operation;
+          if (queryClient.getQueryState(key))
+            void queryClient
+              .cancelQueries({ queryKey: key, exact: true }, { revert: false })
+              .then(() => queryClient.setQueryData(key, operation));
+        }
         addEvent(pending.current, event);
         if (isEmpty(pending.current)) return;
-        if (event.type === "operation" && !fastFlush.current) {
+        if (event.type === "operation" && !event.operation && !fastFlush.current) {
           clearTimeout(timer.current);
           fastFlush.current = true;
           timer.current = setTimeout(flush, FLUSH_OPERATION_MS);

@@ -1,3 +1,4 @@
+import type { LiveEvent } from "@malleo/api";
 import { describe, expect, it } from "vitest";
 import {
   addEvent,
@@ -18,8 +19,20 @@ describe("live refresh batching", () => {
     addEvent(p, { type: "application", applicationId: "heat", iteration: 9 });
     addEvent(p, { type: "application", applicationId: "heat", iteration: 7 });
     expect(p.topology).toBe(true);
+    expect(p.lists).toBe(true);
     expect([...p.operations]).toEqual(["a"]);
     expect(p.iterations.get("heat")).toBe(9);
+  });
+
+  it("refetches no operation that arrived with its new state, and only actor moves refetch progress", () => {
+    const p = emptyRefresh();
+    const operation = { id: "b" } as unknown as NonNullable<Extract<LiveEvent, { type: "operation" }>["operation"]>;
+    addEvent(p, { type: "operation", operationId: "b", operation });
+    expect([...p.operations]).toEqual([]);
+    expect(p.progress).toBe(false);
+    expect(p.lists && p.topology).toBe(true);
+    addEvent(p, { type: "topology" });
+    expect(p.progress).toBe(true);
   });
 
   it("only ever raises an iteration counter and keeps identity when nothing changes", () => {

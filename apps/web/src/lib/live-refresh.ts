@@ -1,26 +1,35 @@
-import type { MalleoEvent } from "@malleo/db";
+import type { LiveEvent } from "@malleo/api";
 
 /**
  * Events arrive in bursts (a step start and end, several topology changes); collecting them
  * for a moment lets the UI refetch each query once per burst instead of once per event.
+ * Operations that arrive with their new state are written into the cache at once instead
+ * (see LiveEventsProvider) and need no refetch of their own.
  */
 export interface PendingRefresh {
   topology: boolean;
+  /** Actors moved: an open operation page's Transfer progress is read from where they are. */
+  progress: boolean;
+  /** Operations that changed without their new state in the event: refetched. */
   operations: Set<string>;
+  /** Some operation changed: History, lists and the audit log may show it. */
+  lists: boolean;
   iterations: Map<string, number>;
 }
 
 export function emptyRefresh(): PendingRefresh {
-  return { topology: false, operations: new Set(), iterations: new Map() };
+  return { topology: false, progress: false, operations: new Set(), lists: false, iterations: new Map() };
 }
 
-export function addEvent(pending: PendingRefresh, event: MalleoEvent): void {
+export function addEvent(pending: PendingRefresh, event: LiveEvent): void {
   switch (event.type) {
     case "topology":
       pending.topology = true;
+      pending.progress = true;
       break;
     case "operation":
-      pending.operations.add(event.operationId);
+      if (!event.operation) pending.operations.add(event.operationId);
+      pending.lists = true;
       // An operation's progress moves locks and VMs, which the topology shows.
       pending.topology = true;
       break;
@@ -31,7 +40,9 @@ export function addEvent(pending: PendingRefresh, event: MalleoEvent): void {
 }
 
 export function isEmpty(pending: PendingRefresh): boolean {
-  return !pending.topology && pending.operations.size === 0 && pending.iterations.size === 0;
+  return (
+    !pending.topology && !pending.progress && !pending.lists && pending.operations.size === 0 && pending.iterations.size === 0
+  );
 }
 
 /** Applies iteration counters to cached topology data without a refetch; counters only rise. */

@@ -1,4 +1,4 @@
-import { createEventHub, type EventHub } from "@malleo/api";
+import { createEventHub, operationDetail, type EventHub } from "@malleo/api";
 import { createDb, type Db } from "@malleo/db";
 import { env } from "../env";
 import { logLine } from "./log";
@@ -16,5 +16,7 @@ export function getDb(): Db {
 export function getEventHub(): EventHub {
   return (holder.malleoEvents ??= createEventHub(env.DATABASE_URL, {
     onError: (e) => logLine("warn", "events listener", { error: e.message }),
+    // A step change reaches open operation pages with the operation itself: no refetch per tab.
+    loadOperation: (id) => operationDetail(getDb(), id),
   }));
 }

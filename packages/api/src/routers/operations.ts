@@ -1,78 +1,14 @@
-import { AppError, OPERATION_STATUSES, mergeInput, splitInput } from "@malleo/core";
-import { auditList, operationGet, operationList, operationOperators, operationSearch } from "@malleo/db";
+import { AppError, mergeInput, splitInput } from "@malleo/core";
+import { operationList, operationOperators, operationSearch } from "@malleo/db";
 import { cancelOperation, submitMerge, submitSplit } from "@malleo/workflows";
 import { z } from "zod";
-import { migrationEstimates, transferProgress } from "../estimates";
+import { migrationEstimates } from "../estimates";
+import { operationDetail, operationDetailOutput, operationOutput, operationStatus } from "../operation-detail";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../trpc";
 
 const operationId = z.uuid({ error: "an operation id is a UUID, as shown in History" });
 
-// The plan is stored as JSON; parsing it here (input `unknown`) is what gives it a type.
-const planOutput = z.unknown().pipe(
-  z.object({
-    kind: z.enum(["split", "merge"]),
-    applicationId: z.string(),
-    sources: z.array(z.object({ id: z.string(), name: z.string(), hostId: z.string() })),
-    targets: z.array(
-      z.object({
-        id: z.string().optional(),
-        name: z.string(),
-        hostId: z.string(),
-        vcpus: z.number().int(),
-        memoryMiB: z.number().int(),
-        actors: z.array(z.string()),
-      }),
-    ),
-  }),
-);
-
-const operationStatus = z.enum(OPERATION_STATUSES);
-
-const operationOutput = z.object({
-  id: z.string(),
-  kind: z.enum(["split", "merge"]),
-  status: operationStatus,
-  operator: z.string(),
-  error: z.string().nullable(),
-  plan: planOutput.nullable(),
-  createdAt: z.date(),
-  startedAt: z.date().nullable(),
-  finishedAt: z.date().nullable(),
-  cancelRequestedAt: z.date().nullable(),
-  cancelledBy: z.string().nullable(),
-  waitingReason: z.string().nullable(),
-});
-
-const stepOutput = z.object({
-  name: z.string(),
-  status: z.enum(["running", "succeeded", "failed", "compensated"]),
-  attempt: z.number().int(),
-  detail: z.unknown(),
-  error: z.string().nullable(),
-  startedAt: z.date(),
-  finishedAt: z.date().nullable(),
-});
-
 const submittedOutput = z.object({ id: z.string(), kind: z.enum(["split", "merge"]), status: operationStatus });
-
-const progressOutput = z.object({
-  actorsTotal: z.number().int(),
-  actorsMoved: z.number().int(),
-  bytesTotal: z.number().nullable(),
-  bytesMoved: z.number().nullable(),
-  estimated: z.boolean(),
-});
-
-const auditOutput = z.object({
-  id: z.bigint(),
-  at: z.date(),
-  actor: z.string(),
-  procedure: z.string(),
-  input: z.unknown(),
-  ok: z.boolean(),
-  error: z.string().nullable(),
-  operationId: z.string().nullable(),
-});
 
 const estimatesOutput = z.object({
   samples: z.number().int(),
@@ -135,19 +71,11 @@ export const operationsRouter = createTRPCRouter({
   /** One operation with its plan, step log, Transfer progress and the audited actions on it (who submitted, who cancelled). */
   get: viewerProcedure
     .input(z.object({ id: operationId }).strict())
-    .output(
-      operationOutput.extend({ steps: z.array(stepOutput), progress: progressOutput.nullable(), audit: z.array(auditOutput) }),
-    )
+    .output(operationDetailOutput)
     .query(async ({ ctx, input }) => {
-      const op = await operationGet(ctx.db, input.id);
+      const op = await operationDetail(ctx.db, input.id);
       if (!op) throw new AppError("NOT_FOUND", `operation ${input.id} does not exist`, { operationId: input.id });
-      const plan = planOutput.nullable().parse(op.plan);
-      const transfer = op.steps.filter((s) => s.name === "transfer").at(-1);
-      const [progress, audit] = await Promise.all([
-        transferProgress(ctx.db, plan, transfer, async () => (await migrationEstimates(ctx.db)).bytesPerActor),
-        auditList(ctx.db, { operationId: op.id }, { offset: 0, limit: 100 }),
-      ]);
-      return { ...op, progress, audit: audit.items };
+      return op;
     }),
 
   /** History: operations matching the filters, newest first, one page at a time with the total. */
