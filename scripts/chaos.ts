@@ -2,10 +2,12 @@
 // heat diffusion runs on real theater processes, restarts it, and checks after each run that
 // the operation ended, no actor was lost or duplicated, the heat grid is bit-identical to a
 // sequential run, every libvirt domain has its row and every row its domain, and every lock is
-// released. Ends with: `scenarios: N, passed: N, actors lost: 0, orphan VMs: 0`.
-import { spawn, type ChildProcess } from "node:child_process";
+// released. Failover scenarios run two workers (leader and standby, own executor IDs and ports)
+// and kill the leader: the standby takes over and finishes the operation.
+// Ends with: `scenarios: N, passed: N, actors lost: 0, orphan VMs: 0`.
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { STEP_NAMES } from "@malleo/core";
 import { actorCreateMany, applicationUpsert, createDb, vmCreate, type Db } from "@malleo/db";
@@ -14,9 +16,10 @@ import { heatActorSpecs, heatSequential, type HeatConfig } from "@malleo/example
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { seedSimulatedHosts } from "./seed";
 import { waitFor } from "./wait";
+import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "./worker-process";
 
 const root = path.resolve(import.meta.dirname, "..");
-const workDir = path.join(root, ".data/chaos");
+const workDir = path.resolve(root, process.env.MALLEO_CHAOS_DIR ?? ".data/chaos");
 const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 1500, iterationDelayMs: 2 };
 const only = process.argv.slice(2); // e.g. split:transfer:before
 
@@ -25,6 +28,8 @@ interface Scenario {
   step: string;
   /** Where the worker is killed; "postgres-restart" instead restarts Postgres while the operation runs. */
   phase: "before" | "after" | "postgres-restart";
+  /** Two workers: the leader is killed at the step and the standby (never restarted leader) finishes. */
+  failover?: boolean;
 }
 const allScenarios: Scenario[] = [
   ...(["split", "merge"] as const).flatMap((kind) =>
@@ -32,8 +37,12 @@ const allScenarios: Scenario[] = [
   ),
   { kind: "split", step: "provision", phase: "postgres-restart" },
   { kind: "merge", step: "transfer", phase: "postgres-restart" },
+  ...(["split", "merge"] as const).flatMap((kind) =>
+    (["provision", "transfer"] as const).map((step): Scenario => ({ kind, step, phase: "after", failover: true })),
+  ),
 ];
-const scenarios = allScenarios.filter((s) => only.length === 0 || only.includes(`${s.kind}:${s.step}:${s.phase}`));
+const scenarioKey = (s: Scenario) => `${s.kind}:${s.step}:${s.phase}${s.failover ? ":failover" : ""}`;
+const scenarios = allScenarios.filter((s) => only.length === 0 || only.includes(scenarioKey(s)));
 
 const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
 
@@ -42,29 +51,11 @@ const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
  * free and released could be taken by a parallel scenario's theater before the worker binds it.
  */
 const PORT_BASE = Number(process.env.MALLEO_CHAOS_PORT_BASE ?? 21_000);
-const scenarioPorts = (index: number) => ({ mediator: PORT_BASE + 2 * index, admin: PORT_BASE + 2 * index + 1 });
-
-function startWorker(env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
-  const fd = openSync(logFile, "a");
-  return spawn(process.execPath, ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")], {
-    cwd: root,
-    env,
-    stdio: ["ignore", fd, fd],
-  });
-}
-
-const exited = (p: ChildProcess) =>
-  new Promise<string>((r) =>
-    p.exitCode !== null || p.signalCode !== null
-      ? r(String(p.signalCode ?? p.exitCode))
-      : p.once("exit", (c, s) => r(String(s ?? c))),
-  );
-
-async function getJson<T>(port: number, p: string): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`);
-  if (!res.ok) throw new Error(`${p}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+// A failover scenario's standby gets the ports 200 above the leader's.
+const scenarioPorts = (index: number, standby = false) => ({
+  mediator: PORT_BASE + 2 * index + (standby ? 200 : 0),
+  admin: PORT_BASE + 2 * index + 1 + (standby ? 200 : 0),
+});
 
 async function seed(db: Db, dataDir: string, kind: "split" | "merge"): Promise<string[]> {
   await seedSimulatedHosts(db, dataDir);
@@ -114,7 +105,7 @@ async function runScenario(
   expectedDigest: string,
   restartPostgres: () => Promise<void>,
 ): Promise<Outcome> {
-  const name = `${s.kind}-${s.step}-${s.phase}`;
+  const name = `${s.kind}-${s.step}-${s.phase}${s.failover ? "-failover" : ""}`;
   const dataDir = path.join(workDir, name);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(path.join(dataDir, "logs"), { recursive: true });
@@ -129,10 +120,12 @@ async function runScenario(
   const db = createDb(url, { max: 3 });
   const problems: string[] = [];
   let worker: ChildProcess | undefined;
+  let standby: ChildProcess | undefined;
   try {
     const vmIds = await seed(db, dataDir, s.kind);
     const ports = scenarioPorts(index);
-    const adminPort = ports.admin;
+    const standbyPorts = scenarioPorts(index, true);
+    let adminPort = ports.admin;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: url,
@@ -141,11 +134,30 @@ async function runScenario(
       MALLEO_EXECUTOR_ID: "chaos-worker",
       MALLEO_WORKER_ADMIN_PORT: String(adminPort),
       MALLEO_POLL_MS: "200",
+      ...(s.failover ? { MALLEO_CLUSTER_MEDIATORS: `127.0.0.1:${ports.mediator},127.0.0.1:${standbyPorts.mediator}` } : {}),
     };
     const logFile = path.join(dataDir, "logs/worker.log");
     const crash = s.phase === "postgres-restart" ? {} : { MALLEO_CHAOS_CRASH_AT: `${s.step}:${s.phase}` };
-    worker = startWorker({ ...env, ...crash }, logFile);
+    worker = spawnWorkerProcess({ ...env, ...crash }, logFile);
     await waitFor("the worker", () => getJson(adminPort, "/healthz"), { timeoutMs: 60_000, intervalMs: 150, ignoreErrors: true });
+    if (s.failover) {
+      // The standby starts once the first worker leads, so which one is killed is certain.
+      standby = spawnWorkerProcess(
+        {
+          ...env,
+          MALLEO_EXECUTOR_ID: "chaos-standby",
+          MALLEO_MEDIATOR_PORT: String(standbyPorts.mediator),
+          MALLEO_WORKER_ADMIN_PORT: String(standbyPorts.admin),
+        },
+        path.join(dataDir, "logs/standby.log"),
+      );
+      await waitFor(
+        "the standby to register",
+        async () =>
+          (await db.worker.findUnique({ where: { executorId: "chaos-standby" } }))?.role === "standby" ? true : undefined,
+        { timeoutMs: 60_000, intervalMs: 150, ignoreErrors: true },
+      );
+    }
     // The application is running before the operation starts.
     await waitFor(
       "heat to start",
@@ -166,9 +178,21 @@ async function runScenario(
       await restartPostgres();
       if (worker.exitCode !== null || worker.signalCode !== null) problems.push("the worker died when Postgres restarted");
     } else {
-      const how = await Promise.race([exited(worker), new Promise<string>((r) => setTimeout(() => r("timeout"), 60_000))]);
+      const how = await Promise.race([processExited(worker), new Promise<string>((r) => setTimeout(() => r("timeout"), 60_000))]);
       if (how !== "SIGKILL") problems.push(`worker was not killed at ${s.step}:${s.phase} (exit: ${how})`);
-      worker = startWorker(env, logFile); // same executor ID: DBOS resumes the workflow
+      if (s.failover) {
+        // The leader stays dead: the standby must take over (its own executor ID, its own ports).
+        adminPort = standbyPorts.admin;
+        await waitFor("the standby to take over", () => getJson(adminPort, "/healthz"), {
+          timeoutMs: 60_000,
+          intervalMs: 150,
+          ignoreErrors: true,
+        });
+        const dead = await db.worker.findUnique({ where: { executorId: "chaos-worker" } });
+        if (dead?.takenOverBy !== "chaos-standby") problems.push(`the killed leader was not taken over (${dead?.takenOverBy})`);
+      } else {
+        worker = spawnWorkerProcess(env, logFile); // same executor ID: DBOS resumes the workflow
+      }
     }
     const done = await waitFor(
       "the operation to end",
@@ -220,32 +244,10 @@ async function runScenario(
     problems.push((e as Error).message);
     return { status: "error", actorsLost: 0, orphans: 0, problems };
   } finally {
-    if (worker && worker.exitCode === null && worker.signalCode === null) {
-      worker.kill("SIGTERM");
-      const how = await Promise.race([exited(worker), new Promise<string>((r) => setTimeout(() => r("timeout"), 20_000))]);
-      if (how === "timeout") worker.kill("SIGKILL");
-    }
+    await Promise.all([stopWorkerProcess(worker), stopWorkerProcess(standby)]);
     // A theater the crashed worker left and the restarted one did not adopt must not survive us.
     sweepTheaters(dataDir);
     await db.$disconnect();
-  }
-}
-
-function sweepTheaters(dataDir: string): void {
-  const dir = path.join(dataDir, "theaters");
-  let files: string[] = [];
-  try {
-    files = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const f of files) {
-    try {
-      const { pid } = JSON.parse(readFileSync(path.join(dir, f), "utf8")) as { pid: number };
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone already
-    }
   }
 }
 
@@ -275,7 +277,10 @@ async function main(): Promise<void> {
       if (ok) passed++;
       actorsLost += r.actorsLost;
       orphans += r.orphans;
-      const what = s.phase === "postgres-restart" ? `Postgres restarted during ${s.step}` : `killed ${s.phase} ${s.step}`;
+      const what =
+        s.phase === "postgres-restart"
+          ? `Postgres restarted during ${s.step}`
+          : `${s.failover ? "leader of two workers" : ""} killed ${s.phase} ${s.step}`.trim();
       const took = ((Date.now() - t0) / 1000).toFixed(1);
       say(`${ok ? "ok  " : "FAIL"} ${s.kind}, ${what}: ${r.status} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`);
     };

@@ -10,6 +10,16 @@ const schema = z.object({
   MALLEO_MEDIATOR_HOST: z.string().default("127.0.0.1"),
   MALLEO_MEDIATOR_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   MALLEO_EXECUTOR_ID: z.string().min(1).default(`worker-${os.hostname()}`),
+  // Several workers on one Postgres (docs/operations.md): one leads, the others stand by.
+  MALLEO_HEARTBEAT_MS: z.coerce.number().int().positive().default(2_000),
+  MALLEO_LEASE_POLL_MS: z.coerce.number().int().positive().default(500),
+  // Every worker's Mediator address (host:port,…): theaters try them in turn when theirs goes away.
+  MALLEO_CLUSTER_MEDIATORS: z
+    .string()
+    .regex(/^\s*$|^[^,:\s]+:\d{1,5}(,[^,:\s]+:\d{1,5})*$/, {
+      error: "MALLEO_CLUSTER_MEDIATORS is a comma-separated list of host:port, e.g. 10.0.0.1:7000,10.0.0.2:7000",
+    })
+    .optional(),
   MALLEO_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   MALLEO_THEATER_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   // Loopback-only admin endpoint (health, inventory, application digest); off when unset.
@@ -42,7 +52,7 @@ const schema = z.object({
     .optional(),
 });
 
-export type WorkerEnv = z.infer<typeof schema> & { dataDir: string; systemDatabaseUrl: string };
+export type WorkerEnv = z.infer<typeof schema> & { dataDir: string; systemDatabaseUrl: string; clusterMediators: string[] };
 
 export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
   const parsed = schema.safeParse(source);
@@ -58,5 +68,6 @@ export function loadWorkerEnv(source: Record<string, string | undefined> = proce
     ...env,
     dataDir: path.resolve(env.MALLEO_DATA_DIR),
     systemDatabaseUrl: env.MALLEO_SYSTEM_DATABASE_URL ?? sys.toString(),
+    clusterMediators: (env.MALLEO_CLUSTER_MEDIATORS ?? "").split(",").filter((a) => a.trim() !== ""),
   };
 }

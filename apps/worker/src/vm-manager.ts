@@ -3,14 +3,24 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from "node:path";
 import { spawnLocalTheater, type TheaterFault } from "@malleo/actors";
 import { AppError } from "@malleo/core";
-import { hostList, vmGet, vmListLive, type Db } from "@malleo/db";
-import { HostConnection } from "@malleo/hypervisor";
+import { hostCapacitySet, hostList, hostStatusSet, listenEvents, publishEvent, vmGet, vmListLive, type Db, type Host } from "@malleo/db";
+import { HostConnection, isHypervisorError } from "@malleo/hypervisor";
 import type { Mediator } from "@malleo/mediator";
 import type { ProvisionRequest } from "@malleo/workflows/worker";
 import type { GuestTheaters } from "./guest-theaters";
 import type { Logger } from "./log";
+import { reconnectDelayMs } from "./reconnect-backoff";
 
 type LocalTheater = ReturnType<typeof spawnLocalTheater>;
+/** A host whose connection is lost or could not be opened, retried with backoff. */
+interface HostRetry {
+  /** Failed attempts so far (0 before the first retry). */
+  attempt: number;
+  /** The libvirt error of the last attempt (what the UI shows as the reason). */
+  error: string;
+  timer: NodeJS.Timeout | undefined;
+  nextDelayMs: number;
+}
 interface TheaterRecord {
   vmId: string;
   name: string;
@@ -42,6 +52,14 @@ function killPid(pid: number): void {
  */
 export class VmManager {
   private readonly hosts = new Map<string, HostConnection>();
+  /** Hosts being connected right now (one attempt per host at a time). */
+  private readonly connecting = new Map<string, Promise<HostConnection | undefined>>();
+  /** Hosts lost or never reached, with their reconnect schedule. */
+  private readonly retries = new Map<string, HostRetry>();
+  private stopWatching: (() => void) | undefined;
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+  private stopped = false;
   private readonly theaters = new Map<string, LocalTheater>();
   /** Theaters started by an earlier worker process and adopted by this one: vmId → pid. */
   private readonly adopted = new Map<string, number>();
@@ -63,25 +81,175 @@ export class VmManager {
       detachTheaters: boolean;
       /** Real guests on qemu hosts (absent: only simulated hosts can take VMs). */
       guests?: GuestTheaters;
+      /** Postgres URL to LISTEN on: a host registered from the UI or API is connected at once. */
+      databaseUrl?: string;
+      /** Every worker's Mediator (this one's first): a theater tries them in turn when its own goes away. */
+      mediatorAddresses?: () => string[];
       log: Logger;
     },
   ) {}
 
+  /**
+   * Connects every host in Postgres that has no open connection (at start, on each
+   * reconciliation pass, when an operation needs one), whatever its backoff, and closes the
+   * connections of hosts no longer registered.
+   */
   async connectHosts(): Promise<void> {
-    for (const h of await hostList(this.db)) {
-      if (this.hosts.has(h.id)) continue;
-      try {
-        const conn = await HostConnection.open({ id: h.id, uri: h.uri });
-        if (conn.kind === "qemu") await this.opts.guests?.prepareHost(conn);
-        // The test driver keeps no state across connections: a fresh one must be given back the
-        // domains of the VMs Postgres says run there (their theaters are separate processes).
-        if (conn.kind === "test") await this.rebuildSimulatedDomains(conn, h.id);
-        this.hosts.set(h.id, conn);
-        this.opts.log({ event: "host connected", hostId: h.id, uri: h.uri });
-      } catch (e) {
-        this.opts.log({ event: "host unreachable", hostId: h.id, uri: h.uri, error: (e as Error).message });
-      }
+    this.watchHosts();
+    const rows = await this.forgetRemovedHosts();
+    await Promise.all(rows.filter((h) => !this.hosts.has(h.id)).map((h) => this.connectHost(h)));
+  }
+
+  /**
+   * Picks up what changed in the hosts table: connects hosts never tried (just registered) and
+   * forgets removed ones; hosts already retrying keep their backoff.
+   */
+  async syncHosts(): Promise<void> {
+    const rows = await this.forgetRemovedHosts();
+    await Promise.all(rows.filter((h) => !this.hosts.has(h.id) && !this.retries.has(h.id)).map((h) => this.connectHost(h)));
+  }
+
+  /** LISTENs for topology changes (hosts registered or removed from the UI/API) and syncs the hosts. */
+  private watchHosts(): void {
+    if (this.stopWatching || this.stopped || !this.opts.databaseUrl) return;
+    this.stopWatching = listenEvents(
+      this.opts.databaseUrl,
+      (e) => {
+        if (e.type === "topology") this.queueSync();
+      },
+      (e) => this.opts.log({ event: "host watch error", error: e.message }),
+    );
+  }
+
+  private queueSync(): void {
+    if (this.stopped) return;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
     }
+    this.syncing = this.syncHosts()
+      .catch((e: Error) => this.opts.log({ event: "host sync failed", error: e.message }))
+      .finally(() => {
+        this.syncing = undefined;
+        if (this.syncAgain) {
+          this.syncAgain = false;
+          this.queueSync();
+        }
+      });
+  }
+
+  private async forgetRemovedHosts(): Promise<Host[]> {
+    const rows = await hostList(this.db);
+    const registered = new Set(rows.map((h) => h.id));
+    for (const id of new Set([...this.hosts.keys(), ...this.retries.keys()])) {
+      if (registered.has(id)) continue;
+      this.cancelRetry(id);
+      await this.dropConnection(id);
+      this.opts.log({ event: "host forgotten: no longer registered", hostId: id });
+    }
+    return rows;
+  }
+
+  private connectHost(h: Host): Promise<HostConnection | undefined> {
+    const pending = this.connecting.get(h.id);
+    if (pending) return pending;
+    const attempt = this.openHost(h).finally(() => this.connecting.delete(h.id));
+    this.connecting.set(h.id, attempt);
+    return attempt;
+  }
+
+  /**
+   * One connection attempt: open, prepare (accelerator probe on qemu hosts, domains rebuilt on
+   * simulated ones), read the capacity of a newly registered host, and mark the host online; on
+   * failure the host is marked unreachable with libvirt's error and retried with backoff.
+   */
+  private async openHost(h: Host): Promise<HostConnection | undefined> {
+    let conn: HostConnection | undefined;
+    try {
+      conn = await HostConnection.open({ id: h.id, uri: h.uri });
+      if (conn.kind === "qemu") await this.opts.guests?.prepareHost(conn);
+      // The test driver keeps no state across connections: a fresh one must be given back the
+      // domains of the VMs Postgres says run there (their theaters are separate processes).
+      if (conn.kind === "test") await this.rebuildSimulatedDomains(conn, h.id);
+      if (h.cpus === 0 || h.memoryMiB === 0) {
+        // Registered by URI only (UI, API, MALLEO_HOSTS): its capacity is what libvirt reports.
+        const capacity = await conn.capacity();
+        await hostCapacitySet(this.db, h.id, capacity);
+        this.opts.log({ event: "host capacity read", hostId: h.id, cpus: capacity.cpus, memoryMiB: capacity.memoryMiB });
+      }
+    } catch (e) {
+      await conn?.close().catch(() => undefined);
+      await this.hostFailed(h, (e as Error).message);
+      return undefined;
+    }
+    if (this.stopped) {
+      await conn.close().catch(() => undefined);
+      return undefined;
+    }
+    this.hosts.set(h.id, conn);
+    const retried = this.retries.get(h.id);
+    this.cancelRetry(h.id);
+    this.opts.log({ event: retried ? "host reconnected" : "host connected", hostId: h.id, uri: h.uri, attempts: retried?.attempt });
+    if (h.status !== "online" || h.statusReason !== null) {
+      await hostStatusSet(this.db, h.id, { online: true }).catch(() => undefined); // removed meanwhile: nothing to mark
+      await publishEvent(this.db, { type: "topology" }).catch(() => undefined);
+    }
+    return conn;
+  }
+
+  /** Marks the host unreachable with the error (its VMs are left as they are) and schedules the next attempt. */
+  private async hostFailed(h: Pick<Host, "id" | "uri" | "status" | "statusReason">, error: string): Promise<void> {
+    const retry = this.scheduleRetry(h.id, error);
+    this.opts.log({ event: "host unreachable", hostId: h.id, uri: h.uri, error, attempt: retry?.attempt, retryInMs: retry?.nextDelayMs });
+    if (h.status === "unreachable" && h.statusReason === error) return;
+    await hostStatusSet(this.db, h.id, { online: false, reason: error }).catch(() => undefined);
+    await publishEvent(this.db, { type: "topology" }).catch(() => undefined);
+  }
+
+  /** Next reconnect attempt: 0.5 s after the first failure, doubling to 30 s, jittered. */
+  private scheduleRetry(hostId: string, error: string): HostRetry | undefined {
+    if (this.stopped) return undefined;
+    const previous = this.retries.get(hostId);
+    clearTimeout(previous?.timer);
+    const attempt = previous ? previous.attempt + 1 : 0;
+    const retry: HostRetry = { attempt, error, timer: undefined, nextDelayMs: reconnectDelayMs(attempt) };
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      void this.retryHost(hostId);
+    }, retry.nextDelayMs);
+    retry.timer.unref();
+    this.retries.set(hostId, retry);
+    return retry;
+  }
+
+  private async retryHost(hostId: string): Promise<void> {
+    if (this.stopped || this.hosts.has(hostId)) return;
+    let row: Host | undefined;
+    try {
+      row = (await hostList(this.db)).find((h) => h.id === hostId);
+    } catch (e) {
+      this.scheduleRetry(hostId, this.retries.get(hostId)?.error ?? (e as Error).message);
+      return;
+    }
+    if (!row) this.cancelRetry(hostId);
+    else await this.connectHost(row);
+  }
+
+  private cancelRetry(hostId: string): void {
+    clearTimeout(this.retries.get(hostId)?.timer);
+    this.retries.delete(hostId);
+  }
+
+  /** The reconnect state of a host that is not connected (its last libvirt error, attempts, next delay). */
+  reconnectState(hostId: string): Readonly<Omit<HostRetry, "timer">> | undefined {
+    const r = this.retries.get(hostId);
+    return r && { attempt: r.attempt, error: r.error, nextDelayMs: r.nextDelayMs };
+  }
+
+  private async dropConnection(hostId: string): Promise<void> {
+    const h = this.hosts.get(hostId);
+    this.hosts.delete(hostId);
+    await h?.close().catch(() => undefined);
   }
 
   private async rebuildSimulatedDomains(conn: HostConnection, hostId: string): Promise<void> {
@@ -160,7 +328,7 @@ export class VmManager {
     mkdirSync(logDir, { recursive: true });
     const theater = spawnLocalTheater({
       vmId,
-      mediator: this.mediatorAddress,
+      mediator: (this.opts.mediatorAddresses?.() ?? [this.mediatorAddress]).join(","),
       secret,
       logFile: path.join(logDir, `theater-${name}.log`),
       detached: this.opts.detachTheaters,
@@ -270,11 +438,13 @@ export class VmManager {
     return this.hosts.get(hostId);
   }
 
-  /** Closes a host's connection; the next use reconnects with the URI then in Postgres. */
+  /**
+   * Test hook: drops a host's connection as a network failure would. It is reopened (with the
+   * URI then in Postgres) by the backoff schedule, or at once by the next use.
+   */
   async disconnectHost(hostId: string): Promise<void> {
-    const h = this.hosts.get(hostId);
-    this.hosts.delete(hostId);
-    await h?.close();
+    await this.dropConnection(hostId);
+    this.scheduleRetry(hostId, "the libvirt connection was closed");
   }
 
   /** Open host connections (hostId → connection), for the CPU sampler and the reconciler. */
@@ -287,11 +457,10 @@ export class VmManager {
     return this.theaters.get(vmId)?.pid ?? this.adopted.get(vmId);
   }
 
-  /** Forgets a host whose connection broke; the next connectHosts() opens a new one. */
-  async dropHost(hostId: string): Promise<void> {
-    const h = this.hosts.get(hostId);
-    this.hosts.delete(hostId);
-    await h?.close().catch(() => undefined);
+  /** Forgets a host whose connection broke; it is reopened with backoff, or by the next connectHosts(). */
+  async dropHost(hostId: string, error = "the libvirt connection broke"): Promise<void> {
+    await this.dropConnection(hostId);
+    this.scheduleRetry(hostId, error);
   }
 
   /** Every domain on every connected host, for reconciliation against Postgres. */
@@ -307,6 +476,10 @@ export class VmManager {
    * nothing behind) the theaters are killed too; a crash (SIGKILL) leaves detached ones running.
    */
   async shutdown(opts: { stopTheaters?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    this.stopWatching?.();
+    for (const id of [...this.retries.keys()]) this.cancelRetry(id);
+    await Promise.allSettled([...this.connecting.values(), this.syncing]);
     if (opts.stopTheaters ?? true) {
       const exits = [...this.theaters.values()].map((t) => t.exited);
       for (const vmId of new Set([...this.theaters.keys(), ...this.adopted.keys()])) this.killTheater(vmId);

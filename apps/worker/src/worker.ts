@@ -6,6 +6,7 @@ import { Mediator } from "@malleo/mediator";
 import { installOperationEffects, type OperationEffects } from "@malleo/workflows/worker";
 import { startAdminServer } from "./admin-server";
 import { ApplicationRunner } from "./applications";
+import type { ClusterMembership } from "./cluster";
 import { startDispatcher } from "./dispatcher";
 import type { WorkerEnv } from "./env";
 import { createLogger } from "./log";
@@ -33,7 +34,11 @@ export interface WorkerHooks {
   wrapEffects?: (effects: OperationEffects) => OperationEffects;
 }
 
-export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Promise<RunningWorker> {
+/**
+ * With `cluster` (main.ts; the caller holds the leader lease) the worker also advertises every
+ * worker's Mediator to its theaters and, after DBOS.launch, takes over what a dead leader left.
+ */
+export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, cluster?: ClusterMembership): Promise<RunningWorker> {
   const log = createLogger("worker");
   const db = createDb(env.DATABASE_URL);
   const mediator = new Mediator({
@@ -58,6 +63,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
       dataDir: env.dataDir,
       log,
     }),
+    mediatorAddresses: cluster ? () => cluster.mediatorAddresses() : undefined,
     log,
   });
   await vms.prepareAdoption();
@@ -65,6 +71,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
   apps.watchProgress();
   const { address } = await mediator.start();
   vms.mediatorAddress = address;
+  await cluster?.lead(address);
 
   await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS));
   await vms.connectHosts();
@@ -117,6 +124,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
     logLevel: "warn",
   });
   await DBOS.launch();
+  await cluster?.takeOver();
   const stopDispatcher = startDispatcher(db, env.DATABASE_URL, env.MALLEO_POLL_MS, log);
   const admin = env.MALLEO_WORKER_ADMIN_PORT
     ? await startAdminServer({ db, mediator, vms, log }, env.MALLEO_WORKER_ADMIN_PORT)
@@ -134,8 +142,10 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}): Prom
       await apps.stop();
       await Promise.all([cpuSampler.stop(), reconciler.stop()]);
       await DBOS.shutdown().catch((e: Error) => log({ event: "dbos shutdown failed", error: e.message }));
-      await vms.shutdown();
+      // A standby takes over once the lease is released: it adopts the theaters, so they keep running.
+      await vms.shutdown({ stopTheaters: (cluster?.standbys().length ?? 0) === 0 });
       await mediator.stop();
+      await cluster?.leave();
       await db.$disconnect();
       log({ event: "worker stopped" });
     },

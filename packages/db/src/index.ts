@@ -17,6 +17,7 @@ export * from "./repos/audit";
 export * from "./repos/operation-history";
 export * from "./repos/telemetry";
 export * from "./repos/topology-summary";
+export * from "./repos/workers";
 export type {
   Host,
   Vm,
@@ -27,4 +28,5 @@ export type {
   User,
   UserRole,
   AuditEvent,
+  Worker,
 } from "./generated/prisma/client";

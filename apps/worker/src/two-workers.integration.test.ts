@@ -1,0 +1,147 @@
+// Failure mode: two workers run against one Postgres, each with its own executor ID, Mediator
+// and admin port; the leader is killed (SIGKILL of the real process) in the middle of a split.
+// The standby wins the lease, adopts the theaters (they fail over to its Mediator), resumes the
+// workflow the dead executor left pending, and the operation still finishes — with nothing lost.
+import type { ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseUrl } from "@malleo/db/admin";
+import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
+import { heatSequential, type HeatConfig } from "@malleo/examples";
+import { submitSplit } from "@malleo/workflows";
+import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
+import { waitFor } from "../../../scripts/wait";
+import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "../../../scripts/worker-process";
+import { loadWorkerEnv } from "./env";
+
+const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 1500, iterationDelayMs: 2 };
+const A = { id: "worker-a", mediator: 23010, admin: 23011 };
+const B = { id: "worker-b", mediator: 23020, admin: 23021 };
+
+let t: TestDatabase;
+let dataDir: string;
+let leader: ChildProcess | undefined;
+let standby: ChildProcess | undefined;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-two-workers-"));
+  mkdirSync(path.join(dataDir, "logs"), { recursive: true });
+  await seedSimulatedHosts(t.db, dataDir);
+  await seedApplicationVm(t.db, {
+    applicationId: "heat",
+    kind: "heat",
+    config: HEAT,
+    vm: { name: "heat-1", hostId: "pm-1", vcpus: 4, memoryMiB: 8192 },
+  });
+});
+
+afterAll(async () => {
+  await Promise.all([stopWorkerProcess(leader), stopWorkerProcess(standby)]);
+  sweepTheaters(dataDir);
+  // The workers created DBOS's sibling system database; it goes with the test's.
+  const system = new URL(loadWorkerEnv({ DATABASE_URL: t.url }).systemDatabaseUrl).pathname.slice(1);
+  await t?.drop();
+  const admin = new pg.Client({ connectionString: databaseUrl(t.url, "postgres") });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${system}" WITH (FORCE)`);
+  await admin.end();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Environment of one of the two workers: same database and data directory, own identity and ports. */
+function workerEnv(w: typeof A, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: t.url,
+    MALLEO_DATA_DIR: dataDir,
+    MALLEO_EXECUTOR_ID: w.id,
+    MALLEO_MEDIATOR_PORT: String(w.mediator),
+    MALLEO_WORKER_ADMIN_PORT: String(w.admin),
+    MALLEO_CLUSTER_MEDIATORS: `127.0.0.1:${A.mediator},127.0.0.1:${B.mediator}`,
+    MALLEO_POLL_MS: "200",
+    MALLEO_HEARTBEAT_MS: "500",
+    ...extra,
+  };
+}
+
+const workerRow = (executorId: string) => t.db.worker.findUnique({ where: { executorId } });
+
+describe("two workers on one Postgres", () => {
+  it("the leader is killed after Provision of a split: the standby takes over and the split succeeds, nothing lost", async () => {
+    // Worker A leads (it starts first); it kills itself (SIGKILL) once Provision has created the targets.
+    leader = spawnWorkerProcess(workerEnv(A, { MALLEO_CHAOS_CRASH_AT: "provision:after" }), path.join(dataDir, "logs/a.log"));
+    await waitFor("worker A to lead", () => getJson(A.admin, "/healthz"), { intervalMs: 150, ignoreErrors: true });
+    standby = spawnWorkerProcess(workerEnv(B), path.join(dataDir, "logs/b.log"));
+    await waitFor("worker B to stand by", async () => ((await workerRow(B.id))?.role === "standby" ? true : undefined));
+    expect((await workerRow(A.id))?.role).toBe("leader");
+    await waitFor("heat to start", async () =>
+      (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration > 0 ? true : undefined,
+    );
+
+    const source = await t.db.vm.findFirstOrThrow({ where: { applicationId: "heat", state: "running" } });
+    const op = await submitSplit(t.db, { vmId: source.id, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+    expect(await processExited(leader)).toBe("SIGKILL");
+
+    const done = await waitFor(
+      "the split to end",
+      async () => {
+        const o = await t.db.operation.findUniqueOrThrow({
+          where: { id: op.id },
+          include: { steps: { orderBy: { id: "asc" } } },
+        });
+        return ["succeeded", "failed", "rolled_back"].includes(o.status) ? o : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    // Provision ran once under A (killed before it was recorded) and again, idempotently, under B.
+    expect(done.steps.filter((s) => s.name === "provision").map((s) => s.attempt)).toEqual([1, 2]);
+    expect(done.steps.at(-1)).toMatchObject({ name: "cleanup", status: "succeeded" });
+
+    // B leads now and recorded the takeover; the workflow ended under B's executor ID.
+    expect(await workerRow(A.id)).toMatchObject({ role: "dead", takenOverBy: B.id });
+    expect((await workerRow(B.id))?.role).toBe("leader");
+    const sys = new pg.Client({ connectionString: loadWorkerEnv({ DATABASE_URL: t.url }).systemDatabaseUrl });
+    await sys.connect();
+    const wf = await sys.query<{ executor_id: string; status: string }>(
+      "SELECT executor_id, status FROM dbos.workflow_status WHERE workflow_uuid = $1",
+      [op.id],
+    );
+    await sys.end();
+    expect(wf.rows).toEqual([{ executor_id: B.id, status: "SUCCESS" }]);
+
+    await waitFor(
+      "heat to finish",
+      async () =>
+        (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration >= HEAT.maxIterations! ? true : undefined,
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
+
+    // No actor lost or duplicated: each is hosted once, on the VM Postgres records.
+    const inventory = await getJson<{ domains: { name: string }[]; actors: { uan: string; vmId: string }[] }>(
+      B.admin,
+      "/inventory",
+    );
+    const rows = await t.db.actor.findMany({ where: { applicationId: "heat" } });
+    expect(inventory.actors).toHaveLength(HEAT.actors);
+    expect(new Set(inventory.actors.map((a) => a.uan)).size).toBe(HEAT.actors);
+    expect(new Map(inventory.actors.map((a) => [a.uan, a.vmId]))).toEqual(new Map(rows.map((r) => [r.uan, r.vmId])));
+
+    // The two targets run; the source is gone: domains are exactly the live rows, no lock is left.
+    const live = await t.db.vm.findMany({ where: { state: { not: "deleted" } } });
+    expect(live.map((v) => v.id).sort()).toEqual([...new Set(rows.map((r) => r.vmId))].sort());
+    expect(live).toHaveLength(2);
+    expect(inventory.domains.map((d) => d.name).sort()).toEqual(live.map((v) => v.name).sort());
+    expect(live.filter((v) => v.state !== "running" || v.lockedBy !== null)).toEqual([]);
+
+    // The heat grid is bit-identical to the sequential kernel's.
+    const reference = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
+    const digest = await getJson<{ actors: number; sha256: string }>(B.admin, "/applications/heat/digest");
+    expect(digest.sha256).toBe(createHash("sha256").update(Buffer.from(reference.buffer)).digest("hex"));
+  });
+});
