@@ -6,7 +6,7 @@ describe("theater configuration", () => {
     const config = readTheaterConfig(["--vm", "vm-1", "--mediator", "10.0.0.1:7000"], { MALLEO_THEATER_SECRET: "s3cret" });
     expect(config).toEqual({
       vmId: "vm-1",
-      mediator: "10.0.0.1:7000",
+      mediators: ["10.0.0.1:7000"],
       secret: "s3cret",
       listenHost: "127.0.0.1",
       advertisedHost: undefined,
@@ -49,5 +49,23 @@ describe("theater configuration", () => {
     expect(() =>
       readTheaterConfig(["--vm", "v", "--mediator", "h:1", "--fault", "explode"], { MALLEO_THEATER_SECRET: "s" }),
     ).toThrow(/unknown --fault/);
+  });
+
+  it("takes a comma-separated Mediator list for failover, and names a bad entry", () => {
+    expect(
+      readTheaterConfig(["--vm", "v", "--mediator", "10.0.0.1:7000, 10.0.0.2:7000"], { MALLEO_THEATER_SECRET: "s" }).mediators,
+    ).toEqual(["10.0.0.1:7000", "10.0.0.2:7000"]);
+    expect(
+      readTheaterConfig([], { MALLEO_VM_ID: "v", MALLEO_MEDIATOR: "a:1,b:2,a:1", MALLEO_THEATER_SECRET: "s" }).mediators,
+    ).toEqual(["a:1", "b:2"]);
+    expect(() => readTheaterConfig(["--vm", "v", "--mediator", "a:1,b"], { MALLEO_THEATER_SECRET: "s" })).toThrow(
+      /entry 2 "b" is not host:port; expected host:port,host:port/,
+    );
+    expect(() => readTheaterConfig(["--vm", "v", "--mediator", "a:1,,c:3"], { MALLEO_THEATER_SECRET: "s" })).toThrow(
+      /entry 2 is empty/,
+    );
+    expect(() => readTheaterConfig(["--vm", "v", "--mediator", "a:1,c:99999"], { MALLEO_THEATER_SECRET: "s" })).toThrow(
+      /entry 2 "c:99999"/,
+    );
   });
 });

@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
-import { parseAddress, type TheaterFault } from "@malleo/actors";
+import { parseAddressList, type TheaterFault } from "@malleo/actors";
 
 export interface TheaterConfig {
   vmId: string;
-  mediator: string;
+  /** Mediator addresses, tried in turn (failover). */
+  mediators: string[];
   secret: string;
   listenHost: string;
   advertisedHost: string | undefined;
@@ -13,7 +14,7 @@ export interface TheaterConfig {
 export class TheaterConfigError extends Error {}
 
 const USAGE =
-  "usage: theater --vm <vmId> --mediator <host:port> [--secret <s> | env MALLEO_THEATER_SECRET] " +
+  "usage: theater --vm <vmId> --mediator <host:port>[,<host:port>…] [--secret <s> | env MALLEO_THEATER_SECRET] " +
   "[--listen-host 127.0.0.1] [--advertise-host <ip>]";
 
 /**
@@ -44,10 +45,11 @@ export function readTheaterConfig(argv: string[], env: Readonly<Record<string, s
   if (!vmId) throw new TheaterConfigError(`missing --vm\n${USAGE}`);
   if (!mediator) throw new TheaterConfigError(`missing --mediator\n${USAGE}`);
   if (!secret) throw new TheaterConfigError(`missing --secret (or MALLEO_THEATER_SECRET)\n${USAGE}`);
+  let mediators: string[];
   try {
-    parseAddress(mediator);
+    mediators = parseAddressList(mediator);
   } catch (error) {
-    throw new TheaterConfigError((error as Error).message);
+    throw new TheaterConfigError(`bad --mediator (or MALLEO_MEDIATOR): ${(error as Error).message}`);
   }
   const fault = values.fault ?? env.MALLEO_THEATER_FAULT;
   if (fault !== undefined && fault !== "crash-before-migration-ack") {
@@ -55,7 +57,7 @@ export function readTheaterConfig(argv: string[], env: Readonly<Record<string, s
   }
   return {
     vmId,
-    mediator,
+    mediators,
     secret,
     listenHost: values["listen-host"] ?? env.MALLEO_LISTEN_HOST ?? "127.0.0.1",
     advertisedHost: values["advertise-host"] ?? env.MALLEO_ADVERTISE_HOST,

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
 
   const theater = new Theater({
     vmId,
-    mediator: config.mediator,
+    mediator: config.mediators,
     secret: config.secret,
     listenHost: config.listenHost,
     advertisedHost: config.advertisedHost,

@@ -29,6 +29,7 @@ export {
   formatUan,
   isUan,
   parseAddress,
+  parseAddressList,
   parseUal,
   parseUan,
   uanOfUal,
@@ -36,6 +37,16 @@ export {
   type ParsedUan,
   type TheaterAddress,
 } from "./names";
+export {
+  MIN_PEER_KEY_BYTES,
+  PEER_HANDSHAKE_TIMEOUT_MS,
+  PeerRefusedError,
+  acceptPeer,
+  connectToPeer,
+  type AcceptPeerOptions,
+  type ConnectToPeerOptions,
+  type PeerIdentity,
+} from "./peer-auth";
 export * from "./protocol";
 export {
   THEATER_EXIT_CODES,

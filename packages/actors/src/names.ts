@@ -76,3 +76,25 @@ export function parseAddress(address: string): TheaterAddress {
 export function formatAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/**
+ * A comma-separated list of Mediator addresses (`host:port,host:port`), as a theater is given
+ * it. Each entry is checked; a bad one is named by its position. Repeats are dropped.
+ */
+export function parseAddressList(list: string): string[] {
+  const entries = list.split(",").map((entry) => entry.trim());
+  const addresses: string[] = [];
+  entries.forEach((entry, index) => {
+    if (entry === "")
+      throw new Error(`address list ${JSON.stringify(list)}: entry ${index + 1} is empty; expected host:port,host:port`);
+    try {
+      parseAddress(entry);
+    } catch {
+      throw new Error(
+        `address list ${JSON.stringify(list)}: entry ${index + 1} ${JSON.stringify(entry)} is not host:port; expected host:port,host:port`,
+      );
+    }
+    if (!addresses.includes(entry)) addresses.push(entry);
+  });
+  return addresses;
+}

@@ -1,9 +1,9 @@
-import { connect } from "node:net";
 import { Channel, type ChannelHandlers } from "./channel";
-import { parseAddress } from "./names";
+import { connectToPeer, type PeerIdentity } from "./peer-auth";
 
 /**
- * An outgoing connection to another theater. Bodies sent before the connection is up are queued;
+ * An outgoing connection to another theater. It carries traffic only after the peer handshake
+ * (see peer-auth.ts). Bodies sent before the link is up are queued;
  * if it never comes up they are handed back (`onUnsent`) so the theater can route them elsewhere.
  */
 export class PeerLink {
@@ -14,39 +14,48 @@ export class PeerLink {
 
   constructor(
     readonly address: string,
+    /** The cluster peer key and who we are; null while this theater has not been admitted (the link fails). */
+    auth: { key: Uint8Array; self: PeerIdentity } | null,
     handlers: ChannelHandlers,
     onUnsent: (link: PeerLink, bodies: unknown[], reason: string) => void,
     onClosed: (link: PeerLink, reason: string) => void,
   ) {
-    const { host, port } = parseAddress(address);
-    this.connected = new Promise<Channel>((resolve, reject) => {
-      const socket = connect({ host, port });
-      const failBeforeConnect = (error: Error) => {
+    this.connected = auth
+      ? connectToPeer({
+          address,
+          key: auth.key,
+          self: auth.self,
+          handlers: {
+            ...handlers,
+            onClose: (reason, closedChannel) => {
+              this.failed = true;
+              handlers.onClose?.(reason, closedChannel);
+              onClosed(this, reason);
+            },
+          },
+        })
+      : Promise.reject(new Error("this theater has not been admitted by a Mediator yet: no peer key"));
+    this.connected.then(
+      (channel) => {
+        this.channel = channel;
+        if (!channel.isOpen) {
+          // Closed between the handshake and now: hand the queue back rather than lose it.
+          const unsent = this.queue;
+          this.queue = [];
+          onUnsent(this, unsent, "link closed right after the handshake");
+          return;
+        }
+        for (const body of this.queue) channel.send(body);
+        this.queue = [];
+      },
+      (error: Error) => {
         this.failed = true;
         const unsent = this.queue;
         this.queue = [];
-        reject(error);
         onUnsent(this, unsent, error.message);
         onClosed(this, error.message);
-      };
-      socket.once("error", failBeforeConnect);
-      socket.once("connect", () => {
-        socket.off("error", failBeforeConnect);
-        const channel = new Channel(socket, {
-          ...handlers,
-          onClose: (reason, closedChannel) => {
-            this.failed = true;
-            handlers.onClose?.(reason, closedChannel);
-            onClosed(this, reason);
-          },
-        });
-        this.channel = channel;
-        for (const body of this.queue) channel.send(body);
-        this.queue = [];
-        resolve(channel);
-      });
-    });
-    this.connected.catch(() => {}); // failures are reported through onUnsent/onClosed
+      },
+    );
   }
 
   /** Bytes written but not yet accepted by the kernel: how far the peer is behind. */

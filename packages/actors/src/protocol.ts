@@ -39,6 +39,13 @@ export interface RegisterRequest {
 }
 export interface RegisterReply {
   accepted: true;
+  /**
+   * The cluster peer key: proving it opens theater-to-theater links (see peer-auth.ts). Handed
+   * only to a theater that proved its VM with the per-VM secret, over that same connection.
+   */
+  peerKey?: Uint8Array;
+  /** Every Mediator address a theater may fail over to (replaces its list); absent: keep the list. */
+  mediators?: string[];
 }
 /** A refused registration is answered with an error reply starting with this, then the connection is closed. */
 export const REGISTRATION_REFUSED_PREFIX = "registration refused: ";

@@ -17,8 +17,8 @@ export type TheaterFault = "crash-before-migration-ack";
 
 export interface LocalTheaterOptions {
   vmId: string;
-  /** Mediator address, host:port. */
-  mediator: string;
+  /** Mediator address(es), host:port: the theater fails over between them in order. */
+  mediator: string | readonly string[];
   secret: string;
   /** Where the theater's stdout/stderr (JSON log lines) go; default: inherited from this process. */
   logFile?: string;
@@ -50,7 +50,7 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).h
  * The secret travels in the environment, not argv, to keep it out of process listings.
  */
 export function spawnLocalTheater(options: LocalTheaterOptions): LocalTheaterProcess {
-  const args = ["--import", tsxLoader, theaterEntry, "--vm", options.vmId, "--mediator", options.mediator];
+  const args = ["--import", tsxLoader, theaterEntry, "--vm", options.vmId, "--mediator", mediatorList(options.mediator)];
   if (options.fault) args.push("--fault", options.fault);
   const logFd = options.logFile ? openSync(options.logFile, "a") : undefined;
   const output = logFd ?? "inherit";
@@ -76,4 +76,8 @@ export function spawnLocalTheater(options: LocalTheaterOptions): LocalTheaterPro
   } finally {
     if (logFd !== undefined) closeSync(logFd); // the child holds its own copy
   }
+}
+
+function mediatorList(mediator: string | readonly string[]): string {
+  return typeof mediator === "string" ? mediator : mediator.join(",");
 }

@@ -2,7 +2,8 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { deserialize, serialize } from "node:v8";
 import type { ActorBehavior, ActorContext, BehaviorRegistry } from "./behavior";
 import { Channel, RemoteError } from "./channel";
-import { formatAddress, parseAddress } from "./names";
+import { formatAddress, parseAddress, parseAddressList } from "./names";
+import { MIN_PEER_KEY_BYTES, acceptPeer } from "./peer-auth";
 import { PeerLink } from "./peer-link";
 import {
   REGISTRATION_REFUSED_PREFIX,
@@ -36,6 +37,10 @@ const MAX_FORWARD_HOPS = 16;
 const DRAIN_TURN_MS = 2;
 const PARKED_RETRY_MS = 500;
 const MEDIATOR_REQUEST_TIMEOUT_MS = 10_000;
+/** A Mediator host that does not answer a connection attempt (gone from the network) is skipped after this. */
+const MEDIATOR_CONNECT_TIMEOUT_MS = 5_000;
+const RECONNECT_FIRST_DELAY_MS = 100;
+const RECONNECT_MAX_DELAY_MS = 2_000;
 const HOLD_FOR_MIGRATION_TIMEOUT_MS = 10_000;
 const STOP_STEP_TIMEOUT_MS = 3_000;
 /** A migration streams its actors in pipelined batches of about this many bytes. */
@@ -49,8 +54,11 @@ export type TheaterLog = (entry: LogFields) => void;
 
 export interface TheaterOptions {
   vmId: string;
-  /** Mediator address, host:port. */
-  mediator: string;
+  /**
+   * Mediator addresses, host:port, as a list or comma-separated: tried in turn (failover). A
+   * Mediator's registration reply may replace the list (workers started later).
+   */
+  mediator: string | readonly string[];
   secret: string;
   behaviors: BehaviorRegistry;
   /** Interface to listen on for other theaters; default 127.0.0.1. */
@@ -60,8 +68,12 @@ export interface TheaterOptions {
   advertisedHost?: string;
   /** Progress reports are batched and sent at most this often (default 200 ms). */
   progressIntervalMs?: number;
-  /** Pause between attempts to reach the Mediator (default 500 ms at start, 1 s after a loss). */
+  /**
+   * Pause after a round of the Mediator list in which none accepted us; it doubles each round up
+   * to `reconnectMaxDelayMs` (defaults 100 ms and 2 s).
+   */
   reconnectDelayMs?: number;
+  reconnectMaxDelayMs?: number;
   /** How long `start` keeps trying to reach the Mediator (default 60 s). */
   registrationTimeoutMs?: number;
   /** Receives one structured entry per event; default: one JSON line on stderr. */
@@ -155,6 +167,15 @@ export class Theater {
   private server: Server | null = null;
   private advertisedAddress = "";
   private mediatorChannel: Channel | null = null;
+  /** Where to look for a Mediator, in order; replaced by a Mediator's registration reply. */
+  private mediators: string[];
+  /** The Mediator we registered with last (tried first after a loss: it may just have restarted). */
+  private lastMediator: string | null = null;
+  /** The cluster peer key, from the Mediator that admitted us; null until then (no peer is accepted). */
+  private peerKey: Buffer | null = null;
+  /** Incoming peer connections still in the handshake. */
+  private readonly handshaking = new Set<Channel>();
+  private reconnecting = false;
   private readonly cells = new Map<string, ActorCell>();
   /** Where actors that left this theater went. Kept so late messages are forwarded, never dropped. */
   private readonly forwarding = new Map<string, string>();
@@ -204,7 +225,14 @@ export class Theater {
     this.log = (level, msg, fields = {}) =>
       sink({ ts: new Date().toISOString(), level, component: "theater", vmId: this.vmId, msg, ...fields });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
-    parseAddress(options.mediator);
+    this.mediators = typeof options.mediator === "string" ? parseAddressList(options.mediator) : [...options.mediator];
+    if (this.mediators.length === 0) throw new Error("a theater needs at least one Mediator address");
+    for (const address of this.mediators) parseAddress(address);
+  }
+
+  /** The Mediator addresses this theater would try now, in order. */
+  get mediatorAddresses(): string[] {
+    return [...this.mediators];
   }
 
   /** host:port other theaters dial; empty before `start`. */
@@ -242,13 +270,13 @@ export class Theater {
     this.progressTimer = setInterval(() => this.flushProgress(), interval);
     this.progressTimer.unref();
     try {
-      await this.registerWithRetry();
+      await this.registerAnywhere(Date.now() + (this.options.registrationTimeoutMs ?? 60_000));
     } catch (error) {
       clearInterval(this.progressTimer);
       server.close();
       throw error;
     }
-    this.log("info", "theater registered", { address: this.advertisedAddress, pid: process.pid });
+    this.log("info", "theater registered", { address: this.advertisedAddress, pid: process.pid, mediator: this.lastMediator });
     return { address: this.advertisedAddress };
   }
 
@@ -279,6 +307,7 @@ export class Theater {
     this.cells.clear();
     this.runQueue.clear();
     this.server?.close();
+    for (const channel of this.handshaking) channel.destroy("crashed");
     for (const channel of this.incoming) channel.destroy("crashed");
     for (const link of this.links.values()) link.destroy("crashed");
     this.mediatorChannel?.destroy("crashed");
@@ -288,28 +317,55 @@ export class Theater {
 
   // ── Mediator connection ─────────────────────────────────────────────────────────────────────
 
-  /** A guest may boot before the Mediator listens: retry until registered, refused, or out of time. */
-  private async registerWithRetry(): Promise<void> {
-    const deadline = Date.now() + (this.options.registrationTimeoutMs ?? 60_000);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.connectToMediator();
-        return;
-      } catch (error) {
-        if (error instanceof TheaterRefusedError || Date.now() >= deadline) throw error;
-        if (attempt === 1) this.log("warn", "mediator not reachable yet; retrying", { error: (error as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, this.options.reconnectDelayMs ?? 500));
+  /**
+   * Tries the Mediator list in turn, starting with the one we last registered with, until one
+   * accepts; between rounds waits a delay that doubles up to a cap. A guest may boot before any
+   * Mediator listens, and after a loss another worker's Mediator may take over. Refused by every
+   * Mediator of a round: TheaterRefusedError. Out of time (`deadline`): the last error.
+   */
+  private async registerAnywhere(deadline: number | null): Promise<void> {
+    let delayMs = this.options.reconnectDelayMs ?? RECONNECT_FIRST_DELAY_MS;
+    const maxDelayMs = Math.max(delayMs, this.options.reconnectMaxDelayMs ?? RECONNECT_MAX_DELAY_MS);
+    for (let round = 1; ; round++) {
+      const start = this.lastMediator ? Math.max(0, this.mediators.indexOf(this.lastMediator)) : 0;
+      const order = [...this.mediators.slice(start), ...this.mediators.slice(0, start)];
+      const refusals: string[] = [];
+      let lastError: Error | undefined;
+      for (const address of order) {
+        if (this.stopping) throw new Error("theater is stopping");
+        try {
+          await this.connectToMediator(address);
+          return;
+        } catch (error) {
+          if (error instanceof TheaterRefusedError) refusals.push(`${address}: ${error.message}`);
+          lastError = error as Error;
+        }
       }
+      if (refusals.length === order.length) throw new TheaterRefusedError(refusals.join("; "));
+      if (deadline !== null && Date.now() >= deadline) throw lastError ?? new Error("no Mediator reachable");
+      if (round === 1)
+        this.log("warn", "mediator not reachable yet; retrying", { mediators: order, error: lastError?.message, refusals });
+      await new Promise<void>((resolve) => (this.reconnectTimer = setTimeout(resolve, delayMs)));
+      this.reconnectTimer = null;
+      delayMs = Math.min(delayMs * 2, maxDelayMs);
     }
   }
 
-  private async connectToMediator(): Promise<void> {
-    const { host, port } = parseAddress(this.options.mediator);
+  private async connectToMediator(address: string): Promise<void> {
+    const { host, port } = parseAddress(address);
     const socket = await new Promise<Socket>((resolve, reject) => {
       const candidate = connect({ host, port });
-      candidate.once("error", reject);
+      const timer = setTimeout(() => {
+        candidate.destroy();
+        reject(new Error(`mediator ${address} did not answer within ${MEDIATOR_CONNECT_TIMEOUT_MS} ms`));
+      }, MEDIATOR_CONNECT_TIMEOUT_MS);
+      candidate.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
       candidate.once("connect", () => {
-        candidate.off("error", reject);
+        clearTimeout(timer);
+        candidate.removeAllListeners("error");
         resolve(candidate);
       });
     });
@@ -318,8 +374,9 @@ export class Theater {
       onMessage: (body) => this.handleMediatorMessage(body),
       onClose: (reason, self) => this.handleMediatorClosed(self, reason),
     });
+    let reply: RegisterReply;
     try {
-      await channel.request<RegisterReply>(
+      reply = await channel.request<RegisterReply>(
         {
           type: "register",
           vmId: this.vmId,
@@ -337,41 +394,69 @@ export class Theater {
       }
       throw error;
     }
+    if (this.stopping) {
+      channel.destroy("theater is stopping");
+      throw new Error("theater is stopping");
+    }
     this.mediatorChannel = channel;
+    this.lastMediator = address;
+    this.adoptRegisterReply(reply, address);
     this.retryParked();
+  }
+
+  /** What the admitting Mediator hands over: the cluster peer key and, optionally, a new Mediator list. */
+  private adoptRegisterReply(reply: RegisterReply, from: string): void {
+    const key = reply?.peerKey;
+    if (key instanceof Uint8Array && key.length >= MIN_PEER_KEY_BYTES) {
+      const fresh = Buffer.from(key);
+      if (this.peerKey && !this.peerKey.equals(fresh))
+        this.log("warn", "the cluster peer key changed; new peer links use the new one", { mediator: from });
+      this.peerKey = fresh;
+    } else {
+      this.log("error", "the mediator sent no usable peer key; peers cannot link to this theater", { mediator: from });
+    }
+    const list = reply?.mediators;
+    if (list === undefined) return;
+    let parsed: string[] = [];
+    try {
+      if (!Array.isArray(list) || list.some((entry) => typeof entry !== "string")) throw new Error("not a list of strings");
+      parsed = parseAddressList(list.join(","));
+    } catch (error) {
+      this.log("warn", "ignoring a malformed mediator list", { mediator: from, error: (error as Error).message });
+      return;
+    }
+    if (parsed.length === 0 || parsed.join(",") === this.mediators.join(",")) return;
+    this.mediators = parsed;
+    this.log("info", "mediator list updated", { mediators: parsed });
   }
 
   private handleMediatorClosed(channel: Channel, reason: string): void {
     if (this.mediatorChannel !== channel) return; // a refused or superseded attempt
     this.mediatorChannel = null;
     if (this.stopping) return;
-    this.log("warn", "lost the mediator; reconnecting", { reason });
-    this.scheduleReconnect();
+    this.log("warn", "lost the mediator; reconnecting", { reason, mediator: this.lastMediator, mediators: this.mediators });
+    void this.reconnect();
   }
 
-  private scheduleReconnect(): void {
-    if (this.reconnectTimer || this.stopping) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connectToMediator().then(
-        () => {
-          this.log("info", "re-registered with the mediator", { actors: this.cells.size });
-          // A restarted Mediator knows no progress yet: report every actor's again, finished ones too.
-          for (const cell of this.cells.values()) {
-            cell.reportedProgress = undefined;
-            this.noteProgress(cell);
-          }
-        },
-        (error: Error) => {
-          if (error instanceof TheaterRefusedError) {
-            this.log("error", "re-registration refused", { reason: error.message });
-            this.options.onFatal?.(`registration refused: ${error.message}`);
-            return;
-          }
-          this.scheduleReconnect();
-        },
-      );
-    }, this.options.reconnectDelayMs ?? 1_000);
+  private async reconnect(): Promise<void> {
+    if (this.reconnecting || this.stopping) return;
+    this.reconnecting = true;
+    try {
+      await this.registerAnywhere(null);
+    } catch (error) {
+      if (this.stopping) return;
+      this.log("error", "re-registration refused", { reason: (error as Error).message });
+      this.options.onFatal?.(`registration refused: ${(error as Error).message}`);
+      return;
+    } finally {
+      this.reconnecting = false;
+    }
+    this.log("info", "re-registered with the mediator", { mediator: this.lastMediator, actors: this.cells.size });
+    // A restarted (or another) Mediator knows no progress yet: report every actor's again, finished ones too.
+    for (const cell of this.cells.values()) {
+      cell.reportedProgress = undefined;
+      this.noteProgress(cell);
+    }
   }
 
   private handleMediatorMessage(body: unknown): void {
@@ -879,6 +964,7 @@ export class Theater {
     if (existing && !existing.isDead) return existing;
     const link: PeerLink = new PeerLink(
       address,
+      this.peerKey ? { key: this.peerKey, self: { vmId: this.vmId, address: this.advertisedAddress } } : null,
       { onMessage: (body, channel) => this.handleLinkMessage(link, body, channel) },
       (_deadLink, unsent, reason) => {
         if (unsent.length > 0)
@@ -924,27 +1010,48 @@ export class Theater {
 
   // ── Peers that connect to us ────────────────────────────────────────────────────────────────
 
+  /** A peer that dialed us: nothing it sends is taken before it proved the cluster peer key. */
   private acceptPeer(socket: Socket): void {
-    const channel: Channel = new Channel(socket, {
-      onMessage: (body, self) => {
-        const type = bodyType(body);
-        if (type === "deliver") this.route(body as DeliverMessage, self);
-        else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
-      },
-      onRequest: (body, self): unknown => {
-        const type = bodyType(body);
-        if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self);
-        if (type === "migrate-commit") return this.commitMigrateIn((body as { uans: string[] }).uans, self);
-        if (type === "migrate-abort") return this.discardIncoming((cell) => cell.incoming?.channel === self);
-        throw new Error(`unknown peer request ${JSON.stringify(type)}`);
-      },
-      onClose: () => {
-        this.incoming.delete(channel);
-        this.goodbyeWaiters.get(channel)?.();
-        this.incomingLinkDropped(channel);
+    const channel = new Channel(socket);
+    if (this.stopping) {
+      channel.destroy("theater is stopping");
+      return;
+    }
+    this.handshaking.add(channel);
+    void channel.closed.then(() => this.handshaking.delete(channel));
+    acceptPeer(channel, {
+      key: this.peerKey,
+      onRefused: (reason, claimed) =>
+        this.log("warn", "peer link refused", {
+          remote: channel.remote,
+          claimedVm: claimed.vmId,
+          claimedAddress: claimed.address,
+          reason,
+        }),
+      onAuthenticated: () => {
+        this.handshaking.delete(channel);
+        this.incoming.add(channel);
+        return {
+          onMessage: (body, self) => {
+            const type = bodyType(body);
+            if (type === "deliver") this.route(body as DeliverMessage, self);
+            else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
+          },
+          onRequest: (body, self): unknown => {
+            const type = bodyType(body);
+            if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self);
+            if (type === "migrate-commit") return this.commitMigrateIn((body as { uans: string[] }).uans, self);
+            if (type === "migrate-abort") return this.discardIncoming((cell) => cell.incoming?.channel === self);
+            throw new Error(`unknown peer request ${JSON.stringify(type)}`);
+          },
+          onClose: () => {
+            this.incoming.delete(channel);
+            this.goodbyeWaiters.get(channel)?.();
+            this.incomingLinkDropped(channel);
+          },
+        };
       },
     });
-    this.incoming.add(channel);
   }
 
   // ── Migration ───────────────────────────────────────────────────────────────────────────────
@@ -1283,6 +1390,7 @@ export class Theater {
     if (this.parkedRetryTimer) clearTimeout(this.parkedRetryTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const cell of this.cells.values()) for (const timer of cell.timers.values()) clearTimeout(timer.timeout);
+    for (const channel of this.handshaking) channel.destroy("theater stopped");
     for (const channel of this.incoming) channel.destroy("theater stopped");
     if (mediatorChannel) await withTimeout(mediatorChannel.end("theater stopped"), STOP_STEP_TIMEOUT_MS);
     this.mediatorChannel = null;

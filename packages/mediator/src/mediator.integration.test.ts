@@ -5,12 +5,11 @@ import {
   RECORDER_BEHAVIOR,
   REGISTRATION_REFUSED_PREFIX,
   THEATER_EXIT_CODES,
-  bodyType,
   parseAddress,
   type RecorderState,
 } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
-import { TheaterLab, waitFor } from "./testing";
+import { TheaterLab, connectAsPeer, waitFor } from "./testing";
 
 // Throttled so that the ready barriers land mid-run (checked below); the arithmetic does not
 // depend on it: the grid must come out bit-identical whatever the timing.
@@ -27,19 +26,6 @@ function sameBits(a: Float64Array, b: Float64Array): boolean {
 async function iterationsOf(lab: TheaterLab, uans: string[]): Promise<number[]> {
   const states = await lab.mediator.collectStates(uans);
   return [...states.values()].map((state) => (isHeatSlabState(state) ? state.iteration : NaN));
-}
-
-/** A raw peer connection to a theater, as a stale sender would have; it answers goodbyes like a theater. */
-async function connectAsPeer(address: string): Promise<Channel> {
-  const { host, port } = parseAddress(address);
-  const socket = connect({ host, port });
-  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-  const channel: Channel = new Channel(socket, {
-    onMessage: (body) => {
-      if (bodyType(body) === "goodbye") channel.send({ type: "goodbye-ack" });
-    },
-  });
-  return channel;
 }
 
 describe("mediator with real theater processes", () => {
@@ -153,7 +139,7 @@ describe("mediator with real theater processes", () => {
     const uan = "uan://probe/recorder";
     await lab.mediator.spawnActors("fwd-old", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
     const oldAddress = lab.mediator.theater("fwd-old")!.address;
-    const staleSender = await connectAsPeer(oldAddress); // connected before the move, like a peer with a stale cache
+    const staleSender = await connectAsPeer(oldAddress, lab.mediator.peerKey); // connected before the move, like a peer with a stale cache
     await lab.mediator.awaitReady("fwd-old", [uan], 5_000);
     await lab.mediator.migrate([uan], "fwd-old", "fwd-new");
     await lab.mediator.resume("fwd-new");

@@ -1,8 +1,9 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import {
   Channel,
   ChannelClosedError,
+  MIN_PEER_KEY_BYTES,
   REGISTRATION_REFUSED_PREFIX,
   RequestTimeoutError,
   appOfUan,
@@ -20,6 +21,7 @@ import {
   type ProfileReply,
   type PrepareReply,
   type ProgressItem,
+  type RegisterReply,
   type RegisterRequest,
   type SpawnReply,
 } from "@malleo/actors";
@@ -62,6 +64,17 @@ export interface MediatorOptions {
    * before it is taken for dead and the target adopts the copies it acknowledged; default 5 s.
    */
   sourceLossGraceMs?: number;
+  /**
+   * The cluster peer key handed to every admitted theater; theaters link to each other only after
+   * proving it. Default: 32 random bytes (then theaters admitted by another Mediator, or by this
+   * one before a restart, cannot link to the ones admitted now: pass a persisted key to share it).
+   */
+  peerKey?: Uint8Array;
+  /**
+   * Every Mediator address theaters may fail over to, sent in each registration reply (it
+   * replaces the theater's list). Absent: theaters keep the list they were started with.
+   */
+  mediatorAddresses?: () => string[];
 }
 
 interface TheaterRecord {
@@ -101,8 +114,18 @@ export class Mediator {
   private readonly progressListeners = new Set<(event: ProgressEvent) => void>();
   private readonly lostListeners = new Set<(vmId: string) => void>();
 
+  private readonly clusterPeerKey: Buffer;
+
   constructor(options: MediatorOptions = {}) {
     this.options = options;
+    if (options.peerKey !== undefined && options.peerKey.length < MIN_PEER_KEY_BYTES)
+      throw new Error(`the peer key has ${options.peerKey.length} bytes; it needs at least ${MIN_PEER_KEY_BYTES}`);
+    this.clusterPeerKey = options.peerKey ? Buffer.from(options.peerKey) : randomBytes(32);
+  }
+
+  /** The cluster peer key admitted theaters prove to each other (a copy). */
+  get peerKey(): Buffer {
+    return Buffer.from(this.clusterPeerKey);
   }
 
   private log(level: "debug" | "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
@@ -201,7 +224,7 @@ export class Mediator {
     throw new Error(`unknown request ${JSON.stringify(type)}`);
   }
 
-  private register(request: RegisterRequest, channel: Channel): { accepted: true } {
+  private register(request: RegisterRequest, channel: Channel): RegisterReply {
     const refuse = (reason: string): never => {
       this.log("warn", "theater registration refused", { vmId: request?.vmId, reason, remote: channel.remote });
       // The error reply carries the reason; close once it has been written.
@@ -242,7 +265,22 @@ export class Mediator {
     const waiters = this.registrationWaiters.get(info.vmId);
     this.registrationWaiters.delete(info.vmId);
     for (const waiter of waiters ?? []) waiter(info);
-    return { accepted: true };
+    const reply: RegisterReply = { accepted: true, peerKey: this.clusterPeerKey };
+    const mediators = this.failoverAddresses();
+    if (mediators) reply.mediators = mediators;
+    return reply;
+  }
+
+  private failoverAddresses(): string[] | undefined {
+    if (!this.options.mediatorAddresses) return undefined;
+    try {
+      const addresses = this.options.mediatorAddresses();
+      for (const address of addresses) parseAddress(address);
+      return addresses.length > 0 ? addresses : undefined;
+    } catch (error) {
+      this.log("error", "mediatorAddresses failed; theaters keep their list", { error: (error as Error).message });
+      return undefined;
+    }
   }
 
   private handleTheaterMessage(body: unknown, channel: Channel): void {

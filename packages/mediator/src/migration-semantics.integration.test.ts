@@ -4,14 +4,10 @@
 // failure of a transfer.
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { connect } from "node:net";
 import {
   CHATTER_BEHAVIOR,
-  Channel,
   RECORDER_BEHAVIOR,
   Theater,
-  bodyType,
-  parseAddress,
   type RecorderState,
   builtinBehaviors,
   formatUan,
@@ -24,7 +20,7 @@ import {
 } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatBehaviors, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
 import { Mediator } from "./mediator";
-import { waitFor } from "./testing";
+import { connectAsPeer, waitFor } from "./testing";
 
 const HEAT: HeatConfig = { width: 48, height: 40, actors: 8, maxIterations: 120, iterationDelayMs: 2 };
 const EXPECTED_GRID = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
@@ -148,19 +144,6 @@ async function heatGridIsExact(mediator: Mediator, uans: string[]): Promise<bool
 }
 
 /** A raw peer connection, as another theater would have; it answers goodbyes like one. */
-async function connectAsPeer(address: string, received: unknown[] = []): Promise<Channel> {
-  const { host, port } = parseAddress(address);
-  const socket = connect({ host, port });
-  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-  const channel: Channel = new Channel(socket, {
-    onMessage: (body) => {
-      received.push(body);
-      if (bodyType(body) === "goodbye") channel.send({ type: "goodbye-ack" });
-    },
-  });
-  return channel;
-}
-
 type Step =
   | { kind: "move"; pick: number[]; to: number; readyFirst: boolean }
   | { kind: "split"; from: number; targets: [number, number] }
@@ -269,9 +252,9 @@ describe("migration semantics", () => {
     const sender = "uan://probe/sender";
     const deliver = (seq: number, body: string) => ({ type: "deliver", to: uan, from: sender, body, hops: 0, seq });
     // Message 2 goes straight to the new locator; message 1 took the stale one and is forwarded.
-    const direct = await connectAsPeer(theaters.get("new")!.address);
+    const direct = await connectAsPeer(theaters.get("new")!.address, mediator.peerKey);
     const toldStale: unknown[] = [];
-    const stale = await connectAsPeer(theaters.get("old")!.address, toldStale);
+    const stale = await connectAsPeer(theaters.get("old")!.address, mediator.peerKey, toldStale);
     direct.send(deliver(2, "second"));
     await waitFor("message 2 to wait for message 1", () => theaters.get("new")!.stats.reordered === 1);
     stale.send(deliver(1, "first"));

@@ -2,7 +2,14 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { spawnLocalTheater, type LocalTheaterProcess, type TheaterFault } from "@malleo/actors";
+import {
+  bodyType,
+  connectToPeer,
+  spawnLocalTheater,
+  type Channel,
+  type LocalTheaterProcess,
+  type TheaterFault,
+} from "@malleo/actors";
 import { Mediator, type ProgressEvent } from "./mediator";
 
 /** Polls `condition` until it holds; fails with `what` at the deadline. Never a bare sleep. */
@@ -12,6 +19,24 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * A peer connection to a theater that proves `key` like an admitted theater would (a stale
+ * sender, a second stream); it records what it receives and answers goodbyes like a theater.
+ */
+export function connectAsPeer(address: string, key: Uint8Array, received: unknown[] = []): Promise<Channel> {
+  return connectToPeer({
+    address,
+    key,
+    self: { vmId: "test-peer", address: "127.0.0.1:1" },
+    handlers: {
+      onMessage: (body, channel) => {
+        received.push(body);
+        if (bodyType(body) === "goodbye") channel.send({ type: "goodbye-ack" });
+      },
+    },
+  });
 }
 
 export class TheaterLab {

@@ -1,0 +1,215 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { connect } from "node:net";
+import { Channel, type ChannelHandlers } from "./channel";
+import { bodyType } from "./protocol";
+import { parseAddress } from "./names";
+
+// Theater-to-theater links start with a challenge–response handshake proving the cluster peer
+// key, which the Mediator hands only to theaters it admitted (per-VM secret). Both sides prove
+// it, once per link: after the handshake frames carry no MAC, so messages cost nothing extra.
+//
+//   acceptor → dialer   peer-challenge { nonce: nA }
+//   dialer   → acceptor peer-auth      { vmId, address, nonce: nD, proof: HMAC(key, "dialer"   ‖ nA ‖ nD) }
+//   acceptor → dialer   peer-welcome   { proof: HMAC(key, "acceptor" ‖ nD ‖ nA) }   (or peer-refused { reason })
+//
+// The dialer sends nothing else until it has checked the welcome, and the acceptor refuses (and
+// closes) a link on which anything but `peer-auth` comes first, so no actor message or migration
+// is ever taken from a peer that has not proven the key.
+
+export const PEER_NONCE_BYTES = 32;
+/** A peer key shorter than this is refused: it must not be guessable. */
+export const MIN_PEER_KEY_BYTES = 16;
+export const PEER_HANDSHAKE_TIMEOUT_MS = 10_000;
+const DIALER_LABEL = "malleo-peer-v1 dialer";
+const ACCEPTOR_LABEL = "malleo-peer-v1 acceptor";
+
+/** Who a dialing theater says it is (for the acceptor's logs; the key is what is proven). */
+export interface PeerIdentity {
+  vmId: string;
+  address: string;
+}
+
+export interface PeerChallenge {
+  type: "peer-challenge";
+  nonce: Uint8Array;
+}
+export interface PeerAuth extends PeerIdentity {
+  type: "peer-auth";
+  nonce: Uint8Array;
+  proof: Uint8Array;
+}
+export interface PeerWelcome {
+  type: "peer-welcome";
+  proof: Uint8Array;
+}
+export interface PeerRefused {
+  type: "peer-refused";
+  reason: string;
+}
+
+function proof(key: Uint8Array, label: string, first: Uint8Array, second: Uint8Array): Buffer {
+  return createHmac("sha256", key).update(label).update(first).update(second).digest();
+}
+
+function sameProof(expected: Buffer, given: unknown): boolean {
+  return given instanceof Uint8Array && given.length === expected.length && timingSafeEqual(expected, given);
+}
+
+function isNonce(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && value.length === PEER_NONCE_BYTES;
+}
+
+export class PeerRefusedError extends Error {}
+
+export interface ConnectToPeerOptions {
+  address: string;
+  key: Uint8Array;
+  self: PeerIdentity;
+  /** Installed once the handshake has succeeded (before any later frame is dispatched). */
+  handlers: ChannelHandlers;
+  timeoutMs?: number;
+}
+
+/**
+ * Dialer side: connects, proves the key, checks the acceptor's proof, and resolves with the
+ * channel ready for actor traffic. Rejects (link closed) if the peer is unreachable, refuses us,
+ * or cannot prove the key itself.
+ */
+export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
+  const { host, port } = parseAddress(options.address);
+  const timeoutMs = options.timeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
+  return new Promise<Channel>((resolve, reject) => {
+    let settled = false;
+    let channel: Channel | null = null;
+    const socket = connect({ host, port });
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (channel) channel.destroy(error.message);
+      else socket.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(
+      () => fail(new Error(`no handshake with peer ${options.address} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const failBeforeConnect = (error: Error) => fail(error);
+    socket.once("error", failBeforeConnect);
+    socket.once("connect", () => {
+      socket.off("error", failBeforeConnect);
+      let dialerNonce: Uint8Array | null = null;
+      let acceptorNonce: Uint8Array | null = null;
+      const ready = new Channel(socket, {
+        onMessage: (body, self) => {
+          if (settled) return;
+          const type = bodyType(body);
+          if (type === "peer-challenge" && dialerNonce === null && isNonce((body as PeerChallenge).nonce)) {
+            acceptorNonce = (body as PeerChallenge).nonce;
+            dialerNonce = randomBytes(PEER_NONCE_BYTES);
+            const auth: PeerAuth = {
+              type: "peer-auth",
+              ...options.self,
+              nonce: dialerNonce,
+              proof: proof(options.key, DIALER_LABEL, acceptorNonce, dialerNonce),
+            };
+            self.send(auth);
+            return;
+          }
+          if (type === "peer-welcome" && dialerNonce && acceptorNonce) {
+            const expected = proof(options.key, ACCEPTOR_LABEL, dialerNonce, acceptorNonce);
+            if (!sameProof(expected, (body as PeerWelcome).proof)) {
+              fail(new PeerRefusedError(`peer ${options.address} could not prove the cluster key`));
+              return;
+            }
+            settled = true;
+            clearTimeout(timer);
+            self.setHandlers(options.handlers); // synchronously: frames behind the welcome go to them
+            resolve(self);
+            return;
+          }
+          if (type === "peer-refused") {
+            fail(new PeerRefusedError(`peer ${options.address} refused the link: ${String((body as PeerRefused).reason)}`));
+            return;
+          }
+          fail(new Error(`peer ${options.address} broke the handshake with ${JSON.stringify(type ?? "an untyped frame")}`));
+        },
+        onRequest: () => {
+          throw new Error("handshake not finished");
+        },
+        onClose: (reason) => fail(new Error(`peer ${options.address} closed the link during the handshake: ${reason}`)),
+      });
+      channel = ready;
+    });
+  });
+}
+
+export interface AcceptPeerOptions {
+  /** The cluster peer key; null while this theater has not been admitted (every peer is refused). */
+  key: Uint8Array | null;
+  timeoutMs?: number;
+  /** The peer proved the key: returns the handlers for its traffic (installed synchronously). */
+  onAuthenticated(peer: PeerIdentity): ChannelHandlers;
+  /** The link was refused and is being closed; `claimed` is what the peer said it was, if anything. */
+  onRefused(reason: string, claimed: Partial<PeerIdentity>): void;
+}
+
+/**
+ * Acceptor side, on a fresh incoming channel: challenges the peer and refuses the link (error
+ * answer for a request, then close) on anything but a valid proof.
+ */
+export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
+  const key = options.key;
+  let done = false;
+  const refuse = (reason: string, claimed: Partial<PeerIdentity> = {}): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    options.onRefused(reason, claimed);
+    channel.send({ type: "peer-refused", reason } satisfies PeerRefused);
+    // After this turn, so an error answer to a request still goes out first.
+    setImmediate(() => void channel.end(`peer refused: ${reason}`));
+  };
+  const timeoutMs = options.timeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
+  const timer = setTimeout(() => refuse(`no handshake within ${timeoutMs} ms`), timeoutMs);
+  const acceptorNonce = randomBytes(PEER_NONCE_BYTES);
+  channel.setHandlers({
+    onMessage: (body) => {
+      if (done) return;
+      const type = bodyType(body);
+      if (type !== "peer-auth") {
+        refuse(`${JSON.stringify(type ?? "untyped")} sent before the handshake`);
+        return;
+      }
+      const auth = body as Partial<PeerAuth>;
+      const claimed: Partial<PeerIdentity> = {
+        vmId: typeof auth.vmId === "string" ? auth.vmId.slice(0, 200) : undefined,
+        address: typeof auth.address === "string" ? auth.address.slice(0, 200) : undefined,
+      };
+      if (!key) {
+        refuse("this theater has not been admitted by a Mediator yet", claimed);
+        return;
+      }
+      if (!isNonce(auth.nonce) || !sameProof(proof(key, DIALER_LABEL, acceptorNonce, auth.nonce), auth.proof)) {
+        refuse("wrong proof of the cluster peer key", claimed);
+        return;
+      }
+      done = true;
+      clearTimeout(timer);
+      channel.send({ type: "peer-welcome", proof: proof(key, ACCEPTOR_LABEL, auth.nonce, acceptorNonce) } satisfies PeerWelcome);
+      channel.setHandlers(options.onAuthenticated({ vmId: claimed.vmId ?? "?", address: claimed.address ?? "?" }));
+    },
+    onRequest: (body) => {
+      const type = bodyType(body);
+      const reason = `request ${JSON.stringify(type ?? "untyped")} sent before the handshake`;
+      refuse(reason);
+      throw new Error(`peer refused: ${reason}`);
+    },
+    onClose: () => clearTimeout(timer),
+  });
+  if (!key) {
+    refuse("this theater has not been admitted by a Mediator yet");
+    return;
+  }
+  channel.send({ type: "peer-challenge", nonce: acceptorNonce } satisfies PeerChallenge);
+}
