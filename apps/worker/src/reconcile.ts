@@ -99,7 +99,8 @@ export class Reconciler {
     for (const host of await hostList(this.db)) {
       const conn = this.vms.connections().get(host.id);
       if (!conn) {
-        await this.markUnreachable(host.id, host.status, `cannot open the libvirt connection to ${host.uri}`);
+        const reason = this.vms.reconnectState(host.id)?.error ?? `cannot open the libvirt connection to ${host.uri}`;
+        await this.markUnreachable(host.id, host.status, reason);
         continue;
       }
       let domains: DomainInfo[];

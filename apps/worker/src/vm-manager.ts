@@ -3,7 +3,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from "node:path";
 import { spawnLocalTheater, type TheaterFault } from "@malleo/actors";
 import { AppError } from "@malleo/core";
-import { hostCapacitySet, hostList, hostStatusSet, listenEvents, publishEvent, vmGet, vmListLive, type Db, type Host } from "@malleo/db";
+import {
+  hostCapacitySet,
+  hostList,
+  hostStatusSet,
+  listenEvents,
+  publishEvent,
+  vmGet,
+  vmListLive,
+  type Db,
+  type Host,
+} from "@malleo/db";
 import { HostConnection, isHypervisorError } from "@malleo/hypervisor";
 import type { Mediator } from "@malleo/mediator";
 import type { ProvisionRequest } from "@malleo/workflows/worker";
@@ -189,7 +199,12 @@ export class VmManager {
     this.hosts.set(h.id, conn);
     const retried = this.retries.get(h.id);
     this.cancelRetry(h.id);
-    this.opts.log({ event: retried ? "host reconnected" : "host connected", hostId: h.id, uri: h.uri, attempts: retried?.attempt });
+    this.opts.log({
+      event: retried ? "host reconnected" : "host connected",
+      hostId: h.id,
+      uri: h.uri,
+      attempts: retried?.attempt,
+    });
     if (h.status !== "online" || h.statusReason !== null) {
       await hostStatusSet(this.db, h.id, { online: true }).catch(() => undefined); // removed meanwhile: nothing to mark
       await publishEvent(this.db, { type: "topology" }).catch(() => undefined);
@@ -200,7 +215,14 @@ export class VmManager {
   /** Marks the host unreachable with the error (its VMs are left as they are) and schedules the next attempt. */
   private async hostFailed(h: Pick<Host, "id" | "uri" | "status" | "statusReason">, error: string): Promise<void> {
     const retry = this.scheduleRetry(h.id, error);
-    this.opts.log({ event: "host unreachable", hostId: h.id, uri: h.uri, error, attempt: retry?.attempt, retryInMs: retry?.nextDelayMs });
+    this.opts.log({
+      event: "host unreachable",
+      hostId: h.id,
+      uri: h.uri,
+      error,
+      attempt: retry?.attempt,
+      retryInMs: retry?.nextDelayMs,
+    });
     if (h.status === "unreachable" && h.statusReason === error) return;
     await hostStatusSet(this.db, h.id, { online: false, reason: error }).catch(() => undefined);
     await publishEvent(this.db, { type: "topology" }).catch(() => undefined);
@@ -307,6 +329,7 @@ export class VmManager {
       });
     } catch (e) {
       if (e instanceof AppError) throw e;
+      await this.noteLostConnection(vm.hostId, e);
       throw new AppError("HYPERVISOR_FAILED", `host ${vm.hostId} refused to create ${vm.name}: ${(e as Error).message}`, {
         hostId: vm.hostId,
       });
@@ -418,14 +441,25 @@ export class VmManager {
     this.killTheater(vmId);
     if (!vm) return;
     const conn = await this.host(vm.hostId);
-    // Names are unique per host, not ours: only a domain carrying this VM's UUID is destroyed.
-    const domain = await conn.domainGet(vm.name);
-    if (!domain) return;
-    if (domain.uuid.toLowerCase() !== vm.id.toLowerCase()) {
-      this.opts.log({ event: "domain not destroyed: it is not this VM's", vmId, name: vm.name, uuid: domain.uuid });
-      return;
+    try {
+      // Names are unique per host, not ours: only a domain carrying this VM's UUID is destroyed.
+      const domain = await conn.domainGet(vm.name);
+      if (!domain) return;
+      if (domain.uuid.toLowerCase() !== vm.id.toLowerCase()) {
+        this.opts.log({ event: "domain not destroyed: it is not this VM's", vmId, name: vm.name, uuid: domain.uuid });
+        return;
+      }
+      await conn.domainDestroy(vm.name);
+    } catch (e) {
+      await this.noteLostConnection(vm.hostId, e);
+      throw e;
     }
-    await conn.domainDestroy(vm.name);
+  }
+
+  /** A call that failed because the connection broke: drop it and reconnect with backoff. */
+  private async noteLostConnection(hostId: string, e: unknown): Promise<void> {
+    if (isHypervisorError(e) && (e.code === "HOST_UNREACHABLE" || e.code === "HOST_CLOSED"))
+      await this.dropHost(hostId, e.message);
   }
 
   /** How long a new theater may take to register; adjustable at run time. */

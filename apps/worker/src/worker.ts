@@ -51,6 +51,8 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     theaterTimeoutMs: env.MALLEO_THEATER_TIMEOUT_MS,
     // Theaters can only find a restarted worker again at a fixed Mediator address.
     detachTheaters: env.MALLEO_MEDIATOR_PORT !== 0,
+    // Hosts registered from the UI or API are connected at once (LISTEN), not at the next pass.
+    databaseUrl: env.DATABASE_URL,
     guests: new GuestTheaters(mediator, {
       guest: {
         imageDir: path.resolve(env.MALLEO_GUEST_DIR),

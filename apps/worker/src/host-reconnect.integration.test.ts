@@ -1,0 +1,141 @@
+// Hosts registered at run time and connections that drop and come back, on real parts: embedded
+// Postgres (LISTEN/NOTIFY), libvirt's test driver and a running worker.
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCaller, createEventHub } from "@malleo/api";
+import { applicationUpsert, vmCreate } from "@malleo/db";
+import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
+import { simulatedHostFile, testUriFile } from "@malleo/hypervisor";
+import { seedSimulatedHosts } from "../../../scripts/seed";
+import { waitFor } from "../../../scripts/wait";
+import { loadWorkerEnv } from "./env";
+import { startWorker, type RunningWorker } from "./worker";
+
+let t: TestDatabase;
+let worker: RunningWorker;
+let dataDir: string;
+
+const admin = () =>
+  createCaller({
+    db: t.db,
+    events: createEventHub("postgres://unused"),
+    headers: new Headers(),
+    user: { id: randomUUID(), name: "ada", role: "admin", via: "token" },
+  });
+
+const hostRow = (id: string) => t.db.host.findUniqueOrThrow({ where: { id } });
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-reconnect-"));
+  await seedSimulatedHosts(t.db, dataDir);
+  await applicationUpsert(t.db, { id: "heat", kind: "heat", config: {} });
+  worker = await startWorker(
+    loadWorkerEnv({
+      DATABASE_URL: t.url,
+      MALLEO_DATA_DIR: dataDir,
+      MALLEO_EXECUTOR_ID: "reconnect-worker",
+      // No periodic pass: whatever happens below is the VM Manager's own doing.
+      MALLEO_CPU_SAMPLE_MS: "3600000",
+      MALLEO_RECONCILE_MS: "3600000",
+    }),
+  );
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await t?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("hosts registered at run time", () => {
+  it("connects a host registered through the API without a restart, reads its capacity and marks it online", async () => {
+    const uri = simulatedHostFile(path.join(dataDir, "added"), { id: "pm-new", cpus: 6, memoryMiB: 12288 });
+    await admin().hosts.register({ name: "pm-new", uri, vmQuota: 3, cpuOvercommit: 2 });
+    const h = await waitFor("pm-new online", async () => {
+      const row = await hostRow("pm-new");
+      return row.status === "online" ? row : undefined;
+    });
+    expect([h.cpus, h.memoryMiB, h.statusReason, h.cpuOvercommit]).toEqual([6, 12288, null, 2]);
+    expect(worker.vms.connections().get("pm-new")?.spec.uri).toBe(uri);
+    const listed = (await admin().hosts.list()).find((x) => x.id === "pm-new")!;
+    expect(listed.placeable).toEqual({ vcpus: 12, memoryMiB: 12288 });
+  });
+
+  it("shows a registered host it cannot reach as unreachable with libvirt's reason, and keeps retrying", async () => {
+    const missing = path.join(dataDir, "nowhere", "pm-void.xml");
+    await admin().hosts.register({ name: "pm-void", uri: `test://${missing}`, vmQuota: 1 });
+    const h = await waitFor("pm-void marked unreachable with the reason", async () => {
+      const row = await hostRow("pm-void");
+      return row.statusReason?.includes("does not exist") ? row : undefined;
+    });
+    expect(h.status).toBe("unreachable");
+    expect(h.statusReason).toContain(missing);
+    expect(h.cpus).toBe(0);
+    await waitFor("a second attempt", async () => ((worker.vms.reconnectState("pm-void")?.attempt ?? 0) >= 1 ? true : undefined));
+  });
+
+  it("forgets a removed host: its connection is closed and it is no longer retried", async () => {
+    await admin().hosts.remove({ id: "pm-void" });
+    await waitFor("pm-void forgotten", async () => (worker.vms.reconnectState("pm-void") === undefined ? true : undefined));
+    await admin().hosts.remove({ id: "pm-new" });
+    await waitFor("pm-new closed", async () => (worker.vms.connections().has("pm-new") ? undefined : true));
+  });
+});
+
+describe("reconnect with backoff", () => {
+  it("a dropped host is unreachable with the libvirt error while it is gone, keeps its VMs, and is back online when it returns", async () => {
+    const vmId = randomUUID();
+    await vmCreate(t.db, {
+      id: vmId,
+      name: "on-pm-3",
+      hostId: "pm-3",
+      applicationId: "heat",
+      vcpus: 1,
+      memoryMiB: 256,
+      state: "running",
+    });
+    const pm3 = worker.vms.connections().get("pm-3")!;
+    await pm3.domainCreate({ name: "on-pm-3", uuid: vmId, vcpus: 1, memoryMiB: 256, metadata: { vmId, application: "heat" } });
+    const file = testUriFile((await hostRow("pm-3")).uri)!;
+
+    // The machine goes away (its node file disappears) and the connection drops.
+    renameSync(file, `${file}.away`);
+    await worker.vms.disconnectHost("pm-3");
+    const down = await waitFor("pm-3 unreachable", async () => {
+      const row = await hostRow("pm-3");
+      return row.status === "unreachable" ? row : undefined;
+    });
+    expect(down.statusReason).toMatch(/HOST_UNREACHABLE: simulated host file .*pm-3\.xml does not exist/);
+    // Retries back off: each failed attempt waits longer than the one before (0.5 s, 1 s, 2 s … ± 20%).
+    const delays: number[] = [];
+    await waitFor(
+      "three failed reconnect attempts",
+      async () => {
+        const r = worker.vms.reconnectState("pm-3");
+        if (r && delays[r.attempt] === undefined) delays[r.attempt] = r.nextDelayMs;
+        return r && r.attempt >= 3 ? true : undefined;
+      },
+      { intervalMs: 20 },
+    );
+    const seen = delays.filter((d) => d !== undefined);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    expect(worker.vms.connections().has("pm-3")).toBe(false);
+    expect((await t.db.vm.findUniqueOrThrow({ where: { id: vmId } })).state).toBe("running");
+
+    // The machine comes back: the next scheduled attempt reconnects, rebuilds its domains and marks it online.
+    mkdirSync(path.dirname(file), { recursive: true });
+    renameSync(`${file}.away`, file);
+    const up = await waitFor("pm-3 online again", async () => {
+      const row = await hostRow("pm-3");
+      return row.status === "online" ? row : undefined;
+    });
+    expect(up.statusReason).toBeNull();
+    expect(worker.vms.reconnectState("pm-3")).toBeUndefined();
+    expect((await worker.vms.connections().get("pm-3")!.domainGet("on-pm-3"))?.active).toBe(true);
+  });
+});
