@@ -40,6 +40,7 @@ export {
 export {
   MIN_PEER_KEY_BYTES,
   PEER_HANDSHAKE_TIMEOUT_MS,
+  PEER_NONCE_BYTES,
   PeerRefusedError,
   acceptPeer,
   connectToPeer,

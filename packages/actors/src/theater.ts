@@ -200,7 +200,8 @@ export class Theater {
   /** Batches of the current transfer received per source connection. */
   private readonly incomingBatches = new Map<Channel, number>();
   private nextTimerId = 1;
-  private reconnectTimer: NodeJS.Timeout | null = null;
+  /** The pause between two rounds of the Mediator list; stopping cuts it short. */
+  private reconnectPause: { timer: NodeJS.Timeout; wake: () => void } | null = null;
   private stopping = false;
   private resolveStopped: () => void = () => {};
   /** Resolves when the theater has stopped (after a graceful stop requested by the Mediator or `stop()`). */
@@ -302,7 +303,7 @@ export class Theater {
     this.log("warn", "simulated crash");
     if (this.progressTimer) clearInterval(this.progressTimer);
     if (this.parkedRetryTimer) clearTimeout(this.parkedRetryTimer);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.endReconnectPause();
     for (const cell of this.cells.values()) for (const timer of cell.timers.values()) clearTimeout(timer.timeout);
     this.cells.clear();
     this.runQueue.clear();
@@ -345,10 +346,16 @@ export class Theater {
       if (deadline !== null && Date.now() >= deadline) throw lastError ?? new Error("no Mediator reachable");
       if (round === 1)
         this.log("warn", "mediator not reachable yet; retrying", { mediators: order, error: lastError?.message, refusals });
-      await new Promise<void>((resolve) => (this.reconnectTimer = setTimeout(resolve, delayMs)));
-      this.reconnectTimer = null;
+      await new Promise<void>((wake) => (this.reconnectPause = { timer: setTimeout(wake, delayMs), wake }));
+      this.reconnectPause = null;
       delayMs = Math.min(delayMs * 2, maxDelayMs);
     }
+  }
+
+  private endReconnectPause(): void {
+    if (!this.reconnectPause) return;
+    clearTimeout(this.reconnectPause.timer);
+    this.reconnectPause.wake();
   }
 
   private async connectToMediator(address: string): Promise<void> {
@@ -1388,7 +1395,7 @@ export class Theater {
   private async finishStop(mediatorChannel: Channel | null = this.mediatorChannel): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
     if (this.parkedRetryTimer) clearTimeout(this.parkedRetryTimer);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.endReconnectPause();
     for (const cell of this.cells.values()) for (const timer of cell.timers.values()) clearTimeout(timer.timeout);
     for (const channel of this.handshaking) channel.destroy("theater stopped");
     for (const channel of this.incoming) channel.destroy("theater stopped");

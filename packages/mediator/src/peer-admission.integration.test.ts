@@ -1,0 +1,166 @@
+// Who may join: a theater takes actor messages and migrations only over links whose dialer proved
+// the cluster peer key, which the Mediator hands to the theaters it admitted. One test per refusal,
+// against real theater processes.
+import { randomBytes } from "node:crypto";
+import { connect, createServer } from "node:net";
+import { serialize } from "node:v8";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  Channel,
+  PEER_NONCE_BYTES,
+  PeerRefusedError,
+  RECORDER_BEHAVIOR,
+  Theater,
+  bodyType,
+  builtinBehaviors,
+  connectToPeer,
+  parseAddress,
+  type MigratedActor,
+  type RecorderState,
+} from "@malleo/actors";
+import { TheaterLab, connectAsPeer, waitFor } from "./testing";
+
+// This suite's range is 25000–25999; nobody listens on NOBODY_PORT.
+const IMPOSTOR_PORT = 25030;
+const NOBODY_PORT = 25031;
+
+/** A plain TCP client speaking the frame protocol, that never does the handshake. */
+async function connectRaw(address: string, received: unknown[]): Promise<Channel> {
+  const { host, port } = parseAddress(address);
+  const socket = connect({ host, port });
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  return new Channel(socket, { onMessage: (body) => received.push(body) });
+}
+
+async function receivedBy(lab: TheaterLab, uan: string): Promise<unknown[]> {
+  const state = (await lab.mediator.collectStates([uan])).get(uan) as RecorderState;
+  return state.received.map((entry) => entry.body);
+}
+
+/** A migration record the way a source theater packs it. */
+function migrationBatch(uan: string): { records: Buffer; sizes: number[] } {
+  const record: MigratedActor = {
+    uan,
+    behavior: RECORDER_BEHAVIOR,
+    state: { received: [{ from: null, body: "smuggled in" }] },
+    mailbox: [],
+    sendSeq: new Map(),
+    recvNext: new Map(),
+    reorder: new Map(),
+    profile: { receivedFrom: new Map(), sentTo: new Map(), handled: 0, busyMs: 0 },
+  };
+  const packed = serialize(record);
+  return { records: packed, sizes: [packed.length] };
+}
+
+describe("theater admission: peer links", () => {
+  const lab = new TheaterLab();
+  beforeAll(async () => {
+    await lab.start();
+    await lab.boot(["adm-a", "adm-b"]);
+  });
+  afterAll(() => lab.cleanup());
+
+  it("refuses a deliver sent without the handshake, and the actor never receives it", async () => {
+    const uan = "uan://probe/adm-deliver";
+    await lab.mediator.spawnActors("adm-a", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
+    const told: unknown[] = [];
+    const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, told);
+    raw.send({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
+    await raw.closed; // the theater closed the link
+
+    expect(told).toContainEqual({ type: "peer-refused", reason: '"deliver" sent before the handshake' });
+    lab.mediator.sendMessage(uan, "legitimate"); // after the forged one on the wire: when it is in, the other was judged
+    await waitFor("the legitimate message", async () => (await receivedBy(lab, uan)).length >= 1);
+    expect(await receivedBy(lab, uan)).toEqual(["legitimate"]);
+    expect(lab.log("adm-a")).toContain('"reason":"\\"deliver\\" sent before the handshake"');
+  });
+
+  it("refuses a migrate-in sent without the handshake, and installs nothing", async () => {
+    const uan = "uan://probe/adm-smuggled";
+    const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
+    const reply = raw.request({ type: "migrate-in", transfer: 1, ...migrationBatch(uan), last: true }, 10_000);
+    await expect(reply).rejects.toThrow('peer refused: request "migrate-in" sent before the handshake');
+    await raw.closed;
+
+    expect((await lab.mediator.profileActors("adm-a")).map((actor) => actor.uan)).not.toContain(uan);
+    // Nothing of that name is held there, not even an uncommitted copy: the name is free to spawn.
+    await lab.mediator.spawnActors("adm-a", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
+    expect(await receivedBy(lab, uan)).toEqual([]);
+  });
+
+  it("refuses a handshake made with a wrong key, and logs who tried", async () => {
+    const attempt = connectToPeer({
+      address: lab.mediator.theater("adm-b")!.address,
+      key: randomBytes(32),
+      self: { vmId: "intruder", address: "10.9.9.9:4000" },
+      handlers: {},
+    });
+    await expect(attempt).rejects.toThrow(PeerRefusedError);
+    await expect(attempt).rejects.toThrow(/refused the link: wrong proof of the cluster peer key/);
+    expect(lab.log("adm-b")).toMatch(
+      /"msg":"peer link refused".*"claimedVm":"intruder".*"reason":"wrong proof of the cluster peer key"/,
+    );
+  });
+
+  it("a dialing theater refuses an acceptor that cannot prove the key (an impostor at a peer's address)", async () => {
+    // Stands in for a listener that answers the challenge but does not hold the key: it welcomes anyone.
+    const impostor = createServer((socket) => {
+      const channel = new Channel(socket, {
+        onMessage: (body) => {
+          if (bodyType(body) === "peer-auth") channel.send({ type: "peer-welcome", proof: randomBytes(32) });
+        },
+      });
+      channel.send({ type: "peer-challenge", nonce: randomBytes(PEER_NONCE_BYTES) });
+    });
+    await new Promise<void>((resolve) => impostor.listen(IMPOSTOR_PORT, "127.0.0.1", resolve));
+    try {
+      const told: unknown[] = [];
+      const attempt = connectAsPeer(`127.0.0.1:${IMPOSTOR_PORT}`, lab.mediator.peerKey, told);
+      await expect(attempt).rejects.toThrow(`peer 127.0.0.1:${IMPOSTOR_PORT} could not prove the cluster key`);
+      expect(told).toEqual([]); // nothing reached the link's handlers
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
+  });
+
+  it("a theater not yet admitted by a Mediator refuses every peer link", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const unadmitted = new Theater({
+      vmId: "adm-pending",
+      mediator: `127.0.0.1:${NOBODY_PORT}`, // nobody there: it keeps trying to register
+      secret: "s",
+      behaviors: builtinBehaviors,
+      log: (entry) => logs.push(entry),
+    });
+    const starting = unadmitted.start().catch(() => {});
+    try {
+      await waitFor("the theater to listen", () => unadmitted.address !== "");
+      const attempt = connectAsPeer(unadmitted.address, lab.mediator.peerKey);
+      await expect(attempt).rejects.toThrow(/refused the link: this theater has not been admitted by a Mediator yet/);
+      expect(logs).toContainEqual(
+        expect.objectContaining({ msg: "peer link refused", reason: "this theater has not been admitted by a Mediator yet" }),
+      );
+    } finally {
+      await unadmitted.stop();
+      await starting;
+    }
+  });
+
+  it("admitted theaters still exchange messages and migrate actors over authenticated links", async () => {
+    const uan = "uan://probe/adm-mover";
+    await lab.mediator.spawnActors("adm-a", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
+    lab.mediator.sendMessage(uan, "on a");
+    await waitFor("the first message", async () => (await receivedBy(lab, uan)).length === 1);
+    await lab.mediator.awaitReady("adm-a", [uan], 5_000);
+    await lab.mediator.migrate([uan], "adm-a", "adm-b");
+    await lab.mediator.resume("adm-b", [uan]);
+    // A peer that proved the key delivers straight to the new theater.
+    const peer = await connectAsPeer(lab.mediator.theater("adm-b")!.address, lab.mediator.peerKey);
+    peer.send({ type: "deliver", to: uan, from: null, body: "from an admitted peer", hops: 0 });
+    await waitFor("the peer's message", async () => (await receivedBy(lab, uan)).length === 2);
+    expect(await receivedBy(lab, uan)).toEqual(["on a", "from an admitted peer"]);
+    expect(lab.mediator.listActors("adm-b").map((actor) => actor.uan)).toContain(uan);
+    peer.destroy();
+  });
+});
