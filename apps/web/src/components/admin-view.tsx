@@ -6,6 +6,7 @@ import { useState } from "react";
 import { describeError } from "../lib/errors";
 import { formatAgo, formatTime } from "../lib/format";
 import { useTRPC } from "../trpc/react";
+import { HostsAdmin } from "./hosts-admin";
 import { useNow } from "./use-now";
 import { useUser } from "./user-context";
 
@@ -16,13 +17,14 @@ export function AdminView() {
       <div className="page-head">
         <div>
           <h1>Admin</h1>
-          <p className="muted">Who may sign in, with which role, and the API tokens scripts and the CLI use.</p>
+          <p className="muted">Who may sign in, with which role, the API tokens scripts and the CLI use, and the hosts.</p>
         </div>
       </div>
       <div className="grid-2">
         <Users />
         <Tokens />
       </div>
+      <HostsAdmin />
     </>
   );
 }

@@ -1,0 +1,112 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect, test } from "@playwright/test";
+import { keepScreenshot, signIn } from "./helpers";
+
+/**
+ * Hosts from the admin page, in a real browser against the whole stack: an admin registers a
+ * simulated host by its libvirt URI and the running worker connects to it and reads its
+ * capacity; invalid input is explained beside its field; quota and overcommit are changed;
+ * a host carrying VMs cannot be removed (the refusal names them), an empty one can; the audit
+ * log shows the changes.
+ */
+
+test.describe.configure({ mode: "serial" });
+
+/** A libvirt test-driver node file: 6 CPUs, 12 GiB, no domains (what simulatedHostFile writes). */
+function simulatedHostUri(id: string): string {
+  const dir = path.join(os.tmpdir(), `malleo-e2e-hosts-${process.env.MALLEO_E2E_PORT ?? "default"}`);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${id}.xml`);
+  writeFileSync(
+    file,
+    `<?xml version="1.0"?>\n<node>\n  <cpu>\n    <mhz>2400</mhz>\n    <model>malleo-sim</model>\n    <active>6</active>\n    <nodes>1</nodes>\n    <sockets>1</sockets>\n    <cores>6</cores>\n    <threads>1</threads>\n  </cpu>\n  <memory>${12288 * 1024}</memory>\n</node>\n`,
+  );
+  return `test://${file}`;
+}
+
+test("an admin registers a host by URI; the worker connects, reads its capacity and shows it online", async ({ page }) => {
+  await signIn(page);
+  await page.getByTestId("nav-admin").click();
+  const table = page.getByTestId("hosts-table");
+  await expect(table.getByTestId("host-status-pm-1")).toHaveAttribute("data-status", "online");
+
+  // Invalid input is explained beside its field, and nothing is registered.
+  await page.getByTestId("host-register-name").fill("pm-e2e");
+  await page.getByTestId("host-register-uri").fill("xen:///system");
+  await page.getByTestId("host-register-quota").fill("0");
+  await page.getByTestId("host-register-submit").click();
+  await expect(page.getByTestId("host-register-uri-error")).toContainText(
+    '"xen:///system" is not a libvirt URI Malleo drives; use test:///default',
+  );
+  await expect(page.getByTestId("host-register-quota-error")).toHaveText("the VM quota is at least 1");
+  await expect(page.getByTestId("host-row-pm-e2e")).toHaveCount(0);
+
+  // A simulated host file, registered with CPU overcommit 2.
+  await page.getByTestId("host-register-uri").fill(simulatedHostUri("pm-e2e"));
+  await page.getByTestId("host-register-quota").fill("3");
+  await page.getByTestId("host-register-cpu").fill("2");
+  await page.getByTestId("host-register-submit").click();
+  await expect(page.getByTestId("host-register-uri-error")).toHaveCount(0);
+  await expect(page.getByTestId("host-status-pm-e2e")).toHaveAttribute("data-status", "online", { timeout: 30_000 });
+  // 6 CPUs read from libvirt × overcommit 2.
+  await expect(page.getByTestId("host-cpus-pm-e2e")).toContainText("0 / 12");
+  await expect(page.getByTestId("host-vms-pm-e2e")).toHaveText("0 / 3");
+  await keepScreenshot(page, "hosts-registered");
+
+  // The same name again is refused with the reason.
+  await page.getByTestId("host-register-name").fill("pm-e2e");
+  await page.getByTestId("host-register-uri").fill("test:///default");
+  await page.getByTestId("host-register-submit").click();
+  await expect(page.getByTestId("host-register-error")).toContainText("A host named pm-e2e already exists; choose another name.");
+
+  // A host the worker cannot reach is shown as such, with libvirt's reason.
+  await page.getByTestId("host-register-name").fill("pm-gone");
+  await page.getByTestId("host-register-uri").fill("test:///nonexistent/malleo/pm-gone.xml");
+  await page.getByTestId("host-register-submit").click();
+  await expect(page.getByTestId("host-status-pm-gone")).toHaveAttribute("data-status", "unreachable");
+  await expect(page.getByTestId("host-reason-pm-gone")).toContainText("/nonexistent/malleo/pm-gone.xml does not exist", {
+    timeout: 30_000,
+  });
+});
+
+test("an admin changes quota and overcommit, and removes hosts only when no VM runs there", async ({ page }) => {
+  await signIn(page);
+  await page.getByTestId("nav-admin").click();
+
+  await page.getByTestId("host-edit-pm-e2e").click();
+  await page.getByTestId("host-update-quota").fill("0");
+  await page.getByTestId("host-update-submit").click();
+  await expect(page.getByTestId("host-update-quota-error")).toHaveText("the VM quota is at least 1");
+  await page.getByTestId("host-update-quota").fill("5");
+  await page.getByTestId("host-update-cpu").fill("1.5");
+  await page.getByTestId("host-update-submit").click();
+  await expect(page.getByTestId("host-vms-pm-e2e")).toHaveText("0 / 5");
+  await expect(page.getByTestId("host-cpus-pm-e2e")).toContainText("0 / 9");
+  await expect(page.getByTestId("host-ratios-pm-e2e")).toHaveText("1.5 · 1");
+
+  // A host with live VMs: the refusal names them.
+  const listed = await page.request.get("/api/trpc/hosts.list");
+  expect(listed.status()).toBe(200);
+  const hosts = ((await listed.json()) as { result: { data: { json: { id: string; vms: { name: string }[] }[] } } }).result.data
+    .json;
+  const busy = hosts.find((h) => h.vms.length > 0)!;
+  page.on("dialog", (d) => void d.accept());
+  await page.getByTestId(`host-remove-${busy.id}`).click();
+  await expect(page.getByTestId(`host-remove-error-${busy.id}`)).toContainText(
+    `Host ${busy.id} still carries ${busy.vms.length} live VM`,
+  );
+  for (const vm of busy.vms) await expect(page.getByTestId(`host-remove-error-${busy.id}`)).toContainText(vm.name);
+  await keepScreenshot(page, "hosts-remove-refused");
+
+  await page.getByTestId("host-remove-pm-e2e").click();
+  await expect(page.getByTestId("host-row-pm-e2e")).toHaveCount(0);
+  await page.getByTestId("host-remove-pm-gone").click();
+  await expect(page.getByTestId("host-row-pm-gone")).toHaveCount(0);
+
+  // Every change is in the audit log.
+  await page.getByTestId("nav-history").click();
+  await expect(page.getByText("hosts.register").first()).toBeVisible();
+  await expect(page.getByText("hosts.remove").first()).toBeVisible();
+});
