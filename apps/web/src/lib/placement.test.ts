@@ -89,3 +89,15 @@ describe("mergeProblems / defaultMergeTarget", () => {
     expect(defaultMergeTarget(hosts, [a, b])).toBe("pm-2");
   });
 });
+
+describe("overcommit in the preview", () => {
+  it("explains a split the host's capacity refuses at ratio 1 and accepts it at ratio 2, as the server does", () => {
+    const busy = vm("busy", "pm-2", 6, 1024);
+    expect(splitProblems([host("pm-1", [heat1]), host("pm-2", [busy])], heat1, ["pm-2", "pm-2"])).toEqual([
+      "host pm-2 has 2 of 8 vCPUs free; the operation needs 4",
+    ]);
+    expect(splitProblems([host("pm-1", [heat1]), host("pm-2", [busy], { cpuOvercommit: 2 })], heat1, ["pm-2", "pm-2"])).toEqual(
+      [],
+    );
+  });
+});

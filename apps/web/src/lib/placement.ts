@@ -1,4 +1,4 @@
-import { AppError, checkHostsCanTake, divideResources, sumResources, type Resources } from "@malleo/core";
+import { AppError, checkHostsCanTake, divideResources, placeableCapacity, sumResources, type Resources } from "@malleo/core";
 import { formatMiB } from "./format";
 
 /**
@@ -12,6 +12,9 @@ export interface HostView {
   cpus: number;
   memoryMiB: number;
   vmQuota: number;
+  /** Overcommit ratios (default 1): placement may use capacity × ratio. */
+  cpuOvercommit?: number;
+  memoryOvercommit?: number;
   status: string;
   vms: VmView[];
 }
@@ -35,10 +38,11 @@ export interface HostRoom {
 /** What a host has free once the VMs in `leaving` are gone. */
 export function hostRoom(host: HostView, leaving: ReadonlySet<string>): HostRoom {
   const staying = host.vms.filter((v) => !leaving.has(v.id));
+  const limit = placeableCapacity(host);
   return {
     slots: host.vmQuota - staying.length,
-    vcpus: host.cpus - staying.reduce((s, v) => s + v.vcpus, 0),
-    memoryMiB: host.memoryMiB - staying.reduce((s, v) => s + v.memoryMiB, 0),
+    vcpus: limit.vcpus - staying.reduce((s, v) => s + v.vcpus, 0),
+    memoryMiB: limit.memoryMiB - staying.reduce((s, v) => s + v.memoryMiB, 0),
   };
 }
 

@@ -29,6 +29,9 @@ const hostOutput = z.object({
   cpus: z.number().int(),
   memoryMiB: z.number().int(),
   vmQuota: z.number().int(),
+  /** Placement may use cpus × cpuOvercommit and memoryMiB × memoryOvercommit (hosts.update). */
+  cpuOvercommit: z.number(),
+  memoryOvercommit: z.number(),
   status: z.enum(["online", "unreachable"]),
   vms: z.array(vmOutput),
 });

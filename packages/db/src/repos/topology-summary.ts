@@ -26,8 +26,20 @@ interface VmRow {
  */
 export async function topologySummary(db: Db) {
   const [hosts, vms, applications, cpuTable] = await Promise.all([
-    db.$queryRaw<{ id: string; name: string; cpus: number; memoryMiB: number; vmQuota: number; status: HostStatus }[]>`
-      SELECT id, name, cpus, memory_mib AS "memoryMiB", vm_quota AS "vmQuota", status FROM hosts ORDER BY id`,
+    db.$queryRaw<
+      {
+        id: string;
+        name: string;
+        cpus: number;
+        memoryMiB: number;
+        vmQuota: number;
+        cpuOvercommit: number;
+        memoryOvercommit: number;
+        status: HostStatus;
+      }[]
+    >`
+      SELECT id, name, cpus, memory_mib AS "memoryMiB", vm_quota AS "vmQuota", cpu_overcommit AS "cpuOvercommit",
+             memory_overcommit AS "memoryOvercommit", status FROM hosts ORDER BY id`,
     db.$queryRaw<VmRow[]>`
       SELECT v.id::text, v.name, v.host_id AS "hostId", v.application_id AS "applicationId", v.vcpus, v.memory_mib AS "memoryMiB",
              v.state, v.locked_by::text AS "lockedBy", v.created_at AS "createdAt",
