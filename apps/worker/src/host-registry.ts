@@ -1,19 +1,23 @@
 import { z } from "zod";
+import { hostUpdateInput, hostUriProblem } from "@malleo/core";
 import { hostRegister, type Db } from "@malleo/db";
-import { hostSpecProblems } from "@malleo/hypervisor";
 
 const configuredHosts = z.array(
   z.object({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: "host id: letters, digits, _ . -" }),
     uri: z.string().min(1),
     vmQuota: z.number().int().min(0),
+    // Optional: absent leaves the ratios as they are in Postgres (e.g. changed from the UI).
+    cpuOvercommit: hostUpdateInput.shape.cpuOvercommit,
+    memoryOvercommit: hostUpdateInput.shape.memoryOvercommit,
   }),
 );
 export type ConfiguredHost = z.infer<typeof configuredHosts>[number];
 
 /**
- * Parses MALLEO_HOSTS: a JSON array of {"id","uri","vmQuota"}, e.g.
- * [{"id":"pm-a","uri":"qemu:///system","vmQuota":4}]. Throws a message naming the bad entry.
+ * Parses MALLEO_HOSTS: a JSON array of {"id","uri","vmQuota"} with optional "cpuOvercommit" and
+ * "memoryOvercommit", e.g. [{"id":"pm-a","uri":"qemu:///system","vmQuota":4,"cpuOvercommit":2}].
+ * Throws a message naming the bad entry.
  */
 export function parseConfiguredHosts(json: string | undefined): ConfiguredHost[] {
   if (!json) return [];
@@ -27,8 +31,8 @@ export function parseConfiguredHosts(json: string | undefined): ConfiguredHost[]
   if (!parsed.success)
     throw new Error(`MALLEO_HOSTS: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   for (const h of parsed.data) {
-    const problems = hostSpecProblems({ id: h.id, uri: h.uri });
-    if (problems.length) throw new Error(`MALLEO_HOSTS entry ${h.id}: ${problems.join("; ")}`);
+    const problem = hostUriProblem(h.uri);
+    if (problem) throw new Error(`MALLEO_HOSTS entry ${h.id}: uri ${problem}`);
   }
   return parsed.data;
 }

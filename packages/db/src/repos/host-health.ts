@@ -69,13 +69,21 @@ export function hostCapacitySet(db: Db, hostId: string, capacity: { cpus: number
 }
 
 /**
- * Registers a host from configuration: its URI and VM quota. A new host starts with no
- * capacity (nothing can be placed on it) until the worker has read its nodeGetInfo.
+ * Registers a host from configuration: its URI, VM quota and, when given, overcommit ratios. A
+ * new host starts with no capacity (nothing can be placed on it) until the worker has read its
+ * nodeGetInfo.
  */
-export function hostRegister(db: Db, host: { id: string; uri: string; vmQuota: number }) {
+export function hostRegister(
+  db: Db,
+  host: { id: string; uri: string; vmQuota: number; cpuOvercommit?: number; memoryOvercommit?: number },
+) {
+  const ratios = {
+    ...(host.cpuOvercommit !== undefined ? { cpuOvercommit: host.cpuOvercommit } : {}),
+    ...(host.memoryOvercommit !== undefined ? { memoryOvercommit: host.memoryOvercommit } : {}),
+  };
   return db.host.upsert({
     where: { id: host.id },
-    create: { id: host.id, name: host.id, uri: host.uri, vmQuota: host.vmQuota, cpus: 0, memoryMiB: 0 },
-    update: { uri: host.uri, vmQuota: host.vmQuota },
+    create: { id: host.id, name: host.id, uri: host.uri, vmQuota: host.vmQuota, cpus: 0, memoryMiB: 0, ...ratios },
+    update: { uri: host.uri, vmQuota: host.vmQuota, ...ratios },
   });
 }
