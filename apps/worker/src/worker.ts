@@ -1,6 +1,6 @@
 import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { createDb, type Db } from "@malleo/db";
+import { clusterKeyGet, createDb, type Db } from "@malleo/db";
 import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
 import { installOperationEffects, type OperationEffects } from "@malleo/workflows/worker";
@@ -15,6 +15,9 @@ import { GuestTheaters } from "./guest-theaters";
 import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { Reconciler } from "./reconcile";
 import { VmManager } from "./vm-manager";
+
+/** The `cluster_keys` row of the theaters' peer key. */
+const THEATER_PEER_KEY = "theater-peer-key";
 
 export interface RunningWorker {
   db: Db;
@@ -45,6 +48,10 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     host: env.MALLEO_MEDIATOR_HOST,
     port: env.MALLEO_MEDIATOR_PORT,
     log: createLogger("mediator"),
+    // Kept in Postgres: every worker, and every restart, hands theaters the same peer key.
+    peerKey: await clusterKeyGet(db, THEATER_PEER_KEY),
+    // Sent to each registering theater: the Mediators it fails over to (workers started later too).
+    mediatorAddresses: cluster ? () => cluster.mediatorAddresses() : undefined,
   });
   const vms = new VmManager(db, mediator, {
     dataDir: env.dataDir,
