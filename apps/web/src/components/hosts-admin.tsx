@@ -146,36 +146,18 @@ function HostEditRow({ host: h, onDone }: { host: Host; onDone: () => void }) {
       },
     }),
   );
-  const [quota, setQuota] = useState(String(h.vmQuota));
-  const [cpu, setCpu] = useState(String(h.cpuOvercommit));
-  const [memory, setMemory] = useState(String(h.memoryOvercommit));
+  const settings = useHostSettings(h);
   const issues = fieldIssues(update.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    update.mutate({ id: h.id, vmQuota: num(quota), cpuOvercommit: num(cpu), memoryOvercommit: num(memory) });
+    update.mutate({ id: h.id, ...settings.values() });
   };
   return (
     <tr data-testid={`host-edit-row-${h.id}`}>
       <td colSpan={7}>
         <form className="form-row" onSubmit={submit} data-testid="host-update">
           <strong>{h.name}</strong>
-          <NumberField label="VM quota" testId="host-update-quota" value={quota} onChange={setQuota} issue={issues.vmQuota} />
-          <NumberField
-            label="CPU overcommit"
-            testId="host-update-cpu"
-            value={cpu}
-            onChange={setCpu}
-            issue={issues.cpuOvercommit}
-            step="0.05"
-          />
-          <NumberField
-            label="Memory overcommit"
-            testId="host-update-memory"
-            value={memory}
-            onChange={setMemory}
-            issue={issues.memoryOvercommit}
-            step="0.05"
-          />
+          <HostSettingsFields settings={settings} issues={issues} testIdPrefix="host-update" />
           <button type="submit" className="button button--primary" data-testid="host-update-submit" disabled={update.isPending}>
             Save
           </button>
@@ -193,11 +175,50 @@ function HostEditRow({ host: h, onDone }: { host: Host; onDone: () => void }) {
   );
 }
 
+interface HostSettings {
+  vmQuota: number;
+  cpuOvercommit: number;
+  memoryOvercommit: number;
+}
+
+/** The quota and ratio inputs as typed (strings), and the numbers to send. */
+function useHostSettings(initial: HostSettings) {
+  const [quota, setQuota] = useState(String(initial.vmQuota));
+  const [cpu, setCpu] = useState(String(initial.cpuOvercommit));
+  const [memory, setMemory] = useState(String(initial.memoryOvercommit));
+  return {
+    quota: [quota, setQuota] as const,
+    cpu: [cpu, setCpu] as const,
+    memory: [memory, setMemory] as const,
+    values: (): HostSettings => ({ vmQuota: num(quota), cpuOvercommit: num(cpu), memoryOvercommit: num(memory) }),
+  };
+}
+
+function HostSettingsFields(props: {
+  settings: ReturnType<typeof useHostSettings>;
+  issues: Record<string, string>;
+  testIdPrefix: string;
+}) {
+  const { settings, issues, testIdPrefix: p } = props;
+  return (
+    <>
+      <NumberField label="VM quota" testId={`${p}-quota`} state={settings.quota} issue={issues.vmQuota} />
+      <NumberField label="CPU overcommit" testId={`${p}-cpu`} state={settings.cpu} issue={issues.cpuOvercommit} step="0.05" />
+      <NumberField
+        label="Memory overcommit"
+        testId={`${p}-memory`}
+        state={settings.memory}
+        issue={issues.memoryOvercommit}
+        step="0.05"
+      />
+    </>
+  );
+}
+
 function NumberField(props: {
   label: string;
   testId: string;
-  value: string;
-  onChange: (v: string) => void;
+  state: readonly [string, (v: string) => void];
   issue?: string;
   step?: string;
 }) {
@@ -209,9 +230,9 @@ function NumberField(props: {
         inputMode="decimal"
         step={props.step ?? "1"}
         data-testid={props.testId}
-        value={props.value}
+        value={props.state[0]}
         aria-invalid={props.issue ? true : undefined}
-        onChange={(e) => props.onChange(e.target.value)}
+        onChange={(e) => props.state[1](e.target.value)}
         style={{ width: 90 }}
       />
       {props.issue && (
@@ -238,9 +259,7 @@ function RegisterHost() {
   );
   const [name, setName] = useState("");
   const [uri, setUri] = useState("");
-  const [quota, setQuota] = useState("4");
-  const [cpu, setCpu] = useState("1");
-  const [memory, setMemory] = useState("1");
+  const settings = useHostSettings({ vmQuota: 4, cpuOvercommit: 1, memoryOvercommit: 1 });
   const issues = fieldIssues(register.error);
 
   return (
@@ -248,7 +267,7 @@ function RegisterHost() {
       data-testid="host-register"
       onSubmit={(e) => {
         e.preventDefault();
-        register.mutate({ name, uri, vmQuota: num(quota), cpuOvercommit: num(cpu), memoryOvercommit: num(memory) });
+        register.mutate({ name, uri, ...settings.values() });
       }}
     >
       <h3>Register a host</h3>
@@ -289,23 +308,7 @@ function RegisterHost() {
         </label>
       </div>
       <div className="form-row">
-        <NumberField label="VM quota" testId="host-register-quota" value={quota} onChange={setQuota} issue={issues.vmQuota} />
-        <NumberField
-          label="CPU overcommit"
-          testId="host-register-cpu"
-          value={cpu}
-          onChange={setCpu}
-          issue={issues.cpuOvercommit}
-          step="0.05"
-        />
-        <NumberField
-          label="Memory overcommit"
-          testId="host-register-memory"
-          value={memory}
-          onChange={setMemory}
-          issue={issues.memoryOvercommit}
-          step="0.05"
-        />
+        <HostSettingsFields settings={settings} issues={issues} testIdPrefix="host-register" />
         <button type="submit" className="button button--primary" data-testid="host-register-submit" disabled={register.isPending}>
           Register host
         </button>
