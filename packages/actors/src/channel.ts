@@ -75,6 +75,11 @@ export class Channel {
     this.handlers = handlers;
   }
 
+  /** Largest frame payload accepted from the other side; a larger one closes the channel as corrupt. */
+  set maxFramePayloadBytes(bytes: number) {
+    this.decoder.maxPayloadBytes = bytes;
+  }
+
   get isOpen(): boolean {
     return this.closedReason === null && !this.socket.destroyed;
   }

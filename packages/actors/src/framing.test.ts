@@ -71,4 +71,11 @@ describe("framing", () => {
     header.writeUInt32BE(MAX_FRAME_PAYLOAD_BYTES + 1, 0);
     expect(() => new FrameDecoder().push(header)).toThrow(FrameTooLargeError);
   });
+
+  it("applies a lowered limit (an untrusted peer's) and accepts frames up to it", () => {
+    const decoder = new FrameDecoder();
+    decoder.maxPayloadBytes = 64;
+    expect(decoder.push(encodeFrame("small"))).toEqual(["small"]);
+    expect(() => decoder.push(encodeFrame("x".repeat(100)))).toThrow("exceeds the limit of 64");
+  });
 });

@@ -8,8 +8,11 @@ export const FRAME_HEADER_BYTES = 4;
 export const MAX_FRAME_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
 export class FrameTooLargeError extends Error {
-  constructor(readonly payloadBytes: number) {
-    super(`frame payload of ${payloadBytes} bytes exceeds the limit of ${MAX_FRAME_PAYLOAD_BYTES}`);
+  constructor(
+    readonly payloadBytes: number,
+    readonly limitBytes = MAX_FRAME_PAYLOAD_BYTES,
+  ) {
+    super(`frame payload of ${payloadBytes} bytes exceeds the limit of ${limitBytes}`);
   }
 }
 
@@ -27,6 +30,8 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
   private expectedPayloadBytes: number | null = null;
+  /** Lowered while a peer is not yet trusted (its handshake frames are small). */
+  maxPayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
 
   /** Feeds bytes; returns every value completed by them, in order. Throws on a corrupt stream. */
   push(chunk: Uint8Array): unknown[] {
@@ -39,7 +44,7 @@ export class FrameDecoder {
       if (this.expectedPayloadBytes === null) {
         if (this.bufferedBytes < FRAME_HEADER_BYTES) break;
         const length = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
-        if (length > MAX_FRAME_PAYLOAD_BYTES) throw new FrameTooLargeError(length);
+        if (length > this.maxPayloadBytes) throw new FrameTooLargeError(length, this.maxPayloadBytes);
         this.expectedPayloadBytes = length;
       }
       if (this.bufferedBytes < this.expectedPayloadBytes) break;

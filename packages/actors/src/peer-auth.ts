@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { connect } from "node:net";
 import { Channel, type ChannelHandlers } from "./channel";
+import { MAX_FRAME_PAYLOAD_BYTES } from "./framing";
 import { bodyType } from "./protocol";
 import { parseAddress } from "./names";
 
@@ -20,6 +21,8 @@ export const PEER_NONCE_BYTES = 32;
 /** A peer key shorter than this is refused: it must not be guessable. */
 export const MIN_PEER_KEY_BYTES = 16;
 export const PEER_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Handshake frames are a few hundred bytes: an untrusted peer cannot make us buffer more. */
+const HANDSHAKE_MAX_FRAME_BYTES = 16 * 1024;
 const DIALER_LABEL = "malleo-peer-v1 dialer";
 const ACCEPTOR_LABEL = "malleo-peer-v1 acceptor";
 
@@ -100,7 +103,7 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
       socket.off("error", failBeforeConnect);
       let dialerNonce: Uint8Array | null = null;
       let acceptorNonce: Uint8Array | null = null;
-      const ready = new Channel(socket, {
+      const ready: Channel = new Channel(socket, {
         onMessage: (body, self) => {
           if (settled) return;
           const type = bodyType(body);
@@ -124,6 +127,7 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
             }
             settled = true;
             clearTimeout(timer);
+            self.maxFramePayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
             self.setHandlers(options.handlers); // synchronously: frames behind the welcome go to them
             resolve(self);
             return;
@@ -139,6 +143,7 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
         },
         onClose: (reason) => fail(new Error(`peer ${options.address} closed the link during the handshake: ${reason}`)),
       });
+      ready.maxFramePayloadBytes = HANDSHAKE_MAX_FRAME_BYTES;
       channel = ready;
     });
   });
@@ -166,10 +171,16 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
     done = true;
     clearTimeout(timer);
     options.onRefused(reason, claimed);
+    channel.socket.pause(); // read nothing more from it
     channel.send({ type: "peer-refused", reason } satisfies PeerRefused);
-    // After this turn, so an error answer to a request still goes out first.
-    setImmediate(() => void channel.end(`peer refused: ${reason}`));
+    // After this turn, so an error answer to a request still goes out first; a peer that does
+    // not close its side is cut off shortly after.
+    setImmediate(() => {
+      void channel.end(`peer refused: ${reason}`);
+      setTimeout(() => channel.destroy(`peer refused: ${reason}`), 2_000).unref();
+    });
   };
+  channel.maxFramePayloadBytes = HANDSHAKE_MAX_FRAME_BYTES;
   const timeoutMs = options.timeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
   const timer = setTimeout(() => refuse(`no handshake within ${timeoutMs} ms`), timeoutMs);
   const acceptorNonce = randomBytes(PEER_NONCE_BYTES);
@@ -196,6 +207,7 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
       }
       done = true;
       clearTimeout(timer);
+      channel.maxFramePayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
       channel.send({ type: "peer-welcome", proof: proof(key, ACCEPTOR_LABEL, auth.nonce, acceptorNonce) } satisfies PeerWelcome);
       channel.setHandlers(options.onAuthenticated({ vmId: claimed.vmId ?? "?", address: claimed.address ?? "?" }));
     },

@@ -1025,16 +1025,22 @@ export class Theater {
       return;
     }
     this.handshaking.add(channel);
-    void channel.closed.then(() => this.handshaking.delete(channel));
+    void channel.closed.then((reason) => {
+      // Still here: it closed, or was cut off (e.g. an oversized frame), before any verdict.
+      if (this.handshaking.delete(channel) && !this.stopping)
+        this.log("warn", "peer link closed during the handshake", { remote: channel.remote, reason });
+    });
     acceptPeer(channel, {
       key: this.peerKey,
-      onRefused: (reason, claimed) =>
+      onRefused: (reason, claimed) => {
+        this.handshaking.delete(channel);
         this.log("warn", "peer link refused", {
           remote: channel.remote,
           claimedVm: claimed.vmId,
           claimedAddress: claimed.address,
           reason,
-        }),
+        });
+      },
       onAuthenticated: () => {
         this.handshaking.delete(channel);
         this.incoming.add(channel);

@@ -89,6 +89,23 @@ describe("theater admission: peer links", () => {
     expect(await receivedBy(lab, uan)).toEqual([]);
   });
 
+  it("cuts a peer off that announces a large frame before the handshake, before buffering it", async () => {
+    const { host, port } = parseAddress(lab.mediator.theater("adm-a")!.address);
+    const socket = connect({ host, port });
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => {}); // a reset is one way of being cut off
+    socket.resume(); // read (and drop) the challenge, so the close is seen
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(1024 * 1024, 0); // a 1 MiB frame: far more than any handshake frame
+    socket.write(header);
+    socket.write(Buffer.alloc(64 * 1024));
+    await closed;
+    expect((await lab.mediator.profileActors("adm-a")).length).toBeGreaterThan(0); // the theater carries on
+    await waitFor("the cut-off to be logged", () => lab.log("adm-a").includes("exceeds the limit of 16384"));
+    expect(lab.log("adm-a")).toMatch(/"msg":"peer link closed during the handshake".*frame payload of 1048576 bytes exceeds/);
+  });
+
   it("refuses a handshake made with a wrong key, and logs who tried", async () => {
     const attempt = connectToPeer({
       address: lab.mediator.theater("adm-b")!.address,
