@@ -139,6 +139,20 @@ describe("mediator failover", () => {
     }
   });
 
+  it("a theater refused by one Mediator of its list registers with the next that accepts it", async () => {
+    const logDir = logDirectory();
+    const key = randomBytes(32);
+    const addresses: string[] = [];
+    const stranger = await startWorkerMediator(FIRST_PORT, key, () => addresses);
+    const owner = await startWorkerMediator(SECOND_PORT, key, () => addresses);
+    addresses.push(stranger.address, owner.address);
+    owner.mediator.expectTheater("fo-next", "secret-fo-next"); // the first does not expect it: a refusal
+    const theater = startTheaterProcess("fo-next", addresses, logDir);
+    await owner.mediator.awaitTheater("fo-next", 20_000);
+    expect(stranger.mediator.theater("fo-next")).toBeUndefined();
+    expect(owner.mediator.theater("fo-next")?.pid).toBe(theater.pid);
+  });
+
   it("a theater refused by every Mediator of its list exits as refused, naming each refusal", async () => {
     const logDir = logDirectory();
     const key = randomBytes(32);
