@@ -90,6 +90,11 @@ function HostRow({ host: h, onEdit }: { host: Host; onEdit: () => void }) {
               {h.statusReason}
             </div>
           )}
+          {h.status === "unreachable" && h.vms.length > 0 && (
+            <div className="muted" data-testid={`host-unknown-vms-${h.id}`}>
+              State unknown, kept until the host answers: {h.vms.map((v) => v.name).join(", ")}
+            </div>
+          )}
         </td>
         <td className="num" data-testid={`host-vms-${h.id}`} style={{ whiteSpace: "nowrap" }}>
           {h.used.vms} / {h.vmQuota}
