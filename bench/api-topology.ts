@@ -10,6 +10,7 @@ import { createCaller, createEventHub } from "@malleo/api";
 import { createDb } from "@malleo/db";
 import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
 import pg from "pg";
+import { seedTopology } from "./lib/topology-seed";
 import type { BenchResult } from "./run";
 import { percentile } from "./stats";
 
@@ -36,28 +37,6 @@ const PLAIN_SQL_RECOUNT = `
     LEFT JOIN (SELECT vm_id, count(*) AS n, min(ordinal) AS lo, max(ordinal) AS hi FROM actors GROUP BY vm_id) a ON a.vm_id = v.id
    ORDER BY h.id, v.created_at`;
 
-async function seed(client: pg.Client): Promise<void> {
-  await client.query(`INSERT INTO applications (id, kind, config) VALUES ('heat', 'heat', '{}')`);
-  await client.query(
-    `INSERT INTO hosts (id, name, uri, cpus, memory_mib, vm_quota)
-     SELECT 'pm-' || lpad(i::text, 3, '0'), 'pm-' || lpad(i::text, 3, '0'), 'test:///default', 64, 262144, 16 FROM generate_series(1, $1) i`,
-    [HOSTS],
-  );
-  await client.query(
-    `INSERT INTO vms (id, name, host_id, application_id, vcpus, memory_mib, state)
-     SELECT gen_random_uuid(), 'vm-' || lpad(i::text, 4, '0'), 'pm-' || lpad((((i - 1) / $2) + 1)::text, 3, '0'), 'heat', 4, 8192, 'running'
-       FROM generate_series(1, $1) i`,
-    [HOSTS * VMS_PER_HOST, VMS_PER_HOST],
-  );
-  await client.query(
-    `INSERT INTO actors (uan, application_id, vm_id, behavior, ordinal)
-     SELECT 'uan://heat/slab-' || (v.n * $1 + j), 'heat', v.id, 'heat-slab', v.n * $1 + j
-       FROM (SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM vms) v, generate_series(0, $1 - 1) j`,
-    [ACTORS_PER_VM],
-  );
-  await client.query("ANALYZE");
-}
-
 async function time(fn: () => Promise<unknown>): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await fn();
   const out: number[] = [];
@@ -79,7 +58,7 @@ export async function run(): Promise<BenchResult> {
     await migrateDatabase(url);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    await seed(client);
+    await seedTopology(client, { hosts: HOSTS, vmsPerHost: VMS_PER_HOST, actorsPerVm: ACTORS_PER_VM });
     const db = createDb(url);
     const caller = createCaller({
       db,

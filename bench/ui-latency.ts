@@ -5,34 +5,22 @@
 // of one operations.get request from the same page (what a refetch would cost on its own).
 // The web build in apps/web/.next is shared: build it first when sources changed, and run this
 // under the e2e lock (`flock /tmp/malleo-e2e.lock npm run bench -- ui-latency`).
-import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import path from "node:path";
-import { hashPassword } from "@malleo/api";
 import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
-import { chromium } from "@playwright/test";
 import pg from "pg";
+import { startBenchWeb, type BenchWeb } from "./lib/web";
 import type { BenchResult } from "./run";
 import { percentile } from "./stats";
 
 const root = path.resolve(import.meta.dirname, "..");
 const RUNS = 100;
-const PASSWORD = "bench-password-1";
 
 declare global {
   interface Window {
     __stepChanges: { status: string; at: number }[];
   }
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not ready within ${timeoutMs / 1000} s`);
 }
 
 export async function run(): Promise<BenchResult> {
@@ -41,8 +29,7 @@ export async function run(): Promise<BenchResult> {
   const port = Number(process.env.MALLEO_BENCH_WEB_PORT ?? 3143);
   const server = await startEmbeddedPostgres({ dataDir: dir, port: Number(process.env.MALLEO_BENCH_PG_PORT ?? 54343) });
   const url = databaseUrl(server.url, "bench");
-  let web: ReturnType<typeof spawn> | undefined;
-  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+  let web: BenchWeb | undefined;
   try {
     await ensureDatabase(server.url, "bench");
     await migrateDatabase(url);
@@ -50,10 +37,6 @@ export async function run(): Promise<BenchResult> {
     client.on("error", () => undefined); // the server stops in `finally`, possibly before the client ends
     await client.connect();
     const opId = randomUUID();
-    await client.query(`INSERT INTO users (id, name, role, password_hash) VALUES ($1, 'bench', 'viewer', $2)`, [
-      randomUUID(),
-      await hashPassword(PASSWORD),
-    ]);
     // A finished operation: the worker (not running here) would never pick it up.
     await client.query(
       `INSERT INTO operations (id, kind, status, input, operator) VALUES ($1, 'split', 'failed', '{}', 'bench')`,
@@ -65,33 +48,8 @@ export async function run(): Promise<BenchResult> {
     );
     const stepId = step.rows[0]!.id;
 
-    if (!existsSync(path.join(root, "apps/web/.next/BUILD_ID"))) {
-      const b = spawnSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], {
-        cwd: path.join(root, "apps/web"),
-        stdio: "inherit",
-        env: { ...process.env, DATABASE_URL: "postgres://build/placeholder", NEXT_TELEMETRY_DISABLED: "1" },
-      });
-      if (b.status !== 0) throw new Error("next build failed");
-    }
-    web = spawn(
-      process.execPath,
-      [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"],
-      {
-        cwd: path.join(root, "apps/web"),
-        stdio: "ignore",
-        env: { ...process.env, DATABASE_URL: url, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
-      },
-    );
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor("the web UI", async () => (await fetch(`${base}/sign-in`)).ok, 120_000);
-
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
-    const page = await browser.newPage();
-    await page.goto(`${base}/sign-in`);
-    await page.getByTestId("sign-in-name").fill("bench");
-    await page.getByTestId("sign-in-password").fill(PASSWORD);
-    await page.getByTestId("sign-in-submit").click();
-    await page.getByTestId("user-name").waitFor({ timeout: 60_000 });
+    web = await startBenchWeb(client, url, port);
+    const { page, base } = web;
     await page.goto(`${base}/operations/${opId}`);
     await page.locator('[data-testid="live-status"][data-state="live"]').waitFor({ timeout: 60_000 });
     await page.locator('[data-testid="step-validate"][data-status="running"]').waitFor();
@@ -151,11 +109,7 @@ export async function run(): Promise<BenchResult> {
     console.error("ui-latency failed:", e);
     throw e;
   } finally {
-    await browser?.close().catch(() => undefined);
-    if (web && web.exitCode === null) {
-      web.kill("SIGTERM");
-      await new Promise((r) => web!.once("exit", r));
-    }
+    await web?.stop();
     await server.stop();
   }
 }

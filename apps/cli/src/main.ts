@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { apiClient, type ApiClient } from "./client";
 import { mib, ms, table } from "./table";
+import { watchOperation } from "./watch";
 
 const USAGE = `usage: malleo <command> [options]
 
@@ -14,7 +15,7 @@ commands:
   split <vm> --hosts H1,H2[,…]            split a VM into one new VM per host named
   merge <vm> <vm> [<vm>…] --host H        merge VMs of one application onto host H
   cancel <operation-id>                   cancel an operation (until its Transfer completes)
-  watch <operation-id>                    follow an operation's steps until it ends
+  watch <operation-id>                    follow an operation's steps live (server-sent events) until it ends
 
 options:
   --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
@@ -54,46 +55,6 @@ async function vmIdsByName(api: ApiClient, names: string[]): Promise<string[]> {
     if (!vm) throw new UsageError(`no VM named ${n}; \`malleo vms\` lists them`);
     return vm.id;
   });
-}
-
-const TERMINAL = new Set(["succeeded", "failed", "rolled_back"]);
-
-async function watch(api: ApiClient, id: string): Promise<number> {
-  const seen = new Map<string, string>();
-  let last = "";
-  for (;;) {
-    const op = await api.operations.get.query({ id });
-    for (const s of op.steps) {
-      const key = `${s.name}#${s.attempt}`;
-      if (seen.get(key) === s.status) continue;
-      seen.set(key, s.status);
-      const took = s.finishedAt ? ` (${ms(s.finishedAt.getTime() - s.startedAt.getTime())})` : "";
-      const line = {
-        at: (s.finishedAt ?? s.startedAt).toISOString(),
-        step: s.name,
-        attempt: s.attempt,
-        status: s.status,
-        error: s.error,
-      };
-      process.stdout.write(
-        opts.json
-          ? `${JSON.stringify(line)}\n`
-          : `${line.at}  ${s.name.padEnd(9)} ${s.status}${took}${s.error ? `: ${s.error}` : ""}\n`,
-      );
-    }
-    if (op.progress && op.status === "running") {
-      const p = `${op.progress.actorsMoved}/${op.progress.actorsTotal}`;
-      if (p !== last && op.steps.some((s) => s.name === "transfer") && !opts.json)
-        process.stdout.write(`  transfer: ${p} actors moved\n`);
-      last = p;
-    }
-    if (TERMINAL.has(op.status)) {
-      if (opts.json) process.stdout.write(`${JSON.stringify({ id: op.id, status: op.status, error: op.error })}\n`);
-      else process.stdout.write(`operation ${op.id} ${op.status}${op.error ? `: ${op.error}` : ""}\n`);
-      return op.status === "succeeded" ? 0 : 1;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 async function main(): Promise<number> {
@@ -234,7 +195,7 @@ async function main(): Promise<number> {
     case "watch": {
       const [id] = args;
       if (!id) throw new UsageError("usage: malleo watch <operation-id>");
-      return watch(api, id);
+      return watchOperation(api, id, opts.json ?? false, (line) => process.stdout.write(`${line}\n`));
     }
     default:
       throw new UsageError(`unknown command ${command}\n\n${USAGE}`);

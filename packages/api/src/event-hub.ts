@@ -8,6 +8,17 @@ export const malleoEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("topology") }),
   z.object({ type: z.literal("operation"), operationId: z.string() }),
   z.object({ type: z.literal("application"), applicationId: z.string(), iteration: z.number().int() }),
+  z.object({
+    type: z.literal("actors"),
+    vms: z.array(
+      z.object({
+        id: z.string(),
+        actorCount: z.number().int(),
+        firstOrdinal: z.number().int().nullable(),
+        lastOrdinal: z.number().int().nullable(),
+      }),
+    ),
+  }),
 ]) satisfies z.ZodType<MalleoEvent>;
 
 export type ListenFn = typeof listenEvents;

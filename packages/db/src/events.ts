@@ -4,10 +4,20 @@ import type { Db } from "./client";
 /** The one channel on which the worker and API announce changes; the web UI listens. */
 export const EVENTS_CHANNEL = "malleo_events";
 
+/** A VM's actor summary as the triggers on actors keep it (migration 20261125152000_topology_counts). */
+export interface VmActorCounts {
+  id: string;
+  actorCount: number;
+  firstOrdinal: number | null;
+  lastOrdinal: number | null;
+}
+
 export type MalleoEvent =
   | { type: "topology" }
   | { type: "operation"; operationId: string }
-  | { type: "application"; applicationId: string; iteration: number };
+  | { type: "application"; applicationId: string; iteration: number }
+  // Sent by the database itself whenever actors change VM: each batch of a Transfer, as it commits.
+  | { type: "actors"; vms: VmActorCounts[] };
 
 export async function publishEvent(db: Db, event: MalleoEvent): Promise<void> {
   await db.$executeRaw`SELECT pg_notify(${EVENTS_CHANNEL}, ${JSON.stringify(event)})`;

@@ -11,6 +11,7 @@ import {
   recordIteration,
   withIterations,
   type IterationSamples,
+  withActorCounts,
   type PendingRefresh,
 } from "../lib/live-refresh";
 import { useTRPC } from "../trpc/react";
@@ -92,6 +93,24 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
             void queryClient
               .cancelQueries({ queryKey: key, exact: true }, { revert: false })
               .then(() => queryClient.setQueryData(key, operation));
+        }
+        if (event.type === "actors") {
+          // Each committed batch of a Transfer goes straight into the topology. A refetch under
+          // way may have read the database before this batch: it is dropped (it would undo the
+          // batch on screen) and started again, now that the batch is committed.
+          const key = trpc.topology.get.queryKey();
+          const state = queryClient.getQueryState(key);
+          if (state?.data) {
+            const refetch = state.fetchStatus === "fetching" || state.isInvalidated;
+            void queryClient
+              .cancelQueries({ queryKey: key, exact: true }, { revert: false })
+              .then(() => {
+                queryClient.setQueryData(key, (old) => (old ? withActorCounts(old, event.vms) : old), {
+                  updatedAt: state.dataUpdatedAt,
+                });
+                if (refetch) void queryClient.invalidateQueries({ queryKey: key, exact: true });
+              });
+          }
         }
         addEvent(pending.current, event);
         if (isEmpty(pending.current)) return;

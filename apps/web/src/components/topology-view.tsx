@@ -1,8 +1,9 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
+import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
-import { useDeferredValue, useState } from "react";
+import { useDeferredValue, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 import { describeError } from "../lib/errors";
 import { actorShortName, compactRanges, formatMiB, plural, shortId } from "../lib/format";
 import { splitBlocker } from "../lib/placement";
@@ -24,7 +25,6 @@ export function TopologyView() {
   const canOperate = useCanOperate();
   const [filter, setFilter] = useState<TopologyFilter>({ text: "", hostId: "", applicationId: "", state: "" });
   const deferredFilter = useDeferredValue(filter);
-  const [hostLimit, setHostLimit] = useState(HOST_PAGE);
 
   if (topology.isPending) return <p className="placeholder">Loading topology…</p>;
   if (topology.isError) return <p className="callout callout--bad">Cannot load the topology. {describeError(topology.error)}</p>;
@@ -133,23 +133,7 @@ export function TopologyView() {
         </span>
       </form>
 
-      <section className="hosts" aria-label="Hosts">
-        {shown.slice(0, hostLimit).map((host) => (
-          <HostCard key={host.id} host={host} onSplit={canOperate ? setSplitVmId : null} />
-        ))}
-      </section>
-      {shown.length > hostLimit && (
-        <div className="load-more">
-          <button
-            type="button"
-            className="button"
-            data-testid="topology-more-hosts"
-            onClick={() => setHostLimit(hostLimit + HOST_PAGE)}
-          >
-            Show {Math.min(HOST_PAGE, shown.length - hostLimit)} more of {shown.length - hostLimit} hosts
-          </button>
-        </div>
-      )}
+      <HostGrid hosts={shown} onSplit={canOperate ? setSplitVmId : null} />
 
       {splitVm && <SplitDialog key={splitVm.id} source={splitVm} hosts={hosts} onClose={() => setSplitVmId(null)} />}
       {mergeOpen && <MergeDialog hosts={hosts} onClose={() => setMergeOpen(false)} />}
@@ -157,10 +141,73 @@ export function TopologyView() {
   );
 }
 
-/** Hosts rendered at first; the rest on request, so 100 hosts × 1,000 VMs stay responsive. */
-const HOST_PAGE = 24;
 /** VMs rendered per host before "show all". */
 const VM_PAGE = 12;
+/** The narrowest host card (as .hosts lays them out) and the gap between cards, in px. */
+const HOST_MIN_WIDTH = 330;
+const HOST_GAP = 16;
+
+/** The width of an element, following resizes (0 before the first layout). */
+function useElementWidth(ref: RefObject<HTMLElement | null>): number {
+  const [width, setWidth] = useState(0);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    setWidth(el.clientWidth);
+    const observer = new ResizeObserver(([entry]) => setWidth(entry?.contentRect.width ?? 0));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [ref]);
+  return width;
+}
+
+/**
+ * The hosts in rows of as many cards as fit, windowed over the page's scroll: only the rows in
+ * view (and one either side) are in the DOM, so 100 hosts and 1,000 VMs cost a few dozen cards.
+ * Rows are measured once rendered, since a host's height depends on its VMs.
+ */
+function HostGrid({ hosts, onSplit }: { hosts: TopologyHost[]; onSplit: ((vmId: string) => void) | null }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const width = useElementWidth(ref);
+  const columns = Math.max(1, Math.floor((width + HOST_GAP) / (HOST_MIN_WIDTH + HOST_GAP)));
+  const rows: TopologyHost[][] = [];
+  for (let i = 0; i < hosts.length; i += columns) rows.push(hosts.slice(i, i + columns));
+  const [scrollMargin, setScrollMargin] = useState(0);
+  useLayoutEffect(() => setScrollMargin(ref.current ? ref.current.getBoundingClientRect().top + window.scrollY : 0), [width]);
+  const virtualizer = useWindowVirtualizer({
+    count: rows.length,
+    estimateSize: () => 440,
+    overscan: 1,
+    scrollMargin,
+    getItemKey: (i) => rows[i]!.map((h) => h.id).join(" "),
+  });
+  return (
+    <section
+      ref={ref}
+      className="hosts-window"
+      aria-label="Hosts"
+      data-testid="topology-hosts"
+      style={{ height: virtualizer.getTotalSize() }}
+    >
+      {virtualizer.getVirtualItems().map((item) => (
+        <div
+          key={item.key}
+          data-index={item.index}
+          ref={virtualizer.measureElement}
+          className="hosts hosts-window__row"
+          style={{
+            gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`,
+            transform: `translateY(${item.start - scrollMargin}px)`,
+          }}
+        >
+          {rows[item.index]!.map((host) => (
+            <HostCard key={host.id} host={host} onSplit={onSplit} />
+          ))}
+        </div>
+      ))}
+    </section>
+  );
+}
 
 interface TopologyFilter {
   text: string;
@@ -271,8 +318,32 @@ function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: ((vmId: stri
   );
 }
 
+/** How long a VM card shows actors arriving or leaving after its count last changed. */
+const DELTA_SHOWN_MS = 4000;
+
+/**
+ * The change in a VM's actor count over the current burst (a Transfer's batches add up), shown
+ * for a few seconds after the last change; null when nothing moved recently.
+ */
+function useActorDelta(count: number): number | null {
+  const previous = useRef(count);
+  const [delta, setDelta] = useState<number | null>(null);
+  useEffect(() => {
+    const d = count - previous.current;
+    previous.current = count;
+    if (d === 0) return;
+    setDelta((old) => (old !== null && Math.sign(old) === Math.sign(d) ? old + d : d));
+    const timer = setTimeout(() => setDelta(null), DELTA_SHOWN_MS);
+    return () => clearTimeout(timer);
+  }, [count]);
+  return delta;
+}
+
 function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => void) | null }) {
   const blocker = splitBlocker(vm);
+  const delta = useActorDelta(vm.actorCount);
+  // After a live count update the actor list is older than the count until the next refetch.
+  const listed = vm.actors.length > 0 && vm.actors.length === vm.actorCount;
   return (
     <article className="vm" data-testid={`vm-${vm.name}`} data-state={vm.state}>
       <div className="vm__head">
@@ -299,11 +370,24 @@ function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => v
       </div>
       <details className="vm__actors">
         <summary>
-          <span className="vm__actor-count" data-testid={`vm-actors-${vm.name}`}>
+          <span
+            className={`vm__actor-count${delta ? (delta > 0 ? " vm__actor-count--in" : " vm__actor-count--out") : ""}`}
+            data-testid={`vm-actors-${vm.name}`}
+          >
             {vm.actorCount}
           </span>{" "}
           {vm.actorCount === 1 ? "actor" : "actors"}
-          {vm.actors.length > 0 ? (
+          {delta !== null && delta !== 0 && (
+            <span
+              className={`vm__delta vm__delta--${delta > 0 ? "in" : "out"}`}
+              data-testid={`vm-delta-${vm.name}`}
+              data-delta={delta}
+              title="Actors moved by the running operation in the last few seconds"
+            >
+              {delta > 0 ? `+${delta} arriving` : `−${-delta} leaving`}
+            </span>
+          )}
+          {listed ? (
             <span className="muted mono"> #{compactRanges(vm.actors.map((a) => a.ordinal))}</span>
           ) : (
             vm.firstOrdinal !== null && (

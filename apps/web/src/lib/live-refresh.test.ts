@@ -6,9 +6,11 @@ import {
   isEmpty,
   iterationRate,
   recordIteration,
+  withActorCounts,
   withIterations,
   type IterationSamples,
 } from "./live-refresh";
+import type { Topology } from "../trpc/types";
 
 describe("live refresh batching", () => {
   it("collects a burst into one refresh of each query", () => {
@@ -40,6 +42,36 @@ describe("live refresh batching", () => {
     expect(withIterations(data, new Map([["heat", 12]])).applications[0]!.iteration).toBe(12);
     expect(withIterations(data, new Map([["heat", 8]]))).toBe(data);
     expect(withIterations(data, new Map([["other", 99]]))).toBe(data);
+  });
+});
+
+describe("withActorCounts", () => {
+  const vm = (id: string, actorCount: number, firstOrdinal: number | null, lastOrdinal: number | null) =>
+    ({ id, actorCount, firstOrdinal, lastOrdinal }) as Topology["hosts"][number]["vms"][number];
+  const topology = {
+    hosts: [
+      { id: "pm-1", vms: [vm("src", 64, 0, 63)] },
+      { id: "pm-2", vms: [vm("a", 0, null, null)] },
+      { id: "pm-3", vms: [vm("b", 0, null, null)] },
+    ],
+    totalActors: 64,
+  } as unknown as Topology;
+
+  it("applies a batch's counts to the VMs named and keeps the total", () => {
+    const after = withActorCounts(topology, [
+      { id: "src", actorCount: 32, firstOrdinal: 32, lastOrdinal: 63 },
+      { id: "a", actorCount: 32, firstOrdinal: 0, lastOrdinal: 31 },
+    ]);
+    expect(after.hosts.map((h) => h.vms[0]!.actorCount)).toEqual([32, 32, 0]);
+    expect(after.hosts[1]!.vms[0]).toMatchObject({ firstOrdinal: 0, lastOrdinal: 31 });
+    expect(after.totalActors).toBe(64);
+    // Hosts nothing happened to are the same objects (their cards need not re-render).
+    expect(after.hosts[2]).toBe(topology.hosts[2]);
+  });
+
+  it("keeps identity when the counts are already there or name unknown VMs", () => {
+    expect(withActorCounts(topology, [{ id: "src", actorCount: 64, firstOrdinal: 0, lastOrdinal: 63 }])).toBe(topology);
+    expect(withActorCounts(topology, [{ id: "gone", actorCount: 5, firstOrdinal: 1, lastOrdinal: 5 }])).toBe(topology);
   });
 });
 

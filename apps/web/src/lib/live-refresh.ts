@@ -1,4 +1,5 @@
 import type { LiveEvent } from "@malleo/api";
+import type { Topology } from "../trpc/types";
 
 /**
  * Events arrive in bursts (a step start and end, several topology changes); collecting them
@@ -36,7 +37,36 @@ export function addEvent(pending: PendingRefresh, event: LiveEvent): void {
     case "application":
       pending.iterations.set(event.applicationId, Math.max(event.iteration, pending.iterations.get(event.applicationId) ?? 0));
       break;
+    case "actors":
+      // Written into the cached topology as they arrive (withActorCounts): nothing to refetch.
+      break;
   }
+}
+
+type VmActorCounts = Extract<LiveEvent, { type: "actors" }>["vms"][number];
+
+/**
+ * Applies the actor counts and ordinal ranges the database announced for some VMs to cached
+ * topology data, without a refetch: a Transfer's batches show as they commit. Per-actor lists
+ * of the changed VMs are kept until the next refetch (the page shows ranges from the counts while
+ * the list and the count disagree). Identity is kept when nothing changes.
+ */
+export function withActorCounts(data: Topology, counts: readonly VmActorCounts[]): Topology {
+  const byId = new Map(counts.map((c) => [c.id, c]));
+  let delta = 0;
+  const hosts = data.hosts.map((h) => {
+    let hostChanged = false;
+    const vms = h.vms.map((v) => {
+      const c = byId.get(v.id);
+      if (!c || (c.actorCount === v.actorCount && c.firstOrdinal === v.firstOrdinal && c.lastOrdinal === v.lastOrdinal)) return v;
+      hostChanged = true;
+      delta += c.actorCount - v.actorCount;
+      return { ...v, actorCount: c.actorCount, firstOrdinal: c.firstOrdinal, lastOrdinal: c.lastOrdinal };
+    });
+    return hostChanged ? { ...h, vms } : h;
+  });
+  if (hosts.every((h, i) => h === data.hosts[i])) return data;
+  return { ...data, hosts, totalActors: data.totalActors + delta };
 }
 
 export function isEmpty(pending: PendingRefresh): boolean {

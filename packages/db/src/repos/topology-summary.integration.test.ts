@@ -1,7 +1,16 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorCreateMany, actorMove, applicationUpsert, hostUpsert, topologySummary, vmCreate } from "../index";
+import {
+  actorCreateMany,
+  actorMove,
+  applicationUpsert,
+  hostUpsert,
+  listenEvents,
+  topologySummary,
+  vmCreate,
+  type MalleoEvent,
+} from "../index";
 import { createTestDatabase, type TestDatabase } from "../testing";
 
 /**
@@ -166,5 +175,55 @@ describe("per-VM actor summary", () => {
     const topo = await topologySummary(t.db);
     const row = topo.hosts.flatMap((h) => h.vms).find((v) => v.id === vm);
     expect(row).toMatchObject({ actorCount: 12, firstOrdinal: 7000, lastOrdinal: 7011 });
+  });
+
+  it("announces each committed batch's new counts on the events channel, in order", async () => {
+    const from = await newVm();
+    const to = await newVm();
+    const uans = await seedActors(from, 9000, 30, "notify");
+    const events: MalleoEvent[] = [];
+    let probes = 0;
+    // Probes (application events) show that LISTEN is up; a late one must not count as a change.
+    const stop = listenEvents(t.url, (e) => (e.type === "application" ? (probes += 1) : events.push(e)));
+    try {
+      // LISTEN is up once a probe sent after it arrives.
+      await expect
+        .poll(async () => {
+          await t.db.$executeRaw`SELECT pg_notify('malleo_events', '{"type":"application","applicationId":"probe","iteration":0}')`;
+          return probes;
+        })
+        .toBeGreaterThan(0);
+      events.length = 0;
+      for (const batch of batches(uans, 10)) await actorMove(t.db, batch, to);
+      await expect.poll(() => events.length).toBe(3);
+      const counts = events.map((e) => (e.type === "actors" ? Object.fromEntries(e.vms.map((v) => [v.id, v.actorCount])) : e));
+      expect(counts).toEqual([
+        { [from]: 20, [to]: 10 },
+        { [from]: 10, [to]: 20 },
+        { [from]: 0, [to]: 30 },
+      ]);
+      expect(events[2]).toMatchObject({
+        type: "actors",
+        vms: expect.arrayContaining([{ id: to, actorCount: 30, firstOrdinal: 9000, lastOrdinal: 9029 }]),
+      });
+
+      // A statement touching more VMs than a NOTIFY payload can describe asks for a refetch instead.
+      events.length = 0;
+      const many = await Promise.all(Array.from({ length: 60 }, () => newVm()));
+      await actorCreateMany(
+        t.db,
+        many.map((vmId, i) => ({
+          uan: `uan://heat/many-${i}`,
+          applicationId: "heat",
+          vmId,
+          behavior: "heat-slab",
+          ordinal: 20000 + i,
+        })),
+      );
+      await expect.poll(() => events.length).toBe(1);
+      expect(events[0]).toEqual({ type: "topology" });
+    } finally {
+      stop();
+    }
   });
 });
