@@ -8,7 +8,16 @@ import {
   hostUse,
   placeableCapacity,
 } from "@malleo/core";
-import { hostCreate, hostListByUri, hostListWithUsage, hostRemove, hostUpdateSettings, publishEvent, type Db } from "@malleo/db";
+import {
+  hostCreate,
+  hostGetWithUsage,
+  hostListByUri,
+  hostListWithUsage,
+  hostRemove,
+  hostUpdateSettings,
+  publishEvent,
+  type Db,
+} from "@malleo/db";
 import { z } from "zod";
 import { adminProcedure, createTRPCRouter, viewerProcedure } from "../trpc";
 
@@ -44,8 +53,8 @@ function hostView(h: HostRow): z.infer<typeof hostOutput> {
 }
 
 async function hostById(db: Db, id: string): Promise<z.infer<typeof hostOutput>> {
-  const host = (await hostListWithUsage(db)).find((h) => h.id === id);
-  if (!host) throw new AppError("NOT_FOUND", `host ${id} is not registered`, { hostId: id });
+  const host = await hostGetWithUsage(db, id);
+  if (!host) notFound(id);
   return hostView(host);
 }
 

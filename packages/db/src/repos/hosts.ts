@@ -45,6 +45,11 @@ export function hostListWithUsage(db: Db) {
   return db.host.findMany({ orderBy: { id: "asc" }, include: { vms: { where: OCCUPYING, select: USAGE_SELECT } } });
 }
 
+/** One host with the VMs occupying it, or null. */
+export function hostGetWithUsage(db: Db, id: string) {
+  return db.host.findUnique({ where: { id }, include: { vms: { where: OCCUPYING, select: USAGE_SELECT } } });
+}
+
 /** Hosts already registered with this libvirt URI. */
 export function hostListByUri(db: DbOrTx, uri: string) {
   return db.host.findMany({ where: { uri }, select: { id: true } });
