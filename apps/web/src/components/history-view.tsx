@@ -14,8 +14,10 @@ import type { RouterInputs } from "@malleo/api";
 import { useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
 import { useNow } from "./use-now";
+import { WindowedRows } from "./windowed-rows";
 
-const PAGE_SIZE = 25;
+/** Rows per page the operator can pick (the `size` URL parameter); 25 unless asked. */
+const PAGE_SIZES = [25, 100, 500] as const;
 type SearchInput = RouterInputs["operations"]["search"];
 
 /** History: every split and merge, filterable, paginated, exportable; the filters live in the URL so a view can be shared. */
@@ -27,7 +29,8 @@ export function HistoryView() {
   const router = useRouter();
   const pathname = usePathname();
   const filter = historyFilterFromParams(new URLSearchParams(params.toString())) as SearchInput;
-  const input: SearchInput = { ...filter, pageSize: PAGE_SIZE };
+  const pageSize = PAGE_SIZES.find((n) => String(n) === params.get("size")) ?? PAGE_SIZES[0];
+  const input: SearchInput = { ...filter, pageSize };
   const history = useQuery({
     ...trpc.operations.search.queryOptions(input),
     placeholderData: keepPreviousData,
@@ -54,7 +57,7 @@ export function HistoryView() {
   };
 
   const page = history.data?.page ?? 1;
-  const pages = history.data ? Math.max(1, Math.ceil(history.data.total / PAGE_SIZE)) : 1;
+  const pages = history.data ? Math.max(1, Math.ceil(history.data.total / pageSize)) : 1;
   const csvHref = `/api/history.csv${params.size ? `?${params.toString()}` : ""}`;
 
   return (
@@ -194,12 +197,14 @@ export function HistoryView() {
                 <th className="num">Duration</th>
               </tr>
             </thead>
-            <tbody>
-              {history.data.items.map((op) => {
+            <WindowedRows items={history.data.items} columns={6}>
+              {(op, measure, index) => {
                 const took = elapsed(op.startedAt ?? op.createdAt, op.finishedAt, now);
                 return (
                   <tr
                     key={op.id}
+                    ref={measure}
+                    data-index={index}
                     data-testid="history-row"
                     data-kind={op.kind}
                     data-status={op.status}
@@ -230,8 +235,8 @@ export function HistoryView() {
                     <td className="num">{took === null ? "—" : formatDuration(took)}</td>
                   </tr>
                 );
-              })}
-            </tbody>
+              }}
+            </WindowedRows>
           </table>
         </div>
       )}
@@ -250,6 +255,20 @@ export function HistoryView() {
           <span className="muted" data-testid="history-page">
             page {page} of {pages} · {history.data.total} operations
           </span>
+          <label className="muted">
+            <select
+              data-testid="history-size"
+              value={pageSize}
+              onChange={(e) => setParam({ size: e.target.value === String(PAGE_SIZES[0]) ? null : e.target.value })}
+            >
+              {PAGE_SIZES.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>{" "}
+            a page
+          </label>
           <button
             type="button"
             className="button button--small"
