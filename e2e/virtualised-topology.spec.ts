@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test, type Locator, type Page } from "@playwright/test";
 import { seedTopology, unseedTopology } from "../bench/lib/topology-seed";
 import { e2eDatabase } from "./database";
 import { keepScreenshot, signIn } from "./helpers";
@@ -11,6 +11,19 @@ import { keepScreenshot, signIn } from "./helpers";
  */
 
 const PREFIX = "zbulk-";
+
+/** Jumps to the bottom until `target` is rendered: rows are measured as they render, so the page grows. */
+async function scrollToBottomUntilRendered(page: Page, target: Locator, what: string): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+        return target.count();
+      },
+      { timeout: 30_000, message: `scrolling to the bottom renders ${what}` },
+    )
+    .toBe(1);
+}
 
 test("1,000 VMs: only the rows in view are in the DOM, and scrolling reaches the last VM", async ({ page }) => {
   const db = await e2eDatabase();
@@ -31,15 +44,7 @@ test("1,000 VMs: only the rows in view are in the DOM, and scrolling reaches the
 
     const last = page.getByTestId(`vm-${PREFIX}vm-1000`);
     await expect(last).toHaveCount(0);
-    await expect
-      .poll(
-        async () => {
-          await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
-          return last.count();
-        },
-        { timeout: 30_000, message: "scrolling to the bottom renders the last VM" },
-      )
-      .toBe(1);
+    await scrollToBottomUntilRendered(page, last, "the last VM");
     await expect(last).toBeVisible();
     await expect(page.getByTestId(`vm-actors-${PREFIX}vm-1000`)).toHaveText("100");
     expect(await cards.count()).toBeLessThan(250);
@@ -53,6 +58,41 @@ test("1,000 VMs: only the rows in view are in the DOM, and scrolling reaches the
     await expect(cards).toHaveCount(1);
   } finally {
     await unseedTopology(db, PREFIX);
+    await db.end();
+  }
+});
+
+test("History at 500 operations a page renders the rows in view and scrolling reaches the oldest", async ({ page }) => {
+  const db = await e2eDatabase();
+  const operator = `${PREFIX}seeder`;
+  try {
+    await db.query("DELETE FROM operations WHERE operator = $1", [operator]);
+    await db.query(
+      `INSERT INTO operations (id, kind, status, input, operator, created_at, started_at, finished_at)
+       SELECT gen_random_uuid(), 'split', 'succeeded', '{}', $1, t, t, t + interval '2 seconds'
+         FROM (SELECT now() - i * interval '1 minute' AS t FROM generate_series(1, 500) i) s`,
+      [operator],
+    );
+    const oldest = (
+      await db.query<{ id: string }>("SELECT id::text FROM operations WHERE operator = $1 ORDER BY created_at LIMIT 1", [
+        operator,
+      ])
+    ).rows[0]!.id;
+    await signIn(page);
+    await page.goto(`/history?operator=${operator}&size=500`);
+    await expect(page.getByTestId("history-table")).toHaveAttribute("data-total", "500", { timeout: 30_000 });
+    await expect(page.getByTestId("history-page")).toContainText("page 1 of 1");
+    const rows = page.getByTestId("history-row");
+    await expect(rows.first()).toBeVisible();
+    expect(await rows.count()).toBeLessThan(100);
+    const last = page.locator(`[data-testid="history-row"][data-id="${oldest}"]`);
+    await expect(last).toHaveCount(0);
+    await scrollToBottomUntilRendered(page, last, "the oldest operation");
+    await expect(last).toBeVisible();
+    expect(await rows.count()).toBeLessThan(100);
+    await keepScreenshot(page, "history-500-bottom");
+  } finally {
+    await db.query("DELETE FROM operations WHERE operator = $1", [operator]);
     await db.end();
   }
 });
