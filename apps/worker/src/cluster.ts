@@ -4,6 +4,7 @@ import {
   workerBecomeLeader,
   workerHeartbeat,
   WorkerLease,
+  workerListConnected,
   workerListLive,
   workerRegister,
   workerStopped,
@@ -91,10 +92,9 @@ export class ClusterMembership {
     return [...new Set(all.filter((a) => a !== "" && !a.endsWith(":0")))];
   }
 
-  /** Other workers alive now (standbys that would take over if this one stopped), read afresh. */
+  /** Other workers connected now (standbys that would take over if this one stopped). */
   async standbys(): Promise<string[]> {
-    const live = await workerListLive(this.db, this.env.MALLEO_HEARTBEAT_MS * 5).catch(() => this.live);
-    return live.filter((w) => w.executorId !== this.env.MALLEO_EXECUTOR_ID).map((w) => w.executorId);
+    return (await workerListConnected(this.db)).filter((id) => id !== this.env.MALLEO_EXECUTOR_ID);
   }
 
   /** Records the lead with the Mediator's real address (the Mediator listens by now). */

@@ -4,7 +4,7 @@
 // being told to stop leading.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WorkerLease } from "@malleo/db";
+import { workerListConnected, WorkerLease, workerRegister } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { waitFor } from "../../../scripts/wait";
 
@@ -41,6 +41,24 @@ describe("worker lease", () => {
     await expect(WorkerLease.open(t.url, "lease-same-id", quiet)).rejects.toThrow(
       "executor ID lease-same-id is in use by another live worker: give each worker its own MALLEO_EXECUTOR_ID",
     );
+  });
+
+  it("a worker counts as connected exactly while its process holds its executor ID's lock", async () => {
+    const row = { mediatorAddress: "127.0.0.1:1", adminUrl: null, pid: 1, hostname: "h" };
+    await workerRegister(t.db, { ...row, executorId: "conn-a" });
+    await workerRegister(t.db, { ...row, executorId: "conn-b" });
+    const a = await open("conn-a");
+    const b = await open("conn-b");
+    expect((await workerListConnected(t.db)).filter((id) => id.startsWith("conn-")).sort()).toEqual(["conn-a", "conn-b"]);
+    // A session's locks go when its backend has ended, just after the client's socket closed.
+    const connectedNow = async (want: string) => {
+      const ids = (await workerListConnected(t.db)).filter((id) => id.startsWith("conn-")).join(",");
+      return ids === want ? ids : undefined;
+    };
+    await a.close();
+    expect(await waitFor("conn-a to drop", () => connectedNow("conn-b"))).toBe("conn-b");
+    await b.close();
+    expect(await waitFor("conn-b to drop", () => connectedNow(""))).toBe("");
   });
 
   it("one leader at a time; the standby leads as soon as the leader's connection ends", async () => {

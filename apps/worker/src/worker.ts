@@ -152,7 +152,13 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
       await Promise.all([cpuSampler.stop(), reconciler.stop()]);
       await DBOS.shutdown().catch((e: Error) => log({ event: "dbos shutdown failed", error: e.message }));
       // A standby takes over once the lease is released: it adopts the theaters, so they keep running.
-      const handOver = cluster ? (await cluster.standbys()).length > 0 : false;
+      // (Unknown, with Postgres unreachable: the theaters are kept — the next leader adopts them.)
+      const handOver = cluster
+        ? await cluster.standbys().then(
+            (s) => s.length > 0,
+            () => true,
+          )
+        : false;
       if (handOver) log({ event: "handing over to a standby: theaters keep running" });
       await vms.shutdown({ stopTheaters: !handOver });
       await mediator.stop();

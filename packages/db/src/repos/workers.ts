@@ -2,6 +2,10 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Db } from "../client";
 
+/** Advisory-lock namespaces (first key): one lock per executor ID, and the one leader lock. */
+const EXECUTOR_LOCKS = 0x4d4c0001;
+const LEADER_LOCK = 0x4d4c0002;
+
 // ── The workers table: who runs, where its Mediator listens, who leads ─────────────────────────
 
 export interface WorkerRegistration {
@@ -48,6 +52,22 @@ export function workerListLive(db: Db, staleMs: number, now = new Date()) {
   });
 }
 
+/**
+ * Workers whose process is connected right now: it holds its executor ID's advisory lock (see
+ * WorkerLease). Unlike a heartbeat, this turns false the moment a worker's session ends.
+ */
+export async function workerListConnected(db: Db): Promise<string[]> {
+  const rows = await db.$queryRaw<{ executor_id: string }[]>`
+    SELECT w.executor_id FROM workers w
+    WHERE w.stopped_at IS NULL AND EXISTS (
+      SELECT 1 FROM pg_locks l
+      WHERE l.locktype = 'advisory' AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid::bigint = ${EXECUTOR_LOCKS}
+        AND l.objid::bigint = (hashtext(w.executor_id)::bigint & 4294967295))`;
+  return rows.map((r) => r.executor_id);
+}
+
 export function workerList(db: Db) {
   return db.worker.findMany({ orderBy: { startedAt: "asc" } });
 }
@@ -74,10 +94,6 @@ export async function clusterKeyGet(db: Db, name: string): Promise<Buffer> {
 }
 
 // ── The leader lease ────────────────────────────────────────────────────────────────────────────
-
-/** Advisory-lock namespaces (first key): one lock per executor ID, and the one leader lock. */
-const EXECUTOR_LOCKS = 0x4d4c0001;
-const LEADER_LOCK = 0x4d4c0002;
 
 /**
  * Session advisory locks held on one dedicated connection: the executor ID's (one live process
