@@ -14,6 +14,7 @@ import { MergeDialog } from "./merge-dialog";
 import { SplitDialog } from "./split-dialog";
 import { StatusBadge } from "./status-badge";
 import { useNow } from "./use-now";
+import { usePageOffset } from "./use-page-offset";
 import { useCanOperate } from "./user-context";
 
 export function TopologyView() {
@@ -172,8 +173,7 @@ function HostGrid({ hosts, onSplit }: { hosts: TopologyHost[]; onSplit: ((vmId: 
   const columns = Math.max(1, Math.floor((width + HOST_GAP) / (HOST_MIN_WIDTH + HOST_GAP)));
   const rows: TopologyHost[][] = [];
   for (let i = 0; i < hosts.length; i += columns) rows.push(hosts.slice(i, i + columns));
-  const [scrollMargin, setScrollMargin] = useState(0);
-  useLayoutEffect(() => setScrollMargin(ref.current ? ref.current.getBoundingClientRect().top + window.scrollY : 0), [width]);
+  const scrollMargin = usePageOffset(ref);
   const virtualizer = useWindowVirtualizer({
     count: rows.length,
     estimateSize: () => 440,

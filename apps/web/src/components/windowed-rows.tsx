@@ -1,7 +1,8 @@
 "use client";
 
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
-import { useLayoutEffect, useRef, useState, type ReactNode } from "react";
+import { useRef, type ReactNode } from "react";
+import { usePageOffset } from "./use-page-offset";
 
 /** A table row's estimated height (measured once rendered). */
 const ROW_ESTIMATE_PX = 49;
@@ -21,8 +22,7 @@ export function WindowedRows<T>({
   children: (item: T, measure: (el: HTMLTableRowElement | null) => void, index: number) => ReactNode;
 }) {
   const ref = useRef<HTMLTableSectionElement>(null);
-  const [scrollMargin, setScrollMargin] = useState(0);
-  useLayoutEffect(() => setScrollMargin(ref.current ? ref.current.getBoundingClientRect().top + window.scrollY : 0), []);
+  const scrollMargin = usePageOffset(ref);
   const virtualizer = useWindowVirtualizer({
     count: items.length,
     estimateSize: () => ROW_ESTIMATE_PX,
