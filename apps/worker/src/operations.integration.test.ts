@@ -1,10 +1,9 @@
 // The split/merge workflow end to end on real parts: embedded Postgres, libvirt's test driver,
 // theater processes, the Mediator and DBOS — with the heat application running throughout.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostUpsert } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
@@ -19,6 +18,8 @@ let SOURCE_ID: string;
 let t: TestDatabase;
 let worker: RunningWorker;
 let dataDir: string;
+/** The operation whose Provision finds pm-gone gone: the host vanishes just before that step. */
+let breakHostBefore: string | undefined;
 
 const terminal = (id: string) =>
   waitFor(
@@ -43,8 +44,9 @@ beforeAll(async () => {
   t = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-ops-"));
   await seedSimulatedHosts(t.db, dataDir);
-  // A registered host whose libvirt connection cannot be opened: a real unreachable target.
-  await hostUpsert(t.db, { id: "pm-gone", uri: `test://${dataDir}/missing/pm-gone.xml`, cpus: 8, memoryMiB: 16384, vmQuota: 4 });
+  // A host reachable when the split is accepted that goes away (its node file and connection)
+  // just before Provision: a real unreachable target, met at creation time.
+  await seedSimulatedHosts(t.db, dataDir, [{ id: "pm-gone", cpus: 8, memoryMiB: 16384, vmQuota: 4 }]);
   SOURCE_ID = await seedApplicationVm(t.db, {
     applicationId: "heat",
     kind: "heat",
@@ -53,6 +55,19 @@ beforeAll(async () => {
   });
   worker = await startWorker(
     loadWorkerEnv({ DATABASE_URL: t.url, MALLEO_DATA_DIR: dataDir, MALLEO_EXECUTOR_ID: "test-worker", MALLEO_POLL_MS: "200" }),
+    {
+      wrapEffects: (effects) => ({
+        ...effects,
+        beforeStep: async (operationId, step) => {
+          if (operationId === breakHostBefore && step === "provision") {
+            const file = path.join(dataDir, "hosts", "pm-gone.xml");
+            renameSync(file, `${file}.away`);
+            await worker.vms.disconnectHost("pm-gone");
+          }
+          await effects.beforeStep?.(operationId, step);
+        },
+      }),
+    },
   );
 });
 
@@ -65,6 +80,7 @@ afterAll(async () => {
 describe("split and merge while heat diffusion runs", () => {
   it("rolls a split back when a target host cannot be reached: targets destroyed, actors resumed on the source", async () => {
     const op = await submitSplit(t.db, { vmId: SOURCE_ID, count: 2, targetHostIds: ["pm-2", "pm-gone"] }, "test");
+    breakHostBefore = op.id;
     const done = await terminal(op.id);
     expect(done.status).toBe("rolled_back");
     expect(done.error).toContain("pm-gone");
@@ -89,6 +105,19 @@ describe("split and merge while heat diffusion runs", () => {
       },
       { timeoutMs: 90_000 },
     );
+  });
+
+  it("refuses at once a split onto a host the worker knows is unreachable, and changes nothing", async () => {
+    // pm-gone stays away after the previous test; the worker marks it so.
+    await waitFor("pm-gone marked unreachable", async () =>
+      (await t.db.host.findUniqueOrThrow({ where: { id: "pm-gone" } })).status === "unreachable" ? true : undefined,
+    );
+    const opsBefore = await t.db.operation.count();
+    const refusal = submitSplit(t.db, { vmId: SOURCE_ID, count: 2, targetHostIds: ["pm-2", "pm-gone"] }, "test");
+    await expect(refusal).rejects.toMatchObject({ code: "HOST_UNREACHABLE" });
+    await expect(refusal).rejects.toThrow(/host pm-gone is unreachable .*choose another target host/);
+    expect(await t.db.operation.count()).toBe(opsBefore);
+    expect((await t.db.vm.findUniqueOrThrow({ where: { id: SOURCE_ID } })).lockedBy).toBeNull();
   });
 
   it("splits heat-1 onto two hosts, merges it back, and the grid is bit-identical to a sequential run", async () => {

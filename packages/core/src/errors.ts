@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   QUOTA_EXCEEDED: "a host has no free VM slot",
   CAPACITY_EXCEEDED: "a host lacks CPU or memory",
   HOST_IN_USE: "the host's live VMs need what the change would take away",
+  HOST_UNREACHABLE: "a target host cannot be reached",
   SPLIT_TOO_SMALL: "the VM cannot be divided that way",
   MERGE_INVALID: "the VMs cannot be merged",
   READY_TIMEOUT: "actors did not reach their safe point in time",

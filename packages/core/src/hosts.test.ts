@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "./errors";
-import { checkHostRemovable, checkHostSettings, hostRegisterInput, hostUpdateInput, hostUriProblem } from "./hosts";
+import {
+  checkHostRemovable,
+  checkHostSettings,
+  checkTargetHostsReachable,
+  hostRegisterInput,
+  hostUpdateInput,
+  hostUriProblem,
+} from "./hosts";
 
 describe("hostUriProblem", () => {
   it.each([
@@ -128,6 +135,25 @@ describe("checkHostRemovable", () => {
     expect(() => checkHostRemovable("pm-2", [])).not.toThrow();
     expect(() => checkHostRemovable("pm-2", [{ name: "heat-b" }, { name: "heat-a" }])).toThrow(
       "host pm-2 still carries 2 live VMs (heat-a, heat-b); merge or move them elsewhere first",
+    );
+  });
+});
+
+describe("checkTargetHostsReachable", () => {
+  it("accepts online hosts and names an unreachable one with its reason", () => {
+    expect(() => checkTargetHostsReachable([{ id: "pm-1", status: "online", statusReason: null }])).not.toThrow();
+    let caught: unknown;
+    try {
+      checkTargetHostsReachable([
+        { id: "pm-1", status: "online", statusReason: null },
+        { id: "pm-9", status: "unreachable", statusReason: "cannot open /x.xml" },
+      ]);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toMatchObject({ code: "HOST_UNREACHABLE", details: { hostId: "pm-9" } });
+    expect((caught as Error).message).toBe(
+      "host pm-9 is unreachable (cannot open /x.xml); no VM can be created on it until it is back — choose another target host",
     );
   });
 });

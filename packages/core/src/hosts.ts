@@ -127,3 +127,19 @@ export function checkHostRemovable(hostId: string, liveVms: { name: string }[]):
     { hostId, vms: names },
   );
 }
+
+/**
+ * Refuses targets on a host the worker cannot reach now: its VMs could not be created, so the
+ * operation is refused at once instead of failing at Provision and rolling back. (Only at
+ * acceptance: at creation time the libvirt call itself decides.)
+ */
+export function checkTargetHostsReachable(hosts: { id: string; status: string; statusReason: string | null }[]): void {
+  for (const h of hosts) {
+    if (h.status === "online") continue;
+    throw new AppError(
+      "HOST_UNREACHABLE",
+      `host ${h.id} is ${h.status}${h.statusReason ? ` (${h.statusReason})` : ""}; no VM can be created on it until it is back — choose another target host`,
+      { hostId: h.id, status: h.status },
+    );
+  }
+}

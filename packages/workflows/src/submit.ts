@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   AppError,
   checkHostsCanTake,
+  checkTargetHostsReachable,
   mergeInput,
   planMerge,
   planSplit,
@@ -51,12 +52,17 @@ async function loadVms(db: Db, ids: string[]): Promise<PlanVm[]> {
  * every VM on them except the sources the operation will remove and, with `ownTargetsOf`, the
  * target rows the operation itself has already recorded.
  */
-export async function checkPlanCapacity(db: DbOrTx, plan: OperationPlan, opts: { ownTargetsOf?: string } = {}): Promise<void> {
+export async function checkPlanCapacity(
+  db: DbOrTx,
+  plan: OperationPlan,
+  opts: { ownTargetsOf?: string; requireReachable?: boolean } = {},
+): Promise<void> {
   const hostIds = [...new Set(plan.targets.map((t) => t.hostId))];
   const hosts = await hostUsageList(db, hostIds);
   for (const id of hostIds) {
     if (!hosts.some((h) => h.id === id)) throw new AppError("NOT_FOUND", `host ${id} is not registered`, { hostId: id });
   }
+  if (opts.requireReachable) checkTargetHostsReachable(hosts);
   const leaving = new Set(plan.sources.map((s) => s.id));
   checkHostsCanTake(
     hosts.map((h) => ({
@@ -105,7 +111,7 @@ export async function submitSplit(db: Db, rawInput: unknown, operator: string): 
   const actors = await actorListByVms(db, [input.vmId]);
   const id = randomUUID();
   const plan = planSplit(source!, actors, input.targetHostIds, (i) => targetIdentity(source!.applicationId, id, i));
-  await checkPlanCapacity(db, plan);
+  await checkPlanCapacity(db, plan, { requireReachable: true });
   const op = await operationCreateWithLocks(db, { id, kind: "split", input, plan: plan as never, vmIds: [input.vmId], operator });
   await publishEvent(db, { type: "operation", operationId: op.id });
   return op;
@@ -117,7 +123,7 @@ export async function submitMerge(db: Db, rawInput: unknown, operator: string): 
   const actors = await actorListByVms(db, input.vmIds);
   const id = randomUUID();
   const plan = planMerge(sources, actors, input.targetHostId, targetIdentity(sources[0]!.applicationId, id, 0));
-  await checkPlanCapacity(db, plan);
+  await checkPlanCapacity(db, plan, { requireReachable: true });
   const op = await operationCreateWithLocks(db, { id, kind: "merge", input, plan: plan as never, vmIds: input.vmIds, operator });
   await publishEvent(db, { type: "operation", operationId: op.id });
   return op;
