@@ -11,9 +11,10 @@ const TERMINAL = new Set(["succeeded", "failed", "rolled_back"]);
  * the web UI uses) until it ends. Step changes arrive with the operation in the event; actor moves
  * during Transfer (topology events) refetch it for the progress line; every (re)connect refetches,
  * since events sent while disconnected are gone. Each printed line says whether the state came in
- * an event ("event") or from a request ("fetch"). Resolves to the exit status.
+ * an event ("event") or from a request ("fetch"). A first request, before subscribing, fails at
+ * once for an unknown operation or an unreachable server. Resolves to the exit status.
  */
-export function watchOperation(api: ApiClient, id: string, json: boolean, write: (line: string) => void): Promise<number> {
+export async function watchOperation(api: ApiClient, id: string, json: boolean, write: (line: string) => void): Promise<number> {
   const seen = new Map<string, string>();
   let lastProgress = "";
   let transferRunning = false;
@@ -21,11 +22,6 @@ export function watchOperation(api: ApiClient, id: string, json: boolean, write:
 
   /** Prints what changed since the last state; returns the exit status once the operation has ended. */
   const show = (op: Operation, via: "event" | "fetch"): number | null => {
-    if (!announced) {
-      // First state after subscribing: from here on, changes arrive as events.
-      announced = true;
-      write(json ? JSON.stringify({ watching: op.id, status: op.status }) : `watching ${op.kind} ${op.id} (${op.status}); live`);
-    }
     for (const s of op.steps) {
       const key = `${s.name}#${s.attempt}`;
       if (seen.get(key) === s.status) continue;
@@ -62,6 +58,10 @@ export function watchOperation(api: ApiClient, id: string, json: boolean, write:
     return op.status === "succeeded" ? 0 : 1;
   };
 
+  let latest = await api.operations.get.query({ id });
+  const ended = show(latest, "fetch");
+  if (ended !== null) return ended;
+
   return new Promise((resolve, reject) => {
     let done = false;
     // States are shown one at a time, in arrival order; a fetch asked for while one is queued is not repeated.
@@ -80,6 +80,7 @@ export function watchOperation(api: ApiClient, id: string, json: boolean, write:
         .then(async () => {
           if (done) return;
           const [op, via] = await next();
+          latest = op;
           const exit = show(op, via);
           if (exit !== null) finish(() => resolve(exit));
         })
@@ -94,7 +95,19 @@ export function watchOperation(api: ApiClient, id: string, json: boolean, write:
       });
     };
     subscription.current = api.events.stream.subscribe(undefined, {
-      onStarted: refetch,
+      onStarted: () => {
+        refetch();
+        // Subscribed and caught up (after that refetch): from here on, changes arrive as events.
+        queue = queue.then(() => {
+          if (announced || done) return;
+          announced = true;
+          write(
+            json
+              ? JSON.stringify({ watching: latest.id, status: latest.status })
+              : `watching ${latest.kind} ${latest.id} (${latest.status}); live`,
+          );
+        });
+      },
       onData: (event) => {
         if (event.type === "operation" && event.operationId === id) {
           const op = event.operation;
