@@ -1,5 +1,6 @@
 import { auditList } from "@malleo/db";
 import { z } from "zod";
+import { auditOutput } from "../operation-detail";
 import { createTRPCRouter, viewerProcedure } from "../trpc";
 
 export const auditRouter = createTRPCRouter({
@@ -20,18 +21,7 @@ export const auditRouter = createTRPCRouter({
     )
     .output(
       z.object({
-        items: z.array(
-          z.object({
-            id: z.bigint(),
-            at: z.date(),
-            actor: z.string(),
-            procedure: z.string(),
-            input: z.unknown(),
-            ok: z.boolean(),
-            error: z.string().nullable(),
-            operationId: z.string().nullable(),
-          }),
-        ),
+        items: z.array(auditOutput),
         total: z.number().int(),
       }),
     )
