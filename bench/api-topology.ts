@@ -4,13 +4,10 @@
 // in the same run. Two baselines: the plain query reading the per-VM counts the triggers keep (what
 // the API reads too), and the plain query recounting 100,000 actors with a GROUP BY (what the API
 // did before the counts were kept, and what the counts must always equal).
-import { rmSync } from "node:fs";
-import path from "node:path";
 import { createCaller, createEventHub } from "@malleo/api";
 import { createDb } from "@malleo/db";
-import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
-import pg from "pg";
 import { seedTopology } from "./lib/topology-seed";
+import { benchPgClient } from "./lib/database";
 import type { BenchResult } from "./run";
 import { percentile } from "./stats";
 
@@ -49,15 +46,9 @@ async function time(fn: () => Promise<unknown>): Promise<number[]> {
 }
 
 export async function run(): Promise<BenchResult> {
-  const dir = path.resolve(import.meta.dirname, "../.data/bench-api-topology");
-  rmSync(dir, { recursive: true, force: true });
-  const server = await startEmbeddedPostgres({ dataDir: dir, port: Number(process.env.MALLEO_BENCH_PG_PORT ?? 54342) });
+  const database = await benchPgClient("api-topology", 54342);
+  const { url, client } = database;
   try {
-    await ensureDatabase(server.url, "bench");
-    const url = databaseUrl(server.url, "bench");
-    await migrateDatabase(url);
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
     await seedTopology(client, { hosts: HOSTS, vmsPerHost: VMS_PER_HOST, actorsPerVm: ACTORS_PER_VM });
     const db = createDb(url);
     const caller = createCaller({
@@ -84,7 +75,6 @@ export async function run(): Promise<BenchResult> {
     const plain = await time(() => client.query(PLAIN_SQL));
     const recount = await time(() => client.query(PLAIN_SQL_RECOUNT));
     const api = await time(() => caller.topology.get());
-    await client.end();
     await db.$disconnect();
     const apiP95 = percentile(api, 95);
     return {
@@ -103,6 +93,6 @@ export async function run(): Promise<BenchResult> {
       ],
     };
   } finally {
-    await server.stop();
+    await database.stop();
   }
 }

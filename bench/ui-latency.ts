@@ -6,15 +6,11 @@
 // The web build in apps/web/.next is shared: build it first when sources changed, and run this
 // under the e2e lock (`flock /tmp/malleo-e2e.lock npm run bench -- ui-latency`).
 import { randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
-import path from "node:path";
-import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
-import pg from "pg";
 import { startBenchWeb, type BenchWeb } from "./lib/web";
+import { benchPgClient } from "./lib/database";
 import type { BenchResult } from "./run";
 import { percentile } from "./stats";
 
-const root = path.resolve(import.meta.dirname, "..");
 const RUNS = 100;
 
 declare global {
@@ -24,18 +20,11 @@ declare global {
 }
 
 export async function run(): Promise<BenchResult> {
-  const dir = path.resolve(root, ".data/bench-ui-latency");
-  rmSync(dir, { recursive: true, force: true });
   const port = Number(process.env.MALLEO_BENCH_WEB_PORT ?? 3143);
-  const server = await startEmbeddedPostgres({ dataDir: dir, port: Number(process.env.MALLEO_BENCH_PG_PORT ?? 54343) });
-  const url = databaseUrl(server.url, "bench");
+  const database = await benchPgClient("ui-latency", 54343);
+  const { url, client } = database;
   let web: BenchWeb | undefined;
   try {
-    await ensureDatabase(server.url, "bench");
-    await migrateDatabase(url);
-    const client = new pg.Client({ connectionString: url });
-    client.on("error", () => undefined); // the server stops in `finally`, possibly before the client ends
-    await client.connect();
     const opId = randomUUID();
     // A finished operation: the worker (not running here) would never pick it up.
     await client.query(
@@ -93,7 +82,6 @@ export async function run(): Promise<BenchResult> {
       );
       await new Promise((r) => setTimeout(r, 100));
     }
-    await client.end();
     const p99 = percentile(latencies, 99);
     return {
       figures: {
@@ -110,6 +98,6 @@ export async function run(): Promise<BenchResult> {
     throw e;
   } finally {
     await web?.stop();
-    await server.stop();
+    await database.stop();
   }
 }

@@ -4,12 +4,9 @@
 // view exist), p50 and p95; and how many VM cards the DOM holds. Baseline in the same run: the
 // bare topology.get round trip from the same page (the data alone, without rendering).
 // Shares the web build with the e2e suite: `flock /tmp/malleo-e2e.lock npm run bench -- ui-topology`.
-import { rmSync } from "node:fs";
-import path from "node:path";
-import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
-import pg from "pg";
 import { seedTopology } from "./lib/topology-seed";
 import { startBenchWeb, type BenchWeb } from "./lib/web";
+import { benchPgClient } from "./lib/database";
 import type { BenchResult } from "./run";
 import { percentile } from "./stats";
 
@@ -19,18 +16,11 @@ const ACTORS_PER_VM = 100;
 const RUNS = 20;
 
 export async function run(): Promise<BenchResult> {
-  const dir = path.resolve(import.meta.dirname, "../.data/bench-ui-topology");
-  rmSync(dir, { recursive: true, force: true });
   const port = Number(process.env.MALLEO_BENCH_WEB_PORT ?? 3144);
-  const server = await startEmbeddedPostgres({ dataDir: dir, port: Number(process.env.MALLEO_BENCH_PG_PORT ?? 54344) });
-  const url = databaseUrl(server.url, "bench");
+  const database = await benchPgClient("ui-topology", 54344);
+  const { url, client } = database;
   let web: BenchWeb | undefined;
   try {
-    await ensureDatabase(server.url, "bench");
-    await migrateDatabase(url);
-    const client = new pg.Client({ connectionString: url });
-    client.on("error", () => undefined);
-    await client.connect();
     await seedTopology(client, { hosts: HOSTS, vmsPerHost: VMS_PER_HOST, actorsPerVm: ACTORS_PER_VM });
     web = await startBenchWeb(client, url, port);
     const { page, base } = web;
@@ -65,7 +55,6 @@ export async function run(): Promise<BenchResult> {
         }),
       );
     }
-    await client.end();
     return {
       figures: {
         "navigation → first VM card p50 (ms)": percentile(loads, 50),
@@ -82,6 +71,6 @@ export async function run(): Promise<BenchResult> {
     };
   } finally {
     await web?.stop();
-    await server.stop();
+    await database.stop();
   }
 }

@@ -1,4 +1,6 @@
+import { rmSync } from "node:fs";
 import path from "node:path";
+import pg from "pg";
 import { createDb, type Db } from "@malleo/db";
 import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
 
@@ -21,4 +23,36 @@ export async function benchDatabase(name: string, port: number): Promise<{ url: 
       await pg.stop();
     },
   };
+}
+
+/**
+ * A fresh data directory, embedded Postgres and migrated `bench` database for one benchmark
+ * (port: MALLEO_BENCH_PG_PORT or `defaultPort`), with a plain pg client for seeding and baselines.
+ */
+export async function benchPgClient(
+  name: string,
+  defaultPort: number,
+): Promise<{ url: string; client: pg.Client; stop(): Promise<void> }> {
+  const dir = path.join(import.meta.dirname, "../../.data", `bench-${name}`);
+  rmSync(dir, { recursive: true, force: true });
+  const server = await startEmbeddedPostgres({ dataDir: dir, port: Number(process.env.MALLEO_BENCH_PG_PORT ?? defaultPort) });
+  try {
+    await ensureDatabase(server.url, "bench");
+    const url = databaseUrl(server.url, "bench");
+    await migrateDatabase(url);
+    const client = new pg.Client({ connectionString: url });
+    client.on("error", () => undefined); // the server may stop before the client has ended
+    await client.connect();
+    return {
+      url,
+      client,
+      async stop() {
+        await client.end().catch(() => undefined);
+        await server.stop();
+      },
+    };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
 }
