@@ -102,14 +102,12 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
           const state = queryClient.getQueryState(key);
           if (state?.data) {
             const refetch = state.fetchStatus === "fetching" || state.isInvalidated;
-            void queryClient
-              .cancelQueries({ queryKey: key, exact: true }, { revert: false })
-              .then(() => {
-                queryClient.setQueryData(key, (old) => (old ? withActorCounts(old, event.vms) : old), {
-                  updatedAt: state.dataUpdatedAt,
-                });
-                if (refetch) void queryClient.invalidateQueries({ queryKey: key, exact: true });
+            void queryClient.cancelQueries({ queryKey: key, exact: true }, { revert: false }).then(() => {
+              queryClient.setQueryData(key, (old) => (old ? withActorCounts(old, event.vms) : old), {
+                updatedAt: state.dataUpdatedAt,
               });
+              if (refetch) void queryClient.invalidateQueries({ queryKey: key, exact: true });
+            });
           }
         }
         addEvent(pending.current, event);

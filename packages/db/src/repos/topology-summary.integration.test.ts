@@ -189,7 +189,8 @@ describe("per-VM actor summary", () => {
       // LISTEN is up once a probe sent after it arrives.
       await expect
         .poll(async () => {
-          await t.db.$executeRaw`SELECT pg_notify('malleo_events', '{"type":"application","applicationId":"probe","iteration":0}')`;
+          await t.db
+            .$executeRaw`SELECT pg_notify('malleo_events', '{"type":"application","applicationId":"probe","iteration":0}')`;
           return probes;
         })
         .toBeGreaterThan(0);
