@@ -1,6 +1,9 @@
 // `npm run guest:build`: builds the bootable Malleo guest from Debian and npm packages only.
 //
 //   <guest dir>/vmlinuz      Debian's linux-image-*-cloud-amd64 kernel (package downloaded, not installed)
+//   <guest dir>/vmlinux      the same kernel decompressed (ELF with a PVH entry note): booted instead of
+//                            vmlinuz when present, QEMU then enters the kernel directly (PVH boot), skipping
+//                            the firmware's Linux loader and the kernel's self-decompression
 //   <guest dir>/initrd.img   lz4 cpio: busybox-static, a stripped node + its libraries, the virtio
 //                            modules, the bundled theater (esbuild) and /init
 //   <guest dir>/guest.json   what was built from what (the inputs' hash decides "build if needed")
@@ -8,7 +11,7 @@
 // The guest boots directly (<kernel>, <initrd>, <cmdline>) with no disk; /init reads its address,
 // VM id, secret and Mediator from the kernel command line (see init.sh) and execs the theater.
 // Guest dir: MALLEO_GUEST_DIR or .data/guest. `--force` rebuilds even when nothing changed.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -30,6 +33,7 @@ export const GUEST_MODULES = [
 
 export interface GuestImage {
   dir: string;
+  /** The kernel QEMU boots: vmlinux (PVH) when it could be extracted, else vmlinuz. */
   kernel: string;
   initrd: string;
   kernelVersion: string;
@@ -88,6 +92,43 @@ function fetchKernel(cacheDir: string): { version: string; vmlinuz: string; modu
     vmlinuz: path.join(unpacked, "boot", vmlinuz),
     modulesDir: path.join(unpacked, "lib/modules", version),
   };
+}
+
+/** Compressed payloads a bzImage may carry: magic bytes and the tool that decompresses them. */
+const KERNEL_PAYLOADS: { magic: string; tool: string[] }[] = [
+  { magic: "02214c18", tool: ["lz4", "-dc"] },
+  { magic: "28b52ffd", tool: ["zstd", "-dcq"] },
+  { magic: "fd377a585a00", tool: ["xz", "-dcq"] },
+  { magic: "1f8b0800", tool: ["gzip", "-dcq"] },
+];
+
+/** Whether an ELF kernel carries XEN_ELFNOTE_PHYS32_ENTRY (type 18), which QEMU needs to boot it via PVH. */
+function hasPvhNote(elf: string): boolean {
+  return /^\s*Xen\s+0x[0-9a-f]+\s+Unknown note type: \(0x00000012\)/m.test(run("readelf", ["-n", elf]));
+}
+
+/**
+ * Decompresses the kernel inside a bzImage (like the kernel tree's extract-vmlinux: the first
+ * payload whose decompression is an ELF file) and keeps it only if it can boot via PVH.
+ * Returns undefined when there is none (the guest then boots vmlinuz as before).
+ */
+function extractPvhKernel(vmlinuz: string, out: string): string | undefined {
+  const image = readFileSync(vmlinuz);
+  for (const { magic, tool } of KERNEL_PAYLOADS) {
+    const needle = Buffer.from(magic, "hex");
+    for (let offset = image.indexOf(needle); offset >= 0; offset = image.indexOf(needle, offset + 1)) {
+      // Trailing bytes after the payload make some tools exit non-zero: judge by the output.
+      const r = spawnSync(tool[0]!, tool.slice(1), { input: image.subarray(offset), maxBuffer: 1 << 30 });
+      if (!r.stdout || r.stdout.subarray(0, 4).toString("latin1") !== "\x7fELF") continue;
+      writeFileSync(out, r.stdout);
+      if (hasPvhNote(out)) return out;
+      rmSync(out, { force: true });
+      log(`the kernel in ${path.basename(vmlinuz)} has no PVH entry note: booting vmlinuz`);
+      return undefined;
+    }
+  }
+  log(`no decompressible ELF kernel found in ${path.basename(vmlinuz)}: booting vmlinuz`);
+  return undefined;
 }
 
 /** Finds each module file (plain .ko, or compressed, which is decompressed into the rootfs). */
@@ -208,6 +249,7 @@ export async function buildGuestImage(opts: { dir?: string; force?: boolean } = 
     initScript,
     GUEST_MODULES.join(","),
     "lz4-legacy",
+    "pvh-vmlinux",
     readFileSync("/bin/busybox").subarray(0, 4096),
   ]);
   const existing = readGuestImage(dir);
@@ -240,11 +282,14 @@ export async function buildGuestImage(opts: { dir?: string; force?: boolean } = 
   writeFileSync(initrd, execFileSync("lz4", ["-l", "-9", "-q", "-c"], { input: cpio, maxBuffer: 1 << 30 }));
   const vmlinuz = path.join(dir, "vmlinuz");
   copyFileSync(kernel.vmlinuz, vmlinuz);
+  // PVH boot of the decompressed kernel: under software emulation the guest reaches /init sooner
+  // (same-session comparison in docs/benchmarks.md).
+  const vmlinux = extractPvhKernel(vmlinuz, path.join(dir, "vmlinux"));
   rmSync(work, { recursive: true, force: true });
 
   const image: GuestImage = {
     dir,
-    kernel: vmlinuz,
+    kernel: vmlinux ?? vmlinuz,
     initrd,
     kernelVersion: kernel.version,
     inputsHash,

@@ -12,7 +12,7 @@ set -euo pipefail
 
 BRIDGE="${MALLEO_BRIDGE:-malleo0}"
 BRIDGE_CIDR="${MALLEO_BRIDGE_CIDR:-10.77.0.1/24}"
-BUILD_PACKAGES=(busybox-static cpio lz4 iproute2)
+BUILD_PACKAGES=(busybox-static cpio lz4 iproute2 binutils)
 DAEMON_PACKAGES=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 
 log() { printf '[guest-setup] %s\n' "$*" >&2; }
