@@ -178,7 +178,8 @@ function installBusybox(rootfs: string): void {
 
 /**
  * The guest has no tsx: code that resolves it eagerly at module load (spawnLocalTheater, which a
- * guest never calls) gets a placeholder path instead.
+ * guest never calls) gets a placeholder path instead. The bundle is CommonJS, where import.meta is
+ * empty: the same module's other import.meta.url becomes the CommonJS equivalent.
  */
 const noTsxInGuest: Plugin = {
   name: "no-tsx-in-guest",
@@ -186,16 +187,20 @@ const noTsxInGuest: Plugin = {
     b.onLoad({ filter: /packages\/actors\/src\/.*\.ts$/ }, (args) => {
       const source = readFileSync(args.path, "utf8");
       return {
-        contents: source.replace(
-          /createRequire\(import\.meta\.url\)\.resolve\("tsx"\)/g,
-          '"/nonexistent/tsx-is-not-in-the-guest"',
-        ),
+        contents: source
+          .replace(/createRequire\(import\.meta\.url\)\.resolve\("tsx"\)/g, '"/nonexistent/tsx-is-not-in-the-guest"')
+          .replace(/import\.meta\.url/g, 'require("node:url").pathToFileURL(__filename).href'),
         loader: "ts",
       };
     });
   },
 };
 
+/**
+ * The theater as one CommonJS file: under software emulation Node starts a CommonJS entry point
+ * sooner than an ES module one (its ESM loader is more code to run and translate; same-session
+ * comparison in docs/benchmarks.md). Any other import.meta left in the bundle fails the build.
+ */
 async function bundleTheater(out: string): Promise<void> {
   await build({
     plugins: [noTsxInGuest],
@@ -203,13 +208,12 @@ async function bundleTheater(out: string): Promise<void> {
     bundle: true,
     platform: "node",
     target: "node20",
-    format: "esm",
+    format: "cjs",
     outfile: out,
     minify: true,
     legalComments: "none",
     logLevel: "warning",
-    // Some dependencies are CommonJS and call require() on Node built-ins.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logOverride: { "empty-import-meta": "error" },
   });
 }
 
@@ -239,7 +243,7 @@ export async function buildGuestImage(opts: { dir?: string; force?: boolean } = 
   const work = path.join(dir, "work");
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const bundle = path.join(work, "theater.mjs");
+  const bundle = path.join(work, "theater.cjs");
   await bundleTheater(bundle);
   const initScript = readFileSync(path.join(root, "scripts/guest/init.sh"));
   const inputsHash = hashOf([
@@ -264,8 +268,7 @@ export async function buildGuestImage(opts: { dir?: string; force?: boolean } = 
   installBusybox(rootfs);
   installNode(rootfs);
   collectModules(kernel.modulesDir, rootfs);
-  copyFileSync(bundle, path.join(rootfs, "malleo/theater.mjs"));
-  writeFileSync(path.join(rootfs, "malleo/package.json"), '{ "type": "module" }\n');
+  copyFileSync(bundle, path.join(rootfs, "malleo/theater.cjs"));
   writeFileSync(path.join(rootfs, "init"), initScript);
   chmodSync(path.join(rootfs, "init"), 0o755);
   writeFileSync(path.join(rootfs, "etc/hosts"), "127.0.0.1 localhost\n");

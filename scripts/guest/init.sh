@@ -36,6 +36,6 @@ export MALLEO_LISTEN_HOST=0.0.0.0
 export MALLEO_ADVERTISE_HOST="${MALLEO_IP%/*}"
 read -r UPTIME _ </proc/uptime
 echo "malleo-init: starting the theater at ${UPTIME} s"
-/bin/node --max-old-space-size=96 /malleo/theater.mjs
+/bin/node --max-old-space-size=96 /malleo/theater.cjs
 echo "malleo-init: theater exited with $?"
 poweroff -f

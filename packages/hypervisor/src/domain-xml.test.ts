@@ -97,9 +97,22 @@ describe("qemuDomainXml (the seam for real guests)", () => {
     expect(p.memoryMiB).toBe(512);
   });
 
-  it("uses host-passthrough only for kvm", () => {
-    expect(qemuDomainXml(spec, { ...guest, virtType: "kvm" })).toContain("<cpu mode='host-passthrough'/>");
-    expect(qemuDomainXml(spec, guest)).not.toContain("host-passthrough");
+  it("uses host-passthrough for kvm and QEMU's maximum emulated CPU for software emulation", () => {
+    const kvm = qemuDomainXml(spec, { ...guest, virtType: "kvm" });
+    expect(kvm).toContain("<cpu mode='host-passthrough'/>");
+    expect(kvm).not.toContain("mode='maximum'");
+    const tcg = qemuDomainXml(spec, guest);
+    expect(tcg).toContain("<cpu mode='maximum' check='none'/>");
+    expect(tcg).not.toContain("host-passthrough");
+  });
+
+  it("leaves out the USB controller and the memory balloon libvirt would add", () => {
+    const xml = qemuDomainXml(spec, guest);
+    expect(xml).toContain("<controller type='usb' model='none'/>");
+    expect(xml).toContain("<memballoon model='none'/>");
+    // Inside <devices>, so libvirt applies them.
+    const devices = xml.slice(xml.indexOf("<devices>"), xml.indexOf("</devices>"));
+    expect(devices).toContain("<controller type='usb' model='none'/>");
   });
 
   it("is selected by buildDomainXml for qemu targets", () => {
