@@ -92,7 +92,10 @@ create_bridge() {
     log "creating bridge $BRIDGE ($BRIDGE_CIDR)"
     ip link add "$BRIDGE" type bridge || skip "cannot create the bridge $BRIDGE (no CAP_NET_ADMIN?)"
   fi
-  ip addr show dev "$BRIDGE" | grep -qF "inet $BRIDGE_CIDR" || ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+  # (Not `ip … | grep -q`: with pipefail, grep's early exit can fail the pipe through SIGPIPE.)
+  local addrs
+  addrs="$(ip addr show dev "$BRIDGE")"
+  grep -qF "inet $BRIDGE_CIDR" <<<"$addrs" || ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 }
 
