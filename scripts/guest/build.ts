@@ -172,7 +172,7 @@ function installBusybox(rootfs: string): void {
   mkdirSync(bin, { recursive: true });
   copyFileSync("/bin/busybox", path.join(bin, "busybox"));
   chmodSync(path.join(bin, "busybox"), 0o755);
-  for (const applet of ["sh", "mount", "insmod", "ip", "poweroff", "cat", "echo", "sleep", "mkdir", "ls", "dmesg"])
+  for (const applet of ["sh", "mount", "insmod", "ip", "arping", "poweroff", "cat", "echo", "sleep", "mkdir", "ls", "dmesg"])
     execFileSync("ln", ["-sf", "busybox", path.join(bin, applet)]);
 }
 

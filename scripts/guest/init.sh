@@ -29,6 +29,10 @@ done
 if [ -n "$MALLEO_IP" ]; then
   ip addr add "$MALLEO_IP" dev eth0
   ip link set eth0 up
+  # Unsolicited ARP, in the background: a new guest may get the address of one just destroyed,
+  # whose MAC the other guests' ARP caches still hold (a merge target's theater was unreachable
+  # from its sources for 10 s without this).
+  arping -q -U -c 3 -I eth0 "${MALLEO_IP%/*}" &
 fi
 echo "malleo-init: eth0 ${MALLEO_IP:-none}, vm ${MALLEO_VM_ID:-none}, mediator ${MALLEO_MEDIATOR:-none}"
 export MALLEO_VM_ID MALLEO_THEATER_SECRET MALLEO_MEDIATOR
