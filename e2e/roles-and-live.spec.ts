@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { e2eDatabase } from "./database";
 import { keepScreenshot, signIn } from "./helpers";
 
 /**
@@ -129,12 +130,26 @@ test("a split in one tab appears live in another; the operator cancels it and se
   await expect(page.getByTestId("preview-target")).toHaveCount(2);
   await keepScreenshot(page, "split-preview");
   page.on("dialog", (d) => void d.accept());
-  await page.getByTestId("split-submit").click();
-  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
-  const opId = page.url().split("/").pop()!;
-
-  // Cancel at once: cancel is possible only until Transfer completes.
-  await page.getByTestId("op-cancel").click();
+  // Cancel is possible only until Transfer completes, and a split of the demo can finish in a
+  // second or two: hold the workflow before its first step (its step rows cannot be written)
+  // until the cancel is recorded, so the test does not race the operation.
+  const db = await e2eDatabase();
+  let opId: string;
+  try {
+    await db.query("BEGIN");
+    await db.query("LOCK TABLE operation_steps IN EXCLUSIVE MODE");
+    await page.getByTestId("split-submit").click();
+    await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
+    opId = page.url().split("/").pop()!;
+    await page.getByTestId("op-cancel").click();
+    await expect(page.getByTestId("op-cancel-requested")).toContainText(`Cancel requested by ${OPERATOR.name}`, {
+      timeout: 30_000,
+    });
+    await db.query("COMMIT");
+  } finally {
+    await db.query("ROLLBACK").catch(() => undefined);
+    await db.end();
+  }
 
   // The other tab (another user, no reload) sees the new operation, named by who did it.
   const row = watcher.locator(`[data-testid="history-row"][data-id="${opId}"]`);

@@ -93,16 +93,18 @@ for (const phase of phases) {
     stdio: "inherit",
     env: { ...process.env, FORCE_COLOR: "0", ...phase.env },
   });
-  const ok = r.status === 0;
-  let counts: Counts = ok ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 };
+  const exitedOk = r.status === 0;
+  let counts: Counts = exitedOk ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 };
   if (phase.counts) {
     try {
       counts = phase.counts();
-      if (!ok && counts.failed === 0) counts.failed = 1; // the runner failed outside any test
+      if (!exitedOk && counts.failed === 0) counts.failed = 1; // the runner failed outside any test
     } catch {
       // no report: the runner died before writing it
     }
   }
+  // A failed test fails its phase even when its runner exited 0 (seen once with the guests runner).
+  const ok = exitedOk && counts.failed === 0;
   total.passed += counts.passed;
   total.failed += counts.failed;
   total.skipped += counts.skipped;
