@@ -96,6 +96,31 @@ test("the topology shows actors leave the source and arrive on each target as Tr
     count: 2,
     targetHostIds: targetHosts,
   });
+  // Transfer moves one target's actors after the other, tens of milliseconds apart: faster than
+  // a page is sure to render. Hold the second move's database update (a row lock on the second
+  // target's actors, taken while the workflow is still before Provision's theater boot) until the
+  // page has shown the state between the two moves, then let it go on.
+  const planned = await query<{ plan: { targets: { name: string; actors: string[] }[] } }>(page, "operations.get", { id: op.id });
+  const db = await e2eDatabase();
+  try {
+    await db.query("BEGIN");
+    await db.query("SELECT uan FROM actors WHERE uan = ANY($1) FOR UPDATE", [planned.plan.targets[1]!.actors]);
+    const [first, second] = planned.plan.targets.map((t) => t.name) as [string, string];
+    await expect
+      .poll(
+        () =>
+          page.evaluate(
+            ([src, a, b]: [string, string, string]) => window.__counts.some((c) => c[src] === 32 && c[a] === 32 && c[b] === 0),
+            [source!.name, first, second] as [string, string, string],
+          ),
+        { timeout: OPERATION_DEADLINE, message: "the page shows the first target's actors arrived, the second's not yet" },
+      )
+      .toBe(true);
+    await db.query("COMMIT");
+  } finally {
+    await db.query("ROLLBACK").catch(() => undefined);
+    await db.end();
+  }
   const outcome = await operationOutcome(page, op.id);
   expect(outcome.status).toBe("succeeded");
   const [a, b] = outcome.targets as [string, string];
