@@ -3,6 +3,15 @@ import { z } from "zod";
 const vmId = z.uuid({ error: "a VM id is a UUID, as listed by the topology" });
 const hostId = z.string().min(1, { error: "a host id is required" }).max(64, { error: "a host id has at most 64 characters" });
 
+/**
+ * How actors move. `live` (the default): each actor is held only while it itself moves, the
+ * rest keep running. `barrier`: every source actor reaches its safe point, all move, all resume
+ * (a consistent cut, for applications that need one).
+ */
+export const TRANSFER_MODES = ["live", "barrier"] as const;
+export type TransferMode = (typeof TRANSFER_MODES)[number];
+const transferMode = z.enum(TRANSFER_MODES, { error: 'transfer is "live" or "barrier"' }).default("live");
+
 export const splitInput = z
   .object({
     vmId,
@@ -12,6 +21,7 @@ export const splitInput = z
       .min(2, { error: "a split makes at least 2 VMs" })
       .max(64, { error: "a split makes at most 64 VMs" }),
     targetHostIds: z.array(hostId).min(1, { error: "name a target host for each new VM" }).max(64),
+    transfer: transferMode,
   })
   .strict()
   .refine((v) => v.targetHostIds.length === v.count, {
@@ -28,6 +38,7 @@ export const mergeInput = z
       .max(64, { error: "a merge takes at most 64 VMs" })
       .refine((ids) => new Set(ids).size === ids.length, { error: "each VM may be named only once" }),
     targetHostId: hostId,
+    transfer: transferMode,
   })
   .strict();
 export type MergeInput = z.infer<typeof mergeInput>;
