@@ -1,16 +1,9 @@
 import { auditAppend, type Db } from "@malleo/db";
 import type { AuthUser } from "./auth/authenticate";
+import { sanitizeForRecord, sanitizeText } from "./input-guard";
 
-const SECRET_KEY = /password|secret|token/i;
-
-/** The input as recorded: secrets replaced, size bounded. */
-export function redactInput(raw: unknown): unknown {
-  if (raw === null || typeof raw !== "object") return raw ?? null;
-  if (Array.isArray(raw)) return raw.slice(0, 100).map(redactInput);
-  return Object.fromEntries(
-    Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) ? "[redacted]" : redactInput(v)]),
-  );
-}
+/** The input as recorded: secrets redacted, bounded, and safe for any reader to serialise. */
+export const redactInput = sanitizeForRecord;
 
 function operationIdOf(path: string, rawInput: unknown, data: unknown): string | undefined {
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,15 +24,16 @@ export async function auditMutation(
     result: { ok: true; data: unknown } | { ok: false; error: Error };
   },
 ): Promise<void> {
-  const claimed = (e.rawInput as { name?: unknown } | undefined)?.name;
-  const actor = e.user?.name ?? (e.path === "auth.signIn" && typeof claimed === "string" ? claimed.slice(0, 64) : "anonymous");
   try {
+    const claimed = (e.rawInput as { name?: unknown } | undefined)?.name;
+    const actor =
+      e.user?.name ?? (e.path === "auth.signIn" && typeof claimed === "string" ? sanitizeText(claimed, 64) : "anonymous");
     await auditAppend(db, {
       actor,
-      procedure: e.path,
-      input: redactInput(e.rawInput) as never,
+      procedure: sanitizeText(e.path, 64),
+      input: sanitizeForRecord(e.rawInput) as never,
       ok: e.result.ok,
-      error: e.result.ok ? undefined : e.result.error.message,
+      error: e.result.ok ? undefined : sanitizeText(e.result.error.message),
       operationId: operationIdOf(e.path, e.rawInput, e.result.ok ? e.result.data : undefined),
     });
   } catch (err) {

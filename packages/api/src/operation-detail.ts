@@ -2,6 +2,7 @@ import { OPERATION_STATUSES } from "@malleo/core";
 import { auditList, operationGet, type Db } from "@malleo/db";
 import { z } from "zod";
 import { migrationEstimates, transferProgress } from "./estimates";
+import { sanitizeForRecord } from "./input-guard";
 
 // The plan is stored as JSON; parsing it here (input `unknown`) is what gives it a type.
 export const planOutput = z.unknown().pipe(
@@ -62,7 +63,8 @@ export const auditOutput = z.object({
   at: z.date(),
   actor: z.string(),
   procedure: z.string(),
-  input: z.unknown(),
+  // Rows written before inputs were sanitised may hold keys superjson refuses: sanitise on read too.
+  input: z.unknown().transform(sanitizeForRecord),
   ok: z.boolean(),
   error: z.string().nullable(),
   operationId: z.string().nullable(),

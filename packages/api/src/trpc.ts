@@ -11,6 +11,7 @@ import type { EventHub } from "./event-hub";
 import { authenticate, type AuthUser } from "./auth/authenticate";
 import { roleAllows, type Role } from "./auth/roles";
 import { auditMutation } from "./audit";
+import { findHostileInput } from "./input-guard";
 
 // 1. Context -------------------------------------------------------------------------------
 
@@ -98,8 +99,25 @@ const audit = t.middleware(async ({ ctx, type, path, getRawInput, next }) => {
   return result;
 });
 
+/**
+ * Refuses, before any schema or handler runs, input that no procedure accepts: prototype keys
+ * at any depth, control and bidirectional-override characters, and sizes past INPUT_LIMITS.
+ */
+const inputGuard = t.middleware(async ({ getRawInput, next }) => {
+  const refusal = findHostileInput(await getRawInput());
+  if (refusal) {
+    const issues = [{ path: refusal.path === "input" ? [] : refusal.path.split("."), message: refusal.message }];
+    throw new TRPCError({
+      code: "BAD_REQUEST",
+      message: refusal.message,
+      cause: Object.assign(new Error(refusal.message), { issues }),
+    });
+  }
+  return next();
+});
+
 /** No sign-in needed: only sign-in itself. */
-export const publicProcedure = t.procedure.use(audit).use(appErrors);
+export const publicProcedure = t.procedure.use(audit).use(inputGuard).use(appErrors);
 
 function requireRole(needed: Role) {
   return t.middleware(({ ctx, next }) => {

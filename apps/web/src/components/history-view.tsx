@@ -292,12 +292,51 @@ function AuditLog() {
   const now = useNow(5000);
   const [page, setPage] = useState(1);
   const audit = useQuery({ ...trpc.audit.list.queryOptions({ page, pageSize: 20 }), placeholderData: keepPreviousData });
-  if (!audit.data) return null;
-  const pages = Math.max(1, Math.ceil(audit.data.total / 20));
+  // Its own failure stays here: the operations table above keeps working. A page that failed
+  // never shows the previous page's rows as if they were its own.
+  const [knownTotal, setKnownTotal] = useState(0);
+  useEffect(() => {
+    if (audit.data && !audit.isPlaceholderData) setKnownTotal(audit.data.total);
+  }, [audit.data, audit.isPlaceholderData]);
+  const pages = Math.max(1, Math.ceil((audit.data?.total ?? knownTotal) / 20), page);
+  const pager = pages > 1 && (
+    <nav className="pager" aria-label="Audit pages">
+      <button type="button" className="button button--small" disabled={page <= 1} onClick={() => setPage(page - 1)}>
+        ← Newer
+      </button>
+      <span className="muted">
+        page {page} of {pages}
+      </span>
+      <button type="button" className="button button--small" disabled={page >= pages} onClick={() => setPage(page + 1)}>
+        Older →
+      </button>
+    </nav>
+  );
+  if (audit.isError)
+    return (
+      <section className="panel audit" aria-label="Audit log">
+        <h2 className="panel__title audit__title">Audit log — every change requested through the API</h2>
+        <p className="callout callout--bad" role="alert" data-testid="audit-error">
+          The audit log could not be loaded: {describeError(audit.error)}
+        </p>
+        {pager}
+      </section>
+    );
+  if (!audit.data)
+    return (
+      <section className="panel audit" aria-label="Audit log">
+        <p className="placeholder">Loading the audit log…</p>
+      </section>
+    );
   return (
-    <section className="panel panel--flush audit" aria-label="Audit log">
+    <section className="panel panel--flush audit" aria-label="Audit log" aria-busy={audit.isPlaceholderData}>
       <h2 className="panel__title audit__title">Audit log — every change requested through the API</h2>
-      <table className="table table--compact" data-testid="audit-table">
+      <table
+        className="table table--compact"
+        data-testid="audit-table"
+        data-page={audit.isPlaceholderData ? "loading" : page}
+        style={audit.isPlaceholderData ? { opacity: 0.5 } : undefined}
+      >
         <thead>
           <tr>
             <th>When</th>
@@ -342,19 +381,7 @@ function AuditLog() {
           ))}
         </tbody>
       </table>
-      {pages > 1 && (
-        <nav className="pager" aria-label="Audit pages">
-          <button type="button" className="button button--small" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-            ← Newer
-          </button>
-          <span className="muted">
-            page {page} of {pages}
-          </span>
-          <button type="button" className="button button--small" disabled={page >= pages} onClick={() => setPage(page + 1)}>
-            Older →
-          </button>
-        </nav>
-      )}
+      {pager}
     </section>
   );
 }

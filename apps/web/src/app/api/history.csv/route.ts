@@ -1,6 +1,7 @@
-import { authenticate, operationSearchInput } from "@malleo/api";
+import { authenticate, findHostileInput, operationSearchInput } from "@malleo/api";
 import { operationSearch } from "@malleo/db";
 import { csvRow, historyFilterFromParams } from "../../../lib/csv";
+import { logLine } from "../../../server/log";
 import { getDb } from "../../../server/services";
 
 export const dynamic = "force-dynamic";
@@ -14,12 +15,27 @@ export async function GET(req: Request): Promise<Response> {
   const db = getDb();
   const user = await authenticate(db, req.headers);
   if (!user) return new Response("sign in first\n", { status: 401, headers: { "content-type": "text/plain" } });
-  const parsed = operationSearchInput.safeParse(historyFilterFromParams(new URL(req.url).searchParams));
+  const raw = historyFilterFromParams(new URL(req.url).searchParams);
+  const hostile = findHostileInput(raw);
+  if (hostile)
+    return new Response(`${hostile.path}: ${hostile.message}\n`, { status: 400, headers: { "content-type": "text/plain" } });
+  const parsed = operationSearchInput.safeParse(raw);
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     return new Response(`${msg}\n`, { status: 400, headers: { "content-type": "text/plain" } });
   }
   const { page: _page, pageSize: _size, ...filter } = parsed.data;
+  // The first page is read before anything is sent, so a failing query is a 500, not a cut-off file.
+  let first: Awaited<ReturnType<typeof operationSearch>>["items"];
+  try {
+    first = (await operationSearch(db, filter, { offset: 0, limit: PAGE })).items;
+  } catch (e) {
+    logLine("error", "history export failed", { error: (e as Error).message });
+    return new Response("unexpected server error; the web server log has the details\n", {
+      status: 500,
+      headers: { "content-type": "text/plain" },
+    });
+  }
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -43,7 +59,17 @@ export async function GET(req: Request): Promise<Response> {
         ),
       );
       for (let offset = 0; offset < MAX_ROWS; offset += PAGE) {
-        const { items } = await operationSearch(db, filter, { offset, limit: PAGE });
+        let items = first;
+        if (offset > 0) {
+          try {
+            items = (await operationSearch(db, filter, { offset, limit: PAGE })).items;
+          } catch (e) {
+            // Headers are sent: end with a line that says the file is incomplete rather than cutting it.
+            logLine("error", "history export failed part-way", { offset, error: (e as Error).message });
+            controller.enqueue(encoder.encode(csvRow(["error", `export stopped after ${offset} rows: unexpected server error`])));
+            break;
+          }
+        }
         for (const op of items) {
           const plan = op.plan as {
             sources?: { name: string; hostId: string }[];

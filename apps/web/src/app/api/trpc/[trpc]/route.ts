@@ -1,5 +1,4 @@
-import { appRouter, createTRPCContext } from "@malleo/api";
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { handleApiRequest } from "@malleo/api";
 import { logLine } from "../../../../server/log";
 import { getDb, getEventHub } from "../../../../server/services";
 
@@ -8,12 +7,10 @@ export const runtime = "nodejs";
 
 function handler(req: Request): Promise<Response> {
   const secure = new URL(req.url).protocol === "https:" || req.headers.get("x-forwarded-proto") === "https";
-  return fetchRequestHandler({
-    endpoint: "/api/trpc",
-    req,
-    router: appRouter,
-    createContext: ({ resHeaders }) =>
-      createTRPCContext({ db: getDb(), events: getEventHub(), headers: req.headers, resHeaders, secureCookies: secure }),
+  return handleApiRequest(req, {
+    db: getDb(),
+    events: getEventHub(),
+    secureCookies: secure,
     onError({ error, path, type }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
         logLine("error", "procedure failed", {
