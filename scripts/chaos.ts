@@ -9,7 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { STEP_NAMES } from "@malleo/core";
+import { stepsForMode, type TransferMode } from "@malleo/core";
 import { actorCreateMany, applicationUpsert, createDb, vmCreate, type Db } from "@malleo/db";
 import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
 import { heatActorSpecs, heatSequential, type HeatConfig } from "@malleo/examples";
@@ -25,23 +25,65 @@ const only = process.argv.slice(2); // e.g. split:transfer:before
 
 interface Scenario {
   kind: "split" | "merge";
+  mode: TransferMode;
   step: string;
-  /** Where the worker is killed; "postgres-restart" instead restarts Postgres while the operation runs. */
-  phase: "before" | "after" | "postgres-restart";
+  /**
+   * Where the worker is killed: before or after a step, or inside a live Transfer right after
+   * its N-th move migrated (`moveN:unrecorded`, before the move is recorded) or was recorded;
+   * "postgres-restart" instead restarts Postgres while the operation runs.
+   */
+  phase: "before" | "after" | "postgres-restart" | `move${number}:${"unrecorded" | "recorded"}`;
   /** Two workers: the leader is killed at the step and the standby (never restarted leader) finishes. */
   failover?: boolean;
 }
+
+/** Seeded (mulberry32), so a failing random scenario can be run again by its key. */
+const SEED = Number(process.env.MALLEO_CHAOS_SEED ?? 20261201);
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const LIVE_RANDOM_KILLS = 20;
+
+function liveTransferKills(): Scenario[] {
+  const next = random(SEED);
+  const out = new Map<string, Scenario>();
+  // One actor a move (MALLEO_LIVE_CHUNK_ACTORS=1): HEAT.actors moves, each a place to die.
+  while (out.size < LIVE_RANDOM_KILLS) {
+    const kind = next() < 0.5 ? "split" : "merge";
+    const move = 1 + Math.floor(next() * HEAT.actors);
+    const phase = `move${move}:${next() < 0.5 ? "unrecorded" : "recorded"}` as const;
+    const s: Scenario = { kind, mode: "live", step: "transfer", phase };
+    out.set(scenarioKey(s), s);
+  }
+  return [...out.values()];
+}
+
 const allScenarios: Scenario[] = [
+  // The worker killed before and after every step of each mode (barrier: only the steps live has not).
   ...(["split", "merge"] as const).flatMap((kind) =>
-    STEP_NAMES.flatMap((step) => (["before", "after"] as const).map((phase): Scenario => ({ kind, step, phase }))),
+    (["live", "barrier"] as const).flatMap((mode) =>
+      stepsForMode(mode)
+        .filter((step) => mode === "live" || step === "ready" || step === "transfer" || step === "resume")
+        .flatMap((step) => (["before", "after"] as const).map((phase): Scenario => ({ kind, mode, step, phase }))),
+    ),
   ),
-  { kind: "split", step: "provision", phase: "postgres-restart" },
-  { kind: "merge", step: "transfer", phase: "postgres-restart" },
+  { kind: "split", mode: "live", step: "provision", phase: "postgres-restart" },
+  { kind: "merge", mode: "live", step: "transfer", phase: "postgres-restart" },
   ...(["split", "merge"] as const).flatMap((kind) =>
-    (["provision", "transfer"] as const).map((step): Scenario => ({ kind, step, phase: "after", failover: true })),
+    (["provision", "transfer"] as const).map((step): Scenario => ({ kind, mode: "live", step, phase: "after", failover: true })),
   ),
+  ...liveTransferKills(),
 ];
-const scenarioKey = (s: Scenario) => `${s.kind}:${s.step}:${s.phase}${s.failover ? ":failover" : ""}`;
+function scenarioKey(s: Scenario): string {
+  return `${s.kind}:${s.mode}:${s.step}:${s.phase}${s.failover ? ":failover" : ""}`;
+}
 const scenarios = allScenarios.filter((s) => only.length === 0 || only.includes(scenarioKey(s)));
 
 const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
@@ -105,7 +147,7 @@ async function runScenario(
   expectedDigest: string,
   restartPostgres: () => Promise<void>,
 ): Promise<Outcome> {
-  const name = `${s.kind}-${s.step}-${s.phase}${s.failover ? "-failover" : ""}`;
+  const name = scenarioKey(s).replace(/:/g, "-");
   const dataDir = path.join(workDir, name);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(path.join(dataDir, "logs"), { recursive: true });
@@ -134,6 +176,8 @@ async function runScenario(
       MALLEO_EXECUTOR_ID: "chaos-worker",
       MALLEO_WORKER_ADMIN_PORT: String(adminPort),
       MALLEO_POLL_MS: "200",
+      MALLEO_LIVE_CHUNK_ACTORS: "1",
+      MALLEO_LIVE_MOVES_IN_FLIGHT: "2",
       ...(s.failover ? { MALLEO_CLUSTER_MEDIATORS: `127.0.0.1:${ports.mediator},127.0.0.1:${standbyPorts.mediator}` } : {}),
     };
     const logFile = path.join(dataDir, "logs/worker.log");
@@ -166,8 +210,8 @@ async function runScenario(
     );
     const op =
       s.kind === "split"
-        ? await submitSplit(db, { vmId: vmIds[0], count: 2, targetHostIds: ["pm-2", "pm-3"] }, "chaos")
-        : await submitMerge(db, { vmIds, targetHostId: "pm-1" }, "chaos");
+        ? await submitSplit(db, { vmId: vmIds[0], count: 2, targetHostIds: ["pm-2", "pm-3"], transfer: s.mode }, "chaos")
+        : await submitMerge(db, { vmIds, targetHostId: "pm-1", transfer: s.mode }, "chaos");
     if (s.phase === "postgres-restart") {
       // Postgres goes away while the step runs and comes back; the worker must ride it out.
       await waitFor(
@@ -268,6 +312,7 @@ async function main(): Promise<void> {
   let actorsLost = 0;
   let orphans = 0;
   try {
+    say(`seed ${SEED} (MALLEO_CHAOS_SEED); run one scenario again with: npm run test:chaos -- <kind:mode:step:phase>`);
     // Scenarios are independent (own database, data directory, ports): run a few at a time.
     const parallel = Math.max(1, Number(process.env.MALLEO_CHAOS_PARALLEL ?? 2));
     const report = async (s: Scenario, i: number): Promise<void> => {
@@ -280,7 +325,7 @@ async function main(): Promise<void> {
       const what =
         s.phase === "postgres-restart"
           ? `Postgres restarted during ${s.step}`
-          : `${s.failover ? "leader of two workers" : ""} killed ${s.phase} ${s.step}`.trim();
+          : `${s.mode}, ${s.failover ? "leader of two workers " : ""}killed ${s.phase.startsWith("move") ? `inside ${s.step} at ${s.phase}` : `${s.phase} ${s.step}`}`;
       const took = ((Date.now() - t0) / 1000).toFixed(1);
       say(`${ok ? "ok  " : "FAIL"} ${s.kind}, ${what}: ${r.status} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`);
     };

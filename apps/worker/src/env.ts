@@ -43,12 +43,18 @@ const schema = z.object({
     .default(15 * 60_000),
   MALLEO_CLEANUP_RETRY_MS: z.coerce.number().int().positive().default(1_000),
   MALLEO_CLEANUP_RETRY_MAX_MS: z.coerce.number().int().positive().default(30_000),
+  /** Live transfer: actors per move, and moves in flight at once. */
+  MALLEO_LIVE_CHUNK_ACTORS: z.coerce.number().int().min(1).max(1000).default(8),
+  MALLEO_LIVE_MOVES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   // Fault injection for the chaos suite only: SIGKILL the worker at `<step>:<before|after>`.
   MALLEO_CHAOS_CRASH_AT: z
     .string()
-    .regex(/^(validate|ready|provision|transfer|resume|cleanup|rollback):(before|after)$/, {
-      error: "MALLEO_CHAOS_CRASH_AT is <step>:<before|after>, e.g. transfer:before",
-    })
+    .regex(
+      /^((validate|ready|provision|transfer|resume|cleanup|rollback):(before|after)|transfer:move\d+:(unrecorded|recorded))$/,
+      {
+        error: "MALLEO_CHAOS_CRASH_AT is <step>:<before|after> or transfer:move<N>:<unrecorded|recorded>, e.g. transfer:before",
+      },
+    )
     .optional(),
 });
 

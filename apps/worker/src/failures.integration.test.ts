@@ -67,6 +67,9 @@ async function assertActorsWhereRecorded(): Promise<void> {
   }
 }
 
+/** Called after each migration the workflow makes (a test's hook into the middle of Transfer). */
+let afterMigrate: ((uans: string[], from: string, to: string) => Promise<void>) | undefined;
+
 beforeAll(async () => {
   t = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-failures-"));
@@ -82,10 +85,18 @@ beforeAll(async () => {
       MALLEO_POLL_MS: "200",
       MALLEO_CLEANUP_RETRY_MS: "200",
       MALLEO_CLEANUP_RETRY_MAX_MS: "1000",
+      // One actor a move, one move at a time: a test can act between two moves of a live Transfer.
+      MALLEO_LIVE_CHUNK_ACTORS: "1",
+      MALLEO_LIVE_MOVES_IN_FLIGHT: "1",
     }),
     {
       wrapEffects: (e) => ({
         ...e,
+        migrateActors: async (uans, from, to, options) => {
+          const r = await e.migrateActors(uans, from, to, options);
+          await afterMigrate?.(uans, from, to);
+          return r;
+        },
         beforeStep: async (operationId, step) => {
           const hold = holds.get(step);
           if (!hold) return;
@@ -119,7 +130,7 @@ describe("split and merge failure modes", () => {
     const op = await finished(first.id);
     expect(op.status).toBe("rolled_back");
     expect(op.error).toContain("host pm-2 has 0 of 1 VM slots free");
-    expect(stepOutcomes(op)).toEqual(["validate:succeeded", "ready:succeeded", "provision:failed", "rollback:succeeded"]);
+    expect(stepOutcomes(op)).toEqual(["validate:succeeded", "provision:failed", "rollback:succeeded"]);
     expect((await heatVms()).map((v) => [v.name, v.actors.length])).toEqual([["heat-1", HEAT.actors]]);
     await assertActorsWhereRecorded();
     await assertNoOrphans();
@@ -139,7 +150,7 @@ describe("split and merge failure modes", () => {
     const op = await finished(op0.id);
     expect(op.status).toBe("rolled_back");
     expect(op.error).toContain(squatter);
-    expect(stepOutcomes(op)).toEqual(["validate:succeeded", "ready:succeeded", "provision:failed", "rollback:succeeded"]);
+    expect(stepOutcomes(op)).toEqual(["validate:succeeded", "provision:failed", "rollback:succeeded"]);
     expect(await t.db.vm.count({ where: { createdBy: op.id, state: { not: "deleted" } } })).toBe(0);
     // The squatter is not ours: it is still there, and we remove it ourselves.
     expect((await worker.vms.listDomains()).some((d) => d.name === squatter)).toBe(true);
@@ -157,7 +168,7 @@ describe("split and merge failure modes", () => {
       );
       expect(op.status).toBe("rolled_back");
       expect(op.error).toMatch(/did not register within 1 ms/);
-      expect(stepOutcomes(op)).toEqual(["validate:succeeded", "ready:succeeded", "provision:failed", "rollback:succeeded"]);
+      expect(stepOutcomes(op)).toEqual(["validate:succeeded", "provision:failed", "rollback:succeeded"]);
     } finally {
       worker.vms.setTheaterTimeout(30_000);
     }
@@ -172,37 +183,74 @@ describe("split and merge failure modes", () => {
       (await submitSplit(t.db, { vmId: heat!.id, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester")).id,
     );
     expect(op.status).toBe("rolled_back");
-    expect(stepOutcomes(op)).toEqual([
-      "validate:succeeded",
-      "ready:succeeded",
-      "provision:succeeded",
-      "transfer:failed",
-      "rollback:succeeded",
-    ]);
+    expect(stepOutcomes(op)).toEqual(["validate:succeeded", "provision:succeeded", "transfer:failed", "rollback:succeeded"]);
     expect((await heatVms()).map((v) => [v.name, v.actors.length])).toEqual([["heat-1", HEAT.actors]]);
     await assertActorsWhereRecorded();
     await assertNoOrphans();
   });
 
-  it("an operator cancels before Transfer completes: rolled back, naming who cancelled", async () => {
+  it("an operator cancels during the barrier: rolled back, naming who cancelled", async () => {
     const [heat] = await heatVms();
     const hold = holdAt("ready");
-    const submitted = await submitSplit(t.db, { vmId: heat!.id, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+    const submitted = await submitSplit(
+      t.db,
+      { vmId: heat!.id, count: 2, targetHostIds: ["pm-2", "pm-3"], transfer: "barrier" },
+      "tester",
+    );
     await hold.reached;
     await cancelOperation(t.db, submitted.id, "alice");
     hold.release();
     const op = await finished(submitted.id);
     expect(op.status).toBe("rolled_back");
     expect(op.error).toContain("cancelled by alice");
-    expect(stepOutcomes(op)).toEqual(["validate:succeeded", "ready:succeeded", "rollback:succeeded"]);
+    expect(stepOutcomes(op)).toEqual(["validate:succeeded", "provision:succeeded", "ready:succeeded", "rollback:succeeded"]);
     await assertActorsWhereRecorded();
     await assertNoOrphans();
+  });
+
+  it("an operator cancels in the middle of a live Transfer: what already moved is moved back, and runs", async () => {
+    const [heat] = await heatVms();
+    const submitted = await submitSplit(t.db, { vmId: heat!.id, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+    let cancelled = false;
+    afterMigrate = async (uans, _from, to) => {
+      if (cancelled || !(submitted.plan as unknown as OperationPlan).targets.some((tg) => tg.id === to)) return;
+      cancelled = true;
+      // Some actors already run on a target: the cancel must bring them back.
+      expect(
+        worker.mediator
+          .listActors()
+          .filter((a) => a.vmId === to)
+          .map((a) => a.uan),
+      ).toEqual(expect.arrayContaining(uans));
+      await cancelOperation(t.db, submitted.id, "alice");
+    };
+    try {
+      const op = await finished(submitted.id);
+      expect(cancelled).toBe(true);
+      expect(op.status).toBe("rolled_back");
+      expect(op.error).toContain("cancelled by alice during Transfer");
+      expect(stepOutcomes(op)).toEqual(["validate:succeeded", "provision:succeeded", "transfer:failed", "rollback:succeeded"]);
+    } finally {
+      afterMigrate = undefined;
+    }
+    expect((await heatVms()).map((v) => [v.name, v.actors.length])).toEqual([["heat-1", HEAT.actors]]);
+    await assertActorsWhereRecorded();
+    await assertNoOrphans();
+    // Nothing is left held: the application makes progress again on the source.
+    const before = (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration;
+    await waitFor("heat to progress after the cancelled live transfer", async () =>
+      (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration > before ? true : undefined,
+    );
   });
 
   it("cancel after Transfer is refused with the reason, and the operation completes", async () => {
     const [heat] = await heatVms();
     const hold = holdAt("resume");
-    const submitted = await submitSplit(t.db, { vmId: heat!.id, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+    const submitted = await submitSplit(
+      t.db,
+      { vmId: heat!.id, count: 2, targetHostIds: ["pm-2", "pm-3"], transfer: "barrier" },
+      "tester",
+    );
     await hold.reached;
     const refusal = await cancelOperation(t.db, submitted.id, "alice").catch((e: unknown) => e);
     expect(AppError.is(refusal) && refusal.code).toBe("CANCEL_TOO_LATE");

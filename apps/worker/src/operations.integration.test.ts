@@ -84,9 +84,9 @@ describe("split and merge while heat diffusion runs", () => {
     const done = await terminal(op.id);
     expect(done.status).toBe("rolled_back");
     expect(done.error).toContain("pm-gone");
+    // Provision comes before anything is held: the application never paused for this failure.
     expect(done.steps.map((s) => [s.name, s.status])).toEqual([
       ["validate", "succeeded"],
-      ["ready", "succeeded"],
       ["provision", "failed"],
       ["rollback", "succeeded"],
     ]);
@@ -120,19 +120,28 @@ describe("split and merge while heat diffusion runs", () => {
     expect((await t.db.vm.findUniqueOrThrow({ where: { id: SOURCE_ID } })).lockedBy).toBeNull();
   });
 
-  it("splits heat-1 onto two hosts, merges it back, and the grid is bit-identical to a sequential run", async () => {
+  it("splits heat-1 live onto two hosts, merges it back with a barrier, and the grid is bit-identical to a sequential run", async () => {
     const split = await submitSplit(t.db, { vmId: SOURCE_ID, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "test");
     const splitDone = await terminal(split.id);
     expect(splitDone.error).toBeNull();
     expect(splitDone.status).toBe("succeeded");
+    // Live (the default): no Ready or Resume; each actor held only while it moved.
     expect(splitDone.steps.filter((s) => s.status === "succeeded").map((s) => s.name)).toEqual([
       "validate",
-      "ready",
       "provision",
       "transfer",
-      "resume",
       "cleanup",
     ]);
+    expect(splitDone.transferMode).toBe("live");
+    expect(splitDone.pauseMs).not.toBeNull();
+    expect(splitDone.holdMaxMs).not.toBeNull();
+    expect(splitDone.holdP50Ms!).toBeLessThanOrEqual(splitDone.holdMaxMs!);
+    const transferDetail = splitDone.steps.find((s) => s.name === "transfer")?.detail as {
+      moved: number;
+      hold: { count: number };
+    };
+    expect(transferDetail.moved).toBe(HEAT.actors);
+    expect(transferDetail.hold.count).toBe(HEAT.actors);
     const afterSplit = await t.db.vm.findMany({
       where: { state: "running" },
       include: { actors: true },
@@ -147,9 +156,24 @@ describe("split and merge while heat diffusion runs", () => {
     // The application was still running when it was split.
     expect((await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration).toBeLessThan(HEAT.maxIterations!);
 
-    const merge = await submitMerge(t.db, { vmIds: afterSplit.map((v) => v.id), targetHostId: "pm-1" }, "test");
+    const merge = await submitMerge(
+      t.db,
+      { vmIds: afterSplit.map((v) => v.id), targetHostId: "pm-1", transfer: "barrier" },
+      "test",
+    );
     const mergeDone = await terminal(merge.id);
     expect(mergeDone.status).toBe("succeeded");
+    // Barrier: the targets are provisioned before the barrier, so nothing is held while they boot.
+    expect(mergeDone.steps.filter((s) => s.status === "succeeded").map((s) => s.name)).toEqual([
+      "validate",
+      "provision",
+      "ready",
+      "transfer",
+      "resume",
+      "cleanup",
+    ]);
+    expect(mergeDone.transferMode).toBe("barrier");
+    expect(mergeDone.holdMaxMs).not.toBeNull();
     const afterMerge = await t.db.vm.findMany({ where: { state: "running" }, include: { actors: true } });
     expect(afterMerge.map((v) => [v.hostId, v.vcpus, v.memoryMiB, v.actors.length])).toEqual([["pm-1", 4, 8192, 16]]);
     await assertNoOrphans();

@@ -48,7 +48,7 @@ async function splitWhileAFetchHasJustStarted() {
   await waitFor("a fetch to start", async () => ((await fetchSiteStats(site)).total > before ? true : undefined), {
     timeoutMs: 30_000,
   });
-  return submitSplit(t.db, { vmId, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+  return submitSplit(t.db, { vmId, count: 2, targetHostIds: ["pm-2", "pm-3"], transfer: "barrier" }, "tester");
 }
 
 beforeAll(async () => {
@@ -98,7 +98,12 @@ describe("ready barrier timeout", () => {
     expect(op.status).toBe("rolled_back");
     expect(op.error).toMatch(/aborted by the operator while \d+ actor\(s\) were not ready: uan:\/\/crawl\//);
     expect(op.waitingReason).toBeNull();
-    expect(op.steps.map((s) => `${s.name}:${s.status}`)).toEqual(["validate:succeeded", "ready:failed", "rollback:succeeded"]);
+    expect(op.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+      "validate:succeeded",
+      "provision:succeeded",
+      "ready:failed",
+      "rollback:succeeded",
+    ]);
     const actors = await t.db.actor.findMany({ where: { applicationId: "crawl" } });
     expect(actors.every((a) => a.vmId === vmId)).toBe(true);
     expect(await t.db.vm.count({ where: { createdBy: submitted.id, state: { not: "deleted" } } })).toBe(0);

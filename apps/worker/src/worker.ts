@@ -100,7 +100,8 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     awaitActorsReady: (vmId, uans, timeoutMs) => mediator.awaitReady(vmId, uans, timeoutMs),
     provisionVm: (vm) => vms.provisionVm(vm),
     destroyVm: (vmId) => vms.destroyVm(vmId),
-    migrateActors: (uans, from, to) => mediator.migrate(uans, from, to),
+    migrateActors: (uans, from, to, options) => mediator.migrate(uans, from, to, { resumeOnArrival: options?.live === true }),
+    applicationActivity: (vmIds, fromMs, toMs) => mediator.activity(vmIds, fromMs, toMs),
     resumeActors: (vmId, uans) => mediator.resume(vmId, uans),
     locateActors: async (uans) => {
       const wanted = new Set(uans);
@@ -118,6 +119,8 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     readyDecisionMs: env.MALLEO_READY_DECISION_TIMEOUT_MS,
     cleanupRetryMs: env.MALLEO_CLEANUP_RETRY_MS,
     cleanupRetryMaxMs: env.MALLEO_CLEANUP_RETRY_MAX_MS,
+    liveChunkActors: env.MALLEO_LIVE_CHUNK_ACTORS,
+    liveMovesInFlight: env.MALLEO_LIVE_MOVES_IN_FLIGHT,
     crashAt: env.MALLEO_CHAOS_CRASH_AT,
   });
   const sys = new URL(env.systemDatabaseUrl);

@@ -65,3 +65,4 @@ export {
   type TheaterOptions,
   type TheaterStats,
 } from "./theater";
+export { ActivityLog, nowEpochMs, type ActivityWindow } from "./activity-log";

@@ -94,11 +94,21 @@ export interface MigrateOutRequest {
   targetAddress: string;
   /** How long to wait for the target's acknowledgement. */
   timeoutMs: number;
+  /**
+   * Live transfer: the target runs the actors as soon as it commits them (they arrive held
+   * otherwise), and the source resumes them here if the move fails.
+   */
+  resumeOnArrival?: boolean;
 }
 export interface MigrateOutReply {
   moved: number;
   bytes: number;
   actors: HostedActor[];
+  /**
+   * Per moved actor, in `actors` order: milliseconds from held at the source to committed at
+   * the target — running there, for a live transfer.
+   */
+  holdMs?: number[];
   /**
    * The commit was sent but its answer lost (the link dropped): the actors wait, not running,
    * until the Mediator learns from the target which were committed (`migrate-finish`).
@@ -119,6 +129,17 @@ export interface CollectReply {
 }
 export interface StopRequest {
   type: "stop";
+}
+/** When this theater's actors made progress in [fromMs, toMs) (epoch ms), one bit a millisecond. */
+export interface ActivityRequest {
+  type: "activity";
+  fromMs: number;
+  toMs: number;
+}
+export interface ActivityReply {
+  startMs: number;
+  bits: Uint8Array;
+  length: number;
 }
 
 // ── theater ⇄ theater (and mediator → theater for external sends) ───────────────────────────────
@@ -159,6 +180,8 @@ export interface MigrateInRequest {
 export interface MigrateCommitRequest {
   type: "migrate-commit";
   uans: string[];
+  /** Run them at once (live transfer) instead of holding them until `resume`. */
+  resume?: boolean;
 }
 export interface MigratedActor {
   uan: string;
@@ -241,6 +264,7 @@ export type MediatorToTheaterRequest =
   | DirectoryUpdateRequest
   | CollectRequest
   | ProfileRequest
+  | ActivityRequest
   | StopRequest;
 
 export type TheaterToMediatorMessage = ProgressMessage | HeldMessage;

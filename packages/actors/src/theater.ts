@@ -30,6 +30,8 @@ import {
   type ResolveReply,
   type SpawnReply,
 } from "./protocol";
+import type { ActivityReply, ActivityRequest, MigrateCommitRequest } from "./protocol";
+import { ActivityLog } from "./activity-log";
 
 /** A theater forwards a message at most this many times before asking the Mediator afresh. */
 const MAX_FORWARD_HOPS = 16;
@@ -123,6 +125,8 @@ interface ActorCell {
   /** Asked to hold at the next safe point (prepare or migration). */
   holdRequested: boolean;
   held: boolean;
+  /** When it last reached a hold (performance.now()), for the hold time a migration reports. */
+  heldAt?: number;
   timers: Map<number, { timeout: NodeJS.Timeout; body: unknown }>;
   /** Set while the actor is being shipped out: arrivals wait here, to be forwarded or restored. */
   outgoing: { arrivals: DeliverMessage[]; target: string } | null;
@@ -193,6 +197,7 @@ export class Theater {
   private readonly runQueue = new Set<ActorCell>();
   private drainScheduled = false;
   private readonly progressDirty = new Map<string, number>();
+  private readonly activity = new ActivityLog();
   private progressTimer: NodeJS.Timeout | null = null;
   private readonly newlyHeld = new Set<string>();
   private heldFlushScheduled = false;
@@ -494,6 +499,10 @@ export class Theater {
         return {};
       case "collect":
         return this.collect(request.uans as string[]);
+      case "activity": {
+        const { fromMs, toMs } = body as ActivityRequest;
+        return this.activity.window(fromMs, toMs) satisfies ActivityReply;
+      }
       case "stop":
         await this.drainForStop();
         // Let the reply go out first; the Mediator treats the close as the end of the stop.
@@ -608,6 +617,7 @@ export class Theater {
     const safe = cell.behavior.isSafePoint ? cell.behavior.isSafePoint(cell.state) : true;
     if (!safe) return false;
     cell.held = true;
+    cell.heldAt = performance.now();
     this.runQueue.delete(cell);
     this.resumeChannels(cell); // a held actor does not drain: never block a link (and migrations on it) for it
     this.newlyHeld.add(cell.uan);
@@ -841,6 +851,7 @@ export class Theater {
     if (progress === undefined || progress === cell.reportedProgress) return;
     cell.reportedProgress = progress;
     this.progressDirty.set(cell.uan, progress);
+    this.activity.mark();
   }
 
   private flushProgress(): void {
@@ -1053,7 +1064,7 @@ export class Theater {
           onRequest: (body, self): unknown => {
             const type = bodyType(body);
             if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self);
-            if (type === "migrate-commit") return this.commitMigrateIn((body as { uans: string[] }).uans, self);
+            if (type === "migrate-commit") return this.commitMigrateIn(body as MigrateCommitRequest, self);
             if (type === "migrate-abort") return this.discardIncoming((cell) => cell.incoming?.channel === self);
             throw new Error(`unknown peer request ${JSON.stringify(type)}`);
           },
@@ -1085,6 +1096,13 @@ export class Theater {
       if (cell.outgoing) throw new Error(`${uan} is already migrating`);
       return cell;
     });
+    // The link to the target is made before anything is held, so no actor waits on a connect
+    // and a target that cannot be reached holds nobody.
+    const link = this.linkTo(request.targetAddress);
+    await link.connected;
+    for (const cell of cells) {
+      if (this.cells.get(cell.uan) !== cell || cell.outgoing) throw new Error(`${cell.uan} moved while connecting to the target`);
+    }
     for (const cell of cells) {
       cell.holdRequested = true;
       if (!this.tryHold(cell)) this.markRunnable(cell);
@@ -1125,7 +1143,6 @@ export class Theater {
       actors.push({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: serialized.length });
     }
     const uans = cells.map((cell) => cell.uan);
-    const link = this.linkTo(request.targetAddress);
     const transfer = this.nextTransferId++;
     const startedAt = performance.now();
     let phase: "connecting" | "transferring" | "committing" = "connecting";
@@ -1149,7 +1166,10 @@ export class Theater {
       this.options.faults?.afterMigrationAcknowledged?.();
       if (this.crashed) return new Promise(() => {});
       phase = "committing";
-      await channel.request({ type: "migrate-commit", uans }, request.timeoutMs);
+      await channel.request(
+        { type: "migrate-commit", uans, resume: request.resumeOnArrival === true } satisfies MigrateCommitRequest,
+        request.timeoutMs,
+      );
     } catch (error) {
       if (this.crashed) return new Promise(() => {});
       if (phase === "committing") {
@@ -1169,13 +1189,21 @@ export class Theater {
         else link.destroy(`migration failed while ${phase}`);
       }
       for (const cell of cells) this.restoreOutgoing(cell);
-      this.log("warn", "migration failed; actors stay here, held", {
-        target: request.targetAddress,
-        actors: uans.length,
-        error: (error as Error).message,
-      });
+      // A live transfer never leaves an actor held: it failed to move, so it runs on here.
+      if (request.resumeOnArrival) this.resume(uans);
+      this.log(
+        "warn",
+        request.resumeOnArrival ? "migration failed; actors stay here and run on" : "migration failed; actors stay here, held",
+        {
+          target: request.targetAddress,
+          actors: uans.length,
+          error: (error as Error).message,
+        },
+      );
       throw new Error(`migration to ${request.targetAddress} failed: ${(error as Error).message}`);
     }
+    const committedAt = performance.now();
+    const holdMs = cells.map((cell) => Math.max(0, committedAt - (cell.heldAt ?? committedAt)));
     for (const cell of cells) this.releaseOutgoing(cell);
     this.log("info", "actors migrated out", {
       target: request.targetAddress,
@@ -1184,7 +1212,7 @@ export class Theater {
       batches: batches.length,
       ms: Math.round(performance.now() - startedAt),
     });
-    return { moved: cells.length, bytes, actors };
+    return { moved: cells.length, bytes, actors, holdMs };
   }
 
   /** The migration did not happen: the actor stays here, held, and takes the messages that waited. */
@@ -1291,13 +1319,16 @@ export class Theater {
   }
 
   /** Target side, phase two: the source has let go; the actors are ours (still held until resumed). */
-  private commitMigrateIn(uans: string[], channel: Channel): Record<string, never> {
+  private commitMigrateIn(request: MigrateCommitRequest, channel: Channel): Record<string, never> {
+    const { uans } = request;
     for (const uan of uans) {
       const cell = this.cells.get(uan);
       if (!cell?.incoming || cell.incoming.channel !== channel || !cell.incoming.acknowledged)
         throw new Error(`no acknowledged migration of ${uan} on this link`);
     }
     this.adopt(uans);
+    // Live transfer: the actor runs here before the source hears the commit succeeded.
+    if (request.resume) this.resume(uans);
     return {};
   }
 

@@ -38,6 +38,16 @@ export const operationOutput = z.object({
   cancelRequestedAt: z.date().nullable(),
   cancelledBy: z.string().nullable(),
   waitingReason: z.string().nullable(),
+  /** "live" or "barrier"; null for operations accepted before transfer modes existed (they ran as a barrier). */
+  transferMode: z
+    .string()
+    .nullable()
+    .pipe(z.enum(["live", "barrier"]).nullable()),
+  /** The application's pause (longest stretch without progress less its normal gap) and the actors' hold times, ms. */
+  pauseMs: z.number().nullable(),
+  holdP50Ms: z.number().nullable(),
+  holdP99Ms: z.number().nullable(),
+  holdMaxMs: z.number().nullable(),
 });
 
 const stepOutput = z.object({

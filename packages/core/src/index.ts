@@ -6,3 +6,4 @@ export * from "./placement";
 export * from "./operation-state";
 export * from "./inputs";
 export * from "./plan";
+export * from "./pause";

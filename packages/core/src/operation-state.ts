@@ -31,9 +31,18 @@ export function assertTransition(from: OperationStatus, to: OperationStatus): vo
   }
 }
 
-/** The workflow's steps, in order; their names are what History and the timeline show. */
-export const STEP_NAMES = ["validate", "ready", "provision", "transfer", "resume", "cleanup"] as const;
+/**
+ * The workflow's steps, in order; their names are what History and the timeline show. The
+ * targets are provisioned before anything is held. Ready and Resume belong to barrier transfers
+ * only: a live transfer holds each actor just while it moves.
+ */
+export const STEP_NAMES = ["validate", "provision", "ready", "transfer", "resume", "cleanup"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
+
+/** The steps an operation of this transfer mode runs, in order. */
+export function stepsForMode(mode: "live" | "barrier"): readonly StepName[] {
+  return mode === "barrier" ? STEP_NAMES : STEP_NAMES.filter((s) => s !== "ready" && s !== "resume");
+}
 export const STEP_LABELS: Record<StepName | "rollback", string> = {
   validate: "Validate & plan",
   ready: "Ready",

@@ -16,6 +16,7 @@ import {
   type DirectoryEntry,
   type ActorProfile,
   type HostedActor,
+  type ActivityReply,
   type MigrateOutReply,
   type MigrateSettleReply,
   type ProfileReply,
@@ -455,8 +456,21 @@ export class Mediator {
    * Resolves after the target acknowledged and every theater acknowledged the new locations.
    * The actors arrive held: call `resume` on the target. On failure they stay on the source, held.
    */
-  async migrate(uans: string[], fromVmId: string, toVmId: string): Promise<{ moved: number; bytes: number }> {
-    if (uans.length === 0) return { moved: 0, bytes: 0 };
+  async migrate(
+    uans: string[],
+    fromVmId: string,
+    toVmId: string,
+    options: { resumeOnArrival?: boolean } = {},
+  ): Promise<{ moved: number; bytes: number; holdMs: number[] }> {
+    if (uans.length === 0) return { moved: 0, bytes: 0, holdMs: [] };
+    const live = options.resumeOnArrival === true;
+    /** A live transfer leaves no actor held, wherever a failure left it. */
+    const runWhereTheyAre = async (at: string, which: string[]) => {
+      if (!live || which.length === 0) return;
+      await this.resume(at, which).catch((error: Error) =>
+        this.log("warn", "could not resume actors after a live migration", { vmId: at, error: error.message }),
+      );
+    };
     if (fromVmId === toVmId) throw new Error(`cannot migrate from VM ${fromVmId} to itself`);
     const source = this.connected(fromVmId);
     const target = this.connected(toVmId);
@@ -478,7 +492,7 @@ export class Mediator {
       let reply: MigrateOutReply;
       try {
         reply = await source.channel.request<MigrateOutReply>(
-          { type: "migrate-out", uans, targetAddress: target.info.address, timeoutMs: migrationTimeoutMs },
+          { type: "migrate-out", uans, targetAddress: target.info.address, timeoutMs: migrationTimeoutMs, resumeOnArrival: live },
           // The source waits for two target acknowledgements and for its actors' safe points.
           2 * migrationTimeoutMs + 15_000,
         );
@@ -490,13 +504,14 @@ export class Mediator {
         if (sourceGone && settled) {
           const landed = [...settled.committed, ...settled.adopted];
           await this.recordMoved(landed, toVmId);
+          await runWhereTheyAre(toVmId, landed);
           if (landed.length === uans.length) {
             this.log("warn", "source lost after the target acknowledged; the target adopted the actors", {
               from: fromVmId,
               to: toVmId,
               actors: landed.length,
             });
-            return { moved: landed.length, bytes: 0 };
+            return { moved: landed.length, bytes: 0, holdMs: [] };
           }
           const lost = uans.filter((uan) => !landed.includes(uan));
           return fail(new Error(`the source was lost with ${lost.length} actors (${lost.slice(0, 3).join(", ")})`));
@@ -509,9 +524,14 @@ export class Mediator {
         const committed = settled?.committed ?? [];
         await this.connected(fromVmId).channel.request({ type: "migrate-finish", uans, committed }, this.requestTimeoutMs);
         await this.recordMoved(committed, toVmId);
+        await runWhereTheyAre(toVmId, committed);
+        await runWhereTheyAre(
+          fromVmId,
+          uans.filter((uan) => !committed.includes(uan)),
+        );
         if (committed.length !== uans.length)
           return fail(new Error(`the commit was lost; ${uans.length - committed.length} actors stay on the source`));
-        return { moved: committed.length, bytes: reply.bytes };
+        return { moved: committed.length, bytes: reply.bytes, holdMs: [] };
       }
       for (const actor of reply.actors) this.recordActor(actor, toVmId);
       await this.pushDirectory(uans.map((uan) => ({ uan, address: target.info.address })));
@@ -522,7 +542,7 @@ export class Mediator {
         bytes: reply.bytes,
         ms: Math.round(performance.now() - startedAt),
       });
-      return { moved: reply.moved, bytes: reply.bytes };
+      return { moved: reply.moved, bytes: reply.bytes, holdMs: reply.holdMs ?? [] };
     } finally {
       for (const uan of uans) this.migrating.delete(uan);
     }
@@ -561,6 +581,20 @@ export class Mediator {
       if (entry) entry.vmId = toVmId;
     }
     if (address) await this.pushDirectory(uans.map((uan) => ({ uan, address })));
+  }
+
+  // ── Activity ──────────────────────────────────────────────────────────────────────────────
+
+  /** When the actors of each VM made progress over [fromMs, toMs) (epoch ms); VMs without a theater are left out. */
+  async activity(vmIds: string[], fromMs: number, toMs: number): Promise<ActivityReply[]> {
+    const replies = await Promise.all(
+      vmIds.map(async (vmId) => {
+        const record = this.theaters.get(vmId);
+        if (!record?.channel.isOpen) return null;
+        return record.channel.request<ActivityReply>({ type: "activity", fromMs, toMs }, this.requestTimeoutMs).catch(() => null);
+      }),
+    );
+    return replies.filter((r): r is ActivityReply => r !== null);
   }
 
   // ── Profiling ─────────────────────────────────────────────────────────────────────────────

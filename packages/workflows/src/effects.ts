@@ -1,3 +1,4 @@
+import type { ActivityBits } from "@malleo/core";
 import type { Db } from "@malleo/db";
 
 /** A VM the workflow asks the VM Manager to create: row already recorded, domain and theater to come. */
@@ -23,10 +24,22 @@ export interface OperationEffects {
   provisionVm(vm: ProvisionRequest): Promise<void>;
   /** Stops the theater and destroys + undefines the domain. Missing is fine. */
   destroyVm(vmId: string): Promise<void>;
-  migrateActors(uans: string[], fromVmId: string, toVmId: string): Promise<{ moved: number; bytes: number }>;
+  /**
+   * Moves actors between theaters. `live`: each runs at the target as soon as it is committed
+   * there, and runs on at the source if the move fails (nothing is left held). `holdMs`: per
+   * moved actor, from held at the source to committed at the target.
+   */
+  migrateActors(
+    uans: string[],
+    fromVmId: string,
+    toVmId: string,
+    options?: { live?: boolean },
+  ): Promise<{ moved: number; bytes: number; holdMs?: number[] }>;
   resumeActors(vmId: string, uans: string[]): Promise<void>;
   /** Where each actor lives now (by the theaters' own account); absent = not found anywhere. */
   locateActors(uans: string[]): Promise<Map<string, string>>;
+  /** When the actors of each VM made progress over [fromMs, toMs) (epoch ms), for the application's pause. */
+  applicationActivity?(vmIds: string[], fromMs: number, toMs: number): Promise<ActivityBits[]>;
   log(entry: Record<string, unknown>): void;
   /**
    * Called as each recorded step starts, before its body. Production leaves it out; the
@@ -44,6 +57,9 @@ export interface WorkflowTimeouts {
   /** Clean-up retry backoff: first delay and cap. */
   cleanupRetryMs: number;
   cleanupRetryMaxMs: number;
+  /** Live transfer: actors per move, and moves in flight at once (pipelined: while one commits, the next streams). */
+  liveChunkActors: number;
+  liveMovesInFlight: number;
   /** Fault injection for the chaos suite: SIGKILL this process at `<step>:<before|after>` (first attempt only). */
   crashAt?: string;
 }

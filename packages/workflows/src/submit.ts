@@ -112,7 +112,15 @@ export async function submitSplit(db: Db, rawInput: unknown, operator: string): 
   const id = randomUUID();
   const plan = planSplit(source!, actors, input.targetHostIds, (i) => targetIdentity(source!.applicationId, id, i));
   await checkPlanCapacity(db, plan, { requireReachable: true });
-  const op = await operationCreateWithLocks(db, { id, kind: "split", input, plan: plan as never, vmIds: [input.vmId], operator });
+  const op = await operationCreateWithLocks(db, {
+    id,
+    kind: "split",
+    input,
+    plan: plan as never,
+    vmIds: [input.vmId],
+    operator,
+    transferMode: input.transfer,
+  });
   await publishEvent(db, { type: "operation", operationId: op.id });
   return op;
 }
@@ -124,7 +132,15 @@ export async function submitMerge(db: Db, rawInput: unknown, operator: string): 
   const id = randomUUID();
   const plan = planMerge(sources, actors, input.targetHostId, targetIdentity(sources[0]!.applicationId, id, 0));
   await checkPlanCapacity(db, plan, { requireReachable: true });
-  const op = await operationCreateWithLocks(db, { id, kind: "merge", input, plan: plan as never, vmIds: input.vmIds, operator });
+  const op = await operationCreateWithLocks(db, {
+    id,
+    kind: "merge",
+    input,
+    plan: plan as never,
+    vmIds: input.vmIds,
+    operator,
+    transferMode: input.transfer,
+  });
   await publishEvent(db, { type: "operation", operationId: op.id });
   return op;
 }

@@ -16,6 +16,7 @@ export async function operationCreateWithLocks(
     plan: Prisma.InputJsonValue;
     vmIds: string[];
     operator: string;
+    transferMode?: string;
   },
 ) {
   // Two racing transactions: the loser's UPDATE waits for the winner's lock, then sees
@@ -23,7 +24,14 @@ export async function operationCreateWithLocks(
   return db.$transaction(
     async (tx) => {
       const created = await tx.operation.create({
-        data: { id: op.id, kind: op.kind, input: op.input, plan: op.plan, operator: op.operator },
+        data: {
+          id: op.id,
+          kind: op.kind,
+          input: op.input,
+          plan: op.plan,
+          operator: op.operator,
+          transferMode: op.transferMode ?? null,
+        },
       });
       const locked = await tx.vm.updateMany({
         where: { id: { in: op.vmIds }, lockedBy: null, state: "running" },
@@ -110,4 +118,45 @@ export function stepFinish(
   extra: { detail?: Prisma.InputJsonValue; error?: string } = {},
 ) {
   return db.operationStep.update({ where: { id: stepId }, data: { status, finishedAt: new Date(), ...extra } });
+}
+
+/** The operator's cancel request, if any (the workflow reads it between steps and between live moves). */
+export function operationCancelRequest(db: Db, id: string) {
+  return db.operation.findUnique({ where: { id }, select: { cancelRequestedAt: true, cancelledBy: true } });
+}
+
+/** The operator's answer to a timed-out ready barrier, and whether a cancel came meanwhile. */
+export function operationReadyDecision(db: Db, id: string) {
+  return db.operation.findUnique({ where: { id }, select: { readyDecision: true, cancelRequestedAt: true } });
+}
+
+/** What the operation waits on (shown in the UI), optionally clearing an earlier ready decision. */
+export function operationSetWaiting(db: Db, id: string, reason: string | null, opts: { clearReadyDecision?: boolean } = {}) {
+  return db.operation.update({
+    where: { id },
+    data: { waitingReason: reason, ...(opts.clearReadyDecision ? { readyDecision: null } : {}) },
+  });
+}
+
+/** How many attempts of a step the operation has recorded. */
+export function stepAttemptCount(db: Db, operationId: string, name: string) {
+  return db.operationStep.count({ where: { operationId, name } });
+}
+
+/** What a transfer cost the application: its mode, its pause and the actors' hold times (ms). */
+export function operationRecordCost(
+  db: Db,
+  id: string,
+  cost: { transferMode: string; pauseMs: number | null; hold: { p50: number; p99: number; max: number } | null },
+) {
+  return db.operation.update({
+    where: { id },
+    data: {
+      transferMode: cost.transferMode,
+      pauseMs: cost.pauseMs,
+      holdP50Ms: cost.hold?.p50 ?? null,
+      holdP99Ms: cost.hold?.p99 ?? null,
+      holdMaxMs: cost.hold?.max ?? null,
+    },
+  });
 }

@@ -1,0 +1,56 @@
+import { DBOS } from "@dbos-inc/dbos-sdk";
+import type { StepName } from "@malleo/core";
+import { publishEvent, stepAttemptCount, stepFinish, stepStart } from "@malleo/db";
+import { errorText, fx, workflowTimeouts } from "./runtime";
+import { RETRY_TRANSIENT } from "./transient-errors";
+
+/** Fault injection for the chaos suite: SIGKILL this process at `<step>:<before|after>` (first attempt only). */
+function maybeCrash(operationId: string, name: string, phase: "before" | "after", attempt: number): void {
+  if (attempt !== 1) return;
+  crashIfAsked(operationId, `${name}:${phase}`);
+}
+
+/** Fault injection for the chaos suite: SIGKILL this process when `point` is the one asked for. */
+export function crashIfAsked(operationId: string, point: string): void {
+  if (workflowTimeouts().crashAt !== point) return;
+  fx().log({ operationId, event: "fault injected: SIGKILL", point });
+  process.kill(process.pid, "SIGKILL");
+}
+
+/**
+ * Runs `body` as one durable DBOS step and records it in operation_steps (start, end, attempt,
+ * outcome). A step interrupted by a crash is run again on recovery as a new attempt; a finished
+ * one returns its recorded result without running. Bodies are idempotent for that reason.
+ */
+export async function recordedStep<T>(operationId: string, name: StepName | "rollback", body: () => Promise<T>): Promise<T> {
+  return DBOS.runStep(
+    async () => {
+      const { db } = fx();
+      const attempt = (await stepAttemptCount(db, operationId, name)) + 1;
+      const row = await stepStart(db, operationId, name, attempt);
+      await publishEvent(db, { type: "operation", operationId });
+      fx().log({ operationId, step: name, attempt, event: "step started" });
+      maybeCrash(operationId, name, "before", attempt);
+      try {
+        await fx().beforeStep?.(operationId, name);
+        const result = await body();
+        maybeCrash(operationId, name, "after", attempt);
+        await stepFinish(db, row.id, "succeeded", result === undefined ? {} : { detail: result as never });
+        fx().log({ operationId, step: name, attempt, event: "step succeeded" });
+        return result;
+      } catch (e) {
+        await stepFinish(db, row.id, "failed", { error: errorText(e) });
+        fx().log({ operationId, step: name, attempt, event: "step failed", error: errorText(e) });
+        throw e;
+      } finally {
+        await publishEvent(db, { type: "operation", operationId });
+      }
+    },
+    { name, ...RETRY_TRANSIENT },
+  );
+}
+
+/** A recorded database read or write that is not itself a step of the log (DBOS checkpoints its result). */
+export function durably<T>(name: string, body: () => Promise<T>): Promise<T> {
+  return DBOS.runStep(body, { name, ...RETRY_TRANSIENT });
+}

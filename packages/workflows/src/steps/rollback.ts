@@ -1,0 +1,41 @@
+import { operationReleaseLocks, operationSetWaiting, operationTransition, publishEvent } from "@malleo/db";
+import { durably, recordedStep } from "../recorded-step";
+import { errorText, fx } from "../runtime";
+import type { Compensation } from "./context";
+
+/**
+ * A failure before the switch-over: the operation goes `rolling_back`, the compensations run in
+ * reverse as one recorded `rollback` step, the locks are released and it ends `rolled_back` (or
+ * `failed`, naming both errors, if the rollback itself failed).
+ */
+export async function rollBack(operationId: string, compensations: Compensation[], cause: unknown): Promise<string> {
+  const { db } = fx();
+  const reason = errorText(cause);
+  await durably("rolling-back", async () => {
+    await operationTransition(db, operationId, ["running", "queued"], "rolling_back", { error: reason });
+    await operationSetWaiting(db, operationId, null);
+    await publishEvent(db, { type: "operation", operationId });
+  });
+  let rollbackError: string | undefined;
+  try {
+    await recordedStep(operationId, "rollback", async () => {
+      const undone: string[] = [];
+      for (const c of [...compensations].reverse()) {
+        await c.undo();
+        undone.push(c.what);
+      }
+      return { undone };
+    });
+  } catch (re) {
+    rollbackError = errorText(re);
+  }
+  await durably("finish", async () => {
+    await operationReleaseLocks(db, operationId);
+    await operationTransition(db, operationId, ["rolling_back"], rollbackError ? "failed" : "rolled_back", {
+      error: rollbackError ? `${reason}; rollback failed: ${rollbackError}` : reason,
+    });
+    await publishEvent(db, { type: "operation", operationId });
+    await publishEvent(db, { type: "topology" });
+  });
+  return rollbackError ? "failed" : "rolled_back";
+}
