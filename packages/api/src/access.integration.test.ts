@@ -1,13 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { applicationUpsert, hostUpsert, userCreate, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "./auth/passwords";
-import { createEventHub } from "./event-hub";
-import { appRouter } from "./root";
-import { createTRPCContext } from "./trpc";
+import { httpCaller } from "./testing/http";
 
 /**
  * Sign-in, roles, API tokens, the audit trail and History's filters over HTTP against a real
@@ -35,29 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.drop());
 
-async function call(path: string, input: unknown, opts: { cookie?: string; bearer?: string; query?: boolean } = {}) {
-  const headers = new Headers({ "content-type": "application/json" });
-  if (opts.cookie) headers.set("cookie", opts.cookie);
-  if (opts.bearer) headers.set("authorization", `Bearer ${opts.bearer}`);
-  const body = JSON.stringify(superjson.serialize(input));
-  const url = `http://localhost/api/trpc/${path}${opts.query ? `?input=${encodeURIComponent(body)}` : ""}`;
-  const req = new Request(url, { method: opts.query ? "GET" : "POST", headers, ...(opts.query ? {} : { body }) });
-  const res = await fetchRequestHandler({
-    endpoint: "/api/trpc",
-    req,
-    router: appRouter,
-    createContext: ({ resHeaders }) =>
-      createTRPCContext({ db: t.db, events: createEventHub("postgres://unused"), headers: req.headers, resHeaders }),
-  });
-  const json = (await res.json()) as { result?: { data: unknown }; error?: { json: { message: string } } };
-  const data = json.result ? superjson.deserialize(json.result.data as never) : undefined;
-  return {
-    status: res.status,
-    data: data as Record<string, unknown>,
-    error: json.error?.json,
-    setCookie: res.headers.get("set-cookie"),
-  };
-}
+const { call } = httpCaller(() => t.db);
 
 async function signIn(name: string, password: string): Promise<string> {
   const r = await call("auth.signIn", { name, password });

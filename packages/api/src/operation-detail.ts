@@ -70,6 +70,8 @@ export const auditOutput = z.object({
 
 /** What the operation page shows: operations.get returns it, and live events carry it. */
 export const operationDetailOutput = operationOutput.extend({
+  /** The operator's answer to a timed-out ready barrier, until the workflow has acted on it. */
+  readyDecision: z.enum(["extend", "abort"]).nullable(),
   steps: z.array(stepOutput),
   progress: progressOutput.nullable(),
   audit: z.array(auditOutput),
@@ -87,5 +89,10 @@ export async function operationDetail(db: Db, id: string): Promise<OperationDeta
     transferProgress(db, plan, transfer, async () => (await migrationEstimates(db)).bytesPerActor),
     auditList(db, { operationId: op.id }, { offset: 0, limit: 100 }),
   ]);
-  return operationDetailOutput.parse({ ...op, progress, audit: audit.items });
+  return operationDetailOutput.parse({
+    ...op,
+    readyDecision: op.readyDecision === "extend" || op.readyDecision === "abort" ? op.readyDecision : null,
+    progress,
+    audit: audit.items,
+  });
 }

@@ -1,6 +1,6 @@
 import { AppError, mergeInput, splitInput } from "@malleo/core";
 import { operationList, operationOperators, operationSearch } from "@malleo/db";
-import { cancelOperation, submitMerge, submitSplit } from "@malleo/workflows";
+import { cancelOperation, decideReadyTimeout, submitMerge, submitSplit } from "@malleo/workflows";
 import { z } from "zod";
 import { migrationEstimates } from "../estimates";
 import { operationDetail, operationDetailOutput, operationOutput, operationStatus } from "../operation-detail";
@@ -67,6 +67,23 @@ export const operationsRouter = createTRPCRouter({
     .input(z.object({ id: operationId }).strict())
     .output(z.object({ id: z.string(), cancelRequested: z.boolean() }))
     .mutation(({ ctx, input }) => cancelOperation(ctx.db, input.id, ctx.user.name)),
+
+  /**
+   * The operator's answer to a ready barrier that timed out: `extend` waits again for the actors
+   * named, `abort` rolls the operation back. Refused (CONFLICT) unless the operation is waiting
+   * on that barrier right now.
+   */
+  decideReadyTimeout: operatorProcedure
+    .input(
+      z
+        .object({
+          id: operationId,
+          decision: z.enum(["extend", "abort"], { error: 'decision is "extend" (wait longer) or "abort" (roll back)' }),
+        })
+        .strict(),
+    )
+    .output(z.object({ id: z.string(), decision: z.enum(["extend", "abort"]), by: z.string() }))
+    .mutation(({ ctx, input }) => decideReadyTimeout(ctx.db, input.id, input.decision, ctx.user.name)),
 
   /** One operation with its plan, step log, Transfer progress and the audited actions on it (who submitted, who cancelled). */
   get: viewerProcedure
