@@ -1,7 +1,8 @@
-// `malleo hosts | vms | ops | split | merge | cancel | watch` — the command-line client of the
+// `malleo hosts | vms | ops | split | merge | cancel | ready | watch` — the command-line client of the
 // Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
 import { apiClient, type ApiClient } from "./client";
+import { readyCommand, UsageError } from "./commands";
 import { mib, ms, table } from "./table";
 import { watchOperation } from "./watch";
 
@@ -15,6 +16,7 @@ commands:
   split <vm> --hosts H1,H2[,…]            split a VM into one new VM per host named
   merge <vm> <vm> [<vm>…] --host H        merge VMs of one application onto host H
   cancel <operation-id>                   cancel an operation (until its Transfer completes)
+  ready extend|abort <operation-id>       answer a ready barrier that timed out: wait longer, or abort (roll back)
   watch <operation-id>                    follow an operation's steps live (server-sent events) until it ends
 
 options:
@@ -22,8 +24,6 @@ options:
   --token TOKEN  an API token (default $MALLEO_TOKEN); an admin creates one on the Admin page
   --json         print JSON instead of a table
 `;
-
-class UsageError extends Error {}
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -190,6 +190,11 @@ async function main(): Promise<number> {
       if (!id) throw new UsageError("usage: malleo cancel <operation-id>");
       const r = await api.operations.cancel.mutate({ id });
       print(r, () => `cancel requested for operation ${r.id}; it rolls back at its next step boundary`);
+      return 0;
+    }
+    case "ready": {
+      const r = await readyCommand(api, args);
+      print(r.json, () => r.human);
       return 0;
     }
     case "watch": {

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { parseReadyArgs, readyCommand, UsageError } from "./commands";
+
+const ID = "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10";
+
+describe("malleo ready extend|abort <operation-id>", () => {
+  it("reads the decision and the operation id", () => {
+    expect(parseReadyArgs(["extend", ID])).toEqual({ id: ID, decision: "extend" });
+    expect(parseReadyArgs(["abort", ID])).toEqual({ id: ID, decision: "abort" });
+  });
+
+  it("explains a mistyped command with the usage line", () => {
+    expect(() => parseReadyArgs([])).toThrow(new UsageError("usage: malleo ready extend|abort <operation-id>"));
+    expect(() => parseReadyArgs(["later", ID])).toThrow(
+      "malleo ready takes extend or abort, not later\nusage: malleo ready extend|abort <operation-id>",
+    );
+    expect(() => parseReadyArgs(["extend"])).toThrow(UsageError);
+    expect(() => parseReadyArgs(["abort", ID, "extra"])).toThrow(UsageError);
+  });
+
+  it("sends the decision as operations.decideReadyTimeout and says what happens next", async () => {
+    const sent: unknown[] = [];
+    const api = {
+      operations: {
+        decideReadyTimeout: {
+          mutate: async (input: { id: string; decision: "extend" | "abort" }) => {
+            sent.push(input);
+            return { ...input, by: "otto" };
+          },
+        },
+      },
+    };
+    const extend = await readyCommand(api, ["extend", ID]);
+    expect(extend.json).toEqual({ id: ID, decision: "extend", by: "otto" });
+    expect(extend.human).toBe(
+      `operation ${ID}: waiting longer — the worker asks the actors that were not ready again\n  follow it: malleo watch ${ID}`,
+    );
+    const abort = await readyCommand(api, ["abort", ID]);
+    expect(abort.human).toBe(
+      `operation ${ID}: aborted at the ready barrier — the worker rolls it back\n  follow it: malleo watch ${ID}`,
+    );
+    expect(sent).toEqual([
+      { id: ID, decision: "extend" },
+      { id: ID, decision: "abort" },
+    ]);
+  });
+
+  it("passes the server's refusal through (the CLI prints its message)", async () => {
+    const api = {
+      operations: {
+        decideReadyTimeout: {
+          mutate: async () => {
+            throw new Error(`operation ${ID} is not waiting on a ready barrier; extend or abort applies only then`);
+          },
+        },
+      },
+    };
+    await expect(readyCommand(api, ["extend", ID])).rejects.toThrow(/is not waiting on a ready barrier/);
+  });
+});
