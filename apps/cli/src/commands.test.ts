@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseReadyArgs, readyCommand, UsageError } from "./commands";
+import { parseReadyArgs, parseTransfer, readyCommand, UsageError } from "./commands";
 
 const ID = "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10";
 
@@ -56,5 +56,22 @@ describe("malleo ready extend|abort <operation-id>", () => {
       },
     };
     await expect(readyCommand(api, ["extend", ID])).rejects.toThrow(/is not waiting on a ready barrier/);
+  });
+});
+
+describe("--transfer live|barrier", () => {
+  it("is live unless barrier is asked for", () => {
+    expect(parseTransfer(undefined)).toBe("live");
+    expect(parseTransfer("live")).toBe("live");
+    expect(parseTransfer("barrier")).toBe("barrier");
+  });
+
+  it("explains both modes when given anything else", () => {
+    expect(() => parseTransfer("fast")).toThrow(
+      new UsageError(
+        "--transfer is live (each actor pauses only while it moves) or barrier (all actors pause together), not fast",
+      ),
+    );
+    expect(() => parseTransfer("")).toThrow(/, not ""$/);
   });
 });

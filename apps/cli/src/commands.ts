@@ -1,6 +1,20 @@
 // Pieces of the CLI's commands that do not need a server: argument checks and what is printed.
+
+/** The API's transfer modes (splitInput/mergeInput in @malleo/core; the API checks them again). */
+const TRANSFER_MODES = ["live", "barrier"] as const;
+type TransferMode = (typeof TRANSFER_MODES)[number];
+
 /** A mistake in how the command was typed: exit code 2 and the usage line. */
 export class UsageError extends Error {}
+
+/** `--transfer live|barrier` of split and merge; live when not given. */
+export function parseTransfer(value: string | undefined): TransferMode {
+  if (value === undefined) return "live";
+  if ((TRANSFER_MODES as readonly string[]).includes(value)) return value as TransferMode;
+  throw new UsageError(
+    `--transfer is live (each actor pauses only while it moves) or barrier (all actors pause together), not ${value || '""'}`,
+  );
+}
 
 export const READY_USAGE = "usage: malleo ready extend|abort <operation-id>";
 

@@ -10,6 +10,7 @@ import { useTRPC } from "../trpc/react";
 import type { OperationDetail, OperationPlan } from "../trpc/types";
 import { useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
+import { TRANSFER_EXPLANATIONS, TRANSFER_LABELS } from "./transfer-mode";
 import { useNow } from "./use-now";
 import { useCanOperate } from "./user-context";
 
@@ -56,6 +57,12 @@ export function OperationView({ id }: { id: string }) {
         <div>
           <dt>Operator</dt>
           <dd>{op.operator}</dd>
+        </div>
+        <div>
+          <dt>Transfer</dt>
+          <dd data-testid="op-transfer" data-mode={op.transfer} title={TRANSFER_EXPLANATIONS[op.transfer]}>
+            {TRANSFER_LABELS[op.transfer]} <span className="muted">— {TRANSFER_EXPLANATIONS[op.transfer]}</span>
+          </dd>
         </div>
         <div>
           <dt>Submitted</dt>
