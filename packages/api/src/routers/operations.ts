@@ -1,5 +1,5 @@
 import { AppError, mergeInput, splitInput } from "@malleo/core";
-import { operationList, operationOperators, operationSearch } from "@malleo/db";
+import { operationGet, operationList, operationOperators, operationSearch } from "@malleo/db";
 import { cancelOperation, decideReadyTimeout, submitMerge, submitSplit } from "@malleo/workflows";
 import { z } from "zod";
 import { migrationEstimates } from "../estimates";
@@ -118,6 +118,15 @@ export const operationsRouter = createTRPCRouter({
     .input(listInput)
     .output(z.object({ items: z.array(operationOutput), nextCursor: z.string().nullable() }))
     .query(async ({ ctx, input }) => {
+      // Prisma answers an unknown cursor with an empty page, which would read as "no older operations".
+      if (input.cursor && !(await operationGet(ctx.db, input.cursor)))
+        throw new AppError(
+          "NOT_FOUND",
+          `operation ${input.cursor} (the cursor) does not exist; start again from the first page`,
+          {
+            operationId: input.cursor,
+          },
+        );
       const rows = await operationList(ctx.db, { limit: input.limit, cursor: input.cursor ?? undefined });
       const items = rows.slice(0, input.limit);
       return { items, nextCursor: rows.length > input.limit ? (items.at(-1)?.id ?? null) : null };
