@@ -218,7 +218,7 @@ function ReadyDecision({ op }: { op: OperationDetail }) {
         disabled={decide.isPending || decided !== null}
         title="Stop waiting and roll the operation back"
         onClick={() => {
-          if (window.confirm("Abort this operation? The actors resume on their VMs and nothing is changed."))
+          if (window.confirm("Abort this operation? What it has done so far is rolled back and the actors run on as before."))
             decide.mutate({ id: op.id, decision: "abort" });
         }}
       >
