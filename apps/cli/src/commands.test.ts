@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseReadyArgs, parseTransfer, readyCommand, UsageError } from "./commands";
+import { parseReadyArgs, parseTransfer, readyCommand, UsageError, waitingLine } from "./commands";
 
 const ID = "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10";
 
@@ -73,5 +73,21 @@ describe("--transfer live|barrier", () => {
       ),
     );
     expect(() => parseTransfer("")).toThrow(/, not ""$/);
+  });
+});
+
+describe("what watch prints while an operation waits", () => {
+  const reason = "ready barrier timed out after 300 ms; not ready: uan://heat/slab-3; extend the wait or abort";
+  it("names the reason and, at a ready barrier, the commands that answer it", () => {
+    expect(waitingLine({ id: ID, status: "running", waitingReason: reason })).toBe(
+      `  waiting: ${reason}\n  answer it: malleo ready extend ${ID}  |  malleo ready abort ${ID}`,
+    );
+    expect(waitingLine({ id: ID, status: "cleanup_pending", waitingReason: "clean up failed; retrying in 2 s" })).toBe(
+      "  waiting: clean up failed; retrying in 2 s",
+    );
+  });
+  it("prints nothing when the operation is not waiting", () => {
+    expect(waitingLine({ id: ID, status: "running", waitingReason: null })).toBeNull();
+    expect(waitingLine({ id: ID, status: "rolled_back", waitingReason: reason })).toBeNull();
   });
 });

@@ -46,3 +46,13 @@ export async function readyCommand(
       : `operation ${r.id}: aborted at the ready barrier — the worker rolls it back\n  follow it: malleo watch ${r.id}`;
   return { json: r, human };
 }
+
+/**
+ * What `malleo watch` prints when an operation starts waiting: the reason, and for a timed-out
+ * ready barrier the commands that answer it. Null when it is not waiting.
+ */
+export function waitingLine(op: { id: string; status: string; waitingReason: string | null }): string | null {
+  if (!op.waitingReason || !["running", "cleanup_pending"].includes(op.status)) return null;
+  const onBarrier = op.status === "running" && op.waitingReason.startsWith("ready");
+  return `  waiting: ${op.waitingReason}${onBarrier ? `\n  answer it: malleo ready extend ${op.id}  |  malleo ready abort ${op.id}` : ""}`;
+}
