@@ -1,9 +1,6 @@
 import { defineConfig } from "@playwright/test";
+import { E2E_DATA_DIR as DATA_DIR, E2E_PORT as PORT, HOLD_READY_FILE } from "./e2e/paths";
 
-// Overridable so that two checkouts can run their suites side by side.
-const PORT = Number(process.env.MALLEO_E2E_PORT ?? 3100);
-// A run on its own port keeps its own data directory, so two suites never share a database.
-const DATA_DIR = process.env.MALLEO_E2E_PORT ? `.data/e2e-${PORT}` : ".data/e2e";
 const PG_PORT = process.env.MALLEO_E2E_PG_PORT ?? "54331";
 const baseURL = `http://127.0.0.1:${PORT}`;
 
@@ -47,6 +44,8 @@ export default defineConfig({
       MALLEO_PG_PORT: PG_PORT,
       // Must match e2e/helpers.ts ADMIN_PASSWORD.
       MALLEO_ADMIN_PASSWORD: "e2e-admin-password-1",
+      // e2e/wait-or-abort.spec.ts makes the ready barrier time out by creating this file.
+      MALLEO_TEST_HOLD_READY_FILE: HOLD_READY_FILE,
     },
     url: baseURL,
     timeout: 300_000,

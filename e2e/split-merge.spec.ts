@@ -49,8 +49,17 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await page.getByTestId("split-count").selectOption("2");
   await page.getByTestId("split-target-0").selectOption("pm-2");
   await page.getByTestId("split-target-1").selectOption("pm-3");
+  // Live is the default; this split moves with a barrier (all actors pause together).
+  await expect(page.getByTestId("split-transfer-live")).toBeChecked();
+  await expect(page.getByTestId("split-transfer")).toContainText("Live: each actor pauses only while it moves");
+  await expect(page.getByTestId("split-transfer")).toContainText("Barrier: all actors pause together for a consistent cut");
+  await page.getByTestId("split-transfer-barrier").check();
+  await expect(page.getByTestId("preview-pause")).toHaveAttribute("data-mode", "barrier");
   await keepScreenshot(page, "split-dialog");
   await page.getByTestId("split-submit").click();
+  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId("op-transfer")).toHaveAttribute("data-mode", "barrier");
+  await expect(page.getByTestId("op-transfer")).toContainText("Barrier");
   const halves = await expectOperationSucceeded(page);
   expect(halves).toHaveLength(2);
   await expect(page.getByTestId("transfer-progress")).toHaveAttribute("data-moved", "64");
@@ -71,8 +80,15 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await page.getByTestId(`merge-vm-${left}`).check();
   await page.getByTestId(`merge-vm-${right}`).check();
   await page.getByTestId("merge-target").selectOption("pm-1");
+  // The split measured a transfer: the preview predicts the pause of both modes (live chosen).
+  await expect(page.getByTestId("merge-transfer-live")).toBeChecked();
+  await expect(page.getByTestId("preview-pause")).toHaveAttribute("data-mode", "live");
+  await expect(page.getByTestId("preview-pause")).toContainText("for each actor, while it moves");
+  await expect(page.getByTestId("preview-pause-other")).toContainText("Barrier instead");
   await keepScreenshot(page, "merge-dialog");
   await page.getByTestId("merge-submit").click();
+  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId("op-transfer")).toHaveAttribute("data-mode", "live");
   const [merged] = await expectOperationSucceeded(page);
   expect(merged).toBeTruthy();
 

@@ -1,7 +1,8 @@
-// `malleo hosts | vms | ops | split | merge | cancel | watch` — the command-line client of the
+// `malleo hosts | vms | ops | split | merge | cancel | ready | watch` — the command-line client of the
 // Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
 import { apiClient, type ApiClient } from "./client";
+import { parseTransfer, readyCommand, UsageError } from "./commands";
 import { mib, ms, table } from "./table";
 import { watchOperation } from "./watch";
 
@@ -12,18 +13,21 @@ commands:
   vms [--host H] [--app A]                VMs with vCPUs, memory, state and actors
   ops [--status S] [--kind K] [--vm V] [--host H] [--operator O] [--limit N]
                                           operations, newest first
-  split <vm> --hosts H1,H2[,…]            split a VM into one new VM per host named
-  merge <vm> <vm> [<vm>…] --host H        merge VMs of one application onto host H
+  split <vm> --hosts H1,H2[,…] [--transfer live|barrier]
+                                          split a VM into one new VM per host named
+  merge <vm> <vm> [<vm>…] --host H [--transfer live|barrier]
+                                          merge VMs of one application onto host H
   cancel <operation-id>                   cancel an operation (until its Transfer completes)
+  ready extend|abort <operation-id>       answer a ready barrier that timed out: wait longer, or abort (roll back)
   watch <operation-id>                    follow an operation's steps live (server-sent events) until it ends
 
 options:
   --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
   --token TOKEN  an API token (default $MALLEO_TOKEN); an admin creates one on the Admin page
   --json         print JSON instead of a table
+  --transfer M   how actors move in a split or merge: live (default; each actor pauses only
+                 while it moves) or barrier (all actors pause together for a consistent cut)
 `;
-
-class UsageError extends Error {}
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -39,6 +43,7 @@ const { values: opts, positionals } = parseArgs({
     vm: { type: "string" },
     operator: { type: "string" },
     limit: { type: "string" },
+    transfer: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -164,24 +169,28 @@ async function main(): Promise<number> {
     }
     case "split": {
       const [vm] = args;
-      if (!vm || !opts.hosts) throw new UsageError("usage: malleo split <vm> --hosts H1,H2[,…]");
+      if (!vm || !opts.hosts) throw new UsageError("usage: malleo split <vm> --hosts H1,H2[,…] [--transfer live|barrier]");
+      const transfer = parseTransfer(opts.transfer);
       const hosts = opts.hosts.split(",").filter(Boolean);
       const [vmId] = await vmIdsByName(api, [vm]);
-      const op = await api.operations.split.mutate({ vmId: vmId!, count: hosts.length, targetHostIds: hosts });
+      const op = await api.operations.split.mutate({ vmId: vmId!, count: hosts.length, targetHostIds: hosts, transfer });
       print(
         op,
         () =>
-          `accepted: split ${vm} into ${hosts.length} VMs on ${hosts.join(", ")} — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+          `accepted: split ${vm} into ${hosts.length} VMs on ${hosts.join(", ")} (${transfer} transfer) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
       );
       return 0;
     }
     case "merge": {
-      if (args.length < 2 || !opts.host) throw new UsageError("usage: malleo merge <vm> <vm> [<vm>…] --host H");
+      if (args.length < 2 || !opts.host)
+        throw new UsageError("usage: malleo merge <vm> <vm> [<vm>…] --host H [--transfer live|barrier]");
+      const transfer = parseTransfer(opts.transfer);
       const vmIds = await vmIdsByName(api, args);
-      const op = await api.operations.merge.mutate({ vmIds, targetHostId: opts.host });
+      const op = await api.operations.merge.mutate({ vmIds, targetHostId: opts.host, transfer });
       print(
         op,
-        () => `accepted: merge ${args.join(", ")} onto ${opts.host} — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+        () =>
+          `accepted: merge ${args.join(", ")} onto ${opts.host} (${transfer} transfer) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
       );
       return 0;
     }
@@ -190,6 +199,11 @@ async function main(): Promise<number> {
       if (!id) throw new UsageError("usage: malleo cancel <operation-id>");
       const r = await api.operations.cancel.mutate({ id });
       print(r, () => `cancel requested for operation ${r.id}; it rolls back at its next step boundary`);
+      return 0;
+    }
+    case "ready": {
+      const r = await readyCommand(api, args);
+      print(r.json, () => r.human);
       return 0;
     }
     case "watch": {

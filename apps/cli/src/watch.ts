@@ -1,5 +1,6 @@
 import type { RouterOutputs } from "@malleo/api";
 import type { ApiClient } from "./client";
+import { waitingLine } from "./commands";
 import { ms } from "./table";
 
 type Operation = RouterOutputs["operations"]["get"];
@@ -19,6 +20,7 @@ export async function watchOperation(api: ApiClient, id: string, json: boolean, 
   let lastProgress = "";
   let transferRunning = false;
   let announced = false;
+  let lastWaiting: string | null = null;
 
   /** Prints what changed since the last state; returns the exit status once the operation has ended. */
   const show = (op: Operation, via: "event" | "fetch"): number | null => {
@@ -49,6 +51,10 @@ export async function watchOperation(api: ApiClient, id: string, json: boolean, 
         lastProgress = p;
       }
     }
+    const waiting = waitingLine(op);
+    if (waiting !== lastWaiting && waiting !== null)
+      write(json ? JSON.stringify({ waiting: op.waitingReason, status: op.status, via }) : waiting);
+    lastWaiting = waiting;
     if (!TERMINAL.has(op.status)) return null;
     write(
       json

@@ -56,6 +56,8 @@ const schema = z.object({
       },
     )
     .optional(),
+  // Tests only (the e2e suite): while this file exists, no actor reaches its ready barrier's safe point.
+  MALLEO_TEST_HOLD_READY_FILE: z.string().min(1).optional(),
 });
 
 export type WorkerEnv = z.infer<typeof schema> & { dataDir: string; systemDatabaseUrl: string; clusterMediators: string[] };

@@ -2,6 +2,7 @@ import { createDb } from "@malleo/db";
 import { migrateDatabase } from "@malleo/db/admin";
 import { ClusterMembership } from "./cluster";
 import { loadWorkerEnv } from "./env";
+import { holdReadyWhileFileExists } from "./hold-ready";
 import { createLogger } from "./log";
 import { startWorker, type RunningWorker } from "./worker";
 
@@ -39,4 +40,5 @@ try {
 } catch (e) {
   if (!stopping) throw e; // stopped while standing by: shutdown() exits
 }
-if (!stopping) worker = await startWorker(env, {}, cluster);
+const hooks = env.MALLEO_TEST_HOLD_READY_FILE ? { wrapEffects: holdReadyWhileFileExists(env.MALLEO_TEST_HOLD_READY_FILE) } : {};
+if (!stopping) worker = await startWorker(env, hooks, cluster);

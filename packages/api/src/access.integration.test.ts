@@ -1,13 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { applicationUpsert, hostUpsert, userCreate, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "./auth/passwords";
-import { createEventHub } from "./event-hub";
-import { appRouter } from "./root";
-import { createTRPCContext } from "./trpc";
+import { httpCaller } from "./testing/http";
 
 /**
  * Sign-in, roles, API tokens, the audit trail and History's filters over HTTP against a real
@@ -35,29 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.drop());
 
-async function call(path: string, input: unknown, opts: { cookie?: string; bearer?: string; query?: boolean } = {}) {
-  const headers = new Headers({ "content-type": "application/json" });
-  if (opts.cookie) headers.set("cookie", opts.cookie);
-  if (opts.bearer) headers.set("authorization", `Bearer ${opts.bearer}`);
-  const body = JSON.stringify(superjson.serialize(input));
-  const url = `http://localhost/api/trpc/${path}${opts.query ? `?input=${encodeURIComponent(body)}` : ""}`;
-  const req = new Request(url, { method: opts.query ? "GET" : "POST", headers, ...(opts.query ? {} : { body }) });
-  const res = await fetchRequestHandler({
-    endpoint: "/api/trpc",
-    req,
-    router: appRouter,
-    createContext: ({ resHeaders }) =>
-      createTRPCContext({ db: t.db, events: createEventHub("postgres://unused"), headers: req.headers, resHeaders }),
-  });
-  const json = (await res.json()) as { result?: { data: unknown }; error?: { json: { message: string } } };
-  const data = json.result ? superjson.deserialize(json.result.data as never) : undefined;
-  return {
-    status: res.status,
-    data: data as Record<string, unknown>,
-    error: json.error?.json,
-    setCookie: res.headers.get("set-cookie"),
-  };
-}
+const { call } = httpCaller(() => t.db);
 
 async function signIn(name: string, password: string): Promise<string> {
   const r = await call("auth.signIn", { name, password });
@@ -136,6 +110,48 @@ describe("access control", () => {
     expect((await call("operations.get", { id: op.id }, { bearer: "mlt_wrong", query: true })).status).toBe(401);
     await call("users.revokeToken", { id: (tok.data.token as { id: string }).id }, { cookie });
     expect((await call("topology.get", undefined, { bearer: secret, query: true })).status).toBe(401);
+  });
+
+  it.each([
+    ["users.setRole", (id: string) => ({ id, role: "operator" })],
+    ["users.disable", (id: string) => ({ id })],
+    ["users.createToken", (id: string) => ({ userId: id, name: "ci" })],
+  ] as const)("%s on an unknown user id answers NOT_FOUND naming the id, audited", async (path, input) => {
+    const cookie = await signIn("ada", "admin password 1");
+    const nobody = randomUUID();
+    const notFound = `user ${nobody} does not exist; the Admin page lists the users`;
+    const r = await call(path, input(nobody), { cookie });
+    expect(r.status).toBe(404);
+    expect(r.error?.message).toBe(notFound);
+    expect(r.error?.data?.appCode).toBe("NOT_FOUND");
+    expect(await t.db.auditEvent.count({ where: { procedure: path, ok: false, error: notFound } })).toBe(1);
+    expect(await t.db.apiToken.count({ where: { userId: nobody } })).toBe(0);
+  });
+
+  it("users.revokeToken on an unknown token id answers NOT_FOUND; a malformed id is explained", async () => {
+    const cookie = await signIn("ada", "admin password 1");
+    const token = randomUUID();
+    const revoke = await call("users.revokeToken", { id: token }, { cookie });
+    expect(revoke.status).toBe(404);
+    expect(revoke.error?.message).toBe(`API token ${token} does not exist; the Admin page lists the tokens`);
+
+    const malformed = await call("users.disable", { id: "42" }, { cookie });
+    expect(malformed.status).toBe(400);
+    expect(malformed.error?.message).toBe("id: a user id is a UUID, as listed on the Admin page");
+  });
+
+  it("refuses a token for a disabled user, and says revoking twice revoked nothing the second time", async () => {
+    const cookie = await signIn("ada", "admin password 1");
+    const dora = await call("users.create", { name: "dora", role: "viewer", password: "viewer password 2" }, { cookie });
+    const tok = await call("users.createToken", { userId: dora.data.id, name: "dora's" }, { cookie });
+    const tokenId = (tok.data.token as { id: string }).id;
+    expect((await call("users.revokeToken", { id: tokenId }, { cookie })).data).toEqual({ revoked: true });
+    expect((await call("users.revokeToken", { id: tokenId }, { cookie })).data).toEqual({ revoked: false });
+    expect((await call("users.disable", { id: dora.data.id }, { cookie })).status).toBe(200);
+    const refused = await call("users.createToken", { userId: dora.data.id, name: "again" }, { cookie });
+    expect(refused.status).toBe(400);
+    expect(refused.error?.message).toBe("user dora is disabled; a token acting as them would be refused");
+    expect(await t.db.apiToken.count({ where: { userId: dora.data.id as string } })).toBe(1);
   });
 
   it("History filters operations by VM, host, operator, kind, status and time", async () => {

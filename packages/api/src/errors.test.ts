@@ -10,6 +10,7 @@ describe("trpcCodeForAppCode", () => {
     expect(trpcCodeForAppCode("MERGE_INVALID")).toBe("BAD_REQUEST");
     expect(trpcCodeForAppCode("NOT_FOUND")).toBe("NOT_FOUND");
     expect(trpcCodeForAppCode("VM_LOCKED")).toBe("CONFLICT");
+    expect(trpcCodeForAppCode("NOT_WAITING")).toBe("CONFLICT");
     expect(trpcCodeForAppCode("QUOTA_EXCEEDED")).toBe("PRECONDITION_FAILED");
     expect(trpcCodeForAppCode("CAPACITY_EXCEEDED")).toBe("PRECONDITION_FAILED");
   });

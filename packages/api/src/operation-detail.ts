@@ -1,4 +1,4 @@
-import { OPERATION_STATUSES } from "@malleo/core";
+import { OPERATION_STATUSES, TRANSFER_MODES, type TransferMode } from "@malleo/core";
 import { auditList, operationGet, type Db } from "@malleo/db";
 import { z } from "zod";
 import { migrationEstimates, transferProgress } from "./estimates";
@@ -82,6 +82,10 @@ export const auditOutput = z.object({
 
 /** What the operation page shows: operations.get returns it, and live events carry it. */
 export const operationDetailOutput = operationOutput.extend({
+  /** How actors move, as submitted (operations recorded before the choice existed moved live). */
+  transfer: z.enum(TRANSFER_MODES),
+  /** The operator's answer to a timed-out ready barrier, until the workflow has acted on it. */
+  readyDecision: z.enum(["extend", "abort"]).nullable(),
   steps: z.array(stepOutput),
   progress: progressOutput.nullable(),
   audit: z.array(auditOutput),
@@ -99,5 +103,17 @@ export async function operationDetail(db: Db, id: string): Promise<OperationDeta
     transferProgress(db, plan, transfer, async () => (await migrationEstimates(db)).bytesPerActor),
     auditList(db, { operationId: op.id }, { offset: 0, limit: 100 }),
   ]);
-  return operationDetailOutput.parse({ ...op, progress, audit: audit.items });
+  return operationDetailOutput.parse({
+    ...op,
+    transfer: transferModeOf(op.input),
+    readyDecision: op.readyDecision === "extend" || op.readyDecision === "abort" ? op.readyDecision : null,
+    progress,
+    audit: audit.items,
+  });
+}
+
+/** The transfer mode an operation's stored input asked for; "live" when it names none. */
+export function transferModeOf(input: unknown): TransferMode {
+  const mode = (input as { transfer?: unknown } | null)?.transfer;
+  return (TRANSFER_MODES as readonly unknown[]).includes(mode) ? (mode as TransferMode) : "live";
 }

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   TRANSFER_FAILED: "moving actors failed",
   CANCELLED: "an operator cancelled the operation",
   CANCEL_TOO_LATE: "the operation can no longer be cancelled",
+  NOT_WAITING: "the operation is not waiting for that decision",
   INTERNAL: "unexpected failure",
 } as const;
 

@@ -52,7 +52,7 @@ export async function decideReadyTimeout(db: Db, operationId: string, decision: 
   const op = await loadForControl(db, operationId);
   if (op.status !== "running" || !op.waitingReason?.startsWith("ready")) {
     throw new AppError(
-      "INVALID_INPUT",
+      "NOT_WAITING",
       `operation ${operationId} is not waiting on a ready barrier; extend or abort applies only then`,
       {
         status: op.status,

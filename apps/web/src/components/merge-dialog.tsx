@@ -1,6 +1,6 @@
 "use client";
 
-import { sumResources } from "@malleo/core";
+import { sumResources, type TransferMode } from "@malleo/core";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
@@ -11,6 +11,7 @@ import { useTRPC } from "../trpc/react";
 import type { TopologyHost } from "../trpc/types";
 import { Modal } from "./modal";
 import { PlanPreview } from "./plan-preview";
+import { TransferModeChoice } from "./transfer-mode";
 
 export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose: () => void }) {
   const trpc = useTRPC();
@@ -19,6 +20,7 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
   const [selected, setSelected] = useState<string[]>([]);
   // null: follow the suggestion as the selection changes; a host id once the person picks one.
   const [chosenTarget, setChosenTarget] = useState<string | null>(null);
+  const [transfer, setTransfer] = useState<TransferMode>("live");
   const merge = useMutation(trpc.operations.merge.mutationOptions({ onSuccess: (op) => router.push(`/operations/${op.id}`) }));
 
   const sources = selected.map((id) => vms.find((v) => v.id === id)).filter((v) => v !== undefined);
@@ -45,7 +47,7 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
             className="button button--primary"
             data-testid="merge-submit"
             disabled={problems.length > 0 || merge.isPending}
-            onClick={() => merge.mutate({ vmIds: selected, targetHostId })}
+            onClick={() => merge.mutate({ vmIds: selected, targetHostId, transfer })}
           >
             {merge.isPending ? "Submitting…" : sources.length >= 2 ? `Merge ${sources.length} VMs` : "Merge"}
           </button>
@@ -98,6 +100,8 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
         </select>
       </label>
 
+      <TransferModeChoice name="merge" value={transfer} onChange={setTransfer} />
+
       <p className="summary" data-testid="merge-summary">
         Result: <strong>{total.vcpus} vCPU</strong> · <strong>{formatMiB(total.memoryMiB)}</strong> ·{" "}
         <strong>{plural(actors, "actor")}</strong> on <strong>{targetHostId || "—"}</strong>
@@ -108,6 +112,7 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
           hosts={hosts}
           leaving={new Set(selected)}
           targets={[{ label: "merged VM", hostId: targetHostId, vcpus: total.vcpus, memoryMiB: total.memoryMiB, actors }]}
+          transfer={transfer}
         />
       )}
 

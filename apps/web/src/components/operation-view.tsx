@@ -1,15 +1,16 @@
 "use client";
 
 import { STEP_LABELS, STEP_NAMES, TERMINAL_STATUSES, type OperationStatus } from "@malleo/core";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { describeError } from "../lib/errors";
 import { elapsed, formatBytes, formatDuration, formatMiB, formatTime, plural, shortId } from "../lib/format";
-import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows } from "../lib/operation";
+import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows, waitingOnReadyBarrier } from "../lib/operation";
 import { useTRPC } from "../trpc/react";
 import type { OperationDetail, OperationPlan } from "../trpc/types";
 import { useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
+import { TRANSFER_EXPLANATIONS, TRANSFER_LABELS } from "./transfer-mode";
 import { useNow } from "./use-now";
 import { useCanOperate } from "./user-context";
 
@@ -58,6 +59,12 @@ export function OperationView({ id }: { id: string }) {
           <dd>{op.operator}</dd>
         </div>
         <div>
+          <dt>Transfer</dt>
+          <dd data-testid="op-transfer" data-mode={op.transfer} title={TRANSFER_EXPLANATIONS[op.transfer]}>
+            {TRANSFER_LABELS[op.transfer]} <span className="muted">— {TRANSFER_EXPLANATIONS[op.transfer]}</span>
+          </dd>
+        </div>
+        <div>
           <dt>Submitted</dt>
           <dd>{formatTime(op.createdAt, now)}</dd>
         </div>
@@ -78,9 +85,10 @@ export function OperationView({ id }: { id: string }) {
         </p>
       )}
       {op.waitingReason && !isTerminal(op.status) && (
-        <p className="callout callout--warn" data-testid="op-waiting">
-          Waiting: {op.waitingReason}
-        </p>
+        <div className="callout callout--warn" data-testid="op-waiting">
+          <p className="callout__text">Waiting: {op.waitingReason}</p>
+          {waitingOnReadyBarrier(op) && <ReadyDecision op={op} />}
+        </div>
       )}
       {op.error && (
         <div className="callout callout--bad" role="alert" data-testid="op-error">
@@ -163,6 +171,70 @@ function CancelButton({ op }: { op: OperationDetail }) {
         </span>
       )}
     </span>
+  );
+}
+
+/**
+ * The answer to a ready barrier that timed out: wait longer for the actors named, or abort (roll
+ * back). Shown while the operation waits; a viewer is told why it is not offered.
+ */
+function ReadyDecision({ op }: { op: OperationDetail }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const canOperate = useCanOperate();
+  const decide = useMutation(
+    trpc.operations.decideReadyTimeout.mutationOptions({
+      // Until the operation's next event: the buttons stay disabled once the answer is recorded.
+      onSuccess: (r) =>
+        qc.setQueryData(trpc.operations.get.queryKey({ id: op.id }), (old) =>
+          old ? { ...old, readyDecision: r.decision } : old,
+        ),
+    }),
+  );
+  if (!canOperate) {
+    return (
+      <p className="ready-decision__why" data-testid="op-ready-why">
+        An operator can wait longer or abort; you are signed in as a viewer.
+      </p>
+    );
+  }
+  const decided = op.readyDecision;
+  return (
+    <div className="ready-decision">
+      <button
+        type="button"
+        className="button button--primary"
+        data-testid="op-ready-extend"
+        disabled={decide.isPending || decided !== null}
+        title="Ask the actors named again, for another ready timeout"
+        onClick={() => decide.mutate({ id: op.id, decision: "extend" })}
+      >
+        Wait longer
+      </button>
+      <button
+        type="button"
+        className="button button--danger"
+        data-testid="op-ready-abort"
+        disabled={decide.isPending || decided !== null}
+        title="Stop waiting and roll the operation back"
+        onClick={() => {
+          if (window.confirm("Abort this operation? What it has done so far is rolled back and the actors run on as before."))
+            decide.mutate({ id: op.id, decision: "abort" });
+        }}
+      >
+        Abort
+      </button>
+      {decided && (
+        <span className="muted" data-testid="op-ready-decided" data-decision={decided}>
+          {decided === "extend" ? "Waiting longer: the worker asks the actors again…" : "Aborting: the worker rolls back…"}
+        </span>
+      )}
+      {decide.isError && (
+        <span className="callout callout--bad" role="alert" data-testid="op-ready-error">
+          {describeError(decide.error)}
+        </span>
+      )}
+    </div>
   );
 }
 

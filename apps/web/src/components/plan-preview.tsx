@@ -1,10 +1,13 @@
 "use client";
 
+import { expectedPause, type PauseEstimate } from "@malleo/api/pause-estimate";
+import type { TransferMode } from "@malleo/core";
 import { useQuery } from "@tanstack/react-query";
 import { formatBytes, formatDuration, formatMiB } from "../lib/format";
 import type { HostView } from "../lib/placement";
-import { expectedPauseMs, hostsAfter } from "../lib/preview";
+import { hostsAfter } from "../lib/preview";
 import { useTRPC } from "../trpc/react";
+import { TRANSFER_LABELS } from "./transfer-mode";
 
 export interface PreviewTarget {
   label: string;
@@ -16,22 +19,27 @@ export interface PreviewTarget {
 
 /**
  * The plan preview shown before confirming: each host's quota and capacity after the operation,
- * the bytes each target receives and the expected pause, from the speed past operations measured.
+ * the bytes each target receives and the expected pause in the chosen transfer mode (and in the
+ * other, for comparison), from the speed past operations measured.
  */
 export function PlanPreview({
   hosts,
   leaving,
   targets,
+  transfer,
 }: {
   hosts: HostView[];
   leaving: ReadonlySet<string>;
   targets: PreviewTarget[];
+  transfer: TransferMode;
 }) {
   const trpc = useTRPC();
-  const estimates = useQuery(trpc.operations.estimates.queryOptions());
+  // Each opened dialog asks again: the operation that just finished may have measured a transfer.
+  const estimates = useQuery({ ...trpc.operations.estimates.queryOptions(), staleTime: 0 });
   const e = estimates.data;
   const actors = targets.reduce((s, t) => s + t.actors, 0);
-  const pause = expectedPauseMs(e, actors);
+  const pause = expectedPause(e, actors, transfer);
+  const other = expectedPause(e, actors, transfer === "live" ? "barrier" : "live");
   const after = hostsAfter(
     hosts,
     leaving,
@@ -95,13 +103,16 @@ export function PlanPreview({
         </tbody>
       </table>
 
-      <p className="preview__pause" data-testid="preview-pause">
-        Expected pause:{" "}
+      <p className="preview__pause" data-testid="preview-pause" data-mode={transfer}>
+        Expected pause ({TRANSFER_LABELS[transfer].toLowerCase()}):{" "}
         {pause === null ? (
           <span className="muted">not measured yet — the first split or merge measures the migration speed</span>
         ) : (
           <>
-            <strong>≈ {formatDuration(pause)}</strong>{" "}
+            <strong data-testid="preview-pause-ms" data-ms={Math.round(pause.pauseMs)}>
+              ≈ {formatDuration(pause.pauseMs)}
+            </strong>{" "}
+            {pauseScope(pause)}{" "}
             <span className="muted">
               (from {e!.samples} past {e!.samples === 1 ? "operation" : "operations"}
               {e!.bytesPerSecond ? `, transfer at ${formatBytes(e!.bytesPerSecond)}/s` : ""})
@@ -109,6 +120,15 @@ export function PlanPreview({
           </>
         )}
       </p>
+      {other && (
+        <p className="preview__pause-other muted" data-testid="preview-pause-other" data-mode={other.mode}>
+          {TRANSFER_LABELS[other.mode]} instead: ≈ {formatDuration(other.pauseMs)} {pauseScope(other)}
+        </p>
+      )}
     </div>
   );
+}
+
+function pauseScope(p: PauseEstimate): string {
+  return p.scope === "each actor" ? "for each actor, while it moves; the others keep running" : "for all actors together";
 }

@@ -1,6 +1,6 @@
 "use client";
 
-import { contiguousGroups } from "@malleo/core";
+import { contiguousGroups, type TransferMode } from "@malleo/core";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
@@ -11,12 +11,14 @@ import { useTRPC } from "../trpc/react";
 import type { TopologyHost, TopologyVm } from "../trpc/types";
 import { Modal } from "./modal";
 import { PlanPreview } from "./plan-preview";
+import { TransferModeChoice } from "./transfer-mode";
 
 export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; hosts: TopologyHost[]; onClose: () => void }) {
   const trpc = useTRPC();
   const router = useRouter();
   const maxCount = Math.max(2, source.vcpus);
   const [count, setCount] = useState(2);
+  const [transfer, setTransfer] = useState<TransferMode>("live");
   const [targets, setTargets] = useState<string[]>(() => defaultSplitTargets(hosts, source, 2));
   const split = useMutation(trpc.operations.split.mutationOptions({ onSuccess: (op) => router.push(`/operations/${op.id}`) }));
 
@@ -45,7 +47,7 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
             className="button button--primary"
             data-testid="split-submit"
             disabled={problems.length > 0 || split.isPending}
-            onClick={() => split.mutate({ vmId: source.id, count, targetHostIds: targets })}
+            onClick={() => split.mutate({ vmId: source.id, count, targetHostIds: targets, transfer })}
           >
             {split.isPending ? "Submitting…" : `Split into ${count} VMs`}
           </button>
@@ -105,6 +107,8 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
         </tbody>
       </table>
 
+      <TransferModeChoice name="split" value={transfer} onChange={setTransfer} />
+
       {problems.length === 0 && (
         <PlanPreview
           hosts={hosts}
@@ -116,6 +120,7 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
             memoryMiB: shares[i]?.memoryMiB ?? 0,
             actors: actorsPer[i] ?? 0,
           }))}
+          transfer={transfer}
         />
       )}
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows } from "./operation";
+import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows, waitingOnReadyBarrier } from "./operation";
 
 const ORDER = ["validate", "ready", "provision"];
 
@@ -63,6 +63,16 @@ describe("cancelBlocker", () => {
   });
 });
 
+describe("waitingOnReadyBarrier", () => {
+  it("is true only while a running operation waits on its timed-out ready barrier", () => {
+    const reason = "ready barrier timed out after 300 ms; not ready: uan://heat/3; extend the wait or abort";
+    expect(waitingOnReadyBarrier({ status: "running", waitingReason: reason })).toBe(true);
+    expect(waitingOnReadyBarrier({ status: "running", waitingReason: null })).toBe(false);
+    expect(waitingOnReadyBarrier({ status: "cleanup_pending", waitingReason: "clean up failed; retrying in 2 s" })).toBe(false);
+    expect(waitingOnReadyBarrier({ status: "rolling_back", waitingReason: reason })).toBe(false);
+  });
+});
+
 describe("operationLog / rolledBack", () => {
   it("orders audited requests and step events in time and lists what was rolled back", () => {
     const t = (s: number) => new Date(1_000_000 + s * 1000);
@@ -85,6 +95,14 @@ describe("operationLog / rolledBack", () => {
       steps,
       audit: [
         { at: t(0), actor: "otto", procedure: "operations.split", ok: true, error: null },
+        {
+          at: t(2.5),
+          actor: "ada",
+          procedure: "operations.decideReadyTimeout",
+          ok: true,
+          error: null,
+          input: { decision: "extend" },
+        },
         { at: t(3), actor: "ada", procedure: "operations.cancel", ok: true, error: null },
       ],
     });
@@ -93,6 +111,7 @@ describe("operationLog / rolledBack", () => {
       "worker: validate started",
       "worker: validate succeeded after 1000 ms",
       "worker: ready started",
+      "ada: chose to wait longer at the ready barrier",
       "ada: requested cancel",
       "worker: ready failed after 2000 ms: cancelled",
       "worker: rollback started",

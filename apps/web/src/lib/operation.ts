@@ -64,6 +64,14 @@ export function cancelBlocker(op: CancelView): string | null {
   return null;
 }
 
+/**
+ * Whether the operation waits for an operator to answer its timed-out ready barrier (extend or
+ * abort). Mirrors the server's rule in decideReadyTimeout.
+ */
+export function waitingOnReadyBarrier(op: { status: string; waitingReason: string | null }): boolean {
+  return op.status === "running" && (op.waitingReason?.startsWith("ready") ?? false);
+}
+
 /** What the roll back step undid, in the order it undid it. */
 export function rolledBack(steps: readonly { name: string; status: string; detail: unknown }[]): string[] {
   const rb = steps.filter((s) => s.name === "rollback" && s.status === "succeeded").at(-1);
@@ -89,7 +97,15 @@ interface LogSource {
     finishedAt: Date | null;
     error: string | null;
   }[];
-  audit: readonly { at: Date; actor: string; procedure: string; ok: boolean; error: string | null }[];
+  audit: readonly { at: Date; actor: string; procedure: string; ok: boolean; error: string | null; input?: unknown }[];
+}
+
+/** "requested cancel", "chose to wait longer for the ready barrier", … */
+function requestText(procedure: string, input: unknown): string {
+  const what = procedure.replace(/^operations\./, "");
+  if (what !== "decideReadyTimeout") return `requested ${what}`;
+  const decision = (input as { decision?: unknown } | null | undefined)?.decision;
+  return decision === "abort" ? "chose to abort at the ready barrier" : "chose to wait longer at the ready barrier";
 }
 
 /** The operation's live log: audited requests and every step start and end, in time order. */
@@ -100,7 +116,7 @@ export function operationLog(op: LogSource): LogLine[] {
     lines.push({
       at: a.at,
       who: a.actor,
-      text: a.ok ? `requested ${what}` : `${what} refused: ${a.error ?? "unknown reason"}`,
+      text: a.ok ? requestText(a.procedure, a.input) : `${what} refused: ${a.error ?? "unknown reason"}`,
       tone: a.ok ? "info" : "bad",
     });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expectedPauseMs, hostsAfter } from "./preview";
+import { hostsAfter } from "./preview";
 
 const vm = (id: string, hostId: string, vcpus: number, memoryMiB: number) => ({
   id,
@@ -28,25 +28,5 @@ describe("hostsAfter", () => {
       { hostId: "pm-1", slots: 0, vmQuota: 4, vcpus: 0, cpus: 16, memoryMiB: 0, capacityMiB: 32768 },
       { hostId: "pm-2", slots: 2, vmQuota: 4, vcpus: 4, cpus: 8, memoryMiB: 8192, capacityMiB: 16384 },
     ]);
-  });
-});
-
-describe("expectedPauseMs", () => {
-  it("adds the measured Ready, Provision and Resume means to the transfer time of these bytes", () => {
-    const e = {
-      samples: 3,
-      meanStepMs: { ready: 100, provision: 900, resume: 50, transfer: 400 },
-      bytesPerSecond: 1000,
-      actorsPerSecond: 100,
-      bytesPerActor: 10,
-    };
-    expect(expectedPauseMs(e, 64)).toBe(100 + 900 + 640 + 50);
-  });
-
-  it("has no estimate before a transfer was measured", () => {
-    expect(
-      expectedPauseMs({ samples: 0, meanStepMs: {}, bytesPerSecond: null, actorsPerSecond: null, bytesPerActor: null }, 64),
-    ).toBeNull();
-    expect(expectedPauseMs(undefined, 64)).toBeNull();
   });
 });

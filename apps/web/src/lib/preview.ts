@@ -38,27 +38,3 @@ export function hostsAfter(
       };
     });
 }
-
-export interface Estimates {
-  samples: number;
-  meanStepMs: Record<string, number>;
-  bytesPerSecond: number | null;
-  actorsPerSecond: number | null;
-  bytesPerActor: number | null;
-}
-
-/**
- * How long the application holds still: from the ready barrier until the actors resume on their
- * targets (Ready + Provision + Transfer + Resume), using the means measured by past operations
- * and the transfer speed scaled to this operation's actors and bytes. Null before any operation
- * has measured a transfer.
- */
-export function expectedPauseMs(e: Estimates | undefined, actors: number): number | null {
-  if (!e || e.samples === 0) return null;
-  let transfer: number | null = null;
-  if (e.bytesPerSecond && e.bytesPerActor) transfer = ((actors * e.bytesPerActor) / e.bytesPerSecond) * 1000;
-  else if (e.actorsPerSecond) transfer = (actors / e.actorsPerSecond) * 1000;
-  if (transfer === null) return null;
-  const step = (n: string) => e.meanStepMs[n] ?? 0;
-  return step("ready") + step("provision") + transfer + step("resume");
-}

@@ -1,6 +1,6 @@
 import { AppError, mergeInput, splitInput } from "@malleo/core";
-import { operationList, operationOperators, operationSearch } from "@malleo/db";
-import { cancelOperation, submitMerge, submitSplit } from "@malleo/workflows";
+import { operationGet, operationList, operationOperators, operationSearch } from "@malleo/db";
+import { cancelOperation, decideReadyTimeout, submitMerge, submitSplit } from "@malleo/workflows";
 import { z } from "zod";
 import { migrationEstimates } from "../estimates";
 import { operationDetail, operationDetailOutput, operationOutput, operationStatus } from "../operation-detail";
@@ -68,6 +68,23 @@ export const operationsRouter = createTRPCRouter({
     .output(z.object({ id: z.string(), cancelRequested: z.boolean() }))
     .mutation(({ ctx, input }) => cancelOperation(ctx.db, input.id, ctx.user.name)),
 
+  /**
+   * The operator's answer to a ready barrier that timed out: `extend` waits again for the actors
+   * named, `abort` rolls the operation back. Refused (CONFLICT) unless the operation is waiting
+   * on that barrier right now.
+   */
+  decideReadyTimeout: operatorProcedure
+    .input(
+      z
+        .object({
+          id: operationId,
+          decision: z.enum(["extend", "abort"], { error: 'decision is "extend" (wait longer) or "abort" (roll back)' }),
+        })
+        .strict(),
+    )
+    .output(z.object({ id: z.string(), decision: z.enum(["extend", "abort"]), by: z.string() }))
+    .mutation(({ ctx, input }) => decideReadyTimeout(ctx.db, input.id, input.decision, ctx.user.name)),
+
   /** One operation with its plan, step log, Transfer progress and the audited actions on it (who submitted, who cancelled). */
   get: viewerProcedure
     .input(z.object({ id: operationId }).strict())
@@ -101,6 +118,15 @@ export const operationsRouter = createTRPCRouter({
     .input(listInput)
     .output(z.object({ items: z.array(operationOutput), nextCursor: z.string().nullable() }))
     .query(async ({ ctx, input }) => {
+      // Prisma answers an unknown cursor with an empty page, which would read as "no older operations".
+      if (input.cursor && !(await operationGet(ctx.db, input.cursor)))
+        throw new AppError(
+          "NOT_FOUND",
+          `operation ${input.cursor} (the cursor) does not exist; start again from the first page`,
+          {
+            operationId: input.cursor,
+          },
+        );
       const rows = await operationList(ctx.db, { limit: input.limit, cursor: input.cursor ?? undefined });
       const items = rows.slice(0, input.limit);
       return { items, nextCursor: rows.length > input.limit ? (items.at(-1)?.id ?? null) : null };

@@ -1,4 +1,6 @@
+import { AppError } from "@malleo/core";
 import type { Db } from "../client";
+import { userNotFound } from "./users";
 
 const tokenView = {
   id: true,
@@ -9,8 +11,22 @@ const tokenView = {
   user: { select: { id: true, name: true, role: true } },
 } as const;
 
-export function apiTokenCreate(db: Db, t: { userId: string; name: string; tokenHash: string }) {
-  return db.apiToken.create({ data: t, select: tokenView });
+/**
+ * Creates a token acting as `t.userId`. Refused with NOT_FOUND when no such user exists, and for
+ * a disabled user (whose tokens are refused at sign-in, so it could never be used).
+ */
+export async function apiTokenCreate(db: Db, t: { userId: string; name: string; tokenHash: string }) {
+  return db.$transaction(async (tx) => {
+    // FOR SHARE: a concurrent disable waits for this token, then revokes it with the others.
+    const [user] = await tx.$queryRaw<{ name: string; disabled_at: Date | null }[]>`
+      SELECT name, disabled_at FROM users WHERE id = ${t.userId}::uuid FOR SHARE`;
+    if (!user) throw userNotFound(t.userId);
+    if (user.disabled_at)
+      throw new AppError("INVALID_INPUT", `user ${user.name} is disabled; a token acting as them would be refused`, {
+        userId: t.userId,
+      });
+    return tx.apiToken.create({ data: t, select: tokenView });
+  });
 }
 
 export function apiTokenList(db: Db) {
@@ -31,6 +47,11 @@ export function apiTokenTouch(db: Db, id: string) {
   return db.apiToken.update({ where: { id }, data: { lastUsedAt: new Date() } });
 }
 
-export function apiTokenRevoke(db: Db, id: string) {
-  return db.apiToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+/** Revokes the token; `revoked` is false when it was revoked already. NOT_FOUND when no such token exists. */
+export async function apiTokenRevoke(db: Db, id: string): Promise<{ revoked: boolean }> {
+  const r = await db.apiToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+  if (r.count === 1) return { revoked: true };
+  if (!(await db.apiToken.findUnique({ where: { id }, select: { id: true } })))
+    throw new AppError("NOT_FOUND", `API token ${id} does not exist; the Admin page lists the tokens`, { tokenId: id });
+  return { revoked: false };
 }

@@ -1,5 +1,18 @@
+import { AppError } from "@malleo/core";
 import type { Db } from "../client";
 import type { UserRole } from "../generated/prisma/client";
+
+/** The refusal for a user id that names no user (Prisma's P2025 "record not found" otherwise ends as a 500). */
+export function userNotFound(id: string): AppError {
+  return new AppError("NOT_FOUND", `user ${id} does not exist; the Admin page lists the users`, { userId: id });
+}
+
+function orUserNotFound(id: string) {
+  return (e: unknown): never => {
+    if ((e as { code?: unknown }).code === "P2025") throw userNotFound(id);
+    throw e;
+  };
+}
 
 const publicUser = { id: true, name: true, role: true, createdAt: true, createdBy: true, disabledAt: true } as const;
 
@@ -31,18 +44,20 @@ export async function userCreateFirst(db: Db, u: { name: string; role: UserRole;
 }
 
 export function userSetRole(db: Db, id: string, role: UserRole) {
-  return db.user.update({ where: { id }, data: { role }, select: publicUser });
+  return db.user.update({ where: { id }, data: { role }, select: publicUser }).catch(orUserNotFound(id));
 }
 
 export function userSetPassword(db: Db, id: string, passwordHash: string) {
-  return db.user.update({ where: { id }, data: { passwordHash }, select: publicUser });
+  return db.user.update({ where: { id }, data: { passwordHash }, select: publicUser }).catch(orUserNotFound(id));
 }
 
 export async function userDisable(db: Db, id: string) {
-  return db.$transaction(async (tx) => {
-    const u = await tx.user.update({ where: { id }, data: { disabledAt: new Date() }, select: publicUser });
-    await tx.session.deleteMany({ where: { userId: id } });
-    await tx.apiToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: new Date() } });
-    return u;
-  });
+  return db
+    .$transaction(async (tx) => {
+      const u = await tx.user.update({ where: { id }, data: { disabledAt: new Date() }, select: publicUser });
+      await tx.session.deleteMany({ where: { userId: id } });
+      await tx.apiToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: new Date() } });
+      return u;
+    })
+    .catch(orUserNotFound(id));
 }

@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { parseReadyArgs, parseTransfer, readyCommand, UsageError, waitingLine } from "./commands";
+
+const ID = "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10";
+
+describe("malleo ready extend|abort <operation-id>", () => {
+  it("reads the decision and the operation id", () => {
+    expect(parseReadyArgs(["extend", ID])).toEqual({ id: ID, decision: "extend" });
+    expect(parseReadyArgs(["abort", ID])).toEqual({ id: ID, decision: "abort" });
+  });
+
+  it("explains a mistyped command with the usage line", () => {
+    expect(() => parseReadyArgs([])).toThrow(new UsageError("usage: malleo ready extend|abort <operation-id>"));
+    expect(() => parseReadyArgs(["later", ID])).toThrow(
+      "malleo ready takes extend or abort, not later\nusage: malleo ready extend|abort <operation-id>",
+    );
+    expect(() => parseReadyArgs(["extend"])).toThrow(UsageError);
+    expect(() => parseReadyArgs(["abort", ID, "extra"])).toThrow(UsageError);
+  });
+
+  it("sends the decision as operations.decideReadyTimeout and says what happens next", async () => {
+    const sent: unknown[] = [];
+    const api = {
+      operations: {
+        decideReadyTimeout: {
+          mutate: async (input: { id: string; decision: "extend" | "abort" }) => {
+            sent.push(input);
+            return { ...input, by: "otto" };
+          },
+        },
+      },
+    };
+    const extend = await readyCommand(api, ["extend", ID]);
+    expect(extend.json).toEqual({ id: ID, decision: "extend", by: "otto" });
+    expect(extend.human).toBe(
+      `operation ${ID}: waiting longer — the worker asks the actors that were not ready again\n  follow it: malleo watch ${ID}`,
+    );
+    const abort = await readyCommand(api, ["abort", ID]);
+    expect(abort.human).toBe(
+      `operation ${ID}: aborted at the ready barrier — the worker rolls it back\n  follow it: malleo watch ${ID}`,
+    );
+    expect(sent).toEqual([
+      { id: ID, decision: "extend" },
+      { id: ID, decision: "abort" },
+    ]);
+  });
+
+  it("passes the server's refusal through (the CLI prints its message)", async () => {
+    const api = {
+      operations: {
+        decideReadyTimeout: {
+          mutate: async () => {
+            throw new Error(`operation ${ID} is not waiting on a ready barrier; extend or abort applies only then`);
+          },
+        },
+      },
+    };
+    await expect(readyCommand(api, ["extend", ID])).rejects.toThrow(/is not waiting on a ready barrier/);
+  });
+});
+
+describe("--transfer live|barrier", () => {
+  it("is live unless barrier is asked for", () => {
+    expect(parseTransfer(undefined)).toBe("live");
+    expect(parseTransfer("live")).toBe("live");
+    expect(parseTransfer("barrier")).toBe("barrier");
+  });
+
+  it("explains both modes when given anything else", () => {
+    expect(() => parseTransfer("fast")).toThrow(
+      new UsageError(
+        "--transfer is live (each actor pauses only while it moves) or barrier (all actors pause together), not fast",
+      ),
+    );
+    expect(() => parseTransfer("")).toThrow(/, not ""$/);
+  });
+});
+
+describe("what watch prints while an operation waits", () => {
+  const reason = "ready barrier timed out after 300 ms; not ready: uan://heat/slab-3; extend the wait or abort";
+  it("names the reason and, at a ready barrier, the commands that answer it", () => {
+    expect(waitingLine({ id: ID, status: "running", waitingReason: reason })).toBe(
+      `  waiting: ${reason}\n  answer it: malleo ready extend ${ID}  |  malleo ready abort ${ID}`,
+    );
+    expect(waitingLine({ id: ID, status: "cleanup_pending", waitingReason: "clean up failed; retrying in 2 s" })).toBe(
+      "  waiting: clean up failed; retrying in 2 s",
+    );
+  });
+  it("prints nothing when the operation is not waiting", () => {
+    expect(waitingLine({ id: ID, status: "running", waitingReason: null })).toBeNull();
+    expect(waitingLine({ id: ID, status: "rolled_back", waitingReason: reason })).toBeNull();
+  });
+});

@@ -1,0 +1,58 @@
+// Pieces of the CLI's commands that do not need a server: argument checks and what is printed.
+
+/** The API's transfer modes (splitInput/mergeInput in @malleo/core; the API checks them again). */
+const TRANSFER_MODES = ["live", "barrier"] as const;
+type TransferMode = (typeof TRANSFER_MODES)[number];
+
+/** A mistake in how the command was typed: exit code 2 and the usage line. */
+export class UsageError extends Error {}
+
+/** `--transfer live|barrier` of split and merge; live when not given. */
+export function parseTransfer(value: string | undefined): TransferMode {
+  if (value === undefined) return "live";
+  if ((TRANSFER_MODES as readonly string[]).includes(value)) return value as TransferMode;
+  throw new UsageError(
+    `--transfer is live (each actor pauses only while it moves) or barrier (all actors pause together), not ${value || '""'}`,
+  );
+}
+
+export const READY_USAGE = "usage: malleo ready extend|abort <operation-id>";
+
+/** `malleo ready extend|abort <operation-id>` → what to send as `operations.decideReadyTimeout`. */
+export function parseReadyArgs(args: readonly string[]): { id: string; decision: "extend" | "abort" } {
+  const [decision, id, ...rest] = args;
+  if (decision !== "extend" && decision !== "abort") {
+    throw new UsageError(decision ? `malleo ready takes extend or abort, not ${decision}\n${READY_USAGE}` : READY_USAGE);
+  }
+  if (!id || rest.length > 0) throw new UsageError(READY_USAGE);
+  return { id, decision };
+}
+
+/** The one call it makes (the tRPC client's `operations.decideReadyTimeout`; tests pass a stand-in). */
+interface DecideReadyTimeout {
+  mutate(input: { id: string; decision: "extend" | "abort" }): Promise<{ id: string; decision: "extend" | "abort"; by: string }>;
+}
+
+/** Answers a timed-out ready barrier; returns the server's reply and the line printed for it. */
+export async function readyCommand(
+  api: { operations: { decideReadyTimeout: DecideReadyTimeout } },
+  args: readonly string[],
+): Promise<{ json: unknown; human: string }> {
+  const input = parseReadyArgs(args);
+  const r = await api.operations.decideReadyTimeout.mutate(input);
+  const human =
+    r.decision === "extend"
+      ? `operation ${r.id}: waiting longer — the worker asks the actors that were not ready again\n  follow it: malleo watch ${r.id}`
+      : `operation ${r.id}: aborted at the ready barrier — the worker rolls it back\n  follow it: malleo watch ${r.id}`;
+  return { json: r, human };
+}
+
+/**
+ * What `malleo watch` prints when an operation starts waiting: the reason, and for a timed-out
+ * ready barrier the commands that answer it. Null when it is not waiting.
+ */
+export function waitingLine(op: { id: string; status: string; waitingReason: string | null }): string | null {
+  if (!op.waitingReason || !["running", "cleanup_pending"].includes(op.status)) return null;
+  const onBarrier = op.status === "running" && op.waitingReason.startsWith("ready");
+  return `  waiting: ${op.waitingReason}${onBarrier ? `\n  answer it: malleo ready extend ${op.id}  |  malleo ready abort ${op.id}` : ""}`;
+}
