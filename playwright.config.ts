@@ -46,6 +46,8 @@ export default defineConfig({
       MALLEO_ADMIN_PASSWORD: "e2e-admin-password-1",
       // e2e/wait-or-abort.spec.ts makes the ready barrier time out by creating this file.
       MALLEO_TEST_HOLD_READY_FILE: HOLD_READY_FILE,
+      // …and waits out this timeout twice: shorter than the 30 s default keeps the suite quick.
+      MALLEO_READY_TIMEOUT_MS: "8000",
     },
     url: baseURL,
     timeout: 300_000,

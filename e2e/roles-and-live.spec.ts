@@ -194,7 +194,7 @@ test("History filters, paginates and exports CSV; charts draw what the operation
   expect(csv.headers()["content-type"]).toContain("text/csv");
   const lines = (await csv.text()).trim().split("\r\n");
   expect(lines[0]).toBe(
-    "id,kind,status,operator,sources,targets,hosts,created_at,started_at,finished_at,duration_ms,cancelled_by,error",
+    "id,kind,status,operator,sources,targets,hosts,created_at,started_at,finished_at,duration_ms,cancelled_by,error,transfer_mode,pause_ms,hold_p50_ms,hold_p99_ms,hold_max_ms",
   );
   expect(lines).toHaveLength(2);
   expect(lines[1]).toContain(",split,rolled_back,otto,");

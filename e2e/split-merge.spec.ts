@@ -8,7 +8,10 @@ import { keepScreenshot, signIn } from "./helpers";
  * and the application keeps iterating throughout.
  */
 
-const STEPS = ["validate", "ready", "provision", "transfer", "resume", "cleanup"];
+const STEPS = {
+  barrier: ["validate", "provision", "ready", "transfer", "resume", "cleanup"],
+  live: ["validate", "provision", "transfer", "cleanup"],
+} as const;
 const OPERATION_DEADLINE = 120_000;
 
 async function iteration(page: Page): Promise<number> {
@@ -22,12 +25,17 @@ async function expectIterationRising(page: Page): Promise<void> {
 }
 
 /** Waits on the operation page for success with every step succeeded; returns the planned target names. */
-async function expectOperationSucceeded(page: Page): Promise<string[]> {
+async function expectOperationSucceeded(page: Page, mode: keyof typeof STEPS): Promise<string[]> {
   await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId("op-status")).toHaveAttribute("data-status", "succeeded", { timeout: OPERATION_DEADLINE });
-  for (const step of STEPS) {
+  // Exactly the mode's steps, in order: a live transfer has no Ready or Resume.
+  await expect(page.locator('[data-testid^="step-"][data-status]')).toHaveCount(STEPS[mode].length);
+  for (const step of STEPS[mode]) {
     await expect(page.getByTestId(`step-${step}`), `step ${step}`).toHaveAttribute("data-status", "succeeded");
   }
+  // What the move cost the application is measured and shown.
+  await expect(page.getByTestId("op-pause")).toHaveAttribute("data-pause-ms", /^\d+(\.\d+)?$/);
+  await expect(page.getByTestId("op-hold")).toContainText(/p50 \d+ m?s · p99 \d+/);
   const targets = page.getByTestId("plan-target");
   return Promise.all((await targets.all()).map(async (row) => (await row.getAttribute("data-name"))!));
 }
@@ -60,7 +68,7 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId("op-transfer")).toHaveAttribute("data-mode", "barrier");
   await expect(page.getByTestId("op-transfer")).toContainText("Barrier");
-  const halves = await expectOperationSucceeded(page);
+  const halves = await expectOperationSucceeded(page, "barrier");
   expect(halves).toHaveLength(2);
   await expect(page.getByTestId("transfer-progress")).toHaveAttribute("data-moved", "64");
   await keepScreenshot(page, "operation-split");
@@ -89,7 +97,7 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await page.getByTestId("merge-submit").click();
   await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId("op-transfer")).toHaveAttribute("data-mode", "live");
-  const [merged] = await expectOperationSucceeded(page);
+  const [merged] = await expectOperationSucceeded(page, "live");
   expect(merged).toBeTruthy();
 
   await page.getByTestId("nav-topology").click();

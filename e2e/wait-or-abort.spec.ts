@@ -48,7 +48,12 @@ async function splitWithActorsHeldBack(page: Page): Promise<string> {
   expect(source, "a heat VM holding all 64 actors").toBeTruthy();
   const targetHostIds = ["pm-1", "pm-2", "pm-3"].filter((h) => h !== source!.hostId).slice(0, 2);
   writeFileSync(HOLD_READY_FILE, "");
-  const op = await mutate<{ id: string }>(page, "operations.split", { vmId: source!.id, count: 2, targetHostIds });
+  const op = await mutate<{ id: string }>(page, "operations.split", {
+    vmId: source!.id,
+    count: 2,
+    targetHostIds,
+    transfer: "barrier",
+  });
   await page.goto(`/operations/${op.id}`);
   // The barrier waits its whole timeout (the worker's default) before it asks the operator.
   await expect(page.getByTestId("op-waiting")).toContainText("ready barrier timed out after", { timeout: OPERATION_DEADLINE });

@@ -232,7 +232,14 @@ export function HistoryView() {
                     <td>
                       <StatusBadge status={op.status} />
                     </td>
-                    <td className="num">{took === null ? "—" : formatDuration(took)}</td>
+                    <td className="num">
+                      {took === null ? "—" : formatDuration(took)}
+                      {op.pauseMs !== null && (
+                        <div className="muted" data-testid="history-pause" title="The application's pause during the move">
+                          {op.transferMode ?? "barrier"} · pause {Math.round(op.pauseMs)} ms
+                        </div>
+                      )}
+                    </td>
                   </tr>
                 );
               }}

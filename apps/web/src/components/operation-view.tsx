@@ -1,6 +1,6 @@
 "use client";
 
-import { STEP_LABELS, STEP_NAMES, TERMINAL_STATUSES, type OperationStatus } from "@malleo/core";
+import { STEP_LABELS, TERMINAL_STATUSES, stepsForMode, type OperationStatus } from "@malleo/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { describeError } from "../lib/errors";
@@ -62,6 +62,28 @@ export function OperationView({ id }: { id: string }) {
           <dt>Transfer</dt>
           <dd data-testid="op-transfer" data-mode={op.transfer} title={TRANSFER_EXPLANATIONS[op.transfer]}>
             {TRANSFER_LABELS[op.transfer]} <span className="muted">— {TRANSFER_EXPLANATIONS[op.transfer]}</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Application pause</dt>
+          <dd
+            data-testid="op-pause"
+            data-pause-ms={op.pauseMs ?? ""}
+            title="The longest stretch in which the application made no progress during the move, less its normal gap between progress before the operation"
+          >
+            {op.pauseMs === null ? "—" : formatMs(op.pauseMs)}
+          </dd>
+        </div>
+        <div>
+          <dt>Actor hold</dt>
+          <dd
+            data-testid="op-hold"
+            data-hold-max-ms={op.holdMaxMs ?? ""}
+            title="Each actor's hold: from held at its source to running at its target"
+          >
+            {op.holdMaxMs === null
+              ? "—"
+              : `p50 ${formatMs(op.holdP50Ms ?? 0)} · p99 ${formatMs(op.holdP99Ms ?? 0)} · max ${formatMs(op.holdMaxMs)}`}
           </dd>
         </div>
         <div>
@@ -286,7 +308,7 @@ function isTerminal(status: string | undefined): boolean {
 }
 
 function Steps({ op, now }: { op: OperationDetail; now: number }) {
-  const rows = stepRows(STEP_NAMES, op.steps, isTerminal(op.status));
+  const rows = stepRows(stepsForMode(op.transfer), op.steps, isTerminal(op.status));
   return (
     <ol className="steps">
       {rows.map((row) => {
@@ -364,4 +386,9 @@ function Plan({ plan }: { plan: OperationPlan }) {
       </table>
     </>
   );
+}
+
+/** A pause or hold time: "12 ms", "1.4 s". */
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -55,6 +55,11 @@ export async function GET(req: Request): Promise<Response> {
             "duration_ms",
             "cancelled_by",
             "error",
+            "transfer_mode",
+            "pause_ms",
+            "hold_p50_ms",
+            "hold_p99_ms",
+            "hold_max_ms",
           ]),
         ),
       );
@@ -95,6 +100,11 @@ export async function GET(req: Request): Promise<Response> {
                 op.finishedAt ? op.finishedAt.getTime() - start.getTime() : "",
                 op.cancelledBy,
                 op.error,
+                op.transferMode,
+                op.pauseMs,
+                op.holdP50Ms,
+                op.holdP99Ms,
+                op.holdMaxMs,
               ]),
             ),
           );
