@@ -4,13 +4,17 @@ import {
   actorListByVms,
   actorMove,
   operationGet,
+  operationGetCancelRequest,
+  operationGetReadyDecision,
   operationReleaseLocks,
+  operationSetWaiting,
   operationTransition,
   publishEvent,
+  stepCount,
   stepFinish,
   stepStart,
   vmGet,
-  vmSetState,
+  vmTransition,
 } from "@malleo/db";
 import type { OperationEffects, WorkflowTimeouts } from "./effects";
 import { checkPlanCapacity, reserveTargets } from "./submit";
@@ -79,7 +83,7 @@ export async function recordedStep<T>(operationId: string, name: StepName | "rol
   return DBOS.runStep(
     async () => {
       const { db } = fx();
-      const attempt = (await db.operationStep.count({ where: { operationId, name } })) + 1;
+      const attempt = (await stepCount(db, operationId, name)) + 1;
       const row = await stepStart(db, operationId, name, attempt);
       await publishEvent(db, { type: "operation", operationId });
       fx().log({ operationId, step: name, attempt, event: "step started" });
@@ -105,22 +109,15 @@ export async function recordedStep<T>(operationId: string, name: StepName | "rol
 
 /** A recorded read of the operator's cancel request; throws CANCELLED when there is one. */
 async function throwIfCancelled(operationId: string, before: string): Promise<void> {
-  const cancel = await DBOS.runStep(
-    async () => {
-      const op = await fx().db.operation.findUnique({
-        where: { id: operationId },
-        select: { cancelRequestedAt: true, cancelledBy: true },
-      });
-      return op?.cancelRequestedAt ? { by: op.cancelledBy ?? "an operator" } : null;
-    },
-    { name: `cancel-check:${before}`, ...RETRY_TRANSIENT },
-  );
+  const cancel = await DBOS.runStep(() => operationGetCancelRequest(fx().db, operationId), {
+    name: `cancel-check:${before}`,
+    ...RETRY_TRANSIENT,
+  });
   if (cancel) throw new AppError("CANCELLED", `cancelled by ${cancel.by} before ${before}`, { by: cancel.by });
 }
 
 async function setWaiting(operationId: string, reason: string | null, extra: { readyDecision?: null } = {}): Promise<void> {
-  await fx().db.operation.update({ where: { id: operationId }, data: { waitingReason: reason, ...extra } });
-  await publishEvent(fx().db, { type: "operation", operationId });
+  await operationSetWaiting(fx().db, operationId, reason, { ...extra, status: "running" });
 }
 
 /**
@@ -172,10 +169,7 @@ async function awaitSourcesReady(operationId: string, plan: OperationPlan): Prom
 async function awaitReadyDecision(operationId: string): Promise<"extend" | "abort" | "cancel" | "timeout"> {
   const deadline = Date.now() + timeouts.readyDecisionMs;
   while (Date.now() < deadline) {
-    const op = await fx().db.operation.findUnique({
-      where: { id: operationId },
-      select: { readyDecision: true, cancelRequestedAt: true },
-    });
+    const op = await operationGetReadyDecision(fx().db, operationId);
     if (op?.cancelRequestedAt) return "cancel";
     if (op?.readyDecision === "extend" || op?.readyDecision === "abort") return op.readyDecision;
     await sleep(250);
@@ -232,8 +226,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
   const plan = op.plan as unknown as OperationPlan;
   await DBOS.runStep(
     async () => {
-      await operationTransition(db, operationId, ["queued"], "running");
-      await publishEvent(db, { type: "operation", operationId });
+      await operationTransition(db, operationId, "running", { from: ["queued"] });
     },
     { name: "start", ...RETRY_TRANSIENT },
   );
@@ -279,9 +272,8 @@ async function splitOrMerge(operationId: string): Promise<string> {
             if (!(row.state === "provisioning" && AppError.is(e) && e.details.unreachable === true)) throw e;
             fx().log({ operationId, event: "target never created: host unreachable", vm: t.name, hostId: t.hostId });
           }
-          await vmSetState(db, t.id, "deleted");
+          await vmTransition(db, t.id, "deleted");
         }
-        await publishEvent(db, { type: "topology" });
       },
     });
     await recordedStep(operationId, "provision", async () => {
@@ -298,10 +290,9 @@ async function splitOrMerge(operationId: string): Promise<string> {
             vcpus: t.vcpus,
             memoryMiB: t.memoryMiB,
           });
-          await vmSetState(db, t.id, "running");
+          await vmTransition(db, t.id, "running");
         }),
       );
-      await publishEvent(db, { type: "topology" });
       return { created: plan.targets.map((t) => t.name) };
     });
 
@@ -344,8 +335,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
   await DBOS.runStep(
     async () => {
       await operationReleaseLocks(db, operationId);
-      await operationTransition(db, operationId, ["running", "cleanup_pending"], "succeeded", { waitingReason: null });
-      await publishEvent(db, { type: "operation", operationId });
+      await operationTransition(db, operationId, "succeeded", { waitingReason: null });
       await publishEvent(db, { type: "topology" });
     },
     { name: "finish", ...RETRY_TRANSIENT },
@@ -363,11 +353,10 @@ async function cleanUpSources(operationId: string, plan: OperationPlan): Promise
         for (const s of plan.sources) {
           const row = await vmGet(db, s.id);
           if (!row || row.state === "deleted") continue;
-          await vmSetState(db, s.id, "deleting");
+          await vmTransition(db, s.id, "deleting");
           await fx().destroyVm(s.id);
-          await vmSetState(db, s.id, "deleted");
+          await vmTransition(db, s.id, "deleted");
         }
-        await publishEvent(db, { type: "topology" });
         return { destroyed: plan.sources.map((s) => s.name) };
       });
       return;
@@ -375,9 +364,8 @@ async function cleanUpSources(operationId: string, plan: OperationPlan): Promise
       const reason = `clean-up pending: ${errorText(e)}; attempt ${attempt} failed, retrying in ${Math.round(delay / 1000)} s`;
       await DBOS.runStep(
         async () => {
-          if (!(await operationTransition(db, operationId, ["running"], "cleanup_pending", { waitingReason: reason })))
-            await db.operation.update({ where: { id: operationId }, data: { waitingReason: reason } });
-          await publishEvent(db, { type: "operation", operationId });
+          if (!(await operationTransition(db, operationId, "cleanup_pending", { waitingReason: reason })))
+            await operationSetWaiting(db, operationId, reason, { status: "cleanup_pending" });
         },
         { name: `cleanup-pending-${attempt}`, ...RETRY_TRANSIENT },
       );
@@ -392,9 +380,7 @@ async function rollBack(operationId: string, compensations: Compensation[], caus
   const reason = errorText(cause);
   await DBOS.runStep(
     async () => {
-      await operationTransition(db, operationId, ["running", "queued"], "rolling_back", { error: reason });
-      await db.operation.update({ where: { id: operationId }, data: { waitingReason: null } });
-      await publishEvent(db, { type: "operation", operationId });
+      await operationTransition(db, operationId, "rolling_back", { error: reason, waitingReason: null });
     },
     { name: "rolling-back", ...RETRY_TRANSIENT },
   );
@@ -414,10 +400,10 @@ async function rollBack(operationId: string, compensations: Compensation[], caus
   await DBOS.runStep(
     async () => {
       await operationReleaseLocks(db, operationId);
-      await operationTransition(db, operationId, ["rolling_back"], rollbackError ? "failed" : "rolled_back", {
+      await operationTransition(db, operationId, rollbackError ? "failed" : "rolled_back", {
+        from: ["rolling_back"],
         error: rollbackError ? `${reason}; rollback failed: ${rollbackError}` : reason,
       });
-      await publishEvent(db, { type: "operation", operationId });
       await publishEvent(db, { type: "topology" });
     },
     { name: "finish", ...RETRY_TRANSIENT },

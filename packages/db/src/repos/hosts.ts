@@ -30,6 +30,8 @@ export function hostUsageList(db: DbOrTx, hostIds: string[]) {
   });
 }
 
+export type HostUsage = Awaited<ReturnType<typeof hostUsageList>>[number];
+
 /** Serialises capacity decisions on these hosts until the transaction ends (SELECT … FOR UPDATE). */
 export async function hostLockForUpdate(tx: DbOrTx, hostIds: string[]): Promise<void> {
   const ids = [...new Set(hostIds)].sort();
