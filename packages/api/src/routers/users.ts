@@ -1,5 +1,14 @@
 import { AppError } from "@malleo/core";
-import { apiTokenCreate, apiTokenList, apiTokenRevoke, userCreate, userDisable, userList, userSetRole } from "@malleo/db";
+import {
+  UniqueViolation,
+  apiTokenCreate,
+  apiTokenList,
+  apiTokenRevoke,
+  userCreate,
+  userDisable,
+  userList,
+  userSetRole,
+} from "@malleo/db";
 import { z } from "zod";
 import { hashPassword } from "../auth/passwords";
 import { ROLES } from "../auth/roles";
@@ -30,8 +39,7 @@ const userName = z
   .regex(/^[a-z0-9][a-z0-9._-]{1,31}$/i, { error: "a user name is 2 to 32 letters, digits, dots, dashes or underscores" });
 
 function uniqueName(e: unknown, name: string): never {
-  if ((e as { code?: string }).code === "P2002")
-    throw new AppError("INVALID_INPUT", `a user named ${name} already exists`, { name });
+  if (UniqueViolation.is(e)) throw new AppError("INVALID_INPUT", `a user named ${name} already exists`, { name });
   throw e;
 }
 

@@ -1,4 +1,5 @@
 import type { Db, DbOrTx } from "../client";
+import { rethrowUniqueViolation } from "../errors";
 
 export interface HostInput {
   id: string;
@@ -60,25 +61,28 @@ export function hostListByUri(db: DbOrTx, uri: string) {
 /**
  * Registers a host from the UI or the API: its URI, VM quota and overcommit ratios. Capacity
  * starts at 0 (nothing can be placed on it) until the worker has read libvirt's nodeGetInfo.
+ * Throws UniqueViolation when a host of that name exists.
  */
 export function hostCreate(
   db: DbOrTx,
   h: { id: string; uri: string; vmQuota: number; cpuOvercommit: number; memoryOvercommit: number },
 ) {
-  return db.host.create({
-    data: {
-      id: h.id,
-      name: h.id,
-      uri: h.uri,
-      vmQuota: h.vmQuota,
-      cpuOvercommit: h.cpuOvercommit,
-      memoryOvercommit: h.memoryOvercommit,
-      cpus: 0,
-      memoryMiB: 0,
-      status: "unreachable",
-      statusReason: "registered; waiting for the worker to connect",
-    },
-  });
+  return db.host
+    .create({
+      data: {
+        id: h.id,
+        name: h.id,
+        uri: h.uri,
+        vmQuota: h.vmQuota,
+        cpuOvercommit: h.cpuOvercommit,
+        memoryOvercommit: h.memoryOvercommit,
+        cpus: 0,
+        memoryMiB: 0,
+        status: "unreachable",
+        statusReason: "registered; waiting for the worker to connect",
+      },
+    })
+    .catch(rethrowUniqueViolation);
 }
 
 type HostWithVms = Awaited<ReturnType<typeof hostListWithUsage>>[number];

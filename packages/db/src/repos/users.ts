@@ -1,4 +1,5 @@
 import type { Db } from "../client";
+import { rethrowUniqueViolation } from "../errors";
 import type { UserRole } from "../generated/prisma/client";
 
 const publicUser = { id: true, name: true, role: true, createdAt: true, createdBy: true, disabledAt: true } as const;
@@ -16,8 +17,9 @@ export function userGetByNameWithSecret(db: Db, name: string) {
   return db.user.findUnique({ where: { name } });
 }
 
+/** Throws UniqueViolation when a user of that name exists. */
 export function userCreate(db: Db, u: { name: string; role: UserRole; passwordHash: string; createdBy?: string }) {
-  return db.user.create({ data: u, select: publicUser });
+  return db.user.create({ data: u, select: publicUser }).catch(rethrowUniqueViolation);
 }
 
 /** Creates the user only when no user exists at all (the first admin); returns null otherwise. */
