@@ -2,7 +2,7 @@
 // 4 vCPUs and 8 GiB running the heat-diffusion application with 64 actors.
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate, type Db } from "@malleo/db";
+import { actorCreateMany, applicationUpsert, hostCount, hostUpsert, vmCreate, type Db } from "@malleo/db";
 import { applicationActorSpecs, type HeatConfig } from "@malleo/examples";
 import { simulatedHostFile } from "@malleo/hypervisor";
 
@@ -24,7 +24,7 @@ export async function seedSimulatedHosts(db: Db, dataDir: string, hosts = DEMO_H
 
 /** Seeds the demo once; a second start finds the hosts and leaves the data alone. */
 export async function seedDemo(db: Db, dataDir: string, heat: HeatConfig = DEMO_HEAT): Promise<boolean> {
-  const fresh = (await db.host.count()) === 0;
+  const fresh = (await hostCount(db)) === 0;
   await seedSimulatedHosts(db, dataDir); // files are rewritten every start: .data may have moved
   if (!fresh) return false;
   await seedApplicationVm(db, {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate } from "@malleo/db";
+import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate, vmTransition } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
@@ -146,7 +146,7 @@ describe.skipIf(!environment.ok)("split and merge on real guests", () => {
     // Clean-up leaves nothing behind on the host.
     await worker.mediator.stopTheater(afterMerge[0]!.id, { force: true });
     await worker.vms.destroyVm(afterMerge[0]!.id);
-    await t.db.vm.update({ where: { id: afterMerge[0]!.id }, data: { state: "deleted" } });
+    await vmTransition(t.db, afterMerge[0]!.id, "deleted");
     await assertNoOrphans();
   });
 });

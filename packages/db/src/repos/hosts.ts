@@ -9,6 +9,10 @@ export interface HostInput {
   vmQuota: number;
 }
 
+export function hostCount(db: Db) {
+  return db.host.count();
+}
+
 export function hostList(db: Db) {
   return db.host.findMany({ orderBy: { id: "asc" } });
 }
