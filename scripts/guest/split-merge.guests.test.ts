@@ -13,7 +13,7 @@ import { submitMerge, submitSplit } from "@malleo/workflows";
 import { loadWorkerEnv } from "../../apps/worker/src/env";
 import { startWorker, type RunningWorker } from "../../apps/worker/src/worker";
 import { GUEST_BRIDGE, GUEST_BRIDGE_CIDR, prepareGuestEnvironment, teardownGuestBridge } from "./environment";
-import { waitFor } from "../wait";
+import { waitFor, waitForOperationEnd } from "@malleo/testing";
 
 const HEAT: HeatConfig = { width: 32, height: 16, actors: 4, maxIterations: 1500, iterationDelayMs: 20 };
 const APP = "heat-guests";
@@ -27,15 +27,7 @@ let t: TestDatabase;
 let worker: RunningWorker;
 let dataDir: string;
 
-const terminal = (id: string) =>
-  waitFor(
-    `operation ${id} to end`,
-    async () => {
-      const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
-      return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
-    },
-    { timeoutMs: 240_000, intervalMs: 200 },
-  );
+const terminal = (id: string) => waitForOperationEnd(t.db, id, { timeoutMs: 240_000, intervalMs: 200 });
 
 /** Domains of this test's VMs on the qemu host are exactly its live VMs. */
 async function assertNoOrphans(): Promise<void> {
