@@ -1,7 +1,23 @@
-import { AppError, TERMINAL_STATUSES, assertOperationTransition, operationAllowedFrom } from "@malleo/core";
+import {
+  AppError,
+  TERMINAL_STATUSES,
+  assertOperationTransition,
+  operationAllowedFrom,
+  type OperationStatus as LifecycleOperationStatus,
+} from "@malleo/core";
 import type { Db } from "../client";
 import { publishEvent } from "../events";
 import type { OperationKind, OperationStatus, Prisma, StepStatus } from "../generated/prisma/client";
+
+/** Fails to compile when core's operation lifecycle and the Prisma enum name different statuses. */
+type OperationStatusesMatchSchema = [OperationStatus, LifecycleOperationStatus] extends [
+  LifecycleOperationStatus,
+  OperationStatus,
+]
+  ? true
+  : never;
+const operationStatusesMatchSchema: OperationStatusesMatchSchema = true;
+void operationStatusesMatchSchema;
 
 /**
  * Creates an operation and takes the lock on each of its VMs in one transaction, by
