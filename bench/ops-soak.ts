@@ -8,7 +8,7 @@ import type { HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { loadWorkerEnv } from "../apps/worker/src/env";
 import { startWorker } from "../apps/worker/src/worker";
-import { seedApplicationVm, seedSimulatedHosts } from "../scripts/seed";
+import { seedApplicationVm, seedSimulatedHosts } from "@malleo/testing";
 import { benchDatabase } from "./lib/database";
 import type { BenchResult } from "./run";
 

@@ -14,8 +14,7 @@ import { actorCreateMany, applicationUpsert, createDb, vmCreate, type Db } from 
 import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
 import { heatActorSpecs, heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
-import { seedSimulatedHosts } from "./seed";
-import { waitFor } from "./wait";
+import { seedSimulatedHosts, waitFor } from "@malleo/testing";
 import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "./worker-process";
 
 const root = path.resolve(import.meta.dirname, "..");

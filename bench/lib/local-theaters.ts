@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawnLocalTheater, type LocalTheaterProcess } from "@malleo/actors";
 import { Mediator, type ProgressEvent } from "@malleo/mediator";
+import { waitUntil as waitUntilShared } from "@malleo/testing";
 
 export class BenchLab {
   readonly mediator = new Mediator({ migrationTimeoutMs: 120_000, requestTimeoutMs: 120_000 });
@@ -45,12 +46,8 @@ export class BenchLab {
   }
 }
 
-export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = 20) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
+export function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = 20) {
+  return waitUntilShared(what, condition, { timeoutMs, intervalMs: pollMs });
 }
 
 export function percentile(sorted: number[], p: number): number {

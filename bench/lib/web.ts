@@ -4,20 +4,12 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { hashPassword } from "@malleo/api";
+import { waitUntil } from "@malleo/testing";
 import { chromium, type Browser, type Page } from "@playwright/test";
 import type pg from "pg";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const nextBin = path.join(root, "node_modules/next/dist/bin/next");
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not ready within ${timeoutMs / 1000} s`);
-}
 
 export interface BenchWeb {
   base: string;
@@ -61,7 +53,11 @@ export async function startBenchWeb(client: pg.Client, url: string, port: number
   };
   try {
     const base = `http://127.0.0.1:${port}`;
-    await waitFor("the web UI", async () => (await fetch(`${base}/sign-in`)).ok, 120_000);
+    await waitUntil("the web UI", async () => (await fetch(`${base}/sign-in`)).ok, {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      ignoreErrors: true,
+    });
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
     const page = await browser.newPage();
     await page.goto(`${base}/sign-in`);

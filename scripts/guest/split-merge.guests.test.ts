@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate } from "@malleo/db";
+import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate, vmTransition } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { loadWorkerEnv } from "../../apps/worker/src/env";
 import { startWorker, type RunningWorker } from "../../apps/worker/src/worker";
 import { GUEST_BRIDGE, GUEST_BRIDGE_CIDR, prepareGuestEnvironment, teardownGuestBridge } from "./environment";
-import { waitFor } from "../wait";
+import { waitFor, waitForOperationEnd } from "@malleo/testing";
 
 const HEAT: HeatConfig = { width: 32, height: 16, actors: 4, maxIterations: 1500, iterationDelayMs: 20 };
 const APP = "heat-guests";
@@ -27,15 +27,7 @@ let t: TestDatabase;
 let worker: RunningWorker;
 let dataDir: string;
 
-const terminal = (id: string) =>
-  waitFor(
-    `operation ${id} to end`,
-    async () => {
-      const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
-      return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
-    },
-    { timeoutMs: 240_000, intervalMs: 200 },
-  );
+const terminal = (id: string) => waitForOperationEnd(t.db, id, { timeoutMs: 240_000, intervalMs: 200 });
 
 /** Domains of this test's VMs on the qemu host are exactly its live VMs. */
 async function assertNoOrphans(): Promise<void> {
@@ -146,7 +138,7 @@ describe.skipIf(!environment.ok)("split and merge on real guests", () => {
     // Clean-up leaves nothing behind on the host.
     await worker.mediator.stopTheater(afterMerge[0]!.id, { force: true });
     await worker.vms.destroyVm(afterMerge[0]!.id);
-    await t.db.vm.update({ where: { id: afterMerge[0]!.id }, data: { state: "deleted" } });
+    await vmTransition(t.db, afterMerge[0]!.id, "deleted");
     await assertNoOrphans();
   });
 });

@@ -12,10 +12,9 @@ import { AppError, type OperationPlan } from "@malleo/core";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
 import { cancelOperation, submitMerge, submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
+import { seedApplicationVm, seedSimulatedHosts, waitFor, waitForOperationEnd } from "@malleo/testing";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
-import { waitFor } from "../../../scripts/wait";
 
 const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 4000, iterationDelayMs: 2 };
 const SIDE: HeatConfig = { width: 16, height: 8, actors: 2, maxIterations: null, iterationDelayMs: 20 };
@@ -39,11 +38,7 @@ function holdAt(step: string): Hold {
   return { reached: reachedP, release };
 }
 
-const finished = (id: string) =>
-  waitFor(`operation ${id} to end`, async () => {
-    const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
-    return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
-  });
+const finished = (id: string) => waitForOperationEnd(t.db, id);
 const stepOutcomes = (op: { steps: { name: string; status: string }[] }) => op.steps.map((s) => `${s.name}:${s.status}`);
 
 const heatVms = () =>

@@ -9,8 +9,7 @@ import { createCaller, createEventHub } from "@malleo/api";
 import { applicationUpsert, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { simulatedHostFile, testUriFile } from "@malleo/hypervisor";
-import { seedSimulatedHosts } from "../../../scripts/seed";
-import { waitFor } from "../../../scripts/wait";
+import { seedSimulatedHosts, waitFor } from "@malleo/testing";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
 

@@ -17,14 +17,13 @@ import {
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
 import { simulatedHostFile } from "@malleo/hypervisor";
-import { seedSimulatedHosts } from "../../../scripts/seed";
+import { seedSimulatedHosts, waitFor } from "@malleo/testing";
 import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { loadWorkerEnv } from "./env";
 import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { createLogger } from "./log";
 import { Reconciler } from "./reconcile";
 import { startWorker, type RunningWorker } from "./worker";
-import { waitFor } from "../../../scripts/wait";
 
 const HEAT: HeatConfig = { width: 64, height: 32, actors: 4, maxIterations: 1_000_000, iterationDelayMs: 0 };
 const VM_ID = "0b5e3c1a-3333-4a4a-8a8a-000000000001";

@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
+import { seedApplicationVm, seedSimulatedHosts, waitFor, waitForOperationEnd } from "@malleo/testing";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
-import { waitFor } from "../../../scripts/wait";
 
 const HEAT: HeatConfig = { width: 64, height: 48, actors: 16, maxIterations: 1500, iterationDelayMs: 2 };
 let SOURCE_ID: string;
@@ -21,15 +20,7 @@ let dataDir: string;
 /** The operation whose Provision finds pm-gone gone: the host vanishes just before that step. */
 let breakHostBefore: string | undefined;
 
-const terminal = (id: string) =>
-  waitFor(
-    `operation ${id} to end`,
-    async () => {
-      const op = await t.db.operation.findUnique({ where: { id }, include: { steps: { orderBy: { id: "asc" } } } });
-      return op && ["succeeded", "failed", "rolled_back"].includes(op.status) ? op : undefined;
-    },
-    { timeoutMs: 90_000 },
-  );
+const terminal = (id: string) => waitForOperationEnd(t.db, id, { timeoutMs: 90_000 });
 
 /** No domain without a live VM row and no live VM row without a domain, on every host. */
 async function assertNoOrphans(): Promise<void> {

@@ -10,10 +10,9 @@ import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { createServer } from "node:net";
 import { fetchSiteStats } from "@malleo/examples";
 import { decideReadyTimeout, submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
+import { seedApplicationVm, seedSimulatedHosts, waitFor } from "@malleo/testing";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
-import { waitFor } from "../../../scripts/wait";
 
 // Every page answers after 3 s: a partition fetching one is not at its safe point until then.
 // The site listens on a port of our choosing so the test can watch fetches start.

@@ -13,8 +13,7 @@ import { databaseUrl } from "@malleo/db/admin";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
-import { waitFor } from "../../../scripts/wait";
+import { seedApplicationVm, seedSimulatedHosts, waitFor } from "@malleo/testing";
 import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "../../../scripts/worker-process";
 import { loadWorkerEnv } from "./env";
 

@@ -6,7 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workerListConnected, WorkerLease, workerRegister } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
-import { waitFor } from "../../../scripts/wait";
+import { waitFor } from "@malleo/testing";
 
 let t: TestDatabase;
 const opened: WorkerLease[] = [];

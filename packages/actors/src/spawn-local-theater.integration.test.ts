@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitUntil } from "@malleo/testing";
 
 const fixture = fileURLToPath(new URL("./test-fixtures/theater-parent.ts", import.meta.url));
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
@@ -19,14 +20,6 @@ function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -54,13 +47,13 @@ describe("spawnLocalTheater", () => {
     const firstLine = await new Promise<string>((resolve) => createInterface({ input: parent.stdout! }).once("line", resolve));
     const { theaterPid } = JSON.parse(firstLine) as { theaterPid: number };
     started.push(theaterPid);
-    await waitFor("the theater to be up and retrying", () =>
+    await waitUntil("the theater to be up and retrying", () =>
       readFileSync(logFile, "utf8").includes("mediator not reachable yet"),
     );
     expect(isAlive(theaterPid)).toBe(true);
 
     parent.kill("SIGKILL"); // no chance to clean up: only the IPC channel's end tells the child
-    await waitFor("the theater to exit after its parent", () => !isAlive(theaterPid));
+    await waitUntil("the theater to exit after its parent", () => !isAlive(theaterPid));
     expect(readFileSync(logFile, "utf8")).toContain("parent process went away");
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate } from "@malleo/db";
+import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate, vmTransition } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import type { OperationPlan } from "@malleo/core";
 import { reserveTargets } from "@malleo/workflows";
@@ -21,6 +21,8 @@ import { createCaller } from "./root";
 let t: TestDatabase;
 let dir: string;
 const heatVm = randomUUID();
+const busyB = randomUUID();
+const busyB2 = randomUUID();
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -48,7 +50,7 @@ beforeAll(async () => {
     })),
   );
   await vmCreate(t.db, {
-    id: randomUUID(),
+    id: busyB,
     name: "busy-b",
     hostId: "pm-b",
     applicationId: "heat",
@@ -144,7 +146,7 @@ describe("hosts.update and hosts.remove", () => {
   it("refuses a quota or ratio the live VMs no longer fit in, saying how much they use", async () => {
     expect(await refusal(as("admin").hosts.update({ id: "pm-b", vmQuota: 0 }))).toBe("vmQuota: the VM quota is at least 1");
     await vmCreate(t.db, {
-      id: randomUUID(),
+      id: busyB2,
       name: "busy-b2",
       hostId: "pm-b",
       applicationId: "heat",
@@ -161,7 +163,7 @@ describe("hosts.update and hosts.remove", () => {
       "host pm-b's VMs use 7 vCPUs; CPU overcommit 1.5 allows only 6 on its 4 CPUs (at least 1.75 needed)",
     );
     expect((await t.db.host.findUniqueOrThrow({ where: { id: "pm-b" } })).cpuOvercommit).toBe(2);
-    await t.db.vm.updateMany({ where: { name: "busy-b2" }, data: { state: "deleted" } });
+    expect(await vmTransition(t.db, busyB2, "deleted")).toBe(true);
     const back = await as("admin").hosts.update({ id: "pm-b", cpuOvercommit: 1 });
     expect([back.cpuOvercommit, back.placeable.vcpus, back.used.vcpus]).toEqual([1, 4, 3]);
     expect(await refusal(as("admin").hosts.update({ id: "pm-zz", vmQuota: 2 }))).toBe(
@@ -173,7 +175,7 @@ describe("hosts.update and hosts.remove", () => {
     expect(await refusal(as("admin").hosts.remove({ id: "pm-b" }))).toBe(
       "host pm-b still carries 1 live VM (busy-b); merge or move them elsewhere first",
     );
-    await t.db.vm.updateMany({ where: { name: "busy-b" }, data: { state: "deleted" } });
+    expect(await vmTransition(t.db, busyB, "deleted")).toBe(true);
     expect(await as("admin").hosts.remove({ id: "pm-b" })).toEqual({ removed: "pm-b" });
     expect(await t.db.vm.count({ where: { hostId: "pm-b" } })).toBe(0);
     expect((await as("viewer").hosts.list()).map((x) => x.id)).not.toContain("pm-b");

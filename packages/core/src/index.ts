@@ -3,6 +3,7 @@ export * from "./resources";
 export * from "./capacity";
 export * from "./hosts";
 export * from "./placement";
+export * from "./lifecycle";
 export * from "./operation-state";
 export * from "./inputs";
 export * from "./plan";

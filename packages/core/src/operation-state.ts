@@ -1,35 +1,4 @@
-import { AppError } from "./errors";
-
-export const OPERATION_STATUSES = [
-  "queued",
-  "running",
-  "cleanup_pending",
-  "rolling_back",
-  "succeeded",
-  "failed",
-  "rolled_back",
-] as const;
-export type OperationStatus = (typeof OPERATION_STATUSES)[number];
-
-/** The allowed transitions of an operation, in one place (Nova-style task states). */
-export const OPERATION_TRANSITIONS: Record<OperationStatus, readonly OperationStatus[]> = {
-  queued: ["running", "rolling_back", "failed"],
-  running: ["succeeded", "cleanup_pending", "rolling_back", "failed"],
-  // After Resume the application runs on the targets: clean-up is retried until it succeeds.
-  cleanup_pending: ["running", "succeeded"],
-  rolling_back: ["rolled_back", "failed"],
-  succeeded: [],
-  failed: [],
-  rolled_back: [],
-};
-
-export const TERMINAL_STATUSES: readonly OperationStatus[] = ["succeeded", "failed", "rolled_back"];
-
-export function assertTransition(from: OperationStatus, to: OperationStatus): void {
-  if (!OPERATION_TRANSITIONS[from].includes(to)) {
-    throw new AppError("INTERNAL", `operation cannot go from ${from} to ${to}`, { from, to });
-  }
-}
+// The operation lifecycle (statuses and transitions) is in lifecycle.ts, with the VM's.
 
 /**
  * The workflow's steps, in order; their names are what History and the timeline show. The

@@ -24,6 +24,17 @@ export async function publishEvent(db: Db, event: MalleoEvent): Promise<void> {
 }
 
 /**
+ * Closes a connection we no longer listen on. It keeps a no-op error handler: the server may
+ * still end it with an error while it closes (a database dropped WITH (FORCE), a shutdown), and
+ * an error event without a handler would crash the process.
+ */
+function discard(c: pg.Client): void {
+  c.removeAllListeners();
+  c.on("error", () => {});
+  c.end().catch(() => {});
+}
+
+/**
  * Listens on the events channel on its own connection, reconnecting after a drop.
  * Returns a function that stops listening.
  */
@@ -57,8 +68,7 @@ export function listenEvents(url: string, onEvent: (e: MalleoEvent) => void, onE
   };
   const scheduleReconnect = () => {
     if (stopped || retry) return;
-    client?.removeAllListeners();
-    client?.end().catch(() => {});
+    if (client) discard(client);
     retry = setTimeout(() => {
       retry = undefined;
       void connect();
@@ -68,7 +78,6 @@ export function listenEvents(url: string, onEvent: (e: MalleoEvent) => void, onE
   return () => {
     stopped = true;
     if (retry) clearTimeout(retry);
-    client?.removeAllListeners();
-    client?.end().catch(() => {});
+    if (client) discard(client);
   };
 }

@@ -2,6 +2,7 @@
 // administration (migrations, embedded Postgres, test databases) is "@malleo/db/admin".
 export * from "./client";
 export * from "./events";
+export * from "./errors";
 export * from "./repos/hosts";
 export * from "./repos/vms";
 export * from "./repos/actors";

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Theater, builtinBehaviors } from "@malleo/actors";
 import { Mediator } from "@malleo/mediator";
+import { waitUntil } from "@malleo/testing";
 import {
   applicationActorSpecs,
   applicationBehaviors,
@@ -20,14 +21,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 const VMS = ["vm-0", "vm-1", "vm-2"];
 
@@ -92,7 +85,7 @@ describe("web crawler", () => {
 
           // Each step waits for the crawl to get further, so the moves land while it runs.
           for (const [index, step] of steps.entries()) {
-            await waitFor("the crawl to progress", async () => site.stats().total >= ((index + 1) * reachable.size) / 8);
+            await waitUntil("the crawl to progress", async () => site.stats().total >= ((index + 1) * reachable.size) / 8);
             if (step.kind === "split") {
               const from = VMS[step.from]!;
               const hosted = mediator.listActors(from).map((actor) => actor.uan);
@@ -106,7 +99,7 @@ describe("web crawler", () => {
           }
 
           let previous: CrawlerTotals | null = null;
-          await waitFor("the crawl to finish", async () => {
+          await waitUntil("the crawl to finish", async () => {
             const current = crawlerTotals((await mediator.collectStates(uans)).values());
             const finished = crawlerFinished(previous, current);
             previous = current;

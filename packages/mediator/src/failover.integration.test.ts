@@ -14,7 +14,7 @@ import {
 } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
 import { Mediator } from "./mediator";
-import { waitFor } from "./testing";
+import { waitUntil } from "@malleo/testing";
 
 // Fixed ports of this suite's range (25000–25999), so the theaters can be told where both are.
 const FIRST_PORT = 25010;
@@ -101,8 +101,8 @@ describe("mediator failover", () => {
     await first.mediator.resume("fo-b", moved);
     await first.mediator.resume("fo-a");
     first.mediator.sendMessage(recorder, "via the first");
-    await waitFor("the heat run under way", () => Math.min(...uans.map((uan) => first.progress.get(uan) ?? -1)) >= 20);
-    await waitFor("the recorder's first message", () => first.progress.get(recorder) === 1);
+    await waitUntil("the heat run under way", () => Math.min(...uans.map((uan) => first.progress.get(uan) ?? -1)) >= 20);
+    await waitUntil("the recorder's first message", () => first.progress.get(recorder) === 1);
 
     await first.mediator.stop();
     const lostAt = await Promise.all([
@@ -122,7 +122,7 @@ describe("mediator failover", () => {
     await second.mediator.migrate(moved, "fo-b", "fo-a");
     await second.mediator.resume("fo-a", moved);
 
-    await waitFor(
+    await waitUntil(
       "every slab at its last iteration",
       async () => (await heatIterations(second.mediator, uans)).every((iteration) => iteration === HEAT.maxIterations),
       60_000,

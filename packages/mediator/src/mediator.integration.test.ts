@@ -9,7 +9,8 @@ import {
   type RecorderState,
 } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
-import { TheaterLab, connectAsPeer, waitFor } from "./testing";
+import { waitUntil } from "@malleo/testing";
+import { TheaterLab, connectAsPeer } from "./testing";
 
 // Throttled so that the ready barriers land mid-run (checked below); the arithmetic does not
 // depend on it: the grid must come out bit-identical whatever the timing.
@@ -64,7 +65,7 @@ describe("mediator with real theater processes", () => {
     expect(lab.mediator.listActors("heat-a")).toHaveLength(16);
 
     // Split: A → B and C, while the actors are mid-run.
-    await waitFor("every actor past iteration 30 on A", () => lab.minIteration(uans) >= 30);
+    await waitUntil("every actor past iteration 30 on A", () => lab.minIteration(uans) >= 30);
     const readyOnA = await lab.mediator.awaitReady("heat-a", "all", 10_000);
     expect(readyOnA.notReady).toEqual([]);
     expect(readyOnA.ready.sort()).toEqual([...uans].sort());
@@ -82,7 +83,7 @@ describe("mediator with real theater processes", () => {
     await Promise.all([lab.mediator.resume("heat-b"), lab.mediator.resume("heat-c")]);
 
     // Merge: B and C → D, again mid-run.
-    await waitFor("every actor past iteration 100 on B and C", () => lab.minIteration(uans) >= 100);
+    await waitUntil("every actor past iteration 100 on B and C", () => lab.minIteration(uans) >= 100);
     const [readyOnB, readyOnC] = await Promise.all([
       lab.mediator.awaitReady("heat-b", "all", 10_000),
       lab.mediator.awaitReady("heat-c", "all", 10_000),
@@ -97,7 +98,7 @@ describe("mediator with real theater processes", () => {
     await lab.mediator.resume("heat-d");
     expect(lab.mediator.listActors("heat-d")).toHaveLength(16);
 
-    await waitFor("every actor at iteration 200 on D", () =>
+    await waitUntil("every actor at iteration 200 on D", () =>
       uans.every((uan) => lab.progress.get(uan)?.iteration === 200 && lab.progress.get(uan)?.vmId === "heat-d"),
     );
     const grid = heatAssemble(HEAT, await lab.mediator.collectStates(uans));
@@ -119,17 +120,17 @@ describe("mediator with real theater processes", () => {
 
     // Only the odd slabs stop; the even ones keep sending them rows during and after the move,
     // which the old theater must buffer or forward.
-    await waitFor("every actor past iteration 20", () => lab.minIteration(uans) >= 20);
+    await waitUntil("every actor past iteration 20", () => lab.minIteration(uans) >= 20);
     expect((await lab.mediator.awaitReady("live-a", odd, 10_000)).notReady).toEqual([]);
     await lab.mediator.migrate(odd, "live-a", "live-b");
     await lab.mediator.resume("live-b");
-    await waitFor("every actor past iteration 80", () => lab.minIteration(uans) >= 80);
+    await waitUntil("every actor past iteration 80", () => lab.minIteration(uans) >= 80);
     expect((await lab.mediator.awaitReady("live-b", "all", 10_000)).notReady).toEqual([]);
     expect(Math.max(...(await iterationsOf(lab, odd)))).toBeLessThan(200);
     await lab.mediator.migrate(odd, "live-b", "live-a");
     await lab.mediator.resume("live-a", odd);
 
-    await waitFor("every actor at iteration 200", () => uans.every((uan) => lab.progress.get(uan)?.iteration === 200));
+    await waitUntil("every actor at iteration 200", () => uans.every((uan) => lab.progress.get(uan)?.iteration === 200));
     expect(lab.mediator.listActors("live-a")).toHaveLength(16);
     expect(sameBits(heatAssemble(HEAT, await lab.mediator.collectStates(uans)), EXPECTED_GRID)).toBe(true);
   });
@@ -151,11 +152,11 @@ describe("mediator with real theater processes", () => {
 
     const received = async () =>
       ((await lab.mediator.collectStates([uan])).get(uan) as RecorderState).received.map((entry) => entry.body);
-    await waitFor("the late messages at the new theater", async () => (await received()).length >= messages.length);
+    await waitUntil("the late messages at the new theater", async () => (await received()).length >= messages.length);
     expect(await received()).toEqual(messages); // each exactly once, in order
     expect(lab.mediator.theater("fwd-old")).toBeUndefined();
     expect(lab.mediator.listActors().find((actor) => actor.uan === uan)?.vmId).toBe("fwd-new");
-    await waitFor("the stopped theater's process to end", () => {
+    await waitUntil("the stopped theater's process to end", () => {
       try {
         process.kill(oldTheater.pid, 0);
         return false;
@@ -172,19 +173,19 @@ describe("mediator with real theater processes", () => {
     const specs = heatActorSpecs("heat-crash", HEAT);
     const uans = specs.map((spec) => spec.uan);
     await lab.mediator.spawnActors("crash-source", specs);
-    await waitFor("every actor past iteration 30", () => lab.minIteration(uans) >= 30);
+    await waitUntil("every actor past iteration 30", () => lab.minIteration(uans) >= 30);
     expect((await lab.mediator.awaitReady("crash-source", "all", 10_000)).notReady).toEqual([]);
     const heldAt = await iterationsOf(lab, uans);
     expect(Math.max(...heldAt)).toBeLessThan(200);
 
     await expect(lab.mediator.migrate(uans.slice(0, 8), "crash-source", "crash-target")).rejects.toThrow(/failed/);
-    await waitFor("the target to be reported lost", () => lab.lost.includes("crash-target"));
+    await waitUntil("the target to be reported lost", () => lab.lost.includes("crash-target"));
     expect(lab.log("crash-target")).toContain("fault injected");
     expect(lab.mediator.listActors("crash-source")).toHaveLength(16);
     expect(await iterationsOf(lab, uans)).toEqual(heldAt); // still there, still held
 
     await lab.mediator.resume("crash-source");
-    await waitFor("every actor at iteration 200", () => uans.every((uan) => lab.progress.get(uan)?.iteration === 200));
+    await waitUntil("every actor at iteration 200", () => uans.every((uan) => lab.progress.get(uan)?.iteration === 200));
     expect(sameBits(heatAssemble(HEAT, await lab.mediator.collectStates(uans)), EXPECTED_GRID)).toBe(true);
   });
 });

@@ -20,7 +20,8 @@ import {
 } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatBehaviors, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
 import { Mediator } from "./mediator";
-import { connectAsPeer, waitFor } from "./testing";
+import { waitUntil } from "@malleo/testing";
+import { connectAsPeer } from "./testing";
 
 const HEAT: HeatConfig = { width: 48, height: 40, actors: 8, maxIterations: 120, iterationDelayMs: 2 };
 const EXPECTED_GRID = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
@@ -220,7 +221,7 @@ describe("migration semantics", () => {
               [...(state as ChatterState).received.values()].every((list) => list.length >= CHATTER_ROUNDS),
             );
           };
-          await waitFor(
+          await waitUntil(
             "heat and chatter to finish",
             async () => (await heatFinished(mediator, heatUans)) && (await chatterDone()),
             30_000,
@@ -256,13 +257,13 @@ describe("migration semantics", () => {
     const toldStale: unknown[] = [];
     const stale = await connectAsPeer(theaters.get("old")!.address, mediator.peerKey, toldStale);
     direct.send(deliver(2, "second"));
-    await waitFor("message 2 to wait for message 1", () => theaters.get("new")!.stats.reordered === 1);
+    await waitUntil("message 2 to wait for message 1", () => theaters.get("new")!.stats.reordered === 1);
     stale.send(deliver(1, "first"));
     stale.send(deliver(1, "first again")); // a retransmission: already delivered, dropped
     direct.send(deliver(3, "third"));
     const received = async () => ((await mediator.collectStates([uan])).get(uan) as RecorderState).received;
-    await waitFor("three messages", async () => (await received()).length >= 3);
-    await waitFor("the duplicate to be dropped", () => theaters.get("new")!.stats.duplicates === 1);
+    await waitUntil("three messages", async () => (await received()).length >= 3);
+    await waitUntil("the duplicate to be dropped", () => theaters.get("new")!.stats.duplicates === 1);
     expect((await received()).map((entry) => entry.body)).toEqual(["first", "second", "third"]);
     // The stale sender was told where the actor lives now, to correct its cache.
     expect(toldStale).toContainEqual({ type: "moved", uan, address: theaters.get("new")!.address });
@@ -279,7 +280,7 @@ describe("migration semantics", () => {
     const heat = heatActorSpecs("heat-target-killed", HEAT);
     const uans = heat.map((spec) => spec.uan);
     await mediator.spawnActors("src", heat);
-    await waitFor("heat under way", async () => Math.min(...(await heatIterations(mediator, uans))) >= 10);
+    await waitUntil("heat under way", async () => Math.min(...(await heatIterations(mediator, uans))) >= 10);
     expect((await mediator.awaitReady("src", "all", 10_000)).notReady).toEqual([]);
     const heldAt = await heatIterations(mediator, uans);
 
@@ -287,7 +288,7 @@ describe("migration semantics", () => {
     expect(mediator.listActors("src")).toHaveLength(uans.length);
     expect(await heatIterations(mediator, uans)).toEqual(heldAt); // still there, still held
     await mediator.resume("src");
-    await waitFor("heat to finish on the source", () => heatFinished(mediator, uans));
+    await waitUntil("heat to finish on the source", () => heatFinished(mediator, uans));
     expect(await heatGridIsExact(mediator, uans)).toBe(true);
   });
 
@@ -308,17 +309,17 @@ describe("migration semantics", () => {
     const heat = heatActorSpecs("heat-link-dropped", HEAT);
     const uans = heat.map((spec) => spec.uan);
     await mediator.spawnActors("src", heat);
-    await waitFor("heat under way", async () => Math.min(...(await heatIterations(mediator, uans))) >= 10);
+    await waitUntil("heat under way", async () => Math.min(...(await heatIterations(mediator, uans))) >= 10);
     expect((await mediator.awaitReady("src", "all", 10_000)).notReady).toEqual([]);
 
     await expect(mediator.migrate(uans, "src", "dst")).rejects.toThrow(/failed/);
     expect(mediator.listActors("src")).toHaveLength(uans.length);
-    await waitFor("the target to drop its partial copy", () => theaters.get("dst")!.stats.actors === 0);
+    await waitUntil("the target to drop its partial copy", () => theaters.get("dst")!.stats.actors === 0);
     // The same move, tried again on a fresh connection, goes through.
     await mediator.migrate(uans, "src", "dst");
     expect(theaters.get("src")!.stats.actors).toBe(0);
     await mediator.resume("dst");
-    await waitFor("heat to finish on the target", () => heatFinished(mediator, uans));
+    await waitUntil("heat to finish on the target", () => heatFinished(mediator, uans));
     expect(await heatGridIsExact(mediator, uans)).toBe(true);
   });
 
@@ -331,7 +332,7 @@ describe("migration semantics", () => {
     const heat = heatActorSpecs("heat-source-killed", HEAT);
     const uans = heat.map((spec) => spec.uan);
     await mediator.spawnActors("src", heat);
-    await waitFor("heat under way", async () => Math.min(...(await heatIterations(mediator, uans))) >= 10);
+    await waitUntil("heat under way", async () => Math.min(...(await heatIterations(mediator, uans))) >= 10);
     expect((await mediator.awaitReady("src", "all", 10_000)).notReady).toEqual([]);
     const heldAt = await heatIterations(mediator, uans);
 
@@ -340,7 +341,7 @@ describe("migration semantics", () => {
     expect(mediator.theater("src")).toBeUndefined();
     expect(await heatIterations(mediator, uans)).toEqual(heldAt);
     await mediator.resume("dst");
-    await waitFor("heat to finish on the target", () => heatFinished(mediator, uans));
+    await waitUntil("heat to finish on the target", () => heatFinished(mediator, uans));
     expect(await heatGridIsExact(mediator, uans)).toBe(true);
   });
 
@@ -359,7 +360,7 @@ describe("migration semantics", () => {
         },
       ]);
       const received = async () => ((await mediator.collectStates([consumer])).get(consumer) as { received: number[] }).received;
-      await waitFor("every message at the consumer", async () => (await received()).length >= total, 60_000);
+      await waitUntil("every message at the consumer", async () => (await received()).length >= total, 60_000);
       expect(await received()).toEqual(Array.from({ length: total }, (_, index) => index + 1));
       const consumerTheater = theaters.get(remote ? "vm-1" : "vm-0")!;
       // Locally: the bound plus one burst. Across theaters: plus what the socket buffers hold.
@@ -377,7 +378,7 @@ describe("migration semantics", () => {
       { uan: b, behavior: "test.flooder", init: { peer: a, total: 1000 } },
     ]);
     const expected = Array.from({ length: 1000 }, (_, index) => index + 1);
-    await waitFor("both floods delivered", async () =>
+    await waitUntil("both floods delivered", async () =>
       [...(await mediator.collectStates([a, b])).values()].every(
         (state) => (state as { received: number[] }).received.length === 1000,
       ),
@@ -392,7 +393,7 @@ describe("migration semantics", () => {
     await mediator.spawnActors("vm-0", chatter.slice(0, 2));
     await mediator.spawnActors("vm-1", chatter.slice(2));
     const uans = chatter.map((spec) => spec.uan);
-    await waitFor("5 rounds everywhere", async () =>
+    await waitUntil("5 rounds everywhere", async () =>
       [...(await mediator.collectStates(uans)).values()].every(
         (state) =>
           (state as ChatterState).received.size === 2 &&

@@ -18,7 +18,8 @@ import {
   type MigratedActor,
   type RecorderState,
 } from "@malleo/actors";
-import { TheaterLab, connectAsPeer, waitFor } from "./testing";
+import { waitUntil } from "@malleo/testing";
+import { TheaterLab, connectAsPeer } from "./testing";
 
 // This suite's range is 25000–25999; nobody listens on NOBODY_PORT.
 const IMPOSTOR_PORT = 25030;
@@ -71,7 +72,7 @@ describe("theater admission: peer links", () => {
 
     expect(told).toContainEqual({ type: "peer-refused", reason: '"deliver" sent before the handshake' });
     lab.mediator.sendMessage(uan, "legitimate"); // after the forged one on the wire: when it is in, the other was judged
-    await waitFor("the legitimate message", async () => (await receivedBy(lab, uan)).length >= 1);
+    await waitUntil("the legitimate message", async () => (await receivedBy(lab, uan)).length >= 1);
     expect(await receivedBy(lab, uan)).toEqual(["legitimate"]);
     expect(lab.log("adm-a")).toContain('"reason":"\\"deliver\\" sent before the handshake"');
   });
@@ -102,7 +103,7 @@ describe("theater admission: peer links", () => {
     socket.write(Buffer.alloc(64 * 1024));
     await closed;
     expect((await lab.mediator.profileActors("adm-a")).length).toBeGreaterThan(0); // the theater carries on
-    await waitFor("the cut-off to be logged", () => lab.log("adm-a").includes("exceeds the limit of 16384"));
+    await waitUntil("the cut-off to be logged", () => lab.log("adm-a").includes("exceeds the limit of 16384"));
     expect(lab.log("adm-a")).toMatch(/"msg":"peer link closed during the handshake".*frame payload of 1048576 bytes exceeds/);
   });
 
@@ -152,7 +153,7 @@ describe("theater admission: peer links", () => {
     });
     const starting = unadmitted.start().catch(() => {});
     try {
-      await waitFor("the theater to listen", () => unadmitted.address !== "");
+      await waitUntil("the theater to listen", () => unadmitted.address !== "");
       const attempt = connectAsPeer(unadmitted.address, lab.mediator.peerKey);
       await expect(attempt).rejects.toThrow(/refused the link: this theater has not been admitted by a Mediator yet/);
       expect(logs).toContainEqual(
@@ -168,14 +169,14 @@ describe("theater admission: peer links", () => {
     const uan = "uan://probe/adm-mover";
     await lab.mediator.spawnActors("adm-a", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
     lab.mediator.sendMessage(uan, "on a");
-    await waitFor("the first message", async () => (await receivedBy(lab, uan)).length === 1);
+    await waitUntil("the first message", async () => (await receivedBy(lab, uan)).length === 1);
     await lab.mediator.awaitReady("adm-a", [uan], 5_000);
     await lab.mediator.migrate([uan], "adm-a", "adm-b");
     await lab.mediator.resume("adm-b", [uan]);
     // A peer that proved the key delivers straight to the new theater.
     const peer = await connectAsPeer(lab.mediator.theater("adm-b")!.address, lab.mediator.peerKey);
     peer.send({ type: "deliver", to: uan, from: null, body: "from an admitted peer", hops: 0 });
-    await waitFor("the peer's message", async () => (await receivedBy(lab, uan)).length === 2);
+    await waitUntil("the peer's message", async () => (await receivedBy(lab, uan)).length === 2);
     expect(await receivedBy(lab, uan)).toEqual(["on a", "from an admitted peer"]);
     expect(lab.mediator.listActors("adm-b").map((actor) => actor.uan)).toContain(uan);
     peer.destroy();

@@ -9,7 +9,7 @@ import {
   type RecorderState,
 } from "@malleo/actors";
 import { Mediator } from "./mediator";
-import { waitFor } from "./testing";
+import { waitUntil } from "@malleo/testing";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -50,7 +50,7 @@ describe("mediator recovery", () => {
     const uan = "uan://probe/survivor";
     await first.mediator.spawnActors("vm-r", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
     first.mediator.sendMessage(uan, "before");
-    await waitFor("the first message", async () => (await recorded(first.mediator, uan)).length === 1);
+    await waitUntil("the first message", async () => (await recorded(first.mediator, uan)).length === 1);
 
     await first.mediator.stop();
     const second = await startMediator(parseAddress(first.address).port);
@@ -58,7 +58,7 @@ describe("mediator recovery", () => {
     await second.mediator.awaitTheater("vm-r", 10_000);
     expect(second.mediator.listActors("vm-r").map((actor) => actor.uan)).toEqual([uan]);
     second.mediator.sendMessage(uan, "after");
-    await waitFor("the second message", async () => (await recorded(second.mediator, uan)).length === 2);
+    await waitUntil("the second message", async () => (await recorded(second.mediator, uan)).length === 2);
     expect(await recorded(second.mediator, uan)).toEqual(["before", "after"]);
   });
 

@@ -12,15 +12,6 @@ import {
 } from "@malleo/actors";
 import { Mediator, type ProgressEvent } from "./mediator";
 
-/** Polls `condition` until it holds; fails with `what` at the deadline. Never a bare sleep. */
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /**
  * A peer connection to a theater that proves `key` like an admitted theater would (a stale
  * sender, a second stream); it records what it receives and answers goodbyes like a theater.

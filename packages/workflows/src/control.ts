@@ -1,11 +1,8 @@
-import { AppError, TERMINAL_STATUSES, type OperationStatus } from "@malleo/core";
-import { publishEvent, type Db } from "@malleo/db";
+import { AppError, TERMINAL_STATUSES } from "@malleo/core";
+import { operationDecideReady, operationGetForControl, operationRequestCancel, type Db } from "@malleo/db";
 
 async function loadForControl(db: Db, operationId: string) {
-  const op = await db.operation.findUnique({
-    where: { id: operationId },
-    include: { steps: { where: { name: "transfer", status: "succeeded" }, select: { id: true } } },
-  });
+  const op = await operationGetForControl(db, operationId);
   if (!op) throw new AppError("NOT_FOUND", `operation ${operationId} does not exist`, { operationId });
   return op;
 }
@@ -33,24 +30,21 @@ export async function cancelOperation(db: Db, operationId: string, operator: str
       { status: op.status },
     );
   }
-  const updated = await db.operation.updateMany({
-    where: { id: operationId, status: { in: ["queued", "running"] satisfies OperationStatus[] }, cancelRequestedAt: null },
-    data: { cancelRequestedAt: new Date(), cancelledBy: operator },
-  });
-  if (updated.count === 0) {
+  // The same conditions again, in the write (compare-and-swap): the workflow may have moved on.
+  if (!(await operationRequestCancel(db, operationId, operator))) {
     throw new AppError("CANCEL_TOO_LATE", `operation ${operationId} was cancelled already or has just moved on`, {});
   }
-  await publishEvent(db, { type: "operation", operationId });
   return { id: operationId, cancelRequested: true };
 }
 
 /**
  * The operator's answer when a ready barrier timed out: wait longer for the actors named, or
- * abort (roll back). Only valid while the operation is waiting on that barrier.
+ * abort (roll back). Only valid while the operation is waiting on that barrier, which the write
+ * itself checks (compare-and-swap on status and waiting reason).
  */
 export async function decideReadyTimeout(db: Db, operationId: string, decision: "extend" | "abort", operator: string) {
-  const op = await loadForControl(db, operationId);
-  if (op.status !== "running" || !op.waitingReason?.startsWith("ready")) {
+  if (!(await operationDecideReady(db, operationId, decision))) {
+    const op = await loadForControl(db, operationId);
     throw new AppError(
       "NOT_WAITING",
       `operation ${operationId} is not waiting on a ready barrier; extend or abort applies only then`,
@@ -59,7 +53,5 @@ export async function decideReadyTimeout(db: Db, operationId: string, decision: 
       },
     );
   }
-  await db.operation.update({ where: { id: operationId }, data: { readyDecision: decision } });
-  await publishEvent(db, { type: "operation", operationId });
   return { id: operationId, decision, by: operator };
 }

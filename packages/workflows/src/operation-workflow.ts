@@ -39,8 +39,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
   if (!op) throw new AppError("NOT_FOUND", `operation ${operationId} does not exist`);
   const ctx: OperationContext = { operationId, plan: op.plan as unknown as OperationPlan, mode: transferModeOf(op.input) };
   const startedMs = await durably("start", async () => {
-    await operationTransition(db, operationId, ["queued"], "running");
-    await publishEvent(db, { type: "operation", operationId });
+    await operationTransition(db, operationId, "running", { from: ["queued"] });
     return Date.now();
   });
 
@@ -89,8 +88,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
   await cleanUpSources(ctx);
   await durably("finish", async () => {
     await operationReleaseLocks(db, operationId);
-    await operationTransition(db, operationId, ["running", "cleanup_pending"], "succeeded", { waitingReason: null });
-    await publishEvent(db, { type: "operation", operationId });
+    await operationTransition(db, operationId, "succeeded", { waitingReason: null });
     await publishEvent(db, { type: "topology" });
   });
   return "succeeded";

@@ -1,6 +1,6 @@
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import type { StepName } from "@malleo/core";
-import { publishEvent, stepAttemptCount, stepFinish, stepStart } from "@malleo/db";
+import { publishEvent, stepCount, stepFinish, stepStart } from "@malleo/db";
 import { errorText, fx, workflowTimeouts } from "./runtime";
 import { RETRY_TRANSIENT } from "./transient-errors";
 
@@ -26,7 +26,7 @@ export async function recordedStep<T>(operationId: string, name: StepName | "rol
   return DBOS.runStep(
     async () => {
       const { db } = fx();
-      const attempt = (await stepAttemptCount(db, operationId, name)) + 1;
+      const attempt = (await stepCount(db, operationId, name)) + 1;
       const row = await stepStart(db, operationId, name, attempt);
       await publishEvent(db, { type: "operation", operationId });
       fx().log({ operationId, step: name, attempt, event: "step started" });

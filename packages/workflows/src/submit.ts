@@ -12,14 +12,14 @@ import {
 } from "@malleo/core";
 import {
   actorListByVms,
-  hostLockForUpdate,
   hostUsageList,
   operationCreateWithLocks,
   publishEvent,
-  vmCreate,
   vmListByIds,
+  vmReserve,
   type Db,
   type DbOrTx,
+  type HostUsage,
   type Operation,
 } from "@malleo/db";
 import { z } from "zod";
@@ -57,8 +57,16 @@ export async function checkPlanCapacity(
   plan: OperationPlan,
   opts: { ownTargetsOf?: string; requireReachable?: boolean } = {},
 ): Promise<void> {
+  checkPlanFits(await hostUsageList(db, [...new Set(plan.targets.map((t) => t.hostId))]), plan, opts);
+}
+
+/** The check of `checkPlanCapacity` against the target hosts' usage as read. */
+function checkPlanFits(
+  hosts: HostUsage[],
+  plan: OperationPlan,
+  opts: { ownTargetsOf?: string; requireReachable?: boolean },
+): void {
   const hostIds = [...new Set(plan.targets.map((t) => t.hostId))];
-  const hosts = await hostUsageList(db, hostIds);
   for (const id of hostIds) {
     if (!hosts.some((h) => h.id === id)) throw new AppError("NOT_FOUND", `host ${id} is not registered`, { hostId: id });
   }
@@ -79,26 +87,22 @@ export async function checkPlanCapacity(
  * since Validate), and the target VM rows are recorded. Idempotent for a resumed workflow.
  */
 export async function reserveTargets(db: Db, operationId: string, plan: OperationPlan): Promise<void> {
-  await db.$transaction(async (tx) => {
-    await hostLockForUpdate(
-      tx,
-      plan.targets.map((t) => t.hostId),
-    );
-    await checkPlanCapacity(tx, plan, { ownTargetsOf: operationId });
-    for (const t of plan.targets) {
-      await vmCreate(tx, {
-        id: t.id,
-        name: t.name,
-        hostId: t.hostId,
-        applicationId: plan.applicationId,
-        vcpus: t.vcpus,
-        memoryMiB: t.memoryMiB,
-        createdBy: operationId,
-        lockedBy: operationId,
-        state: "provisioning",
-      });
-    }
-  });
+  await vmReserve(
+    db,
+    plan.targets.map((t) => t.hostId),
+    (hosts) => checkPlanFits(hosts, plan, { ownTargetsOf: operationId }),
+    plan.targets.map((t) => ({
+      id: t.id,
+      name: t.name,
+      hostId: t.hostId,
+      applicationId: plan.applicationId,
+      vcpus: t.vcpus,
+      memoryMiB: t.memoryMiB,
+      createdBy: operationId,
+      lockedBy: operationId,
+      state: "provisioning" as const,
+    })),
+  );
 }
 
 /**

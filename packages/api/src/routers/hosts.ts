@@ -9,6 +9,7 @@ import {
   placeableCapacity,
 } from "@malleo/core";
 import {
+  UniqueViolation,
   hostCreate,
   hostGetWithUsage,
   hostListByUri,
@@ -80,7 +81,7 @@ export const hostsRouter = createTRPCRouter({
       if (sameUri.length)
         throw new AppError("INVALID_INPUT", `host ${sameUri[0]!.id} is already registered with ${input.uri}`, { uri: input.uri });
       await hostCreate(ctx.db, { id: input.name, ...input }).catch((e: unknown) => {
-        if ((e as { code?: string }).code === "P2002")
+        if (UniqueViolation.is(e))
           throw new AppError("INVALID_INPUT", `a host named ${input.name} already exists; choose another name`, {
             name: input.name,
           });

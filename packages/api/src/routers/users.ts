@@ -1,5 +1,14 @@
 import { AppError } from "@malleo/core";
-import { apiTokenCreate, apiTokenList, apiTokenRevoke, userCreate, userDisable, userList, userSetRole } from "@malleo/db";
+import {
+  UniqueViolation,
+  apiTokenCreate,
+  apiTokenList,
+  apiTokenRevoke,
+  userCreate,
+  userDisable,
+  userList,
+  userSetRole,
+} from "@malleo/db";
 import { z } from "zod";
 import { hashPassword } from "../auth/passwords";
 import { ROLES } from "../auth/roles";
@@ -33,8 +42,7 @@ const userId = z.uuid({ error: "a user id is a UUID, as listed on the Admin page
 const tokenId = z.uuid({ error: "a token id is a UUID, as listed on the Admin page" });
 
 function uniqueName(e: unknown, name: string): never {
-  if ((e as { code?: string }).code === "P2002")
-    throw new AppError("INVALID_INPUT", `a user named ${name} already exists`, { name });
+  if (UniqueViolation.is(e)) throw new AppError("INVALID_INPUT", `a user named ${name} already exists`, { name });
   throw e;
 }
 

@@ -1,4 +1,5 @@
 import type { Db, DbOrTx } from "../client";
+import { rethrowUniqueViolation } from "../errors";
 
 export interface HostInput {
   id: string;
@@ -6,6 +7,10 @@ export interface HostInput {
   cpus: number;
   memoryMiB: number;
   vmQuota: number;
+}
+
+export function hostCount(db: Db) {
+  return db.host.count();
 }
 
 export function hostList(db: Db) {
@@ -29,6 +34,8 @@ export function hostUsageList(db: DbOrTx, hostIds: string[]) {
     },
   });
 }
+
+export type HostUsage = Awaited<ReturnType<typeof hostUsageList>>[number];
 
 /** Serialises capacity decisions on these hosts until the transaction ends (SELECT … FOR UPDATE). */
 export async function hostLockForUpdate(tx: DbOrTx, hostIds: string[]): Promise<void> {
@@ -58,25 +65,28 @@ export function hostListByUri(db: DbOrTx, uri: string) {
 /**
  * Registers a host from the UI or the API: its URI, VM quota and overcommit ratios. Capacity
  * starts at 0 (nothing can be placed on it) until the worker has read libvirt's nodeGetInfo.
+ * Throws UniqueViolation when a host of that name exists.
  */
 export function hostCreate(
   db: DbOrTx,
   h: { id: string; uri: string; vmQuota: number; cpuOvercommit: number; memoryOvercommit: number },
 ) {
-  return db.host.create({
-    data: {
-      id: h.id,
-      name: h.id,
-      uri: h.uri,
-      vmQuota: h.vmQuota,
-      cpuOvercommit: h.cpuOvercommit,
-      memoryOvercommit: h.memoryOvercommit,
-      cpus: 0,
-      memoryMiB: 0,
-      status: "unreachable",
-      statusReason: "registered; waiting for the worker to connect",
-    },
-  });
+  return db.host
+    .create({
+      data: {
+        id: h.id,
+        name: h.id,
+        uri: h.uri,
+        vmQuota: h.vmQuota,
+        cpuOvercommit: h.cpuOvercommit,
+        memoryOvercommit: h.memoryOvercommit,
+        cpus: 0,
+        memoryMiB: 0,
+        status: "unreachable",
+        statusReason: "registered; waiting for the worker to connect",
+      },
+    })
+    .catch(rethrowUniqueViolation);
 }
 
 type HostWithVms = Awaited<ReturnType<typeof hostListWithUsage>>[number];

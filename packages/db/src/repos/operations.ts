@@ -1,6 +1,23 @@
-import { AppError } from "@malleo/core";
+import {
+  AppError,
+  TERMINAL_STATUSES,
+  assertOperationTransition,
+  operationAllowedFrom,
+  type OperationStatus as LifecycleOperationStatus,
+} from "@malleo/core";
 import type { Db } from "../client";
+import { publishEvent } from "../events";
 import type { OperationKind, OperationStatus, Prisma, StepStatus } from "../generated/prisma/client";
+
+/** Fails to compile when core's operation lifecycle and the Prisma enum name different statuses. */
+type OperationStatusesMatchSchema = [OperationStatus, LifecycleOperationStatus] extends [
+  LifecycleOperationStatus,
+  OperationStatus,
+]
+  ? true
+  : never;
+const operationStatusesMatchSchema: OperationStatusesMatchSchema = true;
+void operationStatusesMatchSchema;
 
 /**
  * Creates an operation and takes the lock on each of its VMs in one transaction, by
@@ -81,30 +98,122 @@ export function operationListByStatus(db: Db, statuses: OperationStatus[]) {
   return db.operation.findMany({ where: { status: { in: statuses } }, orderBy: { createdAt: "asc" } });
 }
 
-/** Compare-and-swap on status: returns false when the operation was not in one of `from`. */
+/** The operation and whether its Transfer has succeeded: what cancel and the ready decision check. */
+export function operationGetForControl(db: Db, id: string) {
+  return db.operation.findUnique({
+    where: { id },
+    include: { steps: { where: { name: "transfer", status: "succeeded" }, select: { id: true } } },
+  });
+}
+
+/** The operator's cancel request, if any (null when there is none or no such operation). */
+export async function operationGetCancelRequest(db: Db, id: string): Promise<{ by: string } | null> {
+  const op = await db.operation.findUnique({ where: { id }, select: { cancelRequestedAt: true, cancelledBy: true } });
+  return op?.cancelRequestedAt ? { by: op.cancelledBy ?? "an operator" } : null;
+}
+
+/** What a workflow waiting on a timed-out ready barrier polls: the operator's decision and cancel. */
+export function operationGetReadyDecision(db: Db, id: string) {
+  return db.operation.findUnique({ where: { id }, select: { readyDecision: true, cancelRequestedAt: true } });
+}
+
+/**
+ * Moves an operation to `to` by compare-and-swap: `UPDATE … WHERE status IN (…)` over the
+ * statuses from which the lifecycle table (packages/core) allows `to`, or over `from` to narrow
+ * them (each must be allowed). Publishes the operation's event when it changed; returns false,
+ * changing nothing, when the operation was in none of them (a resumed step finds it moved on).
+ */
 export async function operationTransition(
   db: Db,
   id: string,
-  from: OperationStatus[],
   to: OperationStatus,
-  extra: { error?: string | null; waitingReason?: string | null } = {},
+  extra: { from?: OperationStatus[]; error?: string | null; waitingReason?: string | null } = {},
 ): Promise<boolean> {
+  const allowed = operationAllowedFrom(to);
+  for (const f of extra.from ?? []) assertOperationTransition(f, to);
+  const from = extra.from ?? allowed;
+  if (from.length === 0) throw new AppError("INTERNAL", `no operation status leads to ${to}`, { to });
   const now = new Date();
   const r = await db.operation.updateMany({
     where: { id, status: { in: from } },
     data: {
       status: to,
       ...(to === "running" ? { startedAt: now } : {}),
-      ...(["succeeded", "failed", "rolled_back"].includes(to) ? { finishedAt: now } : {}),
+      ...(TERMINAL_STATUSES.includes(to) ? { finishedAt: now } : {}),
       ...(extra.error !== undefined ? { error: extra.error } : {}),
       ...(extra.waitingReason !== undefined ? { waitingReason: extra.waitingReason } : {}),
     },
   });
-  return r.count === 1;
+  if (r.count === 0) return false;
+  await publishEvent(db, { type: "operation", operationId: id });
+  return true;
+}
+
+/**
+ * Sets (or clears, with null) what the operation is waiting for, only while it is in `status`
+ * (compare-and-swap); `readyDecision: null` also clears the operator's last ready decision.
+ * Publishes the operation's event when it changed; returns false when the status differed.
+ */
+export async function operationSetWaiting(
+  db: Db,
+  id: string,
+  waitingReason: string | null,
+  opts: { status: OperationStatus; readyDecision?: null },
+): Promise<boolean> {
+  const r = await db.operation.updateMany({
+    where: { id, status: opts.status },
+    data: { waitingReason, ...(opts.readyDecision === null ? { readyDecision: null } : {}) },
+  });
+  if (r.count === 0) return false;
+  await publishEvent(db, { type: "operation", operationId: id });
+  return true;
+}
+
+/** The waiting reasons the workflow writes while a ready barrier has timed out start with this. */
+const READY_WAIT_PREFIX = "ready";
+
+/**
+ * Records the operator's answer to a timed-out ready barrier, only while the operation is
+ * running and waiting on that barrier (compare-and-swap on status and waiting reason).
+ * Publishes the operation's event; returns false when it was not waiting.
+ */
+export async function operationDecideReady(db: Db, id: string, decision: "extend" | "abort"): Promise<boolean> {
+  const r = await db.operation.updateMany({
+    where: { id, status: "running", waitingReason: { startsWith: READY_WAIT_PREFIX } },
+    data: { readyDecision: decision },
+  });
+  if (r.count === 0) return false;
+  await publishEvent(db, { type: "operation", operationId: id });
+  return true;
+}
+
+/**
+ * Records an operator's cancel request, only while the operation is queued or running, not
+ * cancelled yet and its Transfer has not succeeded (compare-and-swap). Publishes the
+ * operation's event; returns false when any of that no longer held.
+ */
+export async function operationRequestCancel(db: Db, id: string, operator: string): Promise<boolean> {
+  const r = await db.operation.updateMany({
+    where: {
+      id,
+      status: { in: ["queued", "running"] },
+      cancelRequestedAt: null,
+      steps: { none: { name: "transfer", status: "succeeded" } },
+    },
+    data: { cancelRequestedAt: new Date(), cancelledBy: operator },
+  });
+  if (r.count === 0) return false;
+  await publishEvent(db, { type: "operation", operationId: id });
+  return true;
 }
 
 export function operationReleaseLocks(db: Db, operationId: string) {
   return db.vm.updateMany({ where: { lockedBy: operationId }, data: { lockedBy: null } });
+}
+
+/** How many attempts of this step the operation has recorded. */
+export function stepCount(db: Db, operationId: string, name: string) {
+  return db.operationStep.count({ where: { operationId, name } });
 }
 
 export function stepStart(db: Db, operationId: string, name: string, attempt: number) {
@@ -118,29 +227,6 @@ export function stepFinish(
   extra: { detail?: Prisma.InputJsonValue; error?: string } = {},
 ) {
   return db.operationStep.update({ where: { id: stepId }, data: { status, finishedAt: new Date(), ...extra } });
-}
-
-/** The operator's cancel request, if any (the workflow reads it between steps and between live moves). */
-export function operationCancelRequest(db: Db, id: string) {
-  return db.operation.findUnique({ where: { id }, select: { cancelRequestedAt: true, cancelledBy: true } });
-}
-
-/** The operator's answer to a timed-out ready barrier, and whether a cancel came meanwhile. */
-export function operationReadyDecision(db: Db, id: string) {
-  return db.operation.findUnique({ where: { id }, select: { readyDecision: true, cancelRequestedAt: true } });
-}
-
-/** What the operation waits on (shown in the UI), optionally clearing an earlier ready decision. */
-export function operationSetWaiting(db: Db, id: string, reason: string | null, opts: { clearReadyDecision?: boolean } = {}) {
-  return db.operation.update({
-    where: { id },
-    data: { waitingReason: reason, ...(opts.clearReadyDecision ? { readyDecision: null } : {}) },
-  });
-}
-
-/** How many attempts of a step the operation has recorded. */
-export function stepAttemptCount(db: Db, operationId: string, name: string) {
-  return db.operationStep.count({ where: { operationId, name } });
 }
 
 /** What a transfer cost the application: its mode, its pause and the actors' hold times (ms). */

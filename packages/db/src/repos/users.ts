@@ -1,5 +1,6 @@
 import { AppError } from "@malleo/core";
 import type { Db } from "../client";
+import { rethrowUniqueViolation } from "../errors";
 import type { UserRole } from "../generated/prisma/client";
 
 /** The refusal for a user id that names no user (Prisma's P2025 "record not found" otherwise ends as a 500). */
@@ -29,8 +30,9 @@ export function userGetByNameWithSecret(db: Db, name: string) {
   return db.user.findUnique({ where: { name } });
 }
 
+/** Throws UniqueViolation when a user of that name exists. */
 export function userCreate(db: Db, u: { name: string; role: UserRole; passwordHash: string; createdBy?: string }) {
-  return db.user.create({ data: u, select: publicUser });
+  return db.user.create({ data: u, select: publicUser }).catch(rethrowUniqueViolation);
 }
 
 /** Creates the user only when no user exists at all (the first admin); returns null otherwise. */

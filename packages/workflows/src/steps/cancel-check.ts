@@ -1,12 +1,11 @@
 import { AppError } from "@malleo/core";
-import { operationCancelRequest } from "@malleo/db";
+import { operationGetCancelRequest } from "@malleo/db";
 import { durably } from "../recorded-step";
 import { fx } from "../runtime";
 
 /** The operator's cancel request, or null. */
 export async function cancelRequestedBy(operationId: string): Promise<string | null> {
-  const op = await operationCancelRequest(fx().db, operationId);
-  return op?.cancelRequestedAt ? (op.cancelledBy ?? "an operator") : null;
+  return (await operationGetCancelRequest(fx().db, operationId))?.by ?? null;
 }
 
 /** A recorded read of the operator's cancel request; throws CANCELLED when there is one. */

@@ -1,5 +1,5 @@
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { operationSetWaiting, operationTransition, publishEvent, vmGet, vmSetState } from "@malleo/db";
+import { operationSetWaiting, operationTransition, publishEvent, vmGet, vmTransition } from "@malleo/db";
 import { durably, recordedStep } from "../recorded-step";
 import { errorText, fx, workflowTimeouts } from "../runtime";
 import type { OperationContext } from "./context";
@@ -18,9 +18,9 @@ export async function cleanUpSources({ operationId, plan }: OperationContext): P
         for (const s of plan.sources) {
           const row = await vmGet(db, s.id);
           if (!row || row.state === "deleted") continue;
-          await vmSetState(db, s.id, "deleting");
+          await vmTransition(db, s.id, "deleting");
           await fx().destroyVm(s.id);
-          await vmSetState(db, s.id, "deleted");
+          await vmTransition(db, s.id, "deleted");
         }
         await publishEvent(db, { type: "topology" });
         return { destroyed: plan.sources.map((s) => s.name) };
@@ -29,9 +29,8 @@ export async function cleanUpSources({ operationId, plan }: OperationContext): P
     } catch (e) {
       const reason = `clean-up pending: ${errorText(e)}; attempt ${attempt} failed, retrying in ${Math.round(delay / 1000)} s`;
       await durably(`cleanup-pending-${attempt}`, async () => {
-        if (!(await operationTransition(db, operationId, ["running"], "cleanup_pending", { waitingReason: reason })))
-          await operationSetWaiting(db, operationId, reason);
-        await publishEvent(db, { type: "operation", operationId });
+        if (!(await operationTransition(db, operationId, "cleanup_pending", { waitingReason: reason })))
+          await operationSetWaiting(db, operationId, reason, { status: "cleanup_pending" });
       });
       await DBOS.sleep(delay);
       delay = Math.min(delay * 2, workflowTimeouts().cleanupRetryMaxMs);

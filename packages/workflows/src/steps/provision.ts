@@ -1,5 +1,5 @@
 import { AppError } from "@malleo/core";
-import { publishEvent, vmGet, vmSetState } from "@malleo/db";
+import { publishEvent, vmGet, vmTransition } from "@malleo/db";
 import { reserveTargets } from "../submit";
 import { fx } from "../runtime";
 import type { Compensation, OperationContext } from "./context";
@@ -23,7 +23,7 @@ export async function provisionStep({ operationId, plan }: OperationContext) {
         vcpus: t.vcpus,
         memoryMiB: t.memoryMiB,
       });
-      await vmSetState(db, t.id, "running");
+      await vmTransition(db, t.id, "running");
     }),
   );
   await publishEvent(db, { type: "topology" });
@@ -48,7 +48,7 @@ export function destroyTargets({ operationId, plan }: OperationContext): Compens
           if (!(row.state === "provisioning" && AppError.is(e) && e.details.unreachable === true)) throw e;
           fx().log({ operationId, event: "target never created: host unreachable", vm: t.name, hostId: t.hostId });
         }
-        await vmSetState(db, t.id, "deleted");
+        await vmTransition(db, t.id, "deleted");
       }
       await publishEvent(db, { type: "topology" });
     },

@@ -1,17 +1,19 @@
 import { AppError } from "@malleo/core";
-import { actorListByVms, operationReadyDecision, operationSetWaiting, publishEvent } from "@malleo/db";
+import { actorListByVms, operationGetReadyDecision, operationSetWaiting } from "@malleo/db";
 import { fx, sleep, workflowTimeouts } from "../runtime";
 import type { Compensation, OperationContext } from "./context";
 
 async function setWaiting(operationId: string, reason: string | null, opts: { clearReadyDecision?: boolean } = {}) {
-  await operationSetWaiting(fx().db, operationId, reason, opts);
-  await publishEvent(fx().db, { type: "operation", operationId });
+  await operationSetWaiting(fx().db, operationId, reason, {
+    status: "running",
+    ...(opts.clearReadyDecision ? { readyDecision: null } : {}),
+  });
 }
 
 async function awaitReadyDecision(operationId: string): Promise<"extend" | "abort" | "cancel" | "timeout"> {
   const deadline = Date.now() + workflowTimeouts().readyDecisionMs;
   while (Date.now() < deadline) {
-    const op = await operationReadyDecision(fx().db, operationId);
+    const op = await operationGetReadyDecision(fx().db, operationId);
     if (op?.cancelRequestedAt) return "cancel";
     if (op?.readyDecision === "extend" || op?.readyDecision === "abort") return op.readyDecision;
     await sleep(250);

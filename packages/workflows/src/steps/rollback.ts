@@ -1,4 +1,4 @@
-import { operationReleaseLocks, operationSetWaiting, operationTransition, publishEvent } from "@malleo/db";
+import { operationReleaseLocks, operationTransition, publishEvent } from "@malleo/db";
 import { durably, recordedStep } from "../recorded-step";
 import { errorText, fx } from "../runtime";
 import type { Compensation } from "./context";
@@ -12,9 +12,7 @@ export async function rollBack(operationId: string, compensations: Compensation[
   const { db } = fx();
   const reason = errorText(cause);
   await durably("rolling-back", async () => {
-    await operationTransition(db, operationId, ["running", "queued"], "rolling_back", { error: reason });
-    await operationSetWaiting(db, operationId, null);
-    await publishEvent(db, { type: "operation", operationId });
+    await operationTransition(db, operationId, "rolling_back", { error: reason, waitingReason: null });
   });
   let rollbackError: string | undefined;
   try {
@@ -31,10 +29,10 @@ export async function rollBack(operationId: string, compensations: Compensation[
   }
   await durably("finish", async () => {
     await operationReleaseLocks(db, operationId);
-    await operationTransition(db, operationId, ["rolling_back"], rollbackError ? "failed" : "rolled_back", {
+    await operationTransition(db, operationId, rollbackError ? "failed" : "rolled_back", {
+      from: ["rolling_back"],
       error: rollbackError ? `${reason}; rollback failed: ${rollbackError}` : reason,
     });
-    await publishEvent(db, { type: "operation", operationId });
     await publishEvent(db, { type: "topology" });
   });
   return rollbackError ? "failed" : "rolled_back";
