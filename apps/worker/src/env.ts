@@ -45,7 +45,7 @@ const schema = z.object({
   MALLEO_CLEANUP_RETRY_MAX_MS: z.coerce.number().int().positive().default(30_000),
   /** Live transfer: actors per move, and moves in flight at once. */
   MALLEO_LIVE_CHUNK_ACTORS: z.coerce.number().int().min(1).max(1000).default(8),
-  MALLEO_LIVE_MOVES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+  MALLEO_LIVE_MOVES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(8),
   // Fault injection for the chaos suite only: SIGKILL the worker at `<step>:<before|after>`.
   MALLEO_CHAOS_CRASH_AT: z
     .string()

@@ -39,6 +39,13 @@ describe("applicationPause", () => {
     expect(applicationPause([w], 1900, 2500)).toEqual({ pauseMs: 60, idleMs: 64, normalGapMs: 4 });
   });
 
+  it("takes the median gap before, so one long stall before the operation does not hide a pause", () => {
+    // Progress every 10 ms, one 300 ms stall before the operation, then a 100 ms stop during it.
+    const before = [...every(0, 1000, 10), ...every(1300, 2000, 10)];
+    const w = active(0, 3000, [...before, ...every(2100, 3000, 10)]);
+    expect(applicationPause([w], 2000, 2500)).toEqual({ pauseMs: 91, idleMs: 100, normalGapMs: 9 });
+  });
+
   it("is null for an application that made no progress before (finished or stopped)", () => {
     expect(applicationPause([active(0, 3000, every(2100, 3000, 5))], 2000, 2500)).toBeNull();
   });

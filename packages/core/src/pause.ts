@@ -15,31 +15,46 @@ function isActive(w: ActivityBits, ms: number): boolean {
   return (w.bits[k >> 3]! & (1 << (k & 7))) !== 0;
 }
 
-/** The longest run of milliseconds in [fromMs, toMs) in which no window shows progress. */
-export function longestIdleMs(windows: ActivityBits[], fromMs: number, toMs: number): number {
+/** The runs of milliseconds in [fromMs, toMs) in which no window shows progress, by length. */
+function idleRuns(windows: ActivityBits[], fromMs: number, toMs: number): { runs: number[]; active: number } {
   const from = Math.floor(fromMs);
   const to = Math.ceil(toMs);
-  let longest = 0;
+  const runs: number[] = [];
   let run = 0;
+  let active = 0;
   for (let ms = from; ms < to; ms++) {
-    if (windows.some((w) => isActive(w, ms))) run = 0;
-    else if (++run > longest) longest = run;
+    if (windows.some((w) => isActive(w, ms))) {
+      active++;
+      if (run > 0) runs.push(run);
+      run = 0;
+    } else run++;
   }
-  return longest;
+  if (run > 0) runs.push(run);
+  return { runs, active };
+}
+
+/** The longest run of milliseconds in [fromMs, toMs) in which no window shows progress. */
+export function longestIdleMs(windows: ActivityBits[], fromMs: number, toMs: number): number {
+  return Math.max(0, ...idleRuns(windows, fromMs, toMs).runs);
 }
 
 export interface ApplicationPause {
-  /** Longest stretch without progress during the operation, less the normal longest stretch before it. */
+  /** Longest stretch without progress during the operation, less the normal gap between progress before it. */
   pauseMs: number;
   /** The longest stretch without progress during the operation, as measured. */
   idleMs: number;
-  /** The longest stretch without progress in the `baselineMs` before the operation: its normal iteration gap. */
+  /**
+   * The application's normal gap between progress: the median stretch without progress in the
+   * `baselineMs` before the operation (its iteration time, for an application that progresses in
+   * steps). The median, not the longest: one garbage collection or busy neighbour before the
+   * operation must not hide a pause during it.
+   */
   normalGapMs: number;
 }
 
 /**
  * The application's pause over [fromMs, toMs): the longest interval without progress, less the
- * normal one measured over the `baselineMs` before `fromMs`. An application that made no
+ * normal gap measured over the `baselineMs` before `fromMs`. An application that made no
  * progress at all before the operation (finished, or stopped) has no pause to speak of: null.
  */
 export function applicationPause(
@@ -48,8 +63,10 @@ export function applicationPause(
   toMs: number,
   baselineMs = 1000,
 ): ApplicationPause | null {
-  const normalGapMs = longestIdleMs(windows, fromMs - baselineMs, fromMs);
-  if (normalGapMs >= baselineMs) return null;
+  const before = idleRuns(windows, fromMs - baselineMs, fromMs);
+  if (before.active === 0) return null;
+  const sorted = [...before.runs].sort((a, b) => a - b);
+  const normalGapMs = sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
   const idleMs = longestIdleMs(windows, fromMs, toMs);
   return { pauseMs: Math.max(0, idleMs - normalGapMs), idleMs, normalGapMs };
 }

@@ -17,7 +17,7 @@ import { fx } from "./runtime";
 import { throwIfCancelled } from "./steps/cancel-check";
 import { cleanUpSources } from "./steps/cleanup";
 import type { Compensation, OperationContext } from "./steps/context";
-import { measureApplicationPause } from "./steps/measure-pause";
+import { measureApplicationPause, sourceActivity, type PauseWindow, type RecordedActivity } from "./steps/measure-pause";
 import { destroyTargets, provisionStep } from "./steps/provision";
 import { readyStep, resumeSources } from "./steps/ready";
 import { resumeStep } from "./steps/resume";
@@ -44,6 +44,8 @@ async function splitOrMerge(operationId: string): Promise<string> {
   });
 
   const compensations: Compensation[] = [];
+  let window: PauseWindow = { startedMs, heldFromMs: startedMs, heldUntilMs: startedMs };
+  let measured: TransferResult | undefined;
   try {
     await throwIfCancelled(operationId, "validate");
     await recordedStep(operationId, "validate", () => validateStep(ctx));
@@ -79,13 +81,17 @@ async function splitOrMerge(operationId: string): Promise<string> {
       };
       transfer = { ...transfer, hold, heldUntilMs: resumedAtMs };
     }
-    await recordCost(ctx, transfer, startedMs);
+    window = { startedMs, heldFromMs: transfer.heldFromMs, heldUntilMs: transfer.heldUntilMs };
+    measured = transfer;
   } catch (e) {
     return rollBack(operationId, compensations, e);
   }
 
+  // The sources' progress is read before Clean up destroys them; the targets' after it.
+  const sources = await durably("source-activity", () => sourceActivity(ctx, window));
   // Past the switch-over the application runs on the targets: clean-up failures are retried, never rolled back.
   await cleanUpSources(ctx);
+  await recordCost(ctx, measured, window, sources);
   await durably("finish", async () => {
     await operationReleaseLocks(db, operationId);
     await operationTransition(db, operationId, "succeeded", { waitingReason: null });
@@ -95,13 +101,15 @@ async function splitOrMerge(operationId: string): Promise<string> {
 }
 
 /** The application's pause and the actors' hold times, on the operation row (History, CSV, the operation page). */
-async function recordCost(ctx: OperationContext, transfer: TransferResult, startedMs: number): Promise<void> {
+async function recordCost(
+  ctx: OperationContext,
+  transfer: TransferResult | undefined,
+  window: PauseWindow,
+  sources: RecordedActivity[] | null,
+): Promise<void> {
+  if (!transfer) return;
   await durably("record-cost", async () => {
-    const pause = await measureApplicationPause(ctx, {
-      startedMs,
-      heldFromMs: transfer.heldFromMs,
-      heldUntilMs: transfer.heldUntilMs,
-    });
+    const pause = await measureApplicationPause(ctx, window, sources);
     await operationRecordCost(fx().db, ctx.operationId, {
       transferMode: ctx.mode,
       pauseMs: pause?.pauseMs ?? null,

@@ -7,7 +7,7 @@ let timeouts: WorkflowTimeouts = {
   cleanupRetryMs: 1_000,
   cleanupRetryMaxMs: 30_000,
   liveChunkActors: 8,
-  liveMovesInFlight: 4,
+  liveMovesInFlight: 8,
 };
 
 /** The worker installs its effects once, before DBOS.launch(). */

@@ -1,4 +1,4 @@
-import { applicationPause, longestIdleMs, type ApplicationPause } from "@malleo/core";
+import { applicationPause, longestIdleMs, type ActivityBits, type ApplicationPause } from "@malleo/core";
 import { fx, sleep } from "../runtime";
 import type { OperationContext } from "./context";
 
@@ -15,28 +15,70 @@ export interface PauseWindow {
   heldUntilMs: number;
 }
 
+/** Activity windows as a DBOS step can record them (bits base64). */
+export interface RecordedActivity {
+  startMs: number;
+  length: number;
+  bits: string;
+}
+
+function toRecorded(w: ActivityBits): RecordedActivity {
+  return { startMs: w.startMs, length: w.length, bits: Buffer.from(w.bits).toString("base64") };
+}
+function fromRecorded(w: RecordedActivity): ActivityBits {
+  return { startMs: w.startMs, length: w.length, bits: new Uint8Array(Buffer.from(w.bits, "base64")) };
+}
+
+async function activityOf(vmIds: string[], fromMs: number, toMs: number): Promise<ActivityBits[] | null> {
+  const activity = fx().applicationActivity;
+  if (!activity) return null;
+  try {
+    return await activity(vmIds, fromMs, toMs);
+  } catch (e) {
+    fx().log({ event: "application activity not read", error: (e as Error).message });
+    return null;
+  }
+}
+
+/**
+ * The sources' activity, read as soon as the last actor ran again: Clean up destroys them, and
+ * after the switch-over they hold no actors, so nothing later is missed.
+ */
+export async function sourceActivity({ plan }: OperationContext, w: PauseWindow): Promise<RecordedActivity[] | null> {
+  const windows = await activityOf(
+    plan.sources.map((s) => s.id),
+    w.startedMs - BASELINE_MS,
+    Math.max(Date.now(), w.heldUntilMs),
+  );
+  return windows && windows.map(toRecorded);
+}
+
 /**
  * The application's pause over the hold window: the longest stretch in which none of its
  * theaters (sources and targets) made progress, less its normal gap in the second before the
- * operation started (before Provision, whose boots compete for CPU on a shared host). Watched
- * until SETTLE_MS past the last hold, so a slow restart counts. Null when the worker cannot ask
- * the theaters, or the application was not progressing before.
+ * operation started (before Provision, whose boots compete for CPU on a shared host). The
+ * targets are watched until SETTLE_MS past the last hold (usually already past, after Clean up),
+ * so a slow restart counts. Null when the worker cannot ask the theaters, or the application was
+ * not progressing before.
  */
-export async function measureApplicationPause({ plan }: OperationContext, w: PauseWindow): Promise<ApplicationPause | null> {
-  const activity = fx().applicationActivity;
-  if (!activity) return null;
+export async function measureApplicationPause(
+  { plan }: OperationContext,
+  w: PauseWindow,
+  sources: RecordedActivity[] | null,
+): Promise<ApplicationPause | null> {
+  if (!sources) return null;
   const end = w.heldUntilMs + SETTLE_MS;
   if (Date.now() < end) await sleep(end - Date.now());
-  const vmIds = [...plan.sources.map((s) => s.id), ...plan.targets.map((t) => t.id)];
-  try {
-    const windows = await activity(vmIds, w.startedMs - BASELINE_MS, end);
-    if (windows.length === 0) return null;
-    const normal = applicationPause(windows, w.startedMs, w.startedMs, BASELINE_MS);
-    if (!normal) return null;
-    const idleMs = longestIdleMs(windows, w.heldFromMs, end);
-    return { pauseMs: Math.max(0, idleMs - normal.normalGapMs), idleMs, normalGapMs: normal.normalGapMs };
-  } catch (e) {
-    fx().log({ event: "application pause not measured", error: (e as Error).message });
-    return null;
-  }
+  const targets = await activityOf(
+    plan.targets.map((t) => t.id),
+    w.startedMs - BASELINE_MS,
+    end,
+  );
+  if (!targets) return null;
+  const windows = [...sources.map(fromRecorded), ...targets];
+  if (windows.length === 0) return null;
+  const normal = applicationPause(windows, w.startedMs, w.startedMs, BASELINE_MS);
+  if (!normal) return null;
+  const idleMs = longestIdleMs(windows, w.heldFromMs, end);
+  return { pauseMs: Math.max(0, idleMs - normal.normalGapMs), idleMs, normalGapMs: normal.normalGapMs };
 }
