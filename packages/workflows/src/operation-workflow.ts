@@ -75,10 +75,18 @@ function maybeCrash(operationId: string, name: string, phase: "before" | "after"
  * outcome). A step interrupted by a crash is run again on recovery as a new attempt; a finished
  * one returns its recorded result without running. Bodies are idempotent for that reason.
  */
+/** The error recorded on a step attempt a worker crash interrupted (closed when the step runs again). */
+export const STEP_INTERRUPTED = "interrupted by a worker restart";
+
 export async function recordedStep<T>(operationId: string, name: StepName | "rollback", body: () => Promise<T>): Promise<T> {
   return DBOS.runStep(
     async () => {
       const { db } = fx();
+      // An earlier attempt still `running` was cut short by a crash (this one is its re-run): close it.
+      await db.operationStep.updateMany({
+        where: { operationId, name, status: "running" },
+        data: { status: "failed", finishedAt: new Date(), error: STEP_INTERRUPTED },
+      });
       const attempt = (await db.operationStep.count({ where: { operationId, name } })) + 1;
       const row = await stepStart(db, operationId, name, attempt);
       await publishEvent(db, { type: "operation", operationId });
