@@ -1,7 +1,8 @@
 import type { MigratedActor } from "@malleo/actors";
 import { sha256Hex } from "@malleo/db";
 import { describe, expect, it } from "vitest";
-import { cutProgress, decodeCheckpoint, encodeCheckpoint, messagesInFlight } from "./checkpoints";
+import { messagesInFlight } from "@malleo/mediator";
+import { cutProgress, decodeCheckpoint, encodeCheckpoint } from "./checkpoints";
 
 const actor = (uan: string, over: Partial<MigratedActor> = {}): MigratedActor => ({
   uan,

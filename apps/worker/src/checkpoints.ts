@@ -5,6 +5,7 @@ import {
   applicationGet,
   applicationList,
   applicationNextRestoreEpoch,
+  auditAppend,
   checkpointData,
   checkpointList,
   checkpointWrite,
@@ -13,7 +14,7 @@ import {
   type Db,
 } from "@malleo/db";
 import { applicationBehaviors } from "@malleo/examples";
-import type { Mediator } from "@malleo/mediator";
+import { messagesInFlight, type Mediator } from "@malleo/mediator";
 import type { ActorControl } from "./actor-control";
 import type { Logger } from "./log";
 
@@ -26,27 +27,6 @@ interface CheckpointContent {
 
 /** Each restore gives the application's sequence numbers a range of their own (see Theater.restore). */
 export const RESTORE_SEQ_RANGE = 2 ** 32;
-
-/**
- * Sequenced messages sent between these actors that none of them has received yet (neither in a
- * mailbox nor in a reorder buffer): on their way over a link, parked or being forwarded. A cut
- * with none is consistent — every message one actor's state counts as sent, another's holds.
- */
-export function messagesInFlight(actors: readonly MigratedActor[]): number {
-  const byUan = new Map(actors.map((a) => [a.uan, a]));
-  let inFlight = 0;
-  for (const sender of actors) {
-    for (const [to, lastSent] of sender.sendSeq) {
-      const receiver = byUan.get(to);
-      if (!receiver) continue; // another application's actor: not part of this cut
-      const base = receiver.seqBase ?? 0;
-      const accepted = (receiver.recvNext.get(sender.uan) ?? base + 1) - 1;
-      const waiting = receiver.reorder.get(sender.uan)?.size ?? 0;
-      inFlight += lastSent - accepted - waiting;
-    }
-  }
-  return inFlight;
-}
 
 /** The application's progress at the cut: the least advanced actor's (heat: iteration; crawler: pages fetched). */
 export function cutProgress(actors: readonly MigratedActor[]): number {
@@ -219,13 +199,17 @@ export class Checkpointer {
   }
 
   /** The newest checkpoint whose bytes match their checksum (a corrupt one falls back to the previous). */
-  async latestValid(applicationId: string): Promise<{ meta: CheckpointMeta; actors: MigratedActor[] } | null> {
+  async latestValid(
+    applicationId: string,
+  ): Promise<{ meta: CheckpointMeta; actors: MigratedActor[]; unusable: { sequence: number; error: string }[] } | null> {
+    const unusable: { sequence: number; error: string }[] = [];
     for (const meta of await checkpointList(this.db, applicationId)) {
       const data = await checkpointData(this.db, meta.id);
       if (!data) continue;
       try {
-        return { meta, actors: decodeCheckpoint(meta, data) };
+        return { meta, actors: decodeCheckpoint(meta, data), unusable };
       } catch (e) {
+        unusable.push({ sequence: meta.sequence, error: (e as Error).message });
         this.opts.log({
           event: "checkpoint unusable, trying the previous one",
           application: applicationId,
@@ -256,6 +240,19 @@ export class Checkpointer {
     await this.control.withVms(byVm.keys(), async () => {
       await this.mediator.discardActors([...placement.keys()]);
       for (const [vmId, actors] of byVm) await this.mediator.restoreActors(vmId, actors, seqBase);
+    });
+    await auditAppend(this.db, {
+      actor: "worker",
+      procedure: "checkpoint.restored",
+      input: {
+        applicationId,
+        sequence: cp.meta.sequence,
+        iteration: cp.meta.iteration,
+        takenAt: cp.meta.takenAt.toISOString(),
+        actors: cp.actors.length,
+        unusable: cp.unusable,
+      },
+      ok: true,
     });
     this.opts.log({
       event: "application restored from checkpoint",
