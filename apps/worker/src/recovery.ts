@@ -74,6 +74,9 @@ export class Recovery {
       const actors = await actorListByVms(this.db, [vmId]);
       const checkpoint = await checkpointLatest(this.db, vm.applicationId);
       if (!(await vmMarkLost(this.db, vmId))) return;
+      // Lost means gone: a theater that turns up later (a hung guest resuming) is refused, not adopted.
+      await this.mediator.stopTheater(vmId, { force: true });
+      this.vms.killTheater(vmId);
       const from = checkpoint
         ? `checkpoint #${checkpoint.sequence} (iteration ${checkpoint.iteration}, taken ${checkpoint.takenAt.toISOString()})`
         : "no checkpoint: it restarts from the beginning";

@@ -50,6 +50,7 @@ beforeAll(async () => {
     actors.slice(2).map((a) => a.uan),
     vm2,
   );
+  await t.db.application.update({ where: { id: "heat" }, data: { checkpointIntervalMs: 300 } });
   worker = await startWorker(
     loadWorkerEnv({
       DATABASE_URL: t.url,
@@ -57,7 +58,9 @@ beforeAll(async () => {
       MALLEO_EXECUTOR_ID: "theater-loss-worker",
       MALLEO_POLL_MS: "200",
       MALLEO_RECOVERY: "off",
-      MALLEO_CHECKPOINT_MS: "0",
+      MALLEO_CHECKPOINT_MS: "0", // but heat has its own interval (below)
+      MALLEO_THEATER_HEARTBEAT_MS: "200",
+      MALLEO_THEATER_HEARTBEAT_TIMEOUT_MS: "1000",
       MALLEO_THEATER_LOST_GRACE_MS: "500",
       MALLEO_RECONCILE_MS: "600000",
     }),
@@ -75,25 +78,33 @@ describe("a theater that dies", () => {
     await waitFor("heat to run", async () =>
       (await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).iteration > 10 ? true : undefined,
     );
-    const outcome = await worker.checkpoints.take("heat", "manual");
-    if (!("written" in outcome)) throw new Error(`no checkpoint: ${outcome.skipped}`);
-    const checkpoint = await outcome.written;
-    expect(checkpoint).toMatchObject({ sequence: 1, actors: HEAT.actors });
+    // Heat's own interval (300 ms) takes periodic checkpoints.
+    await waitFor("two periodic checkpoints", async () =>
+      (await t.db.checkpoint.count({ where: { applicationId: "heat", reason: "periodic" } })) >= 2 ? true : undefined,
+    );
 
     const pid = worker.vms.theaterPid(vm2);
     expect(pid).toBeGreaterThan(0);
     process.kill(pid!, "SIGKILL");
 
-    const vm = await waitFor("VM heat-2 to be lost", async () => {
-      const v = await t.db.vm.findUniqueOrThrow({ where: { id: vm2 } });
-      return v.state === "lost" ? v : undefined;
+    // The record is the last of what a loss writes (VM, application, audit).
+    await waitFor("heat-2's loss to be recorded", () =>
+      t.db.auditEvent.findFirst({ where: { procedure: "theater.lost" } }).then((r) => r ?? undefined),
+    );
+    const vm = await t.db.vm.findUniqueOrThrow({ where: { id: vm2 } });
+    expect(vm.state).toBe("lost");
+    // No checkpoint is taken once an actor is gone: the record names the last one.
+    const checkpoint = await t.db.checkpoint.findFirstOrThrow({
+      where: { applicationId: "heat" },
+      orderBy: { sequence: "desc" },
     });
+    expect(checkpoint).toMatchObject({ reason: "periodic", actors: HEAT.actors });
     expect(vm.name).toBe("heat-2");
     const app = await t.db.application.findUniqueOrThrow({ where: { id: "heat" } });
     expect(app.status).toBe("degraded");
     expect(app.statusReason).toContain("VM heat-2 lost");
     expect(app.statusReason).toContain("2 actors");
-    expect(app.statusReason).toContain(`checkpoint #1 (iteration ${checkpoint.iteration}`);
+    expect(app.statusReason).toContain(`checkpoint #${checkpoint.sequence} (iteration ${checkpoint.iteration}`);
     const record = await t.db.auditEvent.findFirstOrThrow({ where: { procedure: "theater.lost" } });
     expect(record).toMatchObject({ actor: "worker", ok: false });
     expect(record.input).toMatchObject({
@@ -101,7 +112,7 @@ describe("a theater that dies", () => {
       vm: "heat-2",
       applicationId: "heat",
       actors: 2,
-      checkpoint: { sequence: 1, iteration: checkpoint.iteration },
+      checkpoint: { sequence: checkpoint.sequence, iteration: checkpoint.iteration },
     });
     // The surviving VM stays running.
     expect((await t.db.vm.findUniqueOrThrow({ where: { id: vm1 } })).state).toBe("running");
@@ -114,5 +125,26 @@ describe("a theater that dies", () => {
 
     // A lost VM takes no new operation.
     await expect(submitSplit(t.db, { vmId: vm2, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester")).rejects.toThrow();
+  });
+
+  it("that hangs (SIGSTOP: its connection stays open) is found by the heartbeat and lost the same way", async () => {
+    const pid = worker.vms.theaterPid(vm1);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, "SIGSTOP");
+    try {
+      const record = await waitFor("heat-1's loss to be recorded", () =>
+        t.db.auditEvent
+          .findFirst({ where: { procedure: "theater.lost", input: { path: ["vm"], equals: "heat-1" } } })
+          .then((r) => r ?? undefined),
+      );
+      expect((await t.db.vm.findUniqueOrThrow({ where: { id: vm1 } })).state).toBe("lost");
+      expect(record.input).toMatchObject({ vmId: vm1, actors: 2 });
+    } finally {
+      try {
+        process.kill(pid!, "SIGCONT");
+      } catch {
+        // killed as lost: gone already
+      }
+    }
   });
 });
