@@ -9,11 +9,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actorListByApplication, actorMove, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
-import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
+import { heatActorSpecs, heatAssemble, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
+import { submitSplit } from "@malleo/workflows";
 import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
 import { waitFor } from "../../../scripts/wait";
 import { loadWorkerEnv, type WorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { startWorker, type RunningWorker, type WorkerHooks } from "./worker";
 
 const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 3000, iterationDelayMs: 2 };
 const WARM: HeatConfig = { width: 32, height: 16, actors: 4, maxIterations: 1500, iterationDelayMs: 20 };
@@ -24,13 +25,28 @@ let dataDir: string;
 let env: WorkerEnv;
 const vmIds = new Map<string, string>();
 
+// Holding an operation before a step (the beforeStep hook), to arrange a theater's death there.
+let holdBefore: { step: string; reached: () => void; released: Promise<void> } | undefined;
+const hooks: WorkerHooks = {
+  wrapEffects: (e) => ({
+    ...e,
+    beforeStep: async (_operationId, step) => {
+      const hold = holdBefore;
+      if (hold?.step !== step) return;
+      holdBefore = undefined;
+      hold.reached();
+      await hold.released;
+    },
+  }),
+};
+
 /** Seeds an application on two VMs (its first half on one, the rest on the other), as after a split. */
 async function seedTwoVms(id: string, config: HeatConfig, hosts: [string, string]): Promise<void> {
   const first = await seedApplicationVm(t.db, {
     applicationId: id,
     kind: "heat",
     config,
-    vm: { name: `${id}-1`, hostId: hosts[0], vcpus: 1, memoryMiB: 1024 },
+    vm: { name: `${id}-1`, hostId: hosts[0], vcpus: 2, memoryMiB: 1024 },
   });
   const second = randomUUID();
   await vmCreate(t.db, {
@@ -38,7 +54,7 @@ async function seedTwoVms(id: string, config: HeatConfig, hosts: [string, string
     name: `${id}-2`,
     hostId: hosts[1],
     applicationId: id,
-    vcpus: 1,
+    vcpus: 2,
     memoryMiB: 1024,
     state: "running",
   });
@@ -60,15 +76,19 @@ async function checkpoint(id: string) {
   return outcome.written;
 }
 
-/** Waits for the application's last iteration, then compares its grid with the sequential kernel's, bit for bit. */
+/** Waits for every slab's last iteration, then compares the grid with the sequential kernel's, bit for bit. */
 async function expectBitIdentical(id: string, config: HeatConfig): Promise<void> {
-  await waitFor(
-    `${id} to reach iteration ${config.maxIterations}`,
-    async () => ((await app(id)).iteration >= config.maxIterations! ? true : undefined),
-    { timeoutMs: 180_000, intervalMs: 200 },
-  );
   const uans = heatActorSpecs(id, config).map((s) => s.uan);
-  const grid = heatAssemble(config, await worker!.mediator.collectStates(uans));
+  const states = await waitFor(
+    `${id} to reach iteration ${config.maxIterations}`,
+    async () => {
+      const states = await worker!.mediator.collectStates(uans);
+      const done = [...states.values()].every((s) => isHeatSlabState(s) && s.iteration >= config.maxIterations!);
+      return done ? states : undefined;
+    },
+    { timeoutMs: 180_000, intervalMs: 200, ignoreErrors: true },
+  );
+  const grid = heatAssemble(config, states);
   const expected = heatSequential(config.width, config.height, config.maxIterations!);
   expect(Buffer.from(grid.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
 }
@@ -88,7 +108,7 @@ beforeAll(async () => {
     MALLEO_THEATER_LOST_GRACE_MS: "500",
     MALLEO_RECONCILE_MS: "600000",
   });
-  worker = await startWorker(env);
+  worker = await startWorker(env, hooks);
 });
 
 afterAll(async () => {
@@ -141,7 +161,7 @@ describe("checkpoints and recovery", () => {
     await t.db
       .$executeRaw`UPDATE checkpoints SET data = overlay(data placing '\\x00'::bytea from 10 for 1) WHERE id = ${last.id}`;
 
-    worker = await startWorker(env);
+    worker = await startWorker(env, hooks);
     const restored = await t.db.auditEvent.findFirstOrThrow({
       where: { procedure: "checkpoint.restored", input: { path: ["applicationId"], equals: "warm" } },
     });
@@ -154,5 +174,45 @@ describe("checkpoints and recovery", () => {
     const newest = await checkpoint("warm");
     const kept = await t.db.checkpoint.findMany({ where: { applicationId: "warm" }, orderBy: { sequence: "asc" } });
     expect(kept.map((c) => c.sequence)).toEqual([newest.sequence - 2, newest.sequence - 1, newest.sequence]);
+  });
+
+  it("an operation that meets a dead source theater ends with the VM lost, never running; recovery then restores it", async () => {
+    const source = vmIds.get("warm-1")!;
+    let reached!: () => void;
+    let release!: () => void;
+    const atTransfer = new Promise<void>((r) => (reached = r));
+    holdBefore = { step: "transfer", reached, released: new Promise<void>((r) => (release = r)) };
+    const op = await submitSplit(t.db, { vmId: source, count: 2, targetHostIds: ["pm-1", "pm-2"] }, "tester");
+    await atTransfer; // ready (actors held) and provision (targets running) are done
+    process.kill(worker!.vms.theaterPid(source)!, "SIGKILL");
+    await waitFor("warm-1's loss to be recorded", () =>
+      t.db.auditEvent
+        .findFirst({ where: { procedure: "theater.lost", input: { path: ["vm"], equals: "warm-1" } } })
+        .then((r) => r ?? undefined),
+    );
+    expect((await t.db.vm.findUniqueOrThrow({ where: { id: source } })).state).toBe("lost");
+    release();
+    const ended = await waitFor("the split to end", async () => {
+      const o = await t.db.operation.findUniqueOrThrow({ where: { id: op.id } });
+      return ["succeeded", "failed", "rolled_back"].includes(o.status) ? o : undefined;
+    });
+    expect(ended.status).not.toBe("succeeded");
+    // The targets were destroyed; the source was never shown running without its theater.
+    const targets = await t.db.vm.findMany({ where: { createdBy: op.id } });
+    expect(targets.map((v) => v.state)).toEqual(["deleted", "deleted"]);
+    const recovered = await waitFor(
+      "warm to be recovered",
+      () =>
+        t.db.auditEvent
+          .findFirst({ where: { procedure: "application.recovered", input: { path: ["applicationId"], equals: "warm" } } })
+          .then((r) => r ?? undefined),
+      { timeoutMs: 60_000 },
+    );
+    expect(recovered.at.getTime()).toBeGreaterThanOrEqual(ended.finishedAt!.getTime());
+    expect(recovered.input).toMatchObject({ restartedVms: ["warm-1"] });
+    expect((await t.db.vm.findUniqueOrThrow({ where: { id: source } })).state).toBe("running");
+    const hosted = new Map(worker!.mediator.listActors().map((a) => [a.uan, a.vmId]));
+    for (const a of await actorListByApplication(t.db, "warm")) expect(hosted.get(a.uan), a.uan).toBe(a.vmId);
+    await expectBitIdentical("warm", WARM);
   });
 });
