@@ -25,8 +25,8 @@ const WORKER_ACTOR = "worker";
  * Theater loss and recovery. A theater whose connection closes (its process died, its guest
  * crashed, its host went away, or it missed the Mediator's heartbeat) has `graceMs` to
  * re-register; then its VM is `lost`, its application `degraded`, and an audit record says what
- * was lost and from which checkpoint it can come back. With `recover` the VM's theater is then
- * restarted and the whole application restored from its last checkpoint (heat needs a
+ * was lost and from which checkpoint it can come back. With `recover` the VM is then booted
+ * afresh (domain destroyed and created again, new theater) and the whole application restored from its last checkpoint (heat needs a
  * consistent cut, so the surviving actors go back to it too), once no operation holds its VMs.
  */
 export class Recovery {
@@ -170,9 +170,11 @@ export class Recovery {
     }
     const lost = vms.filter((v) => v.state === "lost");
     if (lost.length === 0 && app.status === "running") return true;
-    // The lost VMs' theaters are restarted (their domains recreated if missing); the rest must be up.
+    // Each lost VM is booted afresh: its domain destroyed (a hung guest too) and created again
+    // with a new theater and secret, on the same host. The application's other VMs must be up.
     for (const vm of lost) {
       await this.mediator.stopTheater(vm.id, { force: true }); // forgets its actors and old secret
+      await this.vms.destroyVm(vm.id);
       await this.vms.provisionVm({
         id: vm.id,
         name: vm.name,
