@@ -10,6 +10,7 @@ import {
   checkpointList,
   checkpointWrite,
   sha256Hex,
+  vmListByIds,
   type CheckpointMeta,
   type Db,
 } from "@malleo/db";
@@ -134,7 +135,7 @@ export class Checkpointer {
     const startedAt = performance.now();
     const cut = await this.control.withVms(byVm.keys(), async (): Promise<MigratedActor[] | string> => {
       // Checked under the lock: an operation accepted meanwhile owns these actors' holds.
-      const vms = await this.db.vm.findMany({ where: { id: { in: [...byVm.keys()] } } });
+      const vms = await vmListByIds(this.db, [...byVm.keys()]);
       const busy = vms.find((v) => v.lockedBy !== null || v.state !== "running");
       if (busy) return busy.lockedBy ? `operation ${busy.lockedBy} holds VM ${busy.name}` : `VM ${busy.name} is ${busy.state}`;
       try {

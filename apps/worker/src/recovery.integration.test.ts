@@ -3,12 +3,13 @@
 // the checkpoint, and the run ends bit-identical to the sequential kernel. Then a worker
 // restart: the application comes back from its last checkpoint, falling back past a corrupt one.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actorListByApplication, actorMove, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
+import { testUriFile } from "@malleo/hypervisor";
 import { heatActorSpecs, heatAssemble, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
 import { submitSplit } from "@malleo/workflows";
 import { seedApplicationVm, seedSimulatedHosts } from "../../../scripts/seed";
@@ -214,5 +215,39 @@ describe("checkpoints and recovery", () => {
     const hosted = new Map(worker!.mediator.listActors().map((a) => [a.uan, a.vmId]));
     for (const a of await actorListByApplication(t.db, "warm")) expect(hosted.get(a.uan), a.uan).toBe(a.vmId);
     await expectBitIdentical("warm", WARM);
+  });
+
+  it("a VM lost with its host unreachable is replaced on another host, and the application restored there", async () => {
+    const lostVm = vmIds.get("heat-2")!;
+    const hostFile = testUriFile((await t.db.host.findUniqueOrThrow({ where: { id: "pm-2" } })).uri)!;
+    const before = await t.db.auditEvent.count({ where: { procedure: "application.recovered" } });
+    // pm-2 goes away (its node file disappears, the connection drops) and takes heat-2's theater with it.
+    renameSync(hostFile, `${hostFile}.away`);
+    try {
+      await worker!.vms.disconnectHost("pm-2");
+      process.kill(worker!.vms.theaterPid(lostVm)!, "SIGKILL");
+      const recovered = await waitFor(
+        "heat to be recovered on another host",
+        async () => {
+          const rows = await t.db.auditEvent.findMany({ where: { procedure: "application.recovered" }, orderBy: { id: "asc" } });
+          return rows.length > before ? rows.at(-1) : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
+      expect(recovered.input).toMatchObject({
+        applicationId: "heat",
+        restartedVms: ["heat-2"],
+        replaced: [{ vm: "heat-2", from: "pm-2", to: "pm-1" }],
+      });
+      const vm = await t.db.vm.findUniqueOrThrow({ where: { id: lostVm } });
+      expect(vm).toMatchObject({ hostId: "pm-1", state: "running" });
+      expect(await worker!.vms.connections().get("pm-1")!.domainGet("heat-2")).toMatchObject({ active: true });
+      expect(await app("heat")).toMatchObject({ status: "running" });
+      const hosted = new Map(worker!.mediator.listActors().map((a) => [a.uan, a.vmId]));
+      for (const a of await actorListByApplication(t.db, "heat")) expect(hosted.get(a.uan), a.uan).toBe(a.vmId);
+      await expectBitIdentical("heat", HEAT);
+    } finally {
+      renameSync(`${hostFile}.away`, hostFile);
+    }
   });
 });

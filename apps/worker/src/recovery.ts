@@ -10,8 +10,12 @@ import {
   vmListLost,
   vmMarkLost,
   vmMarkRecovered,
+  vmListByApplication,
+  vmRehost,
   type Db,
 } from "@malleo/db";
+import { AppError } from "@malleo/core";
+import { isHypervisorError } from "@malleo/hypervisor";
 import type { Mediator } from "@malleo/mediator";
 import type { ApplicationRunner } from "./applications";
 import type { Checkpointer } from "./checkpoints";
@@ -155,9 +159,7 @@ export class Recovery {
   private async recoverOnce(applicationId: string): Promise<boolean> {
     const app = await applicationGet(this.db, applicationId);
     if (!app) return true;
-    const vms = await this.db.vm.findMany({
-      where: { applicationId, state: { in: ["running", "lost", "provisioning", "deleting"] } },
-    });
+    const vms = await vmListByApplication(this.db, applicationId, ["running", "lost", "provisioning", "deleting"]);
     const held = vms.find((v) => v.lockedBy !== null);
     if (held) {
       this.opts.log({
@@ -171,14 +173,17 @@ export class Recovery {
     const lost = vms.filter((v) => v.state === "lost");
     if (lost.length === 0 && app.status === "running") return true;
     // Each lost VM is booted afresh: its domain destroyed (a hung guest too) and created again
-    // with a new theater and secret, on the same host. The application's other VMs must be up.
+    // with a new theater and secret — on its host, or on another one when its host cannot be
+    // reached. The application's other VMs must be up.
+    const replaced: { vm: string; from: string; to: string }[] = [];
     for (const vm of lost) {
       await this.mediator.stopTheater(vm.id, { force: true }); // forgets its actors and old secret
-      await this.vms.destroyVm(vm.id);
+      const hostId = await this.destroyOrReplace(vm);
+      if (hostId !== vm.hostId) replaced.push({ vm: vm.name, from: vm.hostId, to: hostId });
       await this.vms.provisionVm({
         id: vm.id,
         name: vm.name,
-        hostId: vm.hostId,
+        hostId,
         applicationId: vm.applicationId,
         vcpus: vm.vcpus,
         memoryMiB: vm.memoryMiB,
@@ -199,6 +204,7 @@ export class Recovery {
       input: {
         applicationId,
         restartedVms: lost.map((v) => v.name),
+        replaced,
         checkpoint: restored ? { sequence: restored.sequence, iteration: restored.iteration } : null,
       },
       ok: true,
@@ -214,8 +220,39 @@ export class Recovery {
     return true;
   }
 
+  /**
+   * Destroys a lost VM's domain so it can boot again, and returns the host it boots on: its own,
+   * or — when that host cannot be reached — the first other online host with room (the old
+   * domain, if the host comes back, is reported by reconciliation as belonging elsewhere).
+   */
+  private async destroyOrReplace(vm: {
+    id: string;
+    name: string;
+    hostId: string;
+    vcpus: number;
+    memoryMiB: number;
+  }): Promise<string> {
+    try {
+      await this.vms.destroyVm(vm.id);
+      return vm.hostId;
+    } catch (e) {
+      if (!hostUnreachable(e)) throw e;
+      const candidates = [...this.vms.connections().keys()];
+      const hostId = await vmRehost(this.db, vm, candidates);
+      if (!hostId)
+        throw new Error(`host ${vm.hostId} cannot be reached and no other host has room for ${vm.name}: ${(e as Error).message}`);
+      this.opts.log({ event: "lost VM replaced on another host", vm: vm.name, from: vm.hostId, to: hostId });
+      return hostId;
+    }
+  }
+
   stop(): void {
     this.stopped = true;
     this.unsubscribe?.();
   }
+}
+
+function hostUnreachable(e: unknown): boolean {
+  if (AppError.is(e)) return (e.details as { unreachable?: unknown }).unreachable === true;
+  return isHypervisorError(e) && (e.code === "HOST_UNREACHABLE" || e.code === "HOST_CLOSED");
 }

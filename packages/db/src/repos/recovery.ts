@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
+import { checkHostsCanTake } from "@malleo/core";
 import type { Db } from "../client";
-import type { ApplicationStatus } from "../generated/prisma/client";
+import type { ApplicationStatus, VmState } from "../generated/prisma/client";
+import { hostLockForUpdate, hostUsageList } from "./hosts";
 
 /** How many checkpoints are kept per application (older ones are pruned as a new one is written). */
 export const CHECKPOINTS_KEPT = 3;
@@ -21,6 +23,43 @@ export function vmListLost(db: Db, applicationId?: string) {
   return db.vm.findMany({
     where: { state: "lost", ...(applicationId ? { applicationId } : {}) },
     orderBy: { createdAt: "asc" },
+  });
+}
+
+/** An application's VMs in these states (all but deleted ones by default). */
+export function vmListByApplication(
+  db: Db,
+  applicationId: string,
+  states: VmState[] = ["provisioning", "running", "deleting", "lost", "failed"],
+) {
+  return db.vm.findMany({ where: { applicationId, state: { in: states } }, orderBy: { createdAt: "asc" } });
+}
+
+/**
+ * Moves a lost VM to the first of `candidates` (online, other than its own host) with a free VM
+ * slot, vCPUs and memory for it, deciding under a lock on those hosts' rows as operations do.
+ * Returns the new host, or null when none has room.
+ */
+export async function vmRehost(
+  db: Db,
+  vm: { id: string; hostId: string; vcpus: number; memoryMiB: number },
+  candidates: string[],
+): Promise<string | null> {
+  const ids = [...new Set(candidates)].filter((h) => h !== vm.hostId).sort();
+  if (ids.length === 0) return null;
+  return db.$transaction(async (tx) => {
+    await hostLockForUpdate(tx, ids);
+    for (const host of (await hostUsageList(tx, ids)).sort((a, b) => a.id.localeCompare(b.id))) {
+      if (host.status !== "online") continue;
+      try {
+        checkHostsCanTake([host], [{ hostId: host.id, resources: { vcpus: vm.vcpus, memoryMiB: vm.memoryMiB } }]);
+      } catch {
+        continue;
+      }
+      const moved = await tx.vm.updateMany({ where: { id: vm.id, state: "lost" }, data: { hostId: host.id } });
+      return moved.count === 1 ? host.id : null;
+    }
+    return null;
   });
 }
 
