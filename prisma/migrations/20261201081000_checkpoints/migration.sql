@@ -3,7 +3,7 @@
 -- The worker keeps the last 3 per application.
 CREATE TABLE "checkpoints" (
   "id" BIGSERIAL PRIMARY KEY,
-  "application_id" TEXT NOT NULL REFERENCES "applications"("id") ON DELETE CASCADE,
+  "application_id" TEXT NOT NULL REFERENCES "applications"("id") ON DELETE CASCADE ON UPDATE CASCADE,
   "sequence" INTEGER NOT NULL,
   "taken_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
   "iteration" INTEGER NOT NULL,
