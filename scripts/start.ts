@@ -1,7 +1,7 @@
 // `npm start`: embedded Postgres (unless DATABASE_URL is set), migrations, the demo seed, then
-// the worker and the web UI in production mode. Ctrl-C stops everything it started.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+// the worker and the web UI in production mode, each restarted if it dies. Ctrl-C stops everything it started.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { createDb } from "@malleo/db";
 import {
@@ -13,6 +13,7 @@ import {
 } from "@malleo/db/admin";
 import { seedDemo } from "./seed";
 import { ensureFirstAdmin } from "./first-admin";
+import { Supervisor } from "./supervisor";
 
 const root = path.resolve(import.meta.dirname, "..");
 const dataDir = path.resolve(root, process.env.MALLEO_DATA_DIR ?? ".data/dev");
@@ -20,7 +21,13 @@ const port = Number(process.env.PORT ?? 3000);
 const pgPort = Number(process.env.MALLEO_PG_PORT ?? 54320);
 const say = (m: string) => process.stdout.write(`[malleo] ${m}\n`);
 
-const children: ChildProcess[] = [];
+// Each child is restarted on its own when it dies unexpectedly (the worker resumes its operations
+// and adopts its theaters; the web server is stateless), unless it keeps crashing.
+const supervisor = new Supervisor({
+  logDir: path.join(dataDir, "logs"),
+  say,
+  onFatal: () => void stopAll(1),
+});
 let pgHandle: EmbeddedPostgresHandle | undefined;
 let stopping = false;
 
@@ -28,15 +35,7 @@ async function stopAll(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     say("stopping…");
-    for (const c of [...children].reverse()) {
-      if (c.exitCode !== null || c.signalCode !== null) continue;
-      c.kill("SIGTERM");
-      const exited = await Promise.race([
-        new Promise<boolean>((r) => c.once("exit", () => r(true))),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
-      ]);
-      if (!exited) c.kill("SIGKILL");
-    }
+    await supervisor.stopAll();
     sweepTheaters();
     await pgHandle?.stop().catch(() => undefined);
     say("stopped");
@@ -94,40 +93,6 @@ function buildWebIfNeeded(): void {
   if (r.status !== 0) throw new Error("next build failed");
 }
 
-/**
- * Starts a child with its output in <data>/logs/<name>.log. A child that dies unexpectedly stops
- * everything, except one started with `restart`: the worker is restarted (a crashed worker
- * resumes its operations and adopts its theaters), unless it keeps crashing.
- */
-function launch(
-  name: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  cwd = root,
-  opts: { restart?: boolean } = {},
-): ChildProcess {
-  mkdirSync(path.join(dataDir, "logs"), { recursive: true });
-  const logFd = openSync(path.join(dataDir, "logs", `${name}.log`), "a");
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", logFd, logFd] });
-  children.push(child);
-  child.once("exit", (code, signal) => {
-    if (stopping) return;
-    const log = path.join(dataDir, "logs", `${name}.log`);
-    const recent = (restarts.get(name) ?? []).filter((t) => Date.now() - t < 60_000);
-    if (opts.restart && recent.length < 5) {
-      restarts.set(name, [...recent, Date.now()]);
-      say(`${name} exited unexpectedly (${signal ?? code}); restarting it (see ${log})`);
-      children.splice(children.indexOf(child), 1);
-      launch(name, args, env, cwd, opts);
-      return;
-    }
-    say(`${name} exited unexpectedly (${signal ?? code}); see ${log}`);
-    void stopAll(1);
-  });
-  return child;
-}
-const restarts = new Map<string, number[]>();
-
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -167,22 +132,22 @@ async function main(): Promise<void> {
     NEXT_TELEMETRY_DISABLED: "1",
   };
   rmSync(path.join(dataDir, "logs/worker.log"), { force: true });
-  const worker = launch("worker", ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")], env, root, { restart: true });
+  supervisor.launch({ name: "worker", args: ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")], env, cwd: root });
   let workerReady = false;
   await waitFor(
     "the worker",
     async () => {
       workerReady ||= readFileSync(path.join(dataDir, "logs/worker.log"), "utf8").includes('"worker ready"');
-      return workerReady || worker.exitCode !== null;
+      return workerReady;
     },
     120_000,
   );
-  launch(
-    "web",
-    [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"],
+  supervisor.launch({
+    name: "web",
+    args: [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"],
     env,
-    path.join(root, "apps/web"),
-  );
+    cwd: path.join(root, "apps/web"),
+  });
   await waitFor("the web UI", async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, 120_000);
   say(`ready: open http://127.0.0.1:${port}/  (logs in ${path.relative(root, dataDir)}/logs; Ctrl-C stops everything)`);
 }

@@ -9,6 +9,7 @@ import {
 } from "@malleo/db";
 import { applicationActorSpecs, startCrawlerSite, type CrawlerSite, type CrawlerSiteConfig } from "@malleo/examples";
 import type { ActorSpec, Mediator } from "@malleo/mediator";
+import type { Checkpointer } from "./checkpoints";
 import type { Logger } from "./log";
 
 /**
@@ -21,11 +22,13 @@ export class ApplicationRunner {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly sites: CrawlerSite[] = [];
+  private readonly specsByApp = new Map<string, ActorSpec[]>();
 
   constructor(
     private readonly db: Db,
     private readonly mediator: Mediator,
     private readonly log: Logger,
+    private readonly checkpoints?: Checkpointer,
   ) {}
 
   /**
@@ -58,13 +61,44 @@ export class ApplicationRunner {
         this.log({ event: "application not started", application: app.id, kind: app.kind, error: (e as Error).message });
         continue;
       }
+      this.specsByApp.set(app.id, list);
       const specs = new Map(list.map((s) => [s.uan, s]));
+      const rows = await actorListByApplication(this.db, app.id);
+      // A degraded application, or one with a VM whose theater is not running, is recovery's (recovery.ts).
+      const unserved = [...new Set(rows.map((a) => a.vmId))].filter((vmId) => !this.mediator.theater(vmId));
+      if (app.status !== "running" || unserved.length > 0) {
+        this.log({ event: "application left to recovery", application: app.id, status: app.status, vmsWithoutTheater: unserved });
+        continue;
+      }
+      // Some actors are not running anywhere (their theaters died with a crashed worker): the
+      // whole application comes back from its last checkpoint, a consistent cut, when it has one.
+      const liveNow = new Set(this.mediator.listActors().map((a) => a.uan));
+      if (this.checkpoints && rows.some((a) => !liveNow.has(a.uan))) {
+        try {
+          const restored = await this.checkpoints.restore(app.id);
+          if (restored) {
+            this.log({
+              event: "application started from checkpoint",
+              application: app.id,
+              sequence: restored.sequence,
+              iteration: restored.iteration,
+            });
+            continue;
+          }
+        } catch (e) {
+          this.log({
+            event: "restore from checkpoint failed; starting from scratch",
+            application: app.id,
+            error: (e as Error).message,
+          });
+        }
+      }
       // Actors in theaters that survived a worker crash are alive and authoritative: keep them,
       // and correct Postgres where a crash fell between a migration and its recording.
       const alive = new Map(this.mediator.listActors().map((a) => [a.uan, a.vmId]));
       const byVm = new Map<string, ActorSpec[]>();
       let adopted = 0;
-      for (const a of await actorListByApplication(this.db, app.id)) {
+      for (const a of rows) {
         const spec = specs.get(a.uan);
         if (!spec) continue;
         const liveVm = alive.get(a.uan);
@@ -79,6 +113,25 @@ export class ApplicationRunner {
       this.log({ event: "application started", application: app.id, actors: specs.size, adopted, vms: byVm.size });
     }
     this.timer = setInterval(() => void this.publishProgress(), 500);
+  }
+
+  /**
+   * Discards the application's actors wherever they are and spawns them again from their initial
+   * state, on the VMs Postgres places them on (recovery without a checkpoint).
+   */
+  async respawn(applicationId: string): Promise<void> {
+    const list = this.specsByApp.get(applicationId);
+    if (!list) throw new Error(`application ${applicationId} was not started by this worker`);
+    const specs = new Map(list.map((s) => [s.uan, s]));
+    const rows = await actorListByApplication(this.db, applicationId);
+    await this.mediator.discardActors(rows.map((a) => a.uan));
+    const byVm = new Map<string, ActorSpec[]>();
+    for (const a of rows) {
+      const spec = specs.get(a.uan);
+      if (spec) byVm.set(a.vmId, [...(byVm.get(a.vmId) ?? []), spec]);
+    }
+    for (const [vmId, group] of byVm) await this.mediator.spawnActors(vmId, group);
+    this.log({ event: "application respawned from scratch", application: applicationId, actors: rows.length });
   }
 
   private async publishProgress(): Promise<void> {

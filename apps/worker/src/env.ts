@@ -34,6 +34,17 @@ const schema = z.object({
   // VM Manager loops: CPU sampling (vm_cpu_samples) and reconciliation/host health.
   MALLEO_CPU_SAMPLE_MS: z.coerce.number().int().positive().default(5_000),
   MALLEO_RECONCILE_MS: z.coerce.number().int().positive().default(15_000),
+  // Durable applications (docs/operations.md, "Checkpoints and recovery").
+  // Checkpoint interval of applications without their own (applications.checkpoint_interval_ms); 0: none.
+  MALLEO_CHECKPOINT_MS: z.coerce.number().int().min(0).default(30_000),
+  // A theater that drops its connection has this long to come back before its VM is lost.
+  MALLEO_THEATER_LOST_GRACE_MS: z.coerce.number().int().min(0).default(3_000),
+  // Heartbeat of every theater (a hung guest or lost host never closes its connection).
+  MALLEO_THEATER_HEARTBEAT_MS: z.coerce.number().int().min(0).default(1_000),
+  MALLEO_THEATER_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  // "restore" (default): a lost VM's theater is restarted and its application restored from the
+  // last checkpoint; "off": the VM stays lost and the application degraded until an operator acts.
+  MALLEO_RECOVERY: z.enum(["restore", "off"]).default("restore"),
   // Hosts registered from configuration: JSON [{"id","uri","vmQuota"}] (docs/operations.md).
   MALLEO_HOSTS: z.string().optional(),
   MALLEO_READY_DECISION_TIMEOUT_MS: z.coerce

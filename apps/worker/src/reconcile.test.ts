@@ -53,4 +53,10 @@ describe("diffHost", () => {
     );
     expect(f).toEqual([]);
   });
+
+  it("reports a lost VM (its theater stopped answering) as lost, and its domain as no orphan", () => {
+    const f = diffHost("pm-1", [dom("heat-1", "vm-1")], [vm({ state: "lost" })]);
+    expect(f.map((x) => [x.kind, x.domainName, x.vmId])).toEqual([["lost", "heat-1", "vm-1"]]);
+    expect(f[0]!.detail).toContain("stopped answering");
+  });
 });

@@ -4,6 +4,7 @@ import {
   hostStatusSet,
   reconcileFindingsReplace,
   vmListLive,
+  vmListLost,
   type Db,
   type ReconcileFindingInput,
 } from "@malleo/db";
@@ -36,8 +37,9 @@ const INTERNAL_DOMAIN = /^malleo-(kvm-probe|bench)-/;
 /**
  * Compares one host's Malleo domains with the VMs Postgres places there. Pure.
  * - orphan: a Malleo domain with no live VM row (on this host) — reported, never deleted;
- * - missing: a running VM row with no domain, or with a domain that is not running.
- * VMs an operation holds (locked) are mid-change and not judged.
+ * - missing: a running VM row with no domain, or with a domain that is not running;
+ * - lost: a VM whose theater stopped answering (recovery.ts), until it is recovered.
+ * VMs an operation holds (locked) are mid-change and not judged (except lost ones).
  */
 export function diffHost(hostId: string, domains: Pick<DomainInfo, "name" | "active" | "metadata">[], vms: LiveVmView[]) {
   const findings: ReconcileFindingInput[] = [];
@@ -60,6 +62,15 @@ export function diffHost(hostId: string, domains: Pick<DomainInfo, "name" | "act
     });
   }
   for (const v of here) {
+    if (v.state === "lost") {
+      findings.push({
+        kind: "lost",
+        domainName: v.name,
+        vmId: v.id,
+        detail: `VM ${v.name}'s theater stopped answering; its actors are gone until the application is restored`,
+      });
+      continue;
+    }
     if (v.lockedBy !== null || v.state !== "running") continue;
     const d = byName.get(v.name);
     if (d?.active) continue;
@@ -87,7 +98,12 @@ export class Reconciler {
   constructor(
     private readonly db: Db,
     private readonly vms: VmManager,
-    private readonly opts: { intervalMs: number; log: Logger },
+    private readonly opts: {
+      intervalMs: number;
+      log: Logger;
+      /** A running VM, held by no operation, whose theater is not registered: reported to recovery. */
+      theaterMissing?: { has(vmId: string): boolean; report(vmId: string): void };
+    },
   ) {
     this.loop = new Periodic(() => this.runOnce(), { intervalMs: opts.intervalMs, log: opts.log, failure: "reconcile failed" });
   }
@@ -95,7 +111,15 @@ export class Reconciler {
   async runOnce(): Promise<Map<string, ReconcileFindingInput[]>> {
     const result = new Map<string, ReconcileFindingInput[]>();
     await this.vms.connectHosts();
-    const live: LiveVmView[] = await vmListLive(this.db);
+    // Lost VMs are known (their domains are no orphans) and reported.
+    const live: LiveVmView[] = [...(await vmListLive(this.db)), ...(await vmListLost(this.db))];
+    const watch = this.opts.theaterMissing;
+    if (watch)
+      for (const v of live)
+        if (v.state === "running" && v.lockedBy === null && !watch.has(v.id)) {
+          this.opts.log({ event: "reconcile: running VM without a theater", vmId: v.id, vm: v.name });
+          watch.report(v.id);
+        }
     for (const host of await hostList(this.db)) {
       const conn = this.vms.connections().get(host.id);
       if (!conn) {

@@ -100,6 +100,12 @@ describe("two workers on one Postgres", () => {
     expect(done.status, done.error ?? "").toBe("succeeded");
     // Provision ran once under A (killed before it was recorded) and again, idempotently, under B.
     expect(done.steps.filter((s) => s.name === "provision").map((s) => s.attempt)).toEqual([1, 2]);
+    // The attempt the kill interrupted is closed as failed when the step runs again, not left running.
+    expect(done.steps.filter((s) => s.name === "provision").map((s) => [s.status, s.error])).toEqual([
+      ["failed", "interrupted by a worker restart"],
+      ["succeeded", null],
+    ]);
+    expect(done.steps.filter((s) => s.status === "running")).toEqual([]);
     expect(done.steps.at(-1)).toMatchObject({ name: "cleanup", status: "succeeded" });
 
     // B leads now and recorded the takeover; the workflow ended under B's executor ID.

@@ -421,7 +421,8 @@ export class VmManager {
     );
   }
 
-  private killTheater(vmId: string): void {
+  /** Kills the VM's local theater process, if any (a lost one that might still hang on). */
+  killTheater(vmId: string): void {
     this.theaters.get(vmId)?.kill();
     this.theaters.delete(vmId);
     const pid = this.adopted.get(vmId);

@@ -1,11 +1,13 @@
 import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { clusterKeyGet, createDb, type Db } from "@malleo/db";
+import { applicationList, clusterKeyGet, createDb, type Db, type ReconcileFindingInput } from "@malleo/db";
 import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
 import { installOperationEffects, type OperationEffects } from "@malleo/workflows/worker";
 import { startAdminServer } from "./admin-server";
+import { ActorControl } from "./actor-control";
 import { ApplicationRunner } from "./applications";
+import { Checkpointer, type CheckpointOutcome } from "./checkpoints";
 import type { ClusterMembership } from "./cluster";
 import { startDispatcher } from "./dispatcher";
 import type { WorkerEnv } from "./env";
@@ -14,6 +16,7 @@ import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { GuestTheaters } from "./guest-theaters";
 import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { Reconciler } from "./reconcile";
+import { Recovery } from "./recovery";
 import { VmManager } from "./vm-manager";
 
 /** The `cluster_keys` row of the theaters' peer key. */
@@ -23,6 +26,10 @@ export interface RunningWorker {
   db: Db;
   mediator: Mediator;
   vms: VmManager;
+  checkpoints: Checkpointer;
+  recovery: Recovery;
+  /** One reconciliation pass now (findings per host). */
+  reconcile(): Promise<Map<string, ReconcileFindingInput[]>>;
   mediatorAddress: string;
   stop(): Promise<void>;
 }
@@ -52,6 +59,9 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     peerKey: await clusterKeyGet(db, THEATER_PEER_KEY),
     // Sent to each registering theater: the Mediators it fails over to (workers started later too).
     mediatorAddresses: cluster ? () => cluster.mediatorAddresses() : undefined,
+    // A hung guest or a lost host never closes its connection: the heartbeat notices it.
+    heartbeatMs: env.MALLEO_THEATER_HEARTBEAT_MS || undefined,
+    heartbeatTimeoutMs: env.MALLEO_THEATER_HEARTBEAT_TIMEOUT_MS,
   });
   const vms = new VmManager(db, mediator, {
     dataDir: env.dataDir,
@@ -76,7 +86,14 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     log,
   });
   await vms.prepareAdoption();
-  const apps = new ApplicationRunner(db, mediator, log);
+  // Holds and resumes per VM: operations, checkpoints and restores never interleave them.
+  const control = new ActorControl();
+  const checkpoints = new Checkpointer(db, mediator, control, {
+    defaultIntervalMs: env.MALLEO_CHECKPOINT_MS,
+    readyTimeoutMs: env.MALLEO_READY_TIMEOUT_MS,
+    log: createLogger("checkpoints"),
+  });
+  const apps = new ApplicationRunner(db, mediator, log, checkpoints);
   apps.watchProgress();
   const { address } = await mediator.start();
   vms.mediatorAddress = address;
@@ -86,23 +103,35 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   await vms.connectHosts();
   await vms.restoreVms();
   await apps.start();
+  const recovery = new Recovery(db, mediator, vms, checkpoints, apps, {
+    graceMs: env.MALLEO_THEATER_LOST_GRACE_MS,
+    recover: env.MALLEO_RECOVERY === "restore",
+    log: createLogger("recovery"),
+  });
+  await recovery.start();
+  checkpoints.start();
   const cpuSampler = new CpuSampler(db, () => readCpuTimes(vms.connections(), (id) => vms.theaterPid(id)), {
     intervalMs: env.MALLEO_CPU_SAMPLE_MS,
     log,
   });
-  const reconciler = new Reconciler(db, vms, { intervalMs: env.MALLEO_RECONCILE_MS, log });
+  const reconciler = new Reconciler(db, vms, {
+    intervalMs: env.MALLEO_RECONCILE_MS,
+    log,
+    theaterMissing: { has: (vmId) => mediator.theater(vmId) !== undefined, report: (vmId) => void recovery.theaterLost(vmId) },
+  });
   await reconciler.runOnce().catch((e: Error) => log({ event: "reconcile failed", error: e.message }));
   cpuSampler.start();
   reconciler.start();
 
   const effects: OperationEffects = {
     db,
-    awaitActorsReady: (vmId, uans, timeoutMs) => mediator.awaitReady(vmId, uans, timeoutMs),
+    awaitActorsReady: (vmId, uans, timeoutMs) => control.withVms([vmId], () => mediator.awaitReady(vmId, uans, timeoutMs)),
     provisionVm: (vm) => vms.provisionVm(vm),
     destroyVm: (vmId) => vms.destroyVm(vmId),
-    migrateActors: (uans, from, to, options) => mediator.migrate(uans, from, to, { resumeOnArrival: options?.live === true }),
+    migrateActors: (uans, from, to, options) =>
+      control.withVms([from, to], () => mediator.migrate(uans, from, to, { resumeOnArrival: options?.live === true })),
     applicationActivity: (vmIds, fromMs, toMs) => mediator.activity(vmIds, fromMs, toMs),
-    resumeActors: (vmId, uans) => mediator.resume(vmId, uans),
+    resumeActors: (vmId, uans) => control.withVms([vmId], () => mediator.resume(vmId, uans)),
     locateActors: async (uans) => {
       const wanted = new Set(uans);
       return new Map(
@@ -147,10 +176,21 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     db,
     mediator,
     vms,
+    checkpoints,
+    recovery,
+    reconcile: () => reconciler.runOnce(),
     mediatorAddress: address,
     async stop() {
       stopDispatcher();
       admin?.close();
+      checkpoints.stop();
+      recovery.stop();
+      // A graceful stop checkpoints every application, so a restart loses no progress.
+      for (const app of await applicationList(db).catch(() => [])) {
+        const outcome = await checkpoints.take(app.id, "stop").catch((e: Error) => ({ skipped: e.message }) as CheckpointOutcome);
+        if ("written" in outcome) await outcome.written.catch(() => undefined);
+      }
+      await checkpoints.flush();
       await apps.stop();
       await Promise.all([cpuSampler.stop(), reconciler.stop()]);
       await DBOS.shutdown().catch((e: Error) => log({ event: "dbos shutdown failed", error: e.message }));

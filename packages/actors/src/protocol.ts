@@ -194,7 +194,33 @@ export interface MigratedActor {
   recvNext: Map<string, number>;
   /** …and messages that arrived ahead of a gap, per sender, by sequence. */
   reorder: Map<string, Map<number, { from: string; body: unknown }>>;
+  /** Where the actor's sequence numbers start (absent: 0); raised by each restore from a checkpoint. */
+  seqBase?: number;
   profile: ActorProfileCounters;
+}
+
+/** Copies of actors as a migration would ship them, left in place (a checkpoint's content). */
+export interface SnapshotRequest {
+  type: "snapshot";
+  uans: string[];
+}
+export interface SnapshotReply {
+  actors: MigratedActor[];
+  /** Not here (or mid-migration). */
+  missing: string[];
+  /** Which of `actors` were held at their safe point when copied. */
+  held: string[];
+}
+/** Installs actors from a checkpoint, running, with sequence numbers rebased onto `seqBase`. */
+export interface RestoreRequest {
+  type: "restore";
+  actors: MigratedActor[];
+  seqBase: number;
+}
+/** Drops actors here (their application is being restored from a checkpoint). */
+export interface DiscardRequest {
+  type: "discard";
+  uans: string[];
 }
 
 /** What the theater measures per actor (SALSA/IOS-style profiling), for placement and the UI. */
@@ -265,6 +291,9 @@ export type MediatorToTheaterRequest =
   | CollectRequest
   | ProfileRequest
   | ActivityRequest
+  | SnapshotRequest
+  | RestoreRequest
+  | DiscardRequest
   | StopRequest;
 
 export type TheaterToMediatorMessage = ProgressMessage | HeldMessage;

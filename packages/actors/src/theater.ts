@@ -28,6 +28,8 @@ import {
   type ProfileReply,
   type RegisterReply,
   type ResolveReply,
+  type RestoreRequest,
+  type SnapshotReply,
   type SpawnReply,
 } from "./protocol";
 import type { ActivityReply, ActivityRequest, MigrateCommitRequest } from "./protocol";
@@ -135,6 +137,11 @@ interface ActorCell {
   sendSeq: Map<string, number>;
   recvNext: Map<string, number>;
   reorder: Map<string, Map<number, { from: string; body: unknown }>>;
+  /**
+   * Where this incarnation's sequence numbers start (0; a restore from a checkpoint raises it for
+   * the whole application, so messages still in flight from before the restore are duplicates).
+   */
+  seqBase: number;
   profile: ActorProfileCounters;
   /** Backpressure: not run until the mailbox (or link) it filled has drained. */
   throttled: boolean;
@@ -503,6 +510,12 @@ export class Theater {
         const { fromMs, toMs } = body as ActivityRequest;
         return this.activity.window(fromMs, toMs) satisfies ActivityReply;
       }
+      case "snapshot":
+        return this.snapshot(request.uans as string[]);
+      case "restore":
+        return this.restore(body as RestoreRequest);
+      case "discard":
+        return this.discard(request.uans as string[]);
       case "stop":
         await this.drainForStop();
         // Let the reply go out first; the Mediator treats the close as the end of the stop.
@@ -559,6 +572,7 @@ export class Theater {
       sendSeq: new Map(),
       recvNext: new Map(),
       reorder: new Map(),
+      seqBase: 0,
       profile: { receivedFrom: new Map(), sentTo: new Map(), handled: 0, busyMs: 0 },
       throttled: false,
       waitingSenders: new Set(),
@@ -569,7 +583,7 @@ export class Theater {
         sender: null,
         holdRequested: false,
         send: (to, message) => {
-          const seq = (cell.sendSeq.get(to) ?? 0) + 1;
+          const seq = (cell.sendSeq.get(to) ?? cell.seqBase) + 1;
           cell.sendSeq.set(to, seq);
           cell.profile.sentTo.set(to, (cell.profile.sentTo.get(to) ?? 0) + 1);
           this.route({ type: "deliver", to, from: uan, body: structuredClone(message), hops: 0, seq });
@@ -662,6 +676,97 @@ export class Theater {
     return { states, missing };
   }
 
+  /**
+   * Each actor as a migration would ship it (state, mailbox with pending self-messages, delivery
+   * order state), without moving or changing it: a checkpoint of actors held at their safe point.
+   */
+  private snapshot(uans: string[]): SnapshotReply {
+    const actors: MigratedActor[] = [];
+    const missing: string[] = [];
+    for (const uan of uans) {
+      const cell = this.cells.get(uan);
+      if (!cell || cell.incoming || cell.outgoing) {
+        missing.push(uan);
+        continue;
+      }
+      const pending = [...cell.timers.values()].map((timer) => ({ kind: "message" as const, from: cell.uan, body: timer.body }));
+      actors.push({
+        uan: cell.uan,
+        behavior: cell.behaviorName,
+        state: cell.state,
+        mailbox: [...cell.mailbox, ...pending],
+        sendSeq: cell.sendSeq,
+        recvNext: cell.recvNext,
+        reorder: cell.reorder,
+        seqBase: cell.seqBase,
+        profile: cell.profile,
+      });
+    }
+    // The reply is serialized as it is sent, before anything here runs again: a copy.
+    return { actors, missing, held: actors.filter((a) => this.cells.get(a.uan)?.held).map((a) => a.uan) };
+  }
+
+  /**
+   * Installs actors from a checkpoint and lets them run. Their sequence numbers are rebased onto
+   * `seqBase` (the same for every actor of the application), so a message an earlier incarnation
+   * sent that is still on its way arrives as an old number and is dropped as a duplicate.
+   */
+  private restore(request: RestoreRequest): SpawnReply {
+    if (this.stopping) throw new Error("theater is stopping");
+    for (const actor of request.actors) {
+      if (!this.options.behaviors[actor.behavior]) throw new Error(`unknown behavior "${actor.behavior}" for ${actor.uan}`);
+      if (this.cells.has(actor.uan)) throw new Error(`${actor.uan} already lives here`);
+    }
+    const rebase = (n: number, from: number) => request.seqBase + (n - from);
+    const created: ActorCell[] = [];
+    for (const actor of request.actors) {
+      const from = actor.seqBase ?? 0;
+      const cell = this.createCell(actor.uan, actor.behavior, actor.state);
+      cell.mailbox = actor.mailbox;
+      cell.sendSeq = new Map([...actor.sendSeq].map(([to, n]) => [to, rebase(n, from)]));
+      cell.recvNext = new Map([...actor.recvNext].map(([peer, n]) => [peer, rebase(n, from)]));
+      cell.reorder = new Map(
+        [...actor.reorder].map(([peer, waiting]) => [peer, new Map([...waiting].map(([n, m]) => [rebase(n, from), m]))]),
+      );
+      cell.seqBase = request.seqBase;
+      cell.profile = actor.profile;
+      created.push(cell);
+    }
+    for (const cell of created) {
+      this.cells.set(cell.uan, cell);
+      this.forwarding.delete(cell.uan);
+      this.directoryCache.delete(cell.uan);
+      this.noteProgress(cell);
+      this.markRunnable(cell);
+    }
+    this.retryParked(created.map((cell) => cell.uan));
+    this.log("info", "actors restored", { count: created.length, seqBase: request.seqBase });
+    return {
+      actors: created.map((cell) => ({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: serialize(cell.state).length })),
+    };
+  }
+
+  /** Drops actors (an application about to be restored from a checkpoint) and what waits for them here. */
+  private discard(uans: string[]): { discarded: number } {
+    let discarded = 0;
+    for (const uan of uans) {
+      const cell = this.cells.get(uan);
+      this.parked.delete(uan);
+      this.forwarding.delete(uan);
+      this.directoryCache.delete(uan);
+      if (!cell) continue;
+      for (const timer of cell.timers.values()) clearTimeout(timer.timeout);
+      cell.timers.clear();
+      this.relieve(cell);
+      this.cells.delete(uan);
+      this.runQueue.delete(cell);
+      this.progressDirty.delete(uan);
+      discarded++;
+    }
+    this.log("info", "actors discarded", { count: discarded });
+    return { discarded };
+  }
+
   // ── Scheduling ──────────────────────────────────────────────────────────────────────────────
 
   private enqueue(cell: ActorCell, entry: MailboxEntry): void {
@@ -741,7 +846,7 @@ export class Theater {
       this.enqueue(cell, { kind: "message", from, body: message.body });
       return;
     }
-    const expected = cell.recvNext.get(from) ?? 1;
+    const expected = cell.recvNext.get(from) ?? cell.seqBase + 1;
     if (message.seq < expected) {
       this.counters.duplicates++;
       return;
@@ -1130,6 +1235,7 @@ export class Theater {
         sendSeq: cell.sendSeq,
         recvNext: cell.recvNext,
         reorder: cell.reorder,
+        seqBase: cell.seqBase,
         profile: cell.profile,
       };
       const serialized = serialize(record);
@@ -1301,6 +1407,7 @@ export class Theater {
       cell.sendSeq = actor.sendSeq;
       cell.recvNext = actor.recvNext;
       cell.reorder = actor.reorder;
+      cell.seqBase = actor.seqBase ?? 0;
       cell.profile = actor.profile;
       cell.holdRequested = true;
       cell.held = true;

@@ -41,6 +41,12 @@ const VM_ALLOWED: [VmState, VmState][] = [
   ["deleting", "failed"],
   ["failed", "deleting"],
   ["failed", "deleted"],
+  // A theater that stops answering; recovery boots the VM afresh, or it is cleaned up.
+  ["running", "lost"],
+  ["lost", "running"],
+  ["lost", "deleting"],
+  ["lost", "deleted"],
+  ["lost", "failed"],
 ];
 
 function pairs<S extends string>(states: readonly S[]): [S, S][] {
@@ -118,9 +124,10 @@ describe("VM lifecycle", () => {
   walk("VM", VM_STATES, VM_TRANSITIONS, VM_ALLOWED, assertVmTransition, vmAllowedFrom);
 
   it("derives the compare-and-swap sets the workflow relies on", () => {
-    expect(vmAllowedFrom("running")).toEqual(["provisioning"]);
-    expect(vmAllowedFrom("deleting")).toEqual(["running", "failed"]);
-    expect(vmAllowedFrom("deleted")).toEqual(["provisioning", "running", "deleting", "failed"]);
+    expect(vmAllowedFrom("running")).toEqual(["provisioning", "lost"]);
+    expect(vmAllowedFrom("deleting")).toEqual(["running", "failed", "lost"]);
+    expect(vmAllowedFrom("deleted")).toEqual(["provisioning", "running", "deleting", "failed", "lost"]);
+    expect(vmAllowedFrom("lost")).toEqual(["running"]);
     expect(vmAllowedFrom("provisioning")).toEqual([]);
   });
 });

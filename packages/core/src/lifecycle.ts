@@ -57,20 +57,22 @@ export function assertOperationTransition(from: OperationStatus, to: OperationSt
 
 // VMs (the VmState enum of prisma/schema.prisma) --------------------------------------------
 
-export const VM_STATES = ["provisioning", "running", "deleting", "deleted", "failed"] as const;
+export const VM_STATES = ["provisioning", "running", "deleting", "deleted", "failed", "lost"] as const;
 export type VmState = (typeof VM_STATES)[number];
 
 /**
  * The allowed transitions of a VM. A target is recorded `provisioning` and becomes `running`
  * once its theater registered; a source is `deleting` while Clean up destroys it; a rollback
- * deletes its targets whether or not they got to `running`. `failed` (a VM whose domain is
- * lost) is set by nothing yet; such a VM can only be cleaned up.
+ * deletes its targets whether or not they got to `running`. A VM whose theater stopped
+ * answering is `lost` until recovery boots it afresh (`running` again) or it is cleaned up.
+ * `failed` (a VM whose domain is gone) is set by nothing yet; such a VM can only be cleaned up.
  */
 export const VM_TRANSITIONS: TransitionTable<VmState> = {
   provisioning: ["running", "deleted", "failed"],
-  running: ["deleting", "deleted", "failed"],
+  running: ["deleting", "deleted", "failed", "lost"],
   deleting: ["deleted", "failed"],
   failed: ["deleting", "deleted"],
+  lost: ["running", "deleting", "deleted", "failed"],
   deleted: [],
 };
 

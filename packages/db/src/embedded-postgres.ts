@@ -77,6 +77,16 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
 }
 
 /**
+ * Every commit is on disk before it is acknowledged, so the operations' step records and the
+ * checkpoints survive a Postgres or machine crash. Measured against fsync=off and
+ * synchronous_commit=off on this project's 2-core machine (same run, alternating): a one-row
+ * commit 0.5–1.0 ms instead of 0.3–0.4 ms, a database cloned from the migrated template
+ * 130–370 ms instead of 75–130 ms, a 2 MiB insert unchanged (~30 ms). Too small to keep an
+ * unsafe mode.
+ */
+const DURABILITY_FLAGS = ["-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"];
+
+/**
  * Starts (initialising on first use) a Postgres server whose data lives in `dataDir`.
  * Reuses existing data; stops a stale postmaster first.
  */
@@ -97,7 +107,7 @@ export async function startEmbeddedPostgres(opts: {
     password: PASSWORD,
     persistent: true,
     createPostgresUser: true,
-    postgresFlags: ["-c", "max_connections=200", "-c", "fsync=off", "-c", "synchronous_commit=off"],
+    postgresFlags: ["-c", "max_connections=200", ...DURABILITY_FLAGS],
     onLog: (m) => opts.log?.(String(m).trimEnd()),
     onError: (m) => opts.log?.(String(m instanceof Error ? m.message : m).trimEnd()),
   });

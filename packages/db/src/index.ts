@@ -19,6 +19,7 @@ export * from "./repos/operation-history";
 export * from "./repos/telemetry";
 export * from "./repos/topology-summary";
 export * from "./repos/workers";
+export * from "./repos/recovery";
 export type {
   Host,
   Vm,

@@ -17,6 +17,7 @@ import {
   type ActorProfile,
   type HostedActor,
   type ActivityReply,
+  type MigratedActor,
   type MigrateOutReply,
   type MigrateSettleReply,
   type ProfileReply,
@@ -24,6 +25,7 @@ import {
   type ProgressItem,
   type RegisterReply,
   type RegisterRequest,
+  type SnapshotReply,
   type SpawnReply,
 } from "@malleo/actors";
 
@@ -76,6 +78,13 @@ export interface MediatorOptions {
    * replaces the theater's list). Absent: theaters keep the list they were started with.
    */
   mediatorAddresses?: () => string[];
+  /**
+   * Every `heartbeatMs` each registered theater is asked a no-op request; one that does not answer
+   * within `heartbeatTimeoutMs` (default 5 s) has its connection closed, which counts as a loss
+   * (a hung guest or a lost host never closes its TCP connection). Absent: no heartbeat.
+   */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
 }
 
 interface TheaterRecord {
@@ -116,6 +125,8 @@ export class Mediator {
   private readonly lostListeners = new Set<(vmId: string) => void>();
 
   private readonly clusterPeerKey: Buffer;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly pinging = new Set<Channel>();
 
   constructor(options: MediatorOptions = {}) {
     this.options = options;
@@ -151,6 +162,10 @@ export class Mediator {
     });
     const address = formatAddress(host, (server.address() as { port: number }).port);
     this.log("info", "mediator listening", { address });
+    if (this.options.heartbeatMs) {
+      this.heartbeatTimer = setInterval(() => this.heartbeat(), this.options.heartbeatMs);
+      this.heartbeatTimer.unref();
+    }
     return { address };
   }
 
@@ -158,6 +173,8 @@ export class Mediator {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
     for (const record of this.theaters.values()) record.stopping = true;
     for (const channel of this.connections) channel.destroy("mediator stopped");
     for (const waiter of this.readyWaiters) waiter.fail(new Error("mediator stopped"));
@@ -325,6 +342,24 @@ export class Mediator {
       } catch (error) {
         this.log("error", "theater-lost listener threw", { error: (error as Error).message });
       }
+    }
+  }
+
+  private heartbeat(): void {
+    const timeoutMs = this.options.heartbeatTimeoutMs ?? 5_000;
+    for (const record of this.theaters.values()) {
+      const channel = record.channel;
+      if (this.pinging.has(channel) || !channel.isOpen) continue;
+      this.pinging.add(channel);
+      channel
+        .request({ type: "directory", entries: [] }, timeoutMs)
+        .catch((error: unknown) => {
+          if (error instanceof RequestTimeoutError && channel.isOpen) {
+            this.log("warn", "theater did not answer a heartbeat; closing its connection", { vmId: record.info.vmId, timeoutMs });
+            channel.destroy(`no answer to a heartbeat within ${timeoutMs} ms`);
+          }
+        })
+        .finally(() => this.pinging.delete(channel));
     }
   }
 
@@ -645,6 +680,50 @@ export class Mediator {
       remaining = missing;
     }
     return new Map(uans.map((uan) => [uan, collected.get(uan)]));
+  }
+
+  // ── Checkpoints and restore ───────────────────────────────────────────────────────────────
+
+  /**
+   * Copies of actors of one VM as a migration would ship them (state, mailbox, delivery order
+   * state), left running or held as they are. Take them held (awaitReady) for a consistent cut.
+   */
+  async snapshotActors(vmId: string, uans: string[]): Promise<SnapshotReply> {
+    return this.connected(vmId).channel.request<SnapshotReply>({ type: "snapshot", uans }, this.requestTimeoutMs);
+  }
+
+  /**
+   * Drops actors wherever they are (a theater that hosts one deletes it; every theater forgets
+   * messages parked for them) and from the directory: their application is about to be restored.
+   */
+  async discardActors(uans: string[]): Promise<void> {
+    const gone = new Set(uans);
+    await Promise.all(
+      [...this.theaters.values()]
+        .filter((record) => record.channel.isOpen)
+        .map((record) => record.channel.request({ type: "discard", uans }, this.requestTimeoutMs)),
+    );
+    for (const uan of gone) this.directory.delete(uan);
+    this.log("info", "actors discarded", { count: gone.size });
+  }
+
+  /** Installs actors from a checkpoint on one VM, running (`seqBase`: see the theater's restore). */
+  async restoreActors(vmId: string, actors: MigratedActor[], seqBase: number): Promise<void> {
+    const record = this.connected(vmId);
+    for (const actor of actors) {
+      parseUan(actor.uan);
+      if (this.directory.has(actor.uan)) throw new Error(`actor ${actor.uan} already exists`);
+    }
+    for (const actor of actors) this.recordActor({ uan: actor.uan, behavior: actor.behavior }, vmId);
+    try {
+      const reply = await record.channel.request<SpawnReply>({ type: "restore", actors, seqBase }, this.requestTimeoutMs);
+      for (const actor of reply.actors) this.recordActor(actor, vmId);
+    } catch (error) {
+      for (const actor of actors) this.directory.delete(actor.uan);
+      throw new Error(`restoring ${actors.length} actors on VM ${vmId} failed: ${(error as Error).message}`);
+    }
+    this.log("info", "actors restored", { vmId, count: actors.length });
+    await this.pushDirectory(actors.map((actor) => ({ uan: actor.uan, address: record.info.address })));
   }
 
   /** Delivers an application message to an actor from outside (sender null). */

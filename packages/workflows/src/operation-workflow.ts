@@ -27,7 +27,7 @@ import { validateStep } from "./steps/validate";
 
 export { installOperationEffects } from "./runtime";
 export { isTransientDatabaseError } from "./transient-errors";
-export { recordedStep } from "./recorded-step";
+export { recordedStep, STEP_INTERRUPTED } from "./recorded-step";
 
 function transferModeOf(input: unknown): TransferMode {
   return (input as { transfer?: unknown } | null)?.transfer === "barrier" ? "barrier" : "live";

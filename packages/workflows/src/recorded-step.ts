@@ -1,6 +1,6 @@
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import type { StepName } from "@malleo/core";
-import { publishEvent, stepCount, stepFinish, stepStart } from "@malleo/db";
+import { publishEvent, stepCloseInterrupted, stepCount, stepFinish, stepStart } from "@malleo/db";
 import { errorText, fx, workflowTimeouts } from "./runtime";
 import { RETRY_TRANSIENT } from "./transient-errors";
 
@@ -17,6 +17,9 @@ export function crashIfAsked(operationId: string, point: string): void {
   process.kill(process.pid, "SIGKILL");
 }
 
+/** The error recorded on a step attempt a worker crash interrupted (closed when the step runs again). */
+export const STEP_INTERRUPTED = "interrupted by a worker restart";
+
 /**
  * Runs `body` as one durable DBOS step and records it in operation_steps (start, end, attempt,
  * outcome). A step interrupted by a crash is run again on recovery as a new attempt; a finished
@@ -26,6 +29,8 @@ export async function recordedStep<T>(operationId: string, name: StepName | "rol
   return DBOS.runStep(
     async () => {
       const { db } = fx();
+      // An earlier attempt still `running` was cut short by a crash (this one is its re-run): close it.
+      await stepCloseInterrupted(db, operationId, name, STEP_INTERRUPTED);
       const attempt = (await stepCount(db, operationId, name)) + 1;
       const row = await stepStart(db, operationId, name, attempt);
       await publishEvent(db, { type: "operation", operationId });

@@ -370,7 +370,8 @@ function AuditLog() {
                   <span className="badge badge--ok">ok</span>
                 ) : (
                   <span className="badge badge--bad" title={a.error ?? ""}>
-                    refused
+                    {/* The worker's own records (a lost theater) are alerts, not refused requests. */}
+                    {a.actor === "worker" ? "alert" : "refused"}
                   </span>
                 )}{" "}
                 {!a.ok && <span className="muted">{a.error}</span>}

@@ -16,10 +16,12 @@ const TONE: Record<string, string> = {
   unreachable: "bad",
   rolled_back: "warn",
   deleted: "neutral",
+  degraded: "bad",
+  lost: "bad",
 };
 
 /** A VM that is running is healthy and at rest, unlike an operation that is running. */
-const VM_TONE: Record<string, string> = { running: "ok", failed: "bad" };
+const VM_TONE: Record<string, string> = { running: "ok", failed: "bad", lost: "bad" };
 const IN_PROGRESS = new Set(["running", "rolling_back", "provisioning", "deleting"]);
 
 export function StatusBadge({ status, testId, of = "operation" }: { status: string; testId?: string; of?: "operation" | "vm" }) {

@@ -117,7 +117,7 @@ export function TopologyView() {
             onChange={(e) => setFilter({ ...filter, state: e.target.value })}
           >
             <option value="">all</option>
-            {["running", "provisioning", "deleting", "failed", "locked"].map((st) => (
+            {["running", "provisioning", "deleting", "failed", "lost", "locked"].map((st) => (
               <option key={st} value={st}>
                 {st}
               </option>
@@ -247,7 +247,13 @@ function ApplicationCard({ app, vms }: { app: TopologyApplication; vms: Topology
       <div className="app-card__title">
         <span className="app-card__name">{app.id}</span>
         <span className="tag">{app.kind}</span>
+        {app.status !== "running" && <StatusBadge status={app.status} testId={`app-status-${app.id}`} />}
       </div>
+      {app.statusReason && (
+        <div className="muted" data-testid={`app-status-reason-${app.id}`}>
+          {app.statusReason}
+        </div>
+      )}
       <div className="app-card__stat">
         <span className="muted">iteration</span>{" "}
         <span className="app-card__iteration" data-testid={`app-iteration-${app.id}`} data-value={app.iteration}>

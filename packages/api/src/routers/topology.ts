@@ -11,7 +11,7 @@ const vmOutput = z.object({
   applicationId: z.string(),
   vcpus: z.number().int(),
   memoryMiB: z.number().int(),
-  state: z.enum(["provisioning", "running", "deleting", "deleted", "failed"]),
+  state: z.enum(["provisioning", "running", "deleting", "deleted", "failed", "lost"]),
   lockedBy: z.string().nullable(),
   createdAt: z.date(),
   actorCount: z.number().int(),
@@ -41,6 +41,9 @@ const applicationOutput = z.object({
   kind: z.string(),
   iteration: z.number().int(),
   updatedAt: z.date(),
+  /** degraded while some actors are lost (a theater stopped answering); the reason says what and from which checkpoint. */
+  status: z.enum(["running", "degraded"]),
+  statusReason: z.string().nullable(),
 });
 
 export const topologyOutput = z.object({

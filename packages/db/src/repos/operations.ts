@@ -211,6 +211,14 @@ export function operationReleaseLocks(db: Db, operationId: string) {
   return db.vm.updateMany({ where: { lockedBy: operationId }, data: { lockedBy: null } });
 }
 
+/** Closes the attempts of a step still `running`: a crash cut them short, and the step runs again now. */
+export function stepCloseInterrupted(db: Db, operationId: string, name: string, error: string) {
+  return db.operationStep.updateMany({
+    where: { operationId, name, status: "running" },
+    data: { status: "failed", finishedAt: new Date(), error },
+  });
+}
+
 /** How many attempts of this step the operation has recorded. */
 export function stepCount(db: Db, operationId: string, name: string) {
   return db.operationStep.count({ where: { operationId, name } });

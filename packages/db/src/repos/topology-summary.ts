@@ -47,7 +47,10 @@ export async function topologySummary(db: Db) {
         FROM vms v
        WHERE v.state <> 'deleted'
        ORDER BY v.created_at, v.name`,
-    db.application.findMany({ orderBy: { id: "asc" }, select: { id: true, kind: true, iteration: true, updatedAt: true } }),
+    db.application.findMany({
+      orderBy: { id: "asc" },
+      select: { id: true, kind: true, iteration: true, updatedAt: true, status: true, statusReason: true },
+    }),
     db.$queryRaw<{ t: string | null }[]>`SELECT to_regclass('public.vm_cpu_samples')::text AS t`,
   ]);
   const totalActors = vms.reduce((s, v) => s + v.actorCount, 0);

@@ -1,5 +1,5 @@
 import { AppError } from "@malleo/core";
-import { actorListByVms, operationGetReadyDecision, operationSetWaiting } from "@malleo/db";
+import { actorListByVms, operationGetReadyDecision, operationSetWaiting, vmGet } from "@malleo/db";
 import { fx, sleep, workflowTimeouts } from "../runtime";
 import type { Compensation, OperationContext } from "./context";
 
@@ -75,6 +75,8 @@ export function resumeSources({ plan }: OperationContext): Compensation {
     what: "resume actors on the source VMs",
     undo: async () => {
       for (const s of plan.sources) {
+        // A source whose theater is lost has no actor to resume: recovery restores them.
+        if ((await vmGet(fx().db, s.id))?.state === "lost") continue;
         const actors = await actorListByVms(fx().db, [s.id]);
         if (actors.length > 0)
           await fx().resumeActors(

@@ -17,11 +17,20 @@ export async function rollBack(operationId: string, compensations: Compensation[
   let rollbackError: string | undefined;
   try {
     await recordedStep(operationId, "rollback", async () => {
+      // Every compensation runs even when an earlier one fails (a dead theater must not keep
+      // the targets alive); the step fails afterwards, naming each failure.
       const undone: string[] = [];
+      const failed: string[] = [];
       for (const c of [...compensations].reverse()) {
-        await c.undo();
-        undone.push(c.what);
+        try {
+          await c.undo();
+          undone.push(c.what);
+        } catch (e) {
+          failed.push(`${c.what}: ${errorText(e)}`);
+          fx().log({ operationId, event: "compensation failed", what: c.what, error: errorText(e) });
+        }
       }
+      if (failed.length > 0) throw new Error(`${failed.join("; ")} (undone: ${undone.join(", ") || "nothing"})`);
       return { undone };
     });
   } catch (re) {

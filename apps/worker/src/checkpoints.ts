@@ -1,0 +1,272 @@
+import { deserialize, serialize } from "node:v8";
+import type { MigratedActor } from "@malleo/actors";
+import {
+  actorListByApplication,
+  applicationGet,
+  applicationList,
+  applicationNextRestoreEpoch,
+  auditAppend,
+  checkpointData,
+  checkpointList,
+  checkpointWrite,
+  sha256Hex,
+  vmListByIds,
+  type CheckpointMeta,
+  type Db,
+} from "@malleo/db";
+import { applicationBehaviors } from "@malleo/examples";
+import { messagesInFlight, type Mediator } from "@malleo/mediator";
+import type { ActorControl } from "./actor-control";
+import type { Logger } from "./log";
+
+/** What a checkpoint's bytes hold (V8 serialization of this object). */
+interface CheckpointContent {
+  format: 1;
+  applicationId: string;
+  actors: MigratedActor[];
+}
+
+/** Each restore gives the application's sequence numbers a range of their own (see Theater.restore). */
+export const RESTORE_SEQ_RANGE = 2 ** 32;
+
+/** The application's progress at the cut: the least advanced actor's (heat: iteration; crawler: pages fetched). */
+export function cutProgress(actors: readonly MigratedActor[]): number {
+  let least: number | undefined;
+  for (const a of actors) {
+    const p = applicationBehaviors[a.behavior]?.progress?.(a.state);
+    if (p !== undefined) least = least === undefined ? p : Math.min(least, p);
+  }
+  return least ?? 0;
+}
+
+export function encodeCheckpoint(applicationId: string, actors: MigratedActor[]): Uint8Array {
+  return serialize({ format: 1, applicationId, actors } satisfies CheckpointContent);
+}
+
+/** The actors of a checkpoint; throws when the bytes do not match their checksum or are not a checkpoint. */
+export function decodeCheckpoint(meta: Pick<CheckpointMeta, "sha256" | "sequence">, data: Uint8Array): MigratedActor[] {
+  const sum = sha256Hex(data);
+  if (sum !== meta.sha256) throw new Error(`checkpoint #${meta.sequence} is corrupt: sha256 ${sum}, recorded ${meta.sha256}`);
+  const content = deserialize(data) as Partial<CheckpointContent>;
+  if (content?.format !== 1 || !Array.isArray(content.actors))
+    throw new Error(`checkpoint #${meta.sequence} has an unknown format`);
+  return content.actors;
+}
+
+/** A cut was taken (its write to Postgres is `written`), or why none was. */
+export type CheckpointOutcome = { written: Promise<CheckpointMeta>; actors: number; iteration: number } | { skipped: string };
+
+/**
+ * Checkpoints of each application at a consistent cut of its actors' safe points, into
+ * Postgres, periodically and at a graceful stop; and restores from them.
+ */
+export class Checkpointer {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly lastTaken = new Map<string, number>();
+  private readonly writes = new Set<Promise<unknown>>();
+  private busy = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly mediator: Mediator,
+    private readonly control: ActorControl,
+    private readonly opts: {
+      /** Interval of applications without their own; 0: none. */
+      defaultIntervalMs: number;
+      readyTimeoutMs: number;
+      log: Logger;
+    },
+  ) {}
+
+  start(): void {
+    const now = Date.now();
+    this.timer = setInterval(() => void this.tick(), 1_000);
+    this.timer.unref();
+    void applicationList(this.db).then((apps) => {
+      for (const app of apps) if (!this.lastTaken.has(app.id)) this.lastTaken.set(app.id, now);
+    });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (const app of await applicationList(this.db)) {
+        const interval = app.checkpointIntervalMs ?? this.opts.defaultIntervalMs;
+        if (interval <= 0) continue;
+        const last = this.lastTaken.get(app.id);
+        if (last === undefined) {
+          this.lastTaken.set(app.id, Date.now());
+          continue;
+        }
+        if (Date.now() - last < interval) continue;
+        this.lastTaken.set(app.id, Date.now());
+        await this.take(app.id, "periodic");
+      }
+    } catch (e) {
+      this.opts.log({ event: "checkpoint pass failed", error: (e as Error).message });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Holds every actor of the application at its safe point (`awaitReady` on each of its VMs),
+   * copies them once no message is in flight between them, resumes them, and returns; the
+   * write to Postgres goes on in the background (`written`; `flush` waits for every write).
+   */
+  async take(applicationId: string, reason: string): Promise<CheckpointOutcome> {
+    const skip = (why: string): CheckpointOutcome => {
+      this.opts.log({ event: "checkpoint skipped", application: applicationId, reason: why });
+      return { skipped: why };
+    };
+    const app = await applicationGet(this.db, applicationId);
+    if (!app) return skip("no such application");
+    if (app.status !== "running") return skip(`the application is ${app.status}`);
+    const uans = (await actorListByApplication(this.db, applicationId)).map((a) => a.uan);
+    if (uans.length === 0) return skip("no actors");
+    const located = new Map(this.mediator.listActors().map((a) => [a.uan, a.vmId]));
+    const byVm = new Map<string, string[]>();
+    for (const uan of uans) {
+      const vmId = located.get(uan);
+      if (!vmId || !this.mediator.theater(vmId)) return skip(`actor ${uan} is not running`);
+      byVm.set(vmId, [...(byVm.get(vmId) ?? []), uan]);
+    }
+    const startedAt = performance.now();
+    const cut = await this.control.withVms(byVm.keys(), async (): Promise<MigratedActor[] | string> => {
+      // Checked under the lock: an operation accepted meanwhile owns these actors' holds.
+      const vms = await vmListByIds(this.db, [...byVm.keys()]);
+      const busy = vms.find((v) => v.lockedBy !== null || v.state !== "running");
+      if (busy) return busy.lockedBy ? `operation ${busy.lockedBy} holds VM ${busy.name}` : `VM ${busy.name} is ${busy.state}`;
+      try {
+        const ready = await Promise.all(
+          [...byVm].map(([vmId, list]) => this.mediator.awaitReady(vmId, list, this.opts.readyTimeoutMs)),
+        );
+        const notReady = ready.flatMap((r) => r.notReady);
+        if (notReady.length > 0)
+          return `${notReady.length} actors did not reach a safe point (${notReady.slice(0, 3).join(", ")})`;
+        // Held actors send nothing; what is still on its way lands in a mailbox. Copy once all arrived.
+        const deadline = Date.now() + this.opts.readyTimeoutMs;
+        for (;;) {
+          const snaps = await Promise.all([...byVm].map(([vmId, list]) => this.mediator.snapshotActors(vmId, list)));
+          const missing = snaps.flatMap((s) => s.missing);
+          if (missing.length > 0) return `actors moved during the checkpoint (${missing.slice(0, 3).join(", ")})`;
+          const actors = snaps.flatMap((s) => s.actors);
+          const inFlight = messagesInFlight(actors);
+          if (inFlight === 0) return actors;
+          if (Date.now() > deadline) return `${inFlight} messages still in flight after ${this.opts.readyTimeoutMs} ms`;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        await Promise.all([...byVm].map(([vmId, list]) => this.mediator.resume(vmId, list))).catch((e: Error) =>
+          this.opts.log({ event: "checkpoint resume failed", application: applicationId, error: e.message }),
+        );
+      }
+    });
+    if (typeof cut === "string") return skip(cut);
+    const heldMs = Math.round(performance.now() - startedAt);
+    const iteration = cutProgress(cut);
+    const written = (async () => {
+      const data = encodeCheckpoint(applicationId, cut);
+      const meta = await checkpointWrite(this.db, {
+        applicationId,
+        iteration,
+        actors: cut.length,
+        data,
+        reason,
+      });
+      this.opts.log({
+        event: "checkpoint taken",
+        application: applicationId,
+        sequence: meta.sequence,
+        iteration: meta.iteration,
+        actors: meta.actors,
+        bytes: meta.bytes,
+        reason,
+        heldMs,
+      });
+      return meta;
+    })();
+    this.writes.add(written);
+    written
+      .catch((e: Error) => this.opts.log({ event: "checkpoint not written", application: applicationId, error: e.message }))
+      .finally(() => this.writes.delete(written));
+    return { written, actors: cut.length, iteration };
+  }
+
+  /** Waits for checkpoint writes in flight. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.writes]);
+  }
+
+  /** The newest checkpoint whose bytes match their checksum (a corrupt one falls back to the previous). */
+  async latestValid(
+    applicationId: string,
+  ): Promise<{ meta: CheckpointMeta; actors: MigratedActor[]; unusable: { sequence: number; error: string }[] } | null> {
+    const unusable: { sequence: number; error: string }[] = [];
+    for (const meta of await checkpointList(this.db, applicationId)) {
+      const data = await checkpointData(this.db, meta.id);
+      if (!data) continue;
+      try {
+        return { meta, actors: decodeCheckpoint(meta, data), unusable };
+      } catch (e) {
+        unusable.push({ sequence: meta.sequence, error: (e as Error).message });
+        this.opts.log({
+          event: "checkpoint unusable, trying the previous one",
+          application: applicationId,
+          error: (e as Error).message,
+        });
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Replaces every actor of the application with its copy in the newest valid checkpoint, on
+   * the VMs Postgres places them on (each needs a registered theater): all of them, since a
+   * consistent cut is all or nothing. Returns the checkpoint used, or null when there is none.
+   */
+  async restore(applicationId: string): Promise<CheckpointMeta | null> {
+    const cp = await this.latestValid(applicationId);
+    if (!cp) return null;
+    const placement = new Map((await actorListByApplication(this.db, applicationId)).map((a) => [a.uan, a.vmId]));
+    const byVm = new Map<string, MigratedActor[]>();
+    for (const actor of cp.actors) {
+      const vmId = placement.get(actor.uan);
+      if (!vmId) throw new Error(`checkpoint #${cp.meta.sequence} holds ${actor.uan}, which the application no longer has`);
+      if (!this.mediator.theater(vmId)) throw new Error(`VM ${vmId} has no registered theater to restore ${actor.uan} on`);
+      byVm.set(vmId, [...(byVm.get(vmId) ?? []), actor]);
+    }
+    const seqBase = (await applicationNextRestoreEpoch(this.db, applicationId)) * RESTORE_SEQ_RANGE;
+    await this.control.withVms(byVm.keys(), async () => {
+      await this.mediator.discardActors([...placement.keys()]);
+      for (const [vmId, actors] of byVm) await this.mediator.restoreActors(vmId, actors, seqBase);
+    });
+    await auditAppend(this.db, {
+      actor: "worker",
+      procedure: "checkpoint.restored",
+      input: {
+        applicationId,
+        sequence: cp.meta.sequence,
+        iteration: cp.meta.iteration,
+        takenAt: cp.meta.takenAt.toISOString(),
+        actors: cp.actors.length,
+        unusable: cp.unusable,
+      },
+      ok: true,
+    });
+    this.opts.log({
+      event: "application restored from checkpoint",
+      application: applicationId,
+      sequence: cp.meta.sequence,
+      iteration: cp.meta.iteration,
+      actors: cp.actors.length,
+    });
+    return cp.meta;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,258 @@
+import {
+  actorListByVms,
+  applicationGet,
+  applicationList,
+  applicationSetHealth,
+  auditAppend,
+  checkpointLatest,
+  publishEvent,
+  vmGet,
+  vmListLost,
+  vmMarkLost,
+  vmMarkRecovered,
+  vmListByApplication,
+  vmRehost,
+  type Db,
+} from "@malleo/db";
+import { AppError } from "@malleo/core";
+import { isHypervisorError } from "@malleo/hypervisor";
+import type { Mediator } from "@malleo/mediator";
+import type { ApplicationRunner } from "./applications";
+import type { Checkpointer } from "./checkpoints";
+import type { Logger } from "./log";
+import type { VmManager } from "./vm-manager";
+
+/** The audit log's actor for what the worker itself records. */
+const WORKER_ACTOR = "worker";
+
+/**
+ * Theater loss and recovery. A theater whose connection closes (its process died, its guest
+ * crashed, its host went away, or it missed the Mediator's heartbeat) has `graceMs` to
+ * re-register; then its VM is `lost`, its application `degraded`, and an audit record says what
+ * was lost and from which checkpoint it can come back. With `recover` the VM is then booted
+ * afresh (domain destroyed and created again, new theater) and the whole application restored from its last checkpoint (heat needs a
+ * consistent cut, so the surviving actors go back to it too), once no operation holds its VMs.
+ */
+export class Recovery {
+  private unsubscribe: (() => void) | undefined;
+  private readonly noticing = new Set<string>();
+  private readonly recovering = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly mediator: Mediator,
+    private readonly vms: VmManager,
+    private readonly checkpoints: Checkpointer,
+    private readonly apps: ApplicationRunner,
+    private readonly opts: { graceMs: number; recover: boolean; log: Logger; retryMs?: number },
+  ) {}
+
+  /** Listens for lost theaters, and recovers what an earlier worker left lost or degraded. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.mediator.onTheaterLost((vmId) => void this.theaterLost(vmId));
+    if (!this.opts.recover) return;
+    for (const app of await applicationList(this.db)) {
+      if (app.status === "degraded" || (await vmListLost(this.db, app.id)).length > 0) this.scheduleRecovery(app.id);
+    }
+  }
+
+  /**
+   * A theater dropped its connection: lost unless it re-registers within the grace period.
+   * Also called by reconciliation for a running VM that has no registered theater.
+   */
+  async theaterLost(vmId: string): Promise<void> {
+    if (this.noticing.has(vmId) || this.stopped) return;
+    this.noticing.add(vmId);
+    try {
+      try {
+        await this.mediator.awaitTheater(vmId, this.opts.graceMs);
+        this.opts.log({ event: "theater came back within the grace period", vmId });
+        return;
+      } catch {
+        // not back: lost
+      }
+      if (this.stopped) return;
+      const vm = await vmGet(this.db, vmId);
+      if (!vm || vm.state !== "running") return; // being created or removed by an operation: its steps fail it
+      const actors = await actorListByVms(this.db, [vmId]);
+      const checkpoint = await checkpointLatest(this.db, vm.applicationId);
+      if (!(await vmMarkLost(this.db, vmId))) return;
+      // Lost means gone: a theater that turns up later (a hung guest resuming) is refused, not adopted.
+      await this.mediator.stopTheater(vmId, { force: true });
+      this.vms.killTheater(vmId);
+      const from = checkpoint
+        ? `checkpoint #${checkpoint.sequence} (iteration ${checkpoint.iteration}, taken ${checkpoint.takenAt.toISOString()})`
+        : "no checkpoint: it restarts from the beginning";
+      const reason = `VM ${vm.name} lost: its theater stopped answering with ${actors.length} actors; recoverable from ${from}`;
+      await applicationSetHealth(this.db, vm.applicationId, "degraded", reason);
+      await auditAppend(this.db, {
+        actor: WORKER_ACTOR,
+        procedure: "theater.lost",
+        input: {
+          vmId,
+          vm: vm.name,
+          hostId: vm.hostId,
+          applicationId: vm.applicationId,
+          actors: actors.length,
+          checkpoint: checkpoint
+            ? { sequence: checkpoint.sequence, iteration: checkpoint.iteration, takenAt: checkpoint.takenAt.toISOString() }
+            : null,
+        },
+        ok: false,
+        error: reason,
+      });
+      await publishEvent(this.db, { type: "topology" });
+      const app = await applicationGet(this.db, vm.applicationId);
+      if (app) await publishEvent(this.db, { type: "application", applicationId: app.id, iteration: app.iteration });
+      this.opts.log({
+        event: "theater lost",
+        vmId,
+        vm: vm.name,
+        application: vm.applicationId,
+        actors: actors.length,
+        checkpoint: checkpoint?.sequence ?? null,
+      });
+      if (this.opts.recover) this.scheduleRecovery(vm.applicationId);
+    } catch (e) {
+      this.opts.log({ event: "theater loss not recorded", vmId, error: (e as Error).message });
+    } finally {
+      this.noticing.delete(vmId);
+    }
+  }
+
+  /** One recovery per application at a time; a loss during one is picked up by the next. */
+  scheduleRecovery(applicationId: string): Promise<void> {
+    const previous = this.recovering.get(applicationId) ?? Promise.resolve();
+    const next = previous.then(() => this.recoverUntilDone(applicationId));
+    this.recovering.set(applicationId, next);
+    void next.finally(() => {
+      if (this.recovering.get(applicationId) === next) this.recovering.delete(applicationId);
+    });
+    return next;
+  }
+
+  /** Resolves when the application's recoveries scheduled so far are over. */
+  async settled(applicationId: string): Promise<void> {
+    await this.recovering.get(applicationId);
+  }
+
+  private async recoverUntilDone(applicationId: string): Promise<void> {
+    let delayMs = this.opts.retryMs ?? 1_000;
+    while (!this.stopped) {
+      try {
+        if (await this.recoverOnce(applicationId)) return;
+      } catch (e) {
+        this.opts.log({
+          event: "recovery failed; retrying",
+          application: applicationId,
+          error: (e as Error).message,
+          retryMs: delayMs,
+        });
+      }
+      await new Promise((r) => setTimeout(r, delayMs).unref());
+      delayMs = Math.min(delayMs * 2, 30_000);
+    }
+  }
+
+  /** True when done (or nothing to do); false to try again later (an operation holds the VMs). */
+  private async recoverOnce(applicationId: string): Promise<boolean> {
+    const app = await applicationGet(this.db, applicationId);
+    if (!app) return true;
+    const vms = await vmListByApplication(this.db, applicationId, ["running", "lost", "provisioning", "deleting"]);
+    const held = vms.find((v) => v.lockedBy !== null);
+    if (held) {
+      this.opts.log({
+        event: "recovery waits for an operation",
+        application: applicationId,
+        operationId: held.lockedBy,
+        vm: held.name,
+      });
+      return false;
+    }
+    const lost = vms.filter((v) => v.state === "lost");
+    if (lost.length === 0 && app.status === "running") return true;
+    // Each lost VM is booted afresh: its domain destroyed (a hung guest too) and created again
+    // with a new theater and secret — on its host, or on another one when its host cannot be
+    // reached. The application's other VMs must be up.
+    const replaced: { vm: string; from: string; to: string }[] = [];
+    for (const vm of lost) {
+      await this.mediator.stopTheater(vm.id, { force: true }); // forgets its actors and old secret
+      const hostId = await this.destroyOrReplace(vm);
+      if (hostId !== vm.hostId) replaced.push({ vm: vm.name, from: vm.hostId, to: hostId });
+      await this.vms.provisionVm({
+        id: vm.id,
+        name: vm.name,
+        hostId,
+        applicationId: vm.applicationId,
+        vcpus: vm.vcpus,
+        memoryMiB: vm.memoryMiB,
+      });
+    }
+    const missing = vms.filter((v) => v.state === "running" && !this.mediator.theater(v.id));
+    if (missing.length > 0) throw new Error(`VM ${missing[0]!.name} has no theater yet`);
+    const restored = await this.checkpoints.restore(applicationId);
+    if (!restored) await this.apps.respawn(applicationId);
+    for (const vm of lost) await vmMarkRecovered(this.db, vm.id);
+    await applicationSetHealth(this.db, applicationId, "running", null);
+    const what = restored
+      ? `checkpoint #${restored.sequence} (iteration ${restored.iteration}, taken ${restored.takenAt.toISOString()})`
+      : "the beginning (no checkpoint)";
+    await auditAppend(this.db, {
+      actor: WORKER_ACTOR,
+      procedure: "application.recovered",
+      input: {
+        applicationId,
+        restartedVms: lost.map((v) => v.name),
+        replaced,
+        checkpoint: restored ? { sequence: restored.sequence, iteration: restored.iteration } : null,
+      },
+      ok: true,
+    });
+    await publishEvent(this.db, { type: "topology" });
+    await publishEvent(this.db, { type: "application", applicationId, iteration: restored?.iteration ?? 0 });
+    this.opts.log({
+      event: "application recovered",
+      application: applicationId,
+      from: what,
+      restartedVms: lost.map((v) => v.name),
+    });
+    return true;
+  }
+
+  /**
+   * Destroys a lost VM's domain so it can boot again, and returns the host it boots on: its own,
+   * or — when that host cannot be reached — the first other online host with room (the old
+   * domain, if the host comes back, is reported by reconciliation as belonging elsewhere).
+   */
+  private async destroyOrReplace(vm: {
+    id: string;
+    name: string;
+    hostId: string;
+    vcpus: number;
+    memoryMiB: number;
+  }): Promise<string> {
+    try {
+      await this.vms.destroyVm(vm.id);
+      return vm.hostId;
+    } catch (e) {
+      if (!hostUnreachable(e)) throw e;
+      const candidates = [...this.vms.connections().keys()];
+      const hostId = await vmRehost(this.db, vm, candidates);
+      if (!hostId)
+        throw new Error(`host ${vm.hostId} cannot be reached and no other host has room for ${vm.name}: ${(e as Error).message}`);
+      this.opts.log({ event: "lost VM replaced on another host", vm: vm.name, from: vm.hostId, to: hostId });
+      return hostId;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+  }
+}
+
+function hostUnreachable(e: unknown): boolean {
+  if (AppError.is(e)) return (e.details as { unreachable?: unknown }).unreachable === true;
+  return isHypervisorError(e) && (e.code === "HOST_UNREACHABLE" || e.code === "HOST_CLOSED");
+}
