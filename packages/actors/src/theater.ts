@@ -1,7 +1,9 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
 import type { ActorBehavior, ActorContext, BehaviorRegistry } from "./behavior";
 import { Channel, RemoteError } from "./channel";
+import { decodeMigrationBatch, encodeMigratedActor, encodeMigrationBatch, type EncodedActor } from "./migration-codec";
+import type { ChunkedBytes } from "./framing";
 import { formatAddress, parseAddress, parseAddressList } from "./names";
 import { MIN_PEER_KEY_BYTES, acceptPeer } from "./peer-auth";
 import { PeerLink } from "./peer-link";
@@ -1050,9 +1052,9 @@ export class Theater {
             if (type === "deliver") this.route(body as DeliverMessage, self);
             else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
           },
-          onRequest: (body, self): unknown => {
+          onRequest: (body, self, payload): unknown => {
             const type = bodyType(body);
-            if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self);
+            if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self, payload);
             if (type === "migrate-commit") return this.commitMigrateIn((body as { uans: string[] }).uans, self);
             if (type === "migrate-abort") return this.discardIncoming((cell) => cell.incoming?.channel === self);
             throw new Error(`unknown peer request ${JSON.stringify(type)}`);
@@ -1092,7 +1094,7 @@ export class Theater {
     await this.waitUntilHeld(cells, HOLD_FOR_MIGRATION_TIMEOUT_MS);
     if (this.crashed) return new Promise(() => {});
 
-    const batches: Uint8Array[][] = [[]];
+    const batches: EncodedActor[][] = [[]];
     let batchBytes = 0;
     let bytes = 0;
     const actors: HostedActor[] = [];
@@ -1114,15 +1116,16 @@ export class Theater {
         reorder: cell.reorder,
         profile: cell.profile,
       };
-      const serialized = serialize(record);
-      if (batchBytes > 0 && batchBytes + serialized.length > (this.options.migrationBatchBytes ?? MIGRATION_BATCH_BYTES)) {
+      // Its typed arrays are referenced, not copied: the actor stays held until the transfer ends.
+      const encoded = encodeMigratedActor(record);
+      if (batchBytes > 0 && batchBytes + encoded.byteLength > (this.options.migrationBatchBytes ?? MIGRATION_BATCH_BYTES)) {
         batches.push([]);
         batchBytes = 0;
       }
-      batches[batches.length - 1]!.push(serialized);
-      batchBytes += serialized.length;
-      bytes += serialized.length;
-      actors.push({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: serialized.length });
+      batches[batches.length - 1]!.push(encoded);
+      batchBytes += encoded.byteLength;
+      bytes += encoded.byteLength;
+      actors.push({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: encoded.byteLength });
     }
     const uans = cells.map((cell) => cell.uan);
     const link = this.linkTo(request.targetAddress);
@@ -1134,12 +1137,8 @@ export class Theater {
       phase = "transferring";
       // Pipelined: every batch is written at once; the replies come back in order.
       const replies = batches.map((records, index) => {
-        const packed = Buffer.concat(records);
-        const sizes = records.map((record) => record.length);
-        const reply = channel.request(
-          { type: "migrate-in", transfer, records: packed, sizes, last: index === batches.length - 1 },
-          request.timeoutMs,
-        );
+        const body: MigrateInRequest = { type: "migrate-in", transfer, last: index === batches.length - 1 };
+        const reply = channel.request(body, request.timeoutMs, encodeMigrationBatch(records));
         this.options.faults?.afterMigrationBatchSent?.(index, () => link.destroy("fault injected: link dropped"));
         return reply;
       });
@@ -1252,14 +1251,10 @@ export class Theater {
   }
 
   /** Target side, phase one, batch by batch: install held and uncommitted; the last reply acknowledges. */
-  private migrateIn(request: MigrateInRequest, channel: Channel): Record<string, never> {
+  private migrateIn(request: MigrateInRequest, channel: Channel, payload: ChunkedBytes | undefined): Record<string, never> {
     if (this.stopping) throw new Error("theater is stopping");
-    const migrated: MigratedActor[] = [];
-    let offset = 0;
-    for (const size of request.sizes) {
-      migrated.push(deserialize(request.records.subarray(offset, offset + size)) as MigratedActor);
-      offset += size;
-    }
+    if (!payload) throw new Error("migrate-in without its batch");
+    const migrated = decodeMigrationBatch(payload);
     for (const actor of migrated) {
       if (!this.options.behaviors[actor.behavior]) throw new Error(`unknown behavior "${actor.behavior}" for ${actor.uan}`);
       const existing = this.cells.get(actor.uan);
