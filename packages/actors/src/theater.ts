@@ -1094,10 +1094,7 @@ export class Theater {
     await this.waitUntilHeld(cells, HOLD_FOR_MIGRATION_TIMEOUT_MS);
     if (this.crashed) return new Promise(() => {});
 
-    const batches: EncodedActor[][] = [[]];
-    let batchBytes = 0;
-    let bytes = 0;
-    const actors: HostedActor[] = [];
+    const records: MigratedActor[] = [];
     for (const cell of cells) {
       // Pending self-messages travel in the mailbox; the target delivers them on resume.
       for (const timer of cell.timers.values()) {
@@ -1106,7 +1103,7 @@ export class Theater {
       }
       cell.timers.clear();
       cell.outgoing = { arrivals: [], target: request.targetAddress };
-      const record: MigratedActor = {
+      records.push({
         uan: cell.uan,
         behavior: cell.behaviorName,
         state: cell.state,
@@ -1115,18 +1112,11 @@ export class Theater {
         recvNext: cell.recvNext,
         reorder: cell.reorder,
         profile: cell.profile,
-      };
-      // Its typed arrays are referenced, not copied: the actor stays held until the transfer ends.
-      const encoded = encodeMigratedActor(record);
-      if (batchBytes > 0 && batchBytes + encoded.byteLength > (this.options.migrationBatchBytes ?? MIGRATION_BATCH_BYTES)) {
-        batches.push([]);
-        batchBytes = 0;
-      }
-      batches[batches.length - 1]!.push(encoded);
-      batchBytes += encoded.byteLength;
-      bytes += encoded.byteLength;
-      actors.push({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: encoded.byteLength });
+      });
     }
+    let batches = 0;
+    let bytes = 0;
+    const actors: HostedActor[] = [];
     const uans = cells.map((cell) => cell.uan);
     const link = this.linkTo(request.targetAddress);
     const transfer = this.nextTransferId++;
@@ -1135,13 +1125,32 @@ export class Theater {
     try {
       const channel = await link.connected;
       phase = "transferring";
-      // Pipelined: every batch is written at once; the replies come back in order.
-      const replies = batches.map((records, index) => {
-        const body: MigrateInRequest = { type: "migrate-in", transfer, last: index === batches.length - 1 };
-        const reply = channel.request(body, request.timeoutMs, encodeMigrationBatch(records));
+      // Pipelined: each batch is written as soon as it is encoded (the target decodes it while
+      // the next one is encoded); the replies come back in order. A record's typed arrays are
+      // written from the actor's own memory: it stays held until the transfer has ended.
+      const replies: Array<Promise<unknown>> = [];
+      const batchLimit = this.options.migrationBatchBytes ?? MIGRATION_BATCH_BYTES;
+      let batch: EncodedActor[] = [];
+      let batchBytes = 0;
+      const send = (last: boolean) => {
+        const index = batches++;
+        const body: MigrateInRequest = { type: "migrate-in", transfer, last };
+        const reply = channel.request(body, request.timeoutMs, encodeMigrationBatch(batch));
+        reply.catch(() => {}); // judged below, once all are sent; until then not an unhandled rejection
+        replies.push(reply);
         this.options.faults?.afterMigrationBatchSent?.(index, () => link.destroy("fault injected: link dropped"));
-        return reply;
-      });
+        batch = [];
+        batchBytes = 0;
+      };
+      for (const record of records) {
+        const encoded = encodeMigratedActor(record);
+        if (batchBytes > 0 && batchBytes + encoded.byteLength > batchLimit) send(false);
+        batch.push(encoded);
+        batchBytes += encoded.byteLength;
+        bytes += encoded.byteLength;
+        actors.push({ uan: record.uan, behavior: record.behavior, stateBytes: encoded.byteLength });
+      }
+      send(true);
       const settled = await Promise.allSettled(replies);
       const failure = settled.find((result) => result.status === "rejected");
       if (failure) throw failure.reason;
@@ -1180,7 +1189,7 @@ export class Theater {
       target: request.targetAddress,
       actors: cells.length,
       bytes,
-      batches: batches.length,
+      batches,
       ms: Math.round(performance.now() - startedAt),
     });
     return { moved: cells.length, bytes, actors };
