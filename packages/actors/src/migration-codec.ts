@@ -1,16 +1,19 @@
 import { DefaultDeserializer, DefaultSerializer } from "node:v8";
+import { COMPACT_TAG, compactDecode, compactEncode } from "./compact-clone";
 import { ChunkedBytes } from "./framing";
 import type { MigratedActor } from "./protocol";
 
 // The binary encoding of one migration batch (the raw payload of a `migrate-in` request).
 //
-// Each actor record is a V8 structured clone of everything but its typed arrays (its
-// "skeleton": names, mailbox, delivery-order maps, the state's shape), in which every typed
-// array, Buffer and DataView is replaced by a reference to an attachment; the attachments are
-// the arrays' bytes, raw. So the bulk of an actor's state is never V8-serialized: the sender
-// writes the arrays' own memory to the socket (no copy) and the receiver's arrays are views of
-// the received frame (no copy either, when aligned). Everything else keeps structured-clone
-// semantics exactly (Maps, Dates, nesting, shared references within one actor). Each record is
+// Each actor record is a clone of everything but its typed arrays (its "skeleton": names,
+// mailbox, delivery-order maps, the state's shape), in which every typed array, Buffer and
+// DataView is replaced by a reference to an attachment; the attachments are the arrays' bytes,
+// raw. So the bulk of an actor's state is never serialized: the sender writes the arrays' own
+// memory to the socket (no copy) and the receiver's arrays are views of the received bytes (no
+// copy either, when they can be). The skeleton is in the compact encoding of compact-clone.ts
+// when the record is made only of what that covers (plain objects, dense arrays, Maps,
+// primitives: the usual case), and otherwise a V8 structured clone (Sets, Dates, shared
+// references within one actor, …): structured-clone semantics either way. Each record is
 // encoded on its own, so two actors never come to share an object.
 //
 // Layout, little-endian:
@@ -90,7 +93,16 @@ function padding(bytes: number): number {
   return (ALIGNMENT - (bytes % ALIGNMENT)) % ALIGNMENT;
 }
 
+const KIND_BY_CONSTRUCTOR = new Map<unknown, number>([
+  [Buffer, BUFFER_KIND],
+  ...KINDS.map((kind, code) => [(globalThis as Record<string, unknown>)[kind.name], code] as const).filter(
+    ([, code]) => code !== BUFFER_KIND,
+  ),
+]);
+
 function kindOf(view: ArrayBufferView): number | undefined {
+  const byConstructor = KIND_BY_CONSTRUCTOR.get(view.constructor);
+  if (byConstructor !== undefined) return byConstructor;
   if (Buffer.isBuffer(view)) return BUFFER_KIND;
   return KIND_BY_TAG.get(Object.prototype.toString.call(view).slice(8, -1));
 }
@@ -128,18 +140,26 @@ class SkeletonDeserializer extends DefaultDeserializer {
 
 /** Encodes one actor's record. Its typed arrays are referenced, not copied: they must not change until sent. */
 export function encodeMigratedActor(actor: MigratedActor): EncodedActor {
+  const compactAttachments: ArrayBufferView[] = [];
+  const compact = compactEncode(actor, compactAttachments);
+  const compactKinds = compact ? compactAttachments.map(kindOf) : [];
+  if (compact && !compactKinds.includes(undefined))
+    return encoded(actor.uan, compact, compactAttachments, compactKinds as number[]);
   const serializer = new SkeletonSerializer();
   serializer.writeHeader();
   serializer.writeValue(actor);
-  const skeleton = serializer.releaseBuffer();
+  return encoded(actor.uan, serializer.releaseBuffer(), serializer.attachments, serializer.kinds);
+}
+
+function encoded(uan: string, skeleton: Buffer, attachments: ArrayBufferView[], kinds: number[]): EncodedActor {
   let byteLength = RECORD_ENTRY_BYTES + skeleton.length;
-  for (const attachment of serializer.attachments)
+  for (const attachment of attachments)
     byteLength += ATTACHMENT_ENTRY_BYTES + attachment.byteLength + padding(attachment.byteLength);
-  return { uan: actor.uan, byteLength, skeleton, attachments: serializer.attachments, kinds: serializer.kinds };
+  return { uan, byteLength, skeleton, attachments, kinds };
 }
 
 function asBytes(view: ArrayBufferView): Buffer {
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /**
@@ -172,7 +192,7 @@ export function encodeMigrationBatch(records: readonly EncodedActor[]): Buffer[]
     }
   }
   for (const record of records) {
-    record.skeleton.copy(head, entry);
+    head.set(record.skeleton, entry);
     entry += record.skeleton.length;
   }
   head.fill(0, entry);
@@ -296,9 +316,12 @@ export function decodeMigrationBatch(payload: ChunkedBytes | Uint8Array): Migrat
     skeletonAt += recordSkeletonBytes;
     let value: unknown;
     try {
-      const deserializer = new SkeletonDeserializer(skeleton, own);
-      deserializer.readHeader();
-      value = deserializer.readValue();
+      if (skeleton[0] === COMPACT_TAG) value = compactDecode(skeleton, own);
+      else {
+        const deserializer = new SkeletonDeserializer(skeleton, own);
+        deserializer.readHeader();
+        value = deserializer.readValue();
+      }
     } catch (error) {
       throw new MigrationFrameError(`record ${index}: ${(error as Error).message}`);
     }
