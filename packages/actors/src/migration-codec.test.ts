@@ -76,7 +76,7 @@ describe("migration codec", () => {
     const big = new Float64Array(1000).map((_, index) => index);
     const window = big.subarray(10, 14);
     const payload = encode([actor("uan://t/window", { window })]);
-    expect(payload.length).toBeLessThan(1000); // the whole array is 8,000 bytes
+    expect(payload.length).toBeLessThan(400);
     const [decoded] = decodeMigrationBatch(payload);
     expect(Array.from((decoded!.state as { window: Float64Array }).window)).toEqual([10, 11, 12, 13]);
   });
@@ -129,14 +129,6 @@ describe("migration codec", () => {
       },
     );
     expect(decodeMigrationBatch(encode([record]))).toEqual([record]);
-  });
-
-  it("uses the compact encoding for plain records and V8's for the rest, in one batch", () => {
-    const plain = actor("uan://t/plain", { rows: new Float64Array([1, 2]), ghosts: new Map([[3, new Float64Array([4])]]) });
-    const rich = actor("uan://t/rich", { seen: new Set(["a"]), when: new Date(1) });
-    expect(encodeMigratedActor(plain).skeleton[0]).toBe(0x01);
-    expect(encodeMigratedActor(rich).skeleton[0]).toBe(0xff); // V8's version tag
-    expect(decodeMigrationBatch(encode([plain, rich, plain]))).toEqual([plain, rich, plain]);
   });
 
   it("round-trips an empty batch and actors without typed arrays", () => {

@@ -1,19 +1,16 @@
 import { DefaultDeserializer, DefaultSerializer } from "node:v8";
-import { COMPACT_TAG, compactDecode, compactEncode } from "./compact-clone";
 import { ChunkedBytes } from "./framing";
 import type { MigratedActor } from "./protocol";
 
 // The binary encoding of one migration batch (the raw payload of a `migrate-in` request).
 //
-// Each actor record is a clone of everything but its typed arrays (its "skeleton": names,
-// mailbox, delivery-order maps, the state's shape), in which every typed array, Buffer and
-// DataView is replaced by a reference to an attachment; the attachments are the arrays' bytes,
-// raw. So the bulk of an actor's state is never serialized: the sender writes the arrays' own
-// memory to the socket (no copy) and the receiver's arrays are views of the received bytes (no
-// copy either, when they can be). The skeleton is in the compact encoding of compact-clone.ts
-// when the record is made only of what that covers (plain objects, dense arrays, Maps,
-// primitives: the usual case), and otherwise a V8 structured clone (Sets, Dates, shared
-// references within one actor, …): structured-clone semantics either way. Each record is
+// Each actor record is a V8 structured clone of everything but its typed arrays (its
+// "skeleton": names, mailbox, delivery-order maps, the state's shape), in which every typed
+// array, Buffer and DataView is replaced by a reference to an attachment; the attachments are
+// the arrays' bytes, raw. So the bulk of an actor's state is never V8-serialized: the sender
+// writes the arrays' own memory to the socket (no copy) and the receiver's arrays are views of
+// the received frame (no copy either, when aligned). Everything else keeps structured-clone
+// semantics exactly (Maps, Dates, nesting, shared references within one actor). Each record is
 // encoded on its own, so two actors never come to share an object.
 //
 // Layout, little-endian:
@@ -140,22 +137,14 @@ class SkeletonDeserializer extends DefaultDeserializer {
 
 /** Encodes one actor's record. Its typed arrays are referenced, not copied: they must not change until sent. */
 export function encodeMigratedActor(actor: MigratedActor): EncodedActor {
-  const compactAttachments: ArrayBufferView[] = [];
-  const compact = compactEncode(actor, compactAttachments);
-  const compactKinds = compact ? compactAttachments.map(kindOf) : [];
-  if (compact && !compactKinds.includes(undefined))
-    return encoded(actor.uan, compact, compactAttachments, compactKinds as number[]);
   const serializer = new SkeletonSerializer();
   serializer.writeHeader();
   serializer.writeValue(actor);
-  return encoded(actor.uan, serializer.releaseBuffer(), serializer.attachments, serializer.kinds);
-}
-
-function encoded(uan: string, skeleton: Buffer, attachments: ArrayBufferView[], kinds: number[]): EncodedActor {
+  const skeleton = serializer.releaseBuffer();
   let byteLength = RECORD_ENTRY_BYTES + skeleton.length;
-  for (const attachment of attachments)
+  for (const attachment of serializer.attachments)
     byteLength += ATTACHMENT_ENTRY_BYTES + attachment.byteLength + padding(attachment.byteLength);
-  return { uan, byteLength, skeleton, attachments, kinds };
+  return { uan: actor.uan, byteLength, skeleton, attachments: serializer.attachments, kinds: serializer.kinds };
 }
 
 function asBytes(view: ArrayBufferView): Buffer {
@@ -316,12 +305,9 @@ export function decodeMigrationBatch(payload: ChunkedBytes | Uint8Array): Migrat
     skeletonAt += recordSkeletonBytes;
     let value: unknown;
     try {
-      if (skeleton[0] === COMPACT_TAG) value = compactDecode(skeleton, own);
-      else {
-        const deserializer = new SkeletonDeserializer(skeleton, own);
-        deserializer.readHeader();
-        value = deserializer.readValue();
-      }
+      const deserializer = new SkeletonDeserializer(skeleton, own);
+      deserializer.readHeader();
+      value = deserializer.readValue();
     } catch (error) {
       throw new MigrationFrameError(`record ${index}: ${(error as Error).message}`);
     }
