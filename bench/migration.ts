@@ -2,6 +2,10 @@
 // against raw loopback TCP throughput between two processes measured by this same program; the
 // amortised cost per actor; and message round trips between the two theaters (p50, p99)
 // against raw TCP round trips of a few bytes.
+//
+// The machine is shared, so the raw measurement and the moves are interleaved (raw, move, raw,
+// move, …) and both are reported as the best of the same number of tries: a burst of load
+// elsewhere then hits both alike, and neither side gets more tries than the other.
 import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { loadavg } from "node:os";
@@ -10,8 +14,9 @@ import { BenchLab, percentile, waitUntil } from "./lib/local-theaters";
 import type { BenchResult } from "./run";
 
 const ACTORS = Number(process.env.MIGRATION_BENCH_ACTORS ?? 1000);
+const MOVES = Number(process.env.MIGRATION_BENCH_MOVES ?? 5);
 const STATE_BYTES = 32 * 1024;
-const RAW_BYTES = 256 * 1024 * 1024;
+const RAW_BYTES = 128 * 1024 * 1024;
 const ROUND_TRIPS = 2000;
 
 // A peer process: "sink" counts bytes and answers one byte when it has them all; "echo" echoes.
@@ -81,7 +86,6 @@ async function rawRoundTrips(): Promise<number[]> {
 
 export async function run(): Promise<BenchResult> {
   const loadBefore = loadavg()[0]!;
-  const raw = await rawThroughput();
   const rawRtts = await rawRoundTrips();
 
   const lab = new BenchLab();
@@ -94,19 +98,21 @@ export async function run(): Promise<BenchResult> {
         uans.slice(start, start + 200).map((uan) => ({ uan, behavior: BALLAST_BEHAVIOR, init: { bytes: STATE_BYTES } })),
       );
     }
+    const raws: number[] = [];
     const moves: Array<{ seconds: number; bytes: number }> = [];
-    for (const [from, to] of [
-      ["mig-a", "mig-b"],
-      ["mig-b", "mig-a"],
-      ["mig-a", "mig-b"],
-    ] as const) {
+    for (let index = 0; index < MOVES; index++) {
+      raws.push(await rawThroughput());
+      const [from, to] = index % 2 === 0 ? ["mig-a", "mig-b"] : ["mig-b", "mig-a"];
       const t0 = performance.now();
       const { moved, bytes } = await lab.mediator.migrate(uans, from, to);
       if (moved !== ACTORS) throw new Error(`moved ${moved} of ${ACTORS}`);
       moves.push({ seconds: (performance.now() - t0) / 1000, bytes });
     }
+    const raw = Math.max(...raws);
     const best = moves.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
     const throughput = best.bytes / best.seconds;
+    // Each move beside the raw measurement just before it: how steady the ratio is.
+    const pairRatios = moves.map((move, index) => move.bytes / move.seconds / raws[index]!).sort((a, b) => a - b);
 
     const pinger = formatUan("latency", "pinger");
     const echo = formatUan("latency", "echo");
@@ -127,10 +133,13 @@ export async function run(): Promise<BenchResult> {
     return {
       figures: {
         "machine load average (1 min) at start, 2 cores": loadBefore,
-        "raw loopback TCP MB/s, process to process (baseline)": raw / 1e6,
+        "machine load average (1 min) at end": loadavg()[0]!,
+        [`raw loopback TCP MB/s, process to process (baseline, best of ${raws.length})`]: raw / 1e6,
+        "raw loopback TCP MB/s per try": raws.map((value) => (value / 1e6).toFixed(0)).join(", "),
         [`migration MB/s, ${ACTORS} actors × 32 KiB (best of ${moves.length})`]: throughput / 1e6,
         "migration seconds per move": moves.map((move) => move.seconds.toFixed(3)).join(", "),
-        "migration / raw": throughput / raw,
+        "migration / raw (best / best)": throughput / raw,
+        "migration / raw, each move beside the raw try before it (median)": pairRatios[Math.floor(pairRatios.length / 2)]!,
         "amortised ms per actor (SALSA: 150 ms on a LAN)": (best.seconds * 1000) / ACTORS,
         "message round trip between theaters p50 ms": percentile(rtts, 50),
         "message round trip between theaters p99 ms": percentile(rtts, 99),
@@ -138,7 +147,7 @@ export async function run(): Promise<BenchResult> {
         "raw TCP round trip p99 ms (baseline)": percentile(rawRtts, 99),
       },
       checks: [
-        { what: "migration throughput / raw loopback TCP", value: throughput / raw, goal: 0.25, better: "higher" },
+        { what: "migration throughput / raw loopback TCP", value: throughput / raw, goal: 0.5, better: "higher" },
         { what: "amortised ms per actor", value: (best.seconds * 1000) / ACTORS, goal: 150, better: "lower" },
       ],
     };

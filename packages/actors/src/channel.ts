@@ -1,8 +1,11 @@
 import type { Socket } from "node:net";
-import { FrameDecoder, encodeFrame } from "./framing";
+import { FrameDecoder, FrameWithPayload, encodeFrame, encodeFrameHead, type ChunkedBytes } from "./framing";
 
 // A Channel is one framed TCP connection carrying one-way messages and request/response pairs.
 // Mediator⇄theater and theater⇄theater links are both Channels, so there is one wire protocol.
+// A message or request may carry a raw payload beside its body (bulk bytes such as a migration
+// batch): its chunks are written to the socket as they are, and the receiver's handler gets
+// views of those bytes in the reads they arrived in.
 
 type Packet =
   | { t: "msg"; body: unknown }
@@ -24,10 +27,14 @@ export class RequestTimeoutError extends Error {}
 /** The other side answered the request with an error. */
 export class RemoteError extends Error {}
 
+/** Raw bytes sent beside a body, as chunks written back to back. */
+export type RawPayload = readonly Uint8Array[];
+
 export interface ChannelHandlers {
-  onMessage?(body: unknown, channel: Channel): void;
+  /** `payload`: the raw payload the sender attached, if any (views of the received bytes). */
+  onMessage?(body: unknown, channel: Channel, payload?: ChunkedBytes): void;
   /** Returning (or resolving) answers the request; throwing sends the error message back. */
-  onRequest?(body: unknown, channel: Channel): unknown;
+  onRequest?(body: unknown, channel: Channel, payload?: ChunkedBytes): unknown;
   onClose?(reason: string, channel: Channel): void;
 }
 
@@ -84,12 +91,19 @@ export class Channel {
     return this.closedReason === null && !this.socket.destroyed;
   }
 
-  /** One-way message. Returns false when the channel is already closed (the message is not sent). */
-  send(body: unknown): boolean {
-    return this.write({ t: "msg", body });
+  /**
+   * One-way message, with an optional raw payload. Returns false when the channel is already
+   * closed (the message is not sent).
+   */
+  send(body: unknown, payload?: RawPayload): boolean {
+    return this.write({ t: "msg", body }, payload);
   }
 
-  request<T = unknown>(body: unknown, timeoutMs: number): Promise<T> {
+  /**
+   * A request, with an optional raw payload: its chunks must not change until the reply (or the
+   * channel's close) since they are written as they are, not copied.
+   */
+  request<T = unknown>(body: unknown, timeoutMs: number, payload?: RawPayload): Promise<T> {
     if (!this.isOpen) return Promise.reject(new ChannelClosedError(this.remote, this.closedReason ?? "closed"));
     const id = this.nextRequestId++;
     return new Promise<T>((resolve, reject) => {
@@ -101,7 +115,7 @@ export class Channel {
             }, timeoutMs)
           : undefined;
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.write({ t: "req", id, body });
+      this.write({ t: "req", id, body }, payload);
     });
   }
 
@@ -117,9 +131,23 @@ export class Channel {
     this.socket.destroy();
   }
 
-  private write(packet: Packet): boolean {
+  private write(packet: Packet, payload?: RawPayload): boolean {
     if (!this.isOpen) return false;
-    this.socket.write(encodeFrame(packet));
+    if (!payload) {
+      this.socket.write(encodeFrame(packet));
+      return true;
+    }
+    let payloadBytes = 0;
+    for (const chunk of payload) payloadBytes += chunk.byteLength;
+    const head = encodeFrameHead(packet, payloadBytes);
+    // Corked: the head and every chunk leave in one writev, without being copied into a frame.
+    this.socket.cork();
+    try {
+      this.socket.write(head);
+      for (const chunk of payload) if (chunk.byteLength > 0) this.socket.write(chunk);
+    } finally {
+      this.socket.uncork();
+    }
     return true;
   }
 
@@ -131,16 +159,19 @@ export class Channel {
       this.destroy(`corrupt stream: ${(error as Error).message}`);
       return;
     }
-    for (const packet of packets) this.dispatch(packet as Packet);
+    for (const packet of packets) {
+      if (packet instanceof FrameWithPayload) this.dispatch(packet.value as Packet, packet.payload);
+      else this.dispatch(packet as Packet);
+    }
   }
 
-  private dispatch(packet: Packet): void {
+  private dispatch(packet: Packet, payload?: ChunkedBytes): void {
     switch (packet?.t) {
       case "msg":
-        this.handlers.onMessage?.(packet.body, this);
+        this.handlers.onMessage?.(packet.body, this, payload);
         return;
       case "req":
-        void this.answer(packet.id, packet.body);
+        void this.answer(packet.id, packet.body, payload);
         return;
       case "res": {
         const request = this.pending.get(packet.id);
@@ -156,10 +187,10 @@ export class Channel {
     }
   }
 
-  private async answer(id: number, body: unknown): Promise<void> {
+  private async answer(id: number, body: unknown, payload?: ChunkedBytes): Promise<void> {
     try {
       if (!this.handlers.onRequest) throw new Error(`no request handler for ${describe(body)}`);
-      const value = await this.handlers.onRequest(body, this);
+      const value = await this.handlers.onRequest(body, this, payload);
       this.write({ t: "res", id, ok: true, value });
     } catch (error) {
       this.write({ t: "res", id, ok: false, error: error instanceof Error ? error.message : String(error) });

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError, MAX_FRAME_PAYLOAD_BYTES, encodeFrame } from "./framing";
+import {
+  ChunkedBytes,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  FrameTooLargeError,
+  FrameWithPayload,
+  MAX_FRAME_PAYLOAD_BYTES,
+  RAW_PAYLOAD_ALIGNMENT,
+  encodeFrame,
+  encodeFrameHead,
+} from "./framing";
 
 /** Splits `bytes` at the given cut points (any order, duplicates allowed). */
 function chop(bytes: Buffer, cuts: number[]): Buffer[] {
@@ -77,5 +87,109 @@ describe("framing", () => {
     decoder.maxPayloadBytes = 64;
     expect(decoder.push(encodeFrame("small"))).toEqual(["small"]);
     expect(() => decoder.push(encodeFrame("x".repeat(100)))).toThrow("exceeds the limit of 64");
+  });
+
+  describe("frames with a raw payload", () => {
+    /** A frame as the Channel writes it: the head, then the payload's chunks as they are. */
+    const rawFrame = (value: unknown, chunks: Buffer[]) =>
+      Buffer.concat([
+        encodeFrameHead(
+          value,
+          chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+        ),
+        ...chunks,
+      ]);
+
+    it("hands over the envelope and the payload bytes, between ordinary frames, however the stream is chunked", () => {
+      fc.assert(
+        fc.property(
+          fc.jsonValue(),
+          fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 5 }),
+          fc.array(fc.nat(), { maxLength: 20 }),
+          (envelope, parts, cuts) => {
+            const chunks = parts.map((part) => Buffer.from(part));
+            const stream = Buffer.concat([encodeFrame("before"), rawFrame(envelope, chunks), encodeFrame("after")]);
+            const decoder = new FrameDecoder();
+            const decoded = chop(stream, cuts).flatMap((piece) => decoder.push(piece));
+            expect(decoded).toHaveLength(3);
+            expect(decoded[0]).toBe("before");
+            expect(decoded[2]).toBe("after");
+            const frame = decoded[1] as FrameWithPayload;
+            expect(frame).toBeInstanceOf(FrameWithPayload);
+            expect(frame.value).toEqual(structuredClone(envelope));
+            expect(frame.payload.toBuffer().equals(Buffer.concat(chunks))).toBe(true);
+            expect(decoder.pendingBytes).toBe(0);
+          },
+        ),
+      );
+    });
+
+    it("starts the payload aligned within the frame and keeps it in the chunks it arrived in", () => {
+      for (const envelope of ["", "x", { type: "migrate-in", transfer: 12, last: true }]) {
+        const head = encodeFrameHead(envelope, 0);
+        expect((head.length - FRAME_HEADER_BYTES) % RAW_PAYLOAD_ALIGNMENT).toBe(0);
+      }
+      const payload = Buffer.alloc(100_000, 3);
+      const stream = rawFrame({ type: "t" }, [payload]);
+      const decoder = new FrameDecoder();
+      const reads = [stream.subarray(0, 40_000), stream.subarray(40_000)].map((piece) => Buffer.from(piece));
+      const [frame] = reads.flatMap((piece) => decoder.push(piece)) as FrameWithPayload[];
+      expect(frame!.payload.byteLength).toBe(payload.length);
+      expect(frame!.payload.chunks.map((chunk) => chunk.buffer)).toEqual(reads.map((read) => read.buffer)); // views, not copies
+    });
+
+    it("refuses a raw frame over the limit and one whose envelope does not fit", () => {
+      expect(() => encodeFrameHead("x", MAX_FRAME_PAYLOAD_BYTES)).toThrow(FrameTooLargeError);
+      const limited = new FrameDecoder();
+      limited.maxPayloadBytes = 64;
+      expect(() => limited.push(rawFrame("x", [Buffer.alloc(100)]))).toThrow("exceeds the limit of 64");
+
+      const frame = rawFrame("envelope", [Buffer.alloc(16)]);
+      frame.writeUInt32BE(1_000, FRAME_HEADER_BYTES); // the envelope claims more than the frame holds
+      expect(() => new FrameDecoder().push(frame)).toThrow(/announces an envelope of 1000 bytes that does not fit/);
+      const tiny = Buffer.alloc(FRAME_HEADER_BYTES + 2);
+      tiny.writeUInt32BE((0x8000_0000 | 2) >>> 0, 0);
+      expect(() => new FrameDecoder().push(tiny)).toThrow(/too short for its envelope length/);
+    });
+  });
+
+  describe("ChunkedBytes", () => {
+    const chunks = [Buffer.from([0, 1, 2, 3, 4]), Buffer.from([5, 6, 7]), Buffer.from([8, 9, 10, 11, 12, 13, 14, 15])];
+    const bytes = () => new ChunkedBytes(chunks);
+
+    it("reads any range, as a view when it lies in one chunk and a copy otherwise", () => {
+      const all = Buffer.concat(chunks);
+      for (let offset = 0; offset <= all.length; offset++)
+        for (let length = 0; offset + length <= all.length; length++)
+          expect(
+            bytes()
+              .read(offset, length)
+              .equals(all.subarray(offset, offset + length)),
+          ).toBe(true);
+      expect(bytes().read(1, 3).buffer).toBe(chunks[0]!.buffer);
+      expect(bytes().read(3, 4).buffer).not.toBe(chunks[0]!.buffer);
+      // Reading backwards after forwards (the cursor restarts).
+      const shared = bytes();
+      expect(shared.read(12, 2).equals(all.subarray(12, 14))).toBe(true);
+      expect(shared.read(0, 2).equals(all.subarray(0, 2))).toBe(true);
+    });
+
+    it("copies rather than views a misaligned range, and refuses one outside its bytes", () => {
+      expect(bytes().view(1, 2, 2)).toBeNull();
+      expect(
+        bytes()
+          .read(1, 2, 2)
+          .equals(Buffer.from([1, 2])),
+      ).toBe(true);
+      expect(() => bytes().read(10, 7)).toThrow(RangeError);
+      expect(() => bytes().read(-1, 1)).toThrow(RangeError);
+    });
+
+    it("splits off the bytes from an offset without copying", () => {
+      const rest = bytes().from(4);
+      expect(rest.byteLength).toBe(12);
+      expect(rest.toBuffer().equals(Buffer.concat(chunks).subarray(4))).toBe(true);
+      expect(rest.chunks[0]!.buffer).toBe(chunks[0]!.buffer);
+    });
   });
 });

@@ -2,10 +2,120 @@ import { deserialize, serialize } from "node:v8";
 
 // Frames are a 4-byte big-endian payload length followed by a V8 structured-clone payload, so
 // typed arrays (heat slabs), Maps and Dates cross theaters exactly, bit for bit.
+//
+// A frame may also carry a raw payload (bulk bytes the sender writes as they are, e.g. a
+// migration batch, see migration-codec.ts): the top bit of its length word is set, and its
+// payload is a 4-byte big-endian envelope length, the V8-serialized envelope, zero padding up to
+// a multiple of 8 bytes from the start of the frame payload, then the raw bytes. The receiver
+// gets a `FrameWithPayload`: the envelope and a view of the raw bytes in the received frame.
 
 export const FRAME_HEADER_BYTES = 4;
 /** Refuse absurd lengths early: a corrupt or hostile header must not make us buffer gigabytes. */
 export const MAX_FRAME_PAYLOAD_BYTES = 256 * 1024 * 1024;
+/** Set in the length word of a frame that carries a raw payload after its envelope. */
+const RAW_PAYLOAD_FLAG = 0x8000_0000;
+const ENVELOPE_LENGTH_BYTES = 4;
+/** The raw payload starts this aligned within the frame payload, so typed arrays can view it in place. */
+export const RAW_PAYLOAD_ALIGNMENT = 8;
+
+/**
+ * Bytes received as a sequence of chunks (views of the socket's reads), not copied together: a
+ * frame's raw payload. Reading a range gives a view when it lies within one chunk.
+ */
+export class ChunkedBytes {
+  readonly byteLength: number;
+  /** Where the chunk last looked up starts: reads usually move forward. */
+  private cursorIndex = 0;
+  private cursorStart = 0;
+
+  constructor(readonly chunks: readonly Buffer[]) {
+    let bytes = 0;
+    for (const chunk of chunks) bytes += chunk.length;
+    this.byteLength = bytes;
+  }
+
+  static of(bytes: Uint8Array): ChunkedBytes {
+    return new ChunkedBytes([Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+  }
+
+  /**
+   * `length` bytes from `offset`, contiguous: a view of the received bytes when they lie within
+   * one chunk and start at an address aligned to `alignment`, otherwise a copy (small ones from
+   * Node's buffer pool, 8-byte aligned; larger ones at offset 0 of their own memory).
+   */
+  read(offset: number, length: number, alignment = 1): Buffer {
+    const view = this.view(offset, length, alignment);
+    if (view) return view;
+    const copy = length < 4096 ? Buffer.allocUnsafe(length) : Buffer.allocUnsafeSlow(length);
+    this.copyTo(offset, length, copy, 0);
+    return copy;
+  }
+
+  /** A view of `length` bytes from `offset` when they lie within one chunk, aligned to `alignment`; else null. */
+  view(offset: number, length: number, alignment = 1): Buffer | null {
+    const index = this.locate(offset, length);
+    const chunk = this.chunks[index];
+    if (!chunk) return Buffer.alloc(0);
+    const within = offset - this.cursorStart;
+    if (within + length <= chunk.length && (chunk.byteOffset + within) % alignment === 0)
+      return chunk.subarray(within, within + length);
+    return null;
+  }
+
+  /** Copies `length` bytes from `offset` into `target` at `targetOffset`. */
+  copyTo(offset: number, length: number, target: Uint8Array, targetOffset: number): void {
+    let index = this.locate(offset, length);
+    let from = offset - this.cursorStart;
+    let filled = 0;
+    while (filled < length) {
+      const chunk = this.chunks[index++]!;
+      const used = Math.min(chunk.length - from, length - filled);
+      target.set(chunk.subarray(from, from + used), targetOffset + filled);
+      filled += used;
+      from = 0;
+    }
+  }
+
+  /** Index of the chunk holding byte `offset` (its start in `cursorStart`); checks the range. */
+  private locate(offset: number, length: number): number {
+    if (!(offset >= 0 && length >= 0 && offset + length <= this.byteLength))
+      throw new RangeError(`bytes ${offset}..${offset + length} outside ${this.byteLength}`);
+    if (offset < this.cursorStart) {
+      this.cursorIndex = 0;
+      this.cursorStart = 0;
+    }
+    while (this.cursorIndex < this.chunks.length - 1 && this.cursorStart + this.chunks[this.cursorIndex]!.length <= offset) {
+      this.cursorStart += this.chunks[this.cursorIndex]!.length;
+      this.cursorIndex++;
+    }
+    return this.cursorIndex;
+  }
+
+  /** The bytes from `offset` on, as chunks (views, no copy). */
+  from(offset: number): ChunkedBytes {
+    const rest: Buffer[] = [];
+    let start = 0;
+    for (const chunk of this.chunks) {
+      const end = start + chunk.length;
+      if (end > offset) rest.push(start >= offset ? chunk : chunk.subarray(offset - start));
+      start = end;
+    }
+    return new ChunkedBytes(rest);
+  }
+
+  /** All of it in one buffer (a copy unless it is one chunk). */
+  toBuffer(): Buffer {
+    return this.read(0, this.byteLength);
+  }
+}
+
+/** A received frame that carried a raw payload. */
+export class FrameWithPayload {
+  constructor(
+    readonly value: unknown,
+    readonly payload: ChunkedBytes,
+  ) {}
+}
 
 export class FrameTooLargeError extends Error {
   constructor(
@@ -25,15 +135,37 @@ export function encodeFrame(value: unknown): Buffer {
   return frame;
 }
 
+/**
+ * Header and envelope of a frame carrying `value` followed by `payloadBytes` raw bytes: write it,
+ * then the payload's chunks as they are (no copy into a frame buffer).
+ */
+export function encodeFrameHead(value: unknown, payloadBytes: number): Buffer {
+  const envelope = serialize(value);
+  const padding =
+    (RAW_PAYLOAD_ALIGNMENT - ((ENVELOPE_LENGTH_BYTES + envelope.length) % RAW_PAYLOAD_ALIGNMENT)) % RAW_PAYLOAD_ALIGNMENT;
+  const frameBytes = ENVELOPE_LENGTH_BYTES + envelope.length + padding + payloadBytes;
+  if (frameBytes > MAX_FRAME_PAYLOAD_BYTES) throw new FrameTooLargeError(frameBytes);
+  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + ENVELOPE_LENGTH_BYTES + envelope.length + padding);
+  head.writeUInt32BE((RAW_PAYLOAD_FLAG | frameBytes) >>> 0, 0);
+  head.writeUInt32BE(envelope.length, FRAME_HEADER_BYTES);
+  envelope.copy(head, FRAME_HEADER_BYTES + ENVELOPE_LENGTH_BYTES);
+  head.fill(0, head.length - padding);
+  return head;
+}
+
 /** Turns an arbitrary chunking of a byte stream back into the values that were framed. */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
   private expectedPayloadBytes: number | null = null;
+  private expectedRawPayload = false;
   /** Lowered while a peer is not yet trusted (its handshake frames are small). */
   maxPayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
 
-  /** Feeds bytes; returns every value completed by them, in order. Throws on a corrupt stream. */
+  /**
+   * Feeds bytes; returns every value completed by them, in order (a `FrameWithPayload` for a
+   * frame that carried a raw payload). Throws on a corrupt stream.
+   */
   push(chunk: Uint8Array): unknown[] {
     if (chunk.length > 0) {
       this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
@@ -43,14 +175,19 @@ export class FrameDecoder {
     for (;;) {
       if (this.expectedPayloadBytes === null) {
         if (this.bufferedBytes < FRAME_HEADER_BYTES) break;
-        const length = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
+        const word = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
+        const length = (word & ~RAW_PAYLOAD_FLAG) >>> 0;
         if (length > this.maxPayloadBytes) throw new FrameTooLargeError(length, this.maxPayloadBytes);
         this.expectedPayloadBytes = length;
+        this.expectedRawPayload = (word & RAW_PAYLOAD_FLAG) !== 0;
       }
       if (this.bufferedBytes < this.expectedPayloadBytes) break;
-      const payload = this.take(this.expectedPayloadBytes);
+      const length = this.expectedPayloadBytes;
       this.expectedPayloadBytes = null;
-      values.push(deserialize(payload));
+      // A raw payload stays in the chunks it arrived in: no copy into one frame buffer.
+      values.push(
+        this.expectedRawPayload ? splitRawPayload(new ChunkedBytes(this.takeChunks(length))) : deserialize(this.take(length)),
+      );
     }
     return values;
   }
@@ -58,6 +195,25 @@ export class FrameDecoder {
   /** Bytes received that do not yet form a whole frame. */
   get pendingBytes(): number {
     return this.bufferedBytes + (this.expectedPayloadBytes === null ? 0 : FRAME_HEADER_BYTES);
+  }
+
+  private takeChunks(byteCount: number): Buffer[] {
+    const pieces: Buffer[] = [];
+    let taken = 0;
+    while (taken < byteCount) {
+      const chunk = this.chunks[0]!;
+      const used = Math.min(chunk.length, byteCount - taken);
+      if (used === chunk.length) {
+        pieces.push(chunk);
+        this.chunks.shift();
+      } else {
+        pieces.push(chunk.subarray(0, used));
+        this.chunks[0] = chunk.subarray(used);
+      }
+      taken += used;
+    }
+    this.bufferedBytes -= byteCount;
+    return pieces;
   }
 
   private take(byteCount: number): Buffer {
@@ -83,4 +239,15 @@ export class FrameDecoder {
     this.bufferedBytes -= byteCount;
     return piece;
   }
+}
+
+function splitRawPayload(frame: ChunkedBytes): FrameWithPayload {
+  if (frame.byteLength < ENVELOPE_LENGTH_BYTES)
+    throw new Error(`frame with a raw payload too short for its envelope length (${frame.byteLength} bytes)`);
+  const envelopeBytes = frame.read(0, ENVELOPE_LENGTH_BYTES).readUInt32BE(0);
+  const envelopeEnd = ENVELOPE_LENGTH_BYTES + envelopeBytes;
+  const payloadStart = Math.ceil(envelopeEnd / RAW_PAYLOAD_ALIGNMENT) * RAW_PAYLOAD_ALIGNMENT;
+  if (payloadStart > frame.byteLength)
+    throw new Error(`frame of ${frame.byteLength} bytes announces an envelope of ${envelopeBytes} bytes that does not fit`);
+  return new FrameWithPayload(deserialize(frame.read(ENVELOPE_LENGTH_BYTES, envelopeBytes)), frame.from(payloadStart));
 }

@@ -20,8 +20,24 @@ export {
   type PingerState,
   type RecorderState,
 } from "./builtin-behaviors";
-export { Channel, ChannelClosedError, RemoteError, RequestTimeoutError, type ChannelHandlers } from "./channel";
-export { FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError, MAX_FRAME_PAYLOAD_BYTES, encodeFrame } from "./framing";
+export { Channel, ChannelClosedError, RemoteError, RequestTimeoutError, type ChannelHandlers, type RawPayload } from "./channel";
+export {
+  ChunkedBytes,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  FrameTooLargeError,
+  FrameWithPayload,
+  MAX_FRAME_PAYLOAD_BYTES,
+  encodeFrame,
+  encodeFrameHead,
+} from "./framing";
+export {
+  MigrationFrameError,
+  decodeMigrationBatch,
+  encodeMigratedActor,
+  encodeMigrationBatch,
+  type EncodedActor,
+} from "./migration-codec";
 export {
   appOfUan,
   formatAddress,

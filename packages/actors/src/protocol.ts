@@ -163,16 +163,14 @@ export interface MovedMessage {
   uan: string;
   address: string;
 }
+/**
+ * Carries one batch of MigratedActor records as the request's raw payload, in the binary
+ * encoding of migration-codec.ts (typed arrays as raw bytes, written and received without copies).
+ */
 export interface MigrateInRequest {
   type: "migrate-in";
   /** One transfer is streamed as several pipelined batches on one connection. */
   transfer: number;
-  /**
-   * The batch's V8-serialized MigratedActor records, back to back in one buffer (one large
-   * binary value encodes far faster than many small ones), and the size of each.
-   */
-  records: Uint8Array;
-  sizes: number[];
   /** The last batch: its reply acknowledges the whole transfer. */
   last: boolean;
 }

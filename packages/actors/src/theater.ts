@@ -1,7 +1,9 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
 import type { ActorBehavior, ActorContext, BehaviorRegistry } from "./behavior";
 import { Channel, RemoteError } from "./channel";
+import { decodeMigrationBatch, encodeMigratedActor, encodeMigrationBatch, type EncodedActor } from "./migration-codec";
+import type { ChunkedBytes } from "./framing";
 import { formatAddress, parseAddress, parseAddressList } from "./names";
 import { MIN_PEER_KEY_BYTES, acceptPeer } from "./peer-auth";
 import { PeerLink } from "./peer-link";
@@ -1166,9 +1168,9 @@ export class Theater {
             if (type === "deliver") this.route(body as DeliverMessage, self);
             else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
           },
-          onRequest: (body, self): unknown => {
+          onRequest: (body, self, payload): unknown => {
             const type = bodyType(body);
-            if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self);
+            if (type === "migrate-in") return this.migrateIn(body as MigrateInRequest, self, payload);
             if (type === "migrate-commit") return this.commitMigrateIn(body as MigrateCommitRequest, self);
             if (type === "migrate-abort") return this.discardIncoming((cell) => cell.incoming?.channel === self);
             throw new Error(`unknown peer request ${JSON.stringify(type)}`);
@@ -1215,10 +1217,7 @@ export class Theater {
     await this.waitUntilHeld(cells, HOLD_FOR_MIGRATION_TIMEOUT_MS);
     if (this.crashed) return new Promise(() => {});
 
-    const batches: Uint8Array[][] = [[]];
-    let batchBytes = 0;
-    let bytes = 0;
-    const actors: HostedActor[] = [];
+    const records: MigratedActor[] = [];
     for (const cell of cells) {
       // Pending self-messages travel in the mailbox; the target delivers them on resume.
       for (const timer of cell.timers.values()) {
@@ -1227,7 +1226,7 @@ export class Theater {
       }
       cell.timers.clear();
       cell.outgoing = { arrivals: [], target: request.targetAddress };
-      const record: MigratedActor = {
+      records.push({
         uan: cell.uan,
         behavior: cell.behaviorName,
         state: cell.state,
@@ -1237,17 +1236,11 @@ export class Theater {
         reorder: cell.reorder,
         seqBase: cell.seqBase,
         profile: cell.profile,
-      };
-      const serialized = serialize(record);
-      if (batchBytes > 0 && batchBytes + serialized.length > (this.options.migrationBatchBytes ?? MIGRATION_BATCH_BYTES)) {
-        batches.push([]);
-        batchBytes = 0;
-      }
-      batches[batches.length - 1]!.push(serialized);
-      batchBytes += serialized.length;
-      bytes += serialized.length;
-      actors.push({ uan: cell.uan, behavior: cell.behaviorName, stateBytes: serialized.length });
+      });
     }
+    let batches = 0;
+    let bytes = 0;
+    const actors: HostedActor[] = [];
     const uans = cells.map((cell) => cell.uan);
     const transfer = this.nextTransferId++;
     const startedAt = performance.now();
@@ -1255,17 +1248,32 @@ export class Theater {
     try {
       const channel = await link.connected;
       phase = "transferring";
-      // Pipelined: every batch is written at once; the replies come back in order.
-      const replies = batches.map((records, index) => {
-        const packed = Buffer.concat(records);
-        const sizes = records.map((record) => record.length);
-        const reply = channel.request(
-          { type: "migrate-in", transfer, records: packed, sizes, last: index === batches.length - 1 },
-          request.timeoutMs,
-        );
+      // Pipelined: each batch is written as soon as it is encoded (the target decodes it while
+      // the next one is encoded); the replies come back in order. A record's typed arrays are
+      // written from the actor's own memory: it stays held until the transfer has ended.
+      const replies: Array<Promise<unknown>> = [];
+      const batchLimit = this.options.migrationBatchBytes ?? MIGRATION_BATCH_BYTES;
+      let batch: EncodedActor[] = [];
+      let batchBytes = 0;
+      const send = (last: boolean) => {
+        const index = batches++;
+        const body: MigrateInRequest = { type: "migrate-in", transfer, last };
+        const reply = channel.request(body, request.timeoutMs, encodeMigrationBatch(batch));
+        reply.catch(() => {}); // judged below, once all are sent; until then not an unhandled rejection
+        replies.push(reply);
         this.options.faults?.afterMigrationBatchSent?.(index, () => link.destroy("fault injected: link dropped"));
-        return reply;
-      });
+        batch = [];
+        batchBytes = 0;
+      };
+      for (const record of records) {
+        const encoded = encodeMigratedActor(record);
+        if (batchBytes > 0 && batchBytes + encoded.byteLength > batchLimit) send(false);
+        batch.push(encoded);
+        batchBytes += encoded.byteLength;
+        bytes += encoded.byteLength;
+        actors.push({ uan: record.uan, behavior: record.behavior, stateBytes: encoded.byteLength });
+      }
+      send(true);
       const settled = await Promise.allSettled(replies);
       const failure = settled.find((result) => result.status === "rejected");
       if (failure) throw failure.reason;
@@ -1315,7 +1323,7 @@ export class Theater {
       target: request.targetAddress,
       actors: cells.length,
       bytes,
-      batches: batches.length,
+      batches,
       ms: Math.round(performance.now() - startedAt),
     });
     return { moved: cells.length, bytes, actors, holdMs };
@@ -1386,14 +1394,10 @@ export class Theater {
   }
 
   /** Target side, phase one, batch by batch: install held and uncommitted; the last reply acknowledges. */
-  private migrateIn(request: MigrateInRequest, channel: Channel): Record<string, never> {
+  private migrateIn(request: MigrateInRequest, channel: Channel, payload: ChunkedBytes | undefined): Record<string, never> {
     if (this.stopping) throw new Error("theater is stopping");
-    const migrated: MigratedActor[] = [];
-    let offset = 0;
-    for (const size of request.sizes) {
-      migrated.push(deserialize(request.records.subarray(offset, offset + size)) as MigratedActor);
-      offset += size;
-    }
+    if (!payload) throw new Error("migrate-in without its batch");
+    const migrated = decodeMigrationBatch(payload);
     for (const actor of migrated) {
       if (!this.options.behaviors[actor.behavior]) throw new Error(`unknown behavior "${actor.behavior}" for ${actor.uan}`);
       const existing = this.cells.get(actor.uan);

@@ -3,7 +3,6 @@
 // against real theater processes.
 import { randomBytes } from "node:crypto";
 import { connect, createServer } from "node:net";
-import { serialize } from "node:v8";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Channel,
@@ -14,6 +13,8 @@ import {
   bodyType,
   builtinBehaviors,
   connectToPeer,
+  encodeMigratedActor,
+  encodeMigrationBatch,
   parseAddress,
   type MigratedActor,
   type RecorderState,
@@ -38,8 +39,8 @@ async function receivedBy(lab: TheaterLab, uan: string): Promise<unknown[]> {
   return state.received.map((entry) => entry.body);
 }
 
-/** A migration record the way a source theater packs it. */
-function migrationBatch(uan: string): { records: Buffer; sizes: number[] } {
+/** A migration batch of one record, the way a source theater packs it. */
+function migrationBatch(uan: string): Buffer[] {
   const record: MigratedActor = {
     uan,
     behavior: RECORDER_BEHAVIOR,
@@ -50,8 +51,7 @@ function migrationBatch(uan: string): { records: Buffer; sizes: number[] } {
     reorder: new Map(),
     profile: { receivedFrom: new Map(), sentTo: new Map(), handled: 0, busyMs: 0 },
   };
-  const packed = serialize(record);
-  return { records: packed, sizes: [packed.length] };
+  return encodeMigrationBatch([encodeMigratedActor(record)]);
 }
 
 describe("theater admission: peer links", () => {
@@ -80,7 +80,7 @@ describe("theater admission: peer links", () => {
   it("refuses a migrate-in sent without the handshake, and installs nothing", async () => {
     const uan = "uan://probe/adm-smuggled";
     const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
-    const reply = raw.request({ type: "migrate-in", transfer: 1, ...migrationBatch(uan), last: true }, 10_000);
+    const reply = raw.request({ type: "migrate-in", transfer: 1, last: true }, 10_000, migrationBatch(uan));
     await expect(reply).rejects.toThrow('peer refused: request "migrate-in" sent before the handshake');
     await raw.closed;
 
