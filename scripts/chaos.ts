@@ -313,7 +313,7 @@ async function main(): Promise<void> {
   try {
     say(`seed ${SEED} (MALLEO_CHAOS_SEED); run one scenario again with: npm run test:chaos -- <kind:mode:step:phase>`);
     // Scenarios are independent (own database, data directory, ports): run a few at a time.
-    const parallel = Math.max(1, Number(process.env.MALLEO_CHAOS_PARALLEL ?? 2));
+    const parallel = Math.max(1, Number(process.env.MALLEO_CHAOS_PARALLEL ?? 3));
     const report = async (s: Scenario, i: number): Promise<void> => {
       const t0 = Date.now();
       const r = await runScenario(pg.url, s, i, expectedDigest, restartPostgres);

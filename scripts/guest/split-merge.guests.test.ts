@@ -116,6 +116,20 @@ describe.skipIf(!environment.ok)("split and merge on real guests", () => {
     const mergeDone = await terminal(merge.id);
     expect(mergeDone.error).toBeNull();
     expect(mergeDone.status).toBe("succeeded");
+    // What each move cost the application on real guests (live transfer, the default): printed
+    // for the notes, and measured at all (the guests' theaters answer the activity request).
+    for (const [what, op] of [
+      ["split", splitDone],
+      ["merge", mergeDone],
+    ] as const) {
+      const provision = op.steps.find((s) => s.name === "provision" && s.status === "succeeded");
+      const bootMs = provision?.finishedAt ? provision.finishedAt.getTime() - provision.startedAt.getTime() : null;
+      console.log(
+        `guests ${what} (${op.transferMode}): application pause ${op.pauseMs} ms, actor hold p50/p99/max ` +
+          `${op.holdP50Ms}/${op.holdP99Ms}/${op.holdMaxMs} ms, guest boot (Provision) ${bootMs} ms`,
+      );
+      expect(op.holdMaxMs).not.toBeNull();
+    }
     const afterMerge = await t.db.vm.findMany({ where: { state: "running" }, include: { actors: true } });
     expect(afterMerge.map((v) => [v.hostId, v.vcpus, v.memoryMiB, v.actors.length])).toEqual([[HOST, 2, 512, HEAT.actors]]);
     await assertNoOrphans();

@@ -245,6 +245,69 @@ describe("migration semantics", () => {
     );
   });
 
+  it("live moves (no barrier, no resume ever) keep every stream exactly once and in order and the heat grid exact", async () => {
+    // Each step moves a few actors straight to a VM while everyone else keeps running and sending;
+    // moves of one step run concurrently. Nothing is ever resumed by hand: a live move must leave
+    // no actor held, or the run would never finish.
+    const liveStep = fc.record({
+      pick: fc.uniqueArray(fc.nat(11), { minLength: 1, maxLength: 4 }),
+      to: fc.nat(2),
+      concurrent: fc.uniqueArray(fc.nat(11), { minLength: 0, maxLength: 3 }),
+      concurrentTo: fc.nat(2),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(liveStep, { minLength: 3, maxLength: 8 }), async (steps) => {
+        const { mediator, theaters } = await startLab(VMS);
+        try {
+          const heat = heatActorSpecs("heat-live", HEAT);
+          const chatter = chatterSpecs("chat", 4);
+          const everyone = [...heat, ...chatter].map((spec) => spec.uan);
+          await mediator.spawnActors("vm-0", [...heat.slice(0, 4), ...chatter.slice(0, 2)]);
+          await mediator.spawnActors("vm-1", [...heat.slice(4), ...chatter.slice(2)]);
+          const liveMove = async (uans: string[], toVm: string) => {
+            const bySource = new Map<string, string[]>();
+            for (const actor of mediator.listActors()) {
+              if (!uans.includes(actor.uan) || actor.vmId === toVm) continue;
+              bySource.set(actor.vmId, [...(bySource.get(actor.vmId) ?? []), actor.uan]);
+            }
+            await Promise.all(
+              [...bySource].map(([fromVm, group]) => mediator.migrate(group, fromVm, toVm, { resumeOnArrival: true })),
+            );
+          };
+          for (const step of steps) {
+            const picked = step.pick.map((index) => everyone[index]!);
+            const others = step.concurrent.map((index) => everyone[index]!).filter((uan) => !picked.includes(uan));
+            await Promise.all([liveMove(picked, VMS[step.to]!), liveMove(others, VMS[step.concurrentTo]!)]);
+          }
+
+          const heatUans = heat.map((spec) => spec.uan);
+          const chatterUans = chatter.map((spec) => spec.uan);
+          const chatterDone = async () => {
+            const states = await mediator.collectStates(chatterUans);
+            return [...states.values()].every((state) =>
+              [...(state as ChatterState).received.values()].every((list) => list.length >= CHATTER_ROUNDS),
+            );
+          };
+          await waitUntil(
+            "heat and chatter to finish without any resume",
+            async () => (await heatFinished(mediator, heatUans)) && (await chatterDone()),
+            30_000,
+          );
+          expect(await heatGridIsExact(mediator, heatUans)).toBe(true);
+          const expected = Array.from({ length: CHATTER_ROUNDS }, (_, index) => index + 1);
+          for (const [, state] of await mediator.collectStates(chatterUans))
+            for (const list of (state as ChatterState).received.values()) expect(list).toEqual(expected);
+          let hosted = 0;
+          for (const theater of theaters.values()) hosted += theater.stats.actors;
+          expect(hosted).toBe(everyone.length);
+        } finally {
+          while (cleanups.length > 0) await cleanups.pop()!();
+        }
+      }),
+      { numRuns: 6 },
+    );
+  });
+
   it("puts a forwarded message back in order when a direct one overtakes it, and drops a duplicate", async () => {
     const { mediator, theaters } = await startLab(["old", "new"]);
     const uan = "uan://probe/recorder";
