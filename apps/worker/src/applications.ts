@@ -139,12 +139,14 @@ export class ApplicationRunner {
       if (m.size === 0) continue;
       const slowest = Math.min(...m.values());
       if (this.published.get(app) === slowest) continue;
-      this.published.set(app, slowest);
       try {
         await applicationSetIteration(this.db, app, slowest);
         // The throughput chart's samples (iterations over time).
         await applicationProgressAppend(this.db, app, slowest);
         await publishEvent(this.db, { type: "application", applicationId: app, iteration: slowest });
+        // Only once written: a write lost to a database restart is tried again on the next tick,
+        // even when the application has finished and its progress no longer changes.
+        this.published.set(app, slowest);
       } catch (e) {
         this.log({ event: "progress not recorded", application: app, error: (e as Error).message });
       }
