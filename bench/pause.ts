@@ -54,7 +54,15 @@ export async function run(): Promise<BenchResult> {
     vm: { name: "heat-1", hostId: "pm-1", vcpus: 4, memoryMiB: 8192 },
   });
   const worker = await startWorker(
-    loadWorkerEnv({ DATABASE_URL: url, MALLEO_DATA_DIR: dataDir, MALLEO_EXECUTOR_ID: "pause-bench", MALLEO_POLL_MS: "100" }),
+    loadWorkerEnv({
+      DATABASE_URL: url,
+      MALLEO_DATA_DIR: dataDir,
+      MALLEO_EXECUTOR_ID: "pause-bench",
+      MALLEO_POLL_MS: "100",
+      // The live transfer's tuning, to compare settings in one place.
+      MALLEO_LIVE_CHUNK_ACTORS: process.env.MALLEO_LIVE_CHUNK_ACTORS,
+      MALLEO_LIVE_MOVES_IN_FLIGHT: process.env.MALLEO_LIVE_MOVES_IN_FLIGHT,
+    }),
   );
   const finish = async (id: string) => {
     for (;;) {

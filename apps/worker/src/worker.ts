@@ -129,7 +129,9 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     provisionVm: (vm) => vms.provisionVm(vm),
     destroyVm: (vmId) => vms.destroyVm(vmId),
     migrateActors: (uans, from, to, options) =>
-      control.withVms([from, to], () => mediator.migrate(uans, from, to, { resumeOnArrival: options?.live === true })),
+      control.withVms([from, to], () => mediator.migrate(uans, from, to, { resumeOnArrival: options?.live === true }), {
+        shared: true,
+      }),
     applicationActivity: (vmIds, fromMs, toMs) => mediator.activity(vmIds, fromMs, toMs),
     resumeActors: (vmId, uans) => control.withVms([vmId], () => mediator.resume(vmId, uans)),
     locateActors: async (uans) => {
