@@ -1,6 +1,7 @@
 /**
- * The API's HTTP entry: what happens to a request before tRPC sees it. The body is bounded, and
- * its raw JSON is checked for hostile input before superjson deserialises it — superjson drops
+ * The API's HTTP entry: what happens to a request before tRPC sees it. A mutation must come from
+ * the console's own origin and carry JSON (request-origin.ts). The body is bounded, and its raw
+ * JSON is checked for hostile input before superjson deserialises it — superjson drops
  * `__proto__` keys silently, so past this point they could no longer be seen or refused.
  */
 import type { Db } from "@malleo/db";
@@ -9,6 +10,7 @@ import { auditMutation } from "./audit";
 import { authenticate } from "./auth/authenticate";
 import type { EventHub } from "./event-hub";
 import { findHostileInput, type InputRefusal } from "./input-guard";
+import { checkMutationRequest, type OriginPolicy } from "./request-origin";
 import { appRouter } from "./root";
 import { createTRPCContext } from "./trpc";
 
@@ -21,14 +23,19 @@ export interface ApiRequestOptions {
   /** Mark session cookies Secure. */
   secureCookies?: boolean;
   onError?: Parameters<typeof fetchRequestHandler>[0]["onError"];
+  /** Which origins may send mutations, and whether X-Forwarded-* headers are believed. */
+  origin?: OriginPolicy;
 }
+
+/** tRPC's JSON-RPC error codes for the refusals made here. */
+const RPC_CODE: Record<number, number> = { 400: -32600, 403: -32003, 413: -32013, 415: -32015 };
 
 /** tRPC's error shape (superjson-wrapped), one per call of a batch. */
 function refusalResponse(status: number, code: string, message: string, calls: number, issues: InputRefusal[] = []): Response {
   const error = {
     json: {
       message,
-      code: status === 413 ? -32013 : -32600,
+      code: RPC_CODE[status] ?? -32600,
       data: {
         code,
         httpStatus: status,
@@ -83,6 +90,8 @@ export async function handleApiRequest(incoming: Request, opts: ApiRequestOption
   let req = incoming;
   let text = url.searchParams.get("input") ?? "";
   if (incoming.method === "POST") {
+    const refused = checkMutationRequest(incoming, opts.origin);
+    if (refused) return refusalResponse(refused.status, refused.code, refused.message, paths.length);
     const body = await readBounded(incoming, MAX_BODY_BYTES);
     if (body === null)
       return refusalResponse(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${MAX_BODY_BYTES} bytes`, paths.length);
