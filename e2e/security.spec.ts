@@ -1,0 +1,77 @@
+import { expect, test, type Page } from "@playwright/test";
+import { E2E_PORT } from "./paths";
+import { signIn } from "./helpers";
+
+/**
+ * The browser is not a trust boundary: every response carries the security headers, the console
+ * works under its Content-Security-Policy, and a page on another origin (here another port of
+ * the same host: the same *site*, so the browser sends the SameSite=Lax session cookie) cannot
+ * make the signed-in browser change anything.
+ */
+
+/** Collects the CSP violations the browser reports, so that a page "working" is not just a guess. */
+function watchCsp(page: Page): string[] {
+  const violations: string[] = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy|Content-Security-Policy/i.test(m.text())) violations.push(m.text());
+  });
+  return violations;
+}
+
+test("every response carries the security headers, and HSTS only behind HTTPS", async ({ request }) => {
+  for (const path of ["/sign-in", "/api/trpc/auth.me", "/api/history.csv"]) {
+    const r = await request.get(path, { maxRedirects: 0 });
+    const h = r.headers();
+    expect(h["content-security-policy"], path).toContain("frame-ancestors 'none'");
+    expect(h["content-security-policy"], path).toContain("default-src 'self'");
+    expect(h["content-security-policy"], path).not.toContain("unsafe-eval");
+    expect(h["x-content-type-options"], path).toBe("nosniff");
+    expect(h["x-frame-options"], path).toBe("DENY");
+    expect(h["referrer-policy"], path).toBe("same-origin");
+    expect(h["strict-transport-security"], path).toBeUndefined();
+  }
+  const tls = await request.get("/sign-in", { headers: { "x-forwarded-proto": "https" } });
+  expect(tls.headers()["strict-transport-security"]).toMatch(/^max-age=\d+/);
+});
+
+test("the console works under its CSP: sign-in, topology, history, charts, admin", async ({ page }) => {
+  const violations = watchCsp(page);
+  await signIn(page);
+  await expect(page.locator('[data-testid^="vm-actors-"]').first()).toBeVisible({ timeout: 30_000 });
+  for (const nav of ["nav-history", "nav-charts", "nav-admin"]) {
+    await page.getByTestId(nav).click();
+    await expect(page).toHaveURL(new RegExp(nav.replace("nav-", "/")));
+  }
+  expect(violations).toEqual([]);
+});
+
+test("a form on another origin cannot sign the user out", async ({ page }) => {
+  await signIn(page);
+  // An attacker's page on another port of the same host: same site, so the session cookie goes along.
+  const evil = `http://127.0.0.1:${E2E_PORT + 1}/evil.html`;
+  await page.route(evil, (route) =>
+    route.fulfill({
+      contentType: "text/html",
+      body: `<form id="f" method="POST" enctype="multipart/form-data" action="http://127.0.0.1:${E2E_PORT}/api/trpc/auth.signOut"><input name="x" value="1"></form>`,
+    }),
+  );
+  await page.goto(evil);
+  const answered = page.waitForResponse((r) => r.url().includes("/api/trpc/auth.signOut"));
+  await page.evaluate(() => (document.getElementById("f") as HTMLFormElement).submit());
+  const response = await answered;
+  expect(response.status()).toBe(403);
+  expect(await response.text()).toContain("sent from another site");
+  // Still signed in.
+  await page.goto("/");
+  await expect(page.getByTestId("user-name")).toHaveText("admin", { timeout: 30_000 });
+  // The console's own sign-out still works.
+  const own = await page.evaluate(async () => {
+    const r = await fetch("/api/trpc/auth.signOut", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    return r.status;
+  });
+  expect(own).toBe(200);
+});
