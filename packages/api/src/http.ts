@@ -11,6 +11,7 @@ import { authenticate } from "./auth/authenticate";
 import type { EventHub } from "./event-hub";
 import { findHostileInput, type InputRefusal } from "./input-guard";
 import { checkMutationRequest, type OriginPolicy } from "./request-origin";
+import { clientAddressOf, type SignInThrottle } from "./auth/throttle";
 import { appRouter } from "./root";
 import { createTRPCContext } from "./trpc";
 
@@ -25,6 +26,10 @@ export interface ApiRequestOptions {
   onError?: Parameters<typeof fetchRequestHandler>[0]["onError"];
   /** Which origins may send mutations, and whether X-Forwarded-* headers are believed. */
   origin?: OriginPolicy;
+  /** The client's socket address, when the server knows it (sign-in throttling). */
+  socketAddress?: string;
+  /** Sign-in limits; DEFAULT_SIGN_IN_THROTTLE when absent. */
+  signInThrottle?: SignInThrottle;
 }
 
 /** tRPC's JSON-RPC error codes for the refusals made here. */
@@ -92,6 +97,14 @@ export async function handleApiRequest(incoming: Request, opts: ApiRequestOption
   if (incoming.method === "POST") {
     const refused = checkMutationRequest(incoming, opts.origin);
     if (refused) return refusalResponse(refused.status, refused.code, refused.message, paths.length);
+    // Each sign-in costs a 32 MiB scrypt: one request may carry one, so a batch cannot multiply them.
+    if (paths.filter((p) => p === "auth.signIn").length > 1)
+      return refusalResponse(
+        400,
+        "BAD_REQUEST",
+        "one sign-in per request: a batch may carry auth.signIn only once",
+        paths.length,
+      );
     const body = await readBounded(incoming, MAX_BODY_BYTES);
     if (body === null)
       return refusalResponse(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${MAX_BODY_BYTES} bytes`, paths.length);
@@ -128,6 +141,8 @@ export async function handleApiRequest(incoming: Request, opts: ApiRequestOption
         headers: req.headers,
         resHeaders,
         secureCookies: opts.secureCookies,
+        clientAddress: clientAddressOf(req.headers, opts.origin?.trustProxy === true, opts.socketAddress),
+        signInThrottle: opts.signInThrottle,
       }),
     onError: opts.onError,
   });

@@ -12,6 +12,7 @@ import { TRPCError } from "@trpc/server";
 import type { Role } from "./roles";
 import { hashSecret, newSecret } from "./secrets";
 import { verifyPassword } from "./passwords";
+import { countSignInAttempt, signInSucceeded, type SignInThrottle } from "./throttle";
 
 export const SESSION_COOKIE = "malleo_session";
 /** Sessions slide: each use within this window extends them by the window. */
@@ -63,16 +64,23 @@ export function sessionTokenFromHeaders(headers: Headers): string | undefined {
   return cookieValue(headers.get("cookie"), SESSION_COOKIE);
 }
 
-/** Checks the password and opens a session; the refusal never says which half was wrong. */
+/**
+ * Checks the password and opens a session; the refusal never says which half was wrong. The
+ * attempt is counted first (throttle.ts): past the limit it is refused with 429 before any
+ * password is hashed.
+ */
 export async function signIn(
   db: Db,
   name: string,
   password: string,
+  opts: { clientAddress?: string; throttle?: SignInThrottle } = {},
 ): Promise<{ user: AuthUser; token: string; expiresAt: Date }> {
+  const keys = await countSignInAttempt(db, name, opts.clientAddress, opts.throttle);
   const u = await userGetByNameWithSecret(db, name);
   // Verify against a dummy hash for unknown names too, so timing does not reveal who exists.
   const ok = await verifyPassword(password, u?.passwordHash ?? DUMMY_HASH);
   if (!u || !ok || u.disabledAt) throw new TRPCError({ code: "UNAUTHORIZED", message: "wrong user name or password" });
+  await signInSucceeded(db, keys);
   const token = newSecret("mls");
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
   await sessionCreate(db, { tokenHash: hashSecret(token), userId: u.id, expiresAt });

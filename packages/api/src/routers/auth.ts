@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { clearedSessionCookie, sessionCookie, sessionTokenFromHeaders, signIn, signOut } from "../auth/authenticate";
 import { ROLES } from "../auth/roles";
+import { SignInThrottled } from "../auth/throttle";
 import { createTRPCRouter, publicProcedure, viewerProcedure } from "../trpc";
 
 const meOutput = z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES), via: z.enum(["session", "token"]) });
@@ -18,7 +19,13 @@ export const authRouter = createTRPCRouter({
     )
     .output(meOutput)
     .mutation(async ({ ctx, input }) => {
-      const s = await signIn(ctx.db, input.name, input.password);
+      const s = await signIn(ctx.db, input.name, input.password, {
+        clientAddress: ctx.clientAddress,
+        throttle: ctx.signInThrottle,
+      }).catch((e: unknown) => {
+        if (e instanceof SignInThrottled) ctx.resHeaders?.set("retry-after", String(e.retryAfterS));
+        throw e;
+      });
       ctx.resHeaders?.append("set-cookie", sessionCookie(s.token, s.expiresAt, ctx.secureCookies ?? false));
       return s.user;
     }),
