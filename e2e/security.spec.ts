@@ -75,3 +75,61 @@ test("a form on another origin cannot sign the user out", async ({ page }) => {
   });
   expect(own).toBe(200);
 });
+
+async function operationCount(page: Page): Promise<number> {
+  const r = await page.request.get(`/api/trpc/operations.search?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`);
+  return ((await r.json()) as { result: { data: { json: { total: number } } } }).result.data.json.total;
+}
+
+async function openSplitDialog(page: Page): Promise<void> {
+  const splitButton = page.locator('[data-testid^="split-button-"]').first();
+  await expect(splitButton).toBeEnabled({ timeout: 30_000 });
+  await splitButton.click();
+  await expect(page.getByTestId("split-submit")).toBeEnabled();
+}
+
+test("a split clicked while offline is not sent, then or later", async ({ page, context }) => {
+  await signIn(page);
+  const before = await operationCount(page);
+  const sent: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("operations.split")) sent.push(r.url());
+  });
+  await openSplitDialog(page);
+  await context.setOffline(true);
+  await page.getByTestId("split-submit").click();
+  await expect(page.getByTestId("split-error")).toHaveText(/^Not sent: this browser is offline\. Nothing was submitted/);
+  await context.setOffline(false);
+  // Back online, nothing queued goes out behind the operator's back.
+  await expect(page.getByTestId("split-submit")).toBeEnabled();
+  expect(sent).toEqual([]);
+  expect(await operationCount(page)).toBe(before);
+});
+
+test("a split the server does not answer says so after 10 s, and arriving late it changes nothing", async ({ page }) => {
+  await signIn(page);
+  const before = await operationCount(page);
+  // The request is held on its way (a stalled network): the browser gives up, the dialog says so.
+  let held: { url: string; body: string } | undefined;
+  await page.route("**/api/trpc/operations.split*", (route) => {
+    held = { url: route.request().url(), body: route.request().postData() ?? "" };
+  });
+  await openSplitDialog(page);
+  await page.getByTestId("split-submit").click();
+  await expect(page.getByTestId("split-error")).toContainText(
+    "The server did not answer within 10 s. It may have accepted the request: check History",
+    { timeout: 30_000 },
+  );
+  expect(held).toBeDefined();
+  const call = (JSON.parse(held!.body) as Record<string, { json: { idempotencyKey: string; deadline: number } }>)["0"]!.json;
+  expect(call.idempotencyKey).toMatch(/^[0-9a-f]{32}$/);
+  // The held request now reaches the server, after its deadline (same machine, same clock).
+  await expect.poll(() => Date.now()).toBeGreaterThan(call.deadline);
+  const late = await page.request.post(held!.url.replace(/^https?:\/\/[^/]+/, ""), {
+    headers: { "content-type": "application/json" },
+    data: held!.body,
+  });
+  expect(late.status()).toBe(409);
+  expect(await late.text()).toContain("after the deadline its client set");
+  expect(await operationCount(page)).toBe(before);
+});
