@@ -5,13 +5,14 @@ import {
   sessionDelete,
   sessionGetValid,
   sessionTouch,
+  userChangePassword,
   userGetByNameWithSecret,
   type Db,
 } from "@malleo/db";
 import { TRPCError } from "@trpc/server";
 import type { Role } from "./roles";
 import { hashSecret, newSecret } from "./secrets";
-import { verifyPassword } from "./passwords";
+import { hashPassword, verifyPassword } from "./passwords";
 import { countSignInAttempt, signInSucceeded, type SignInThrottle } from "./throttle";
 
 export const SESSION_COOKIE = "malleo_session";
@@ -85,6 +86,31 @@ export async function signIn(
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
   await sessionCreate(db, { tokenHash: hashSecret(token), userId: u.id, expiresAt });
   return { user: { id: u.id, name: u.name, role: u.role, via: "session" }, token, expiresAt };
+}
+
+/**
+ * The signed-in user changes their own password: the current one is required, and checking it
+ * counts against the account's sign-in throttle, so a borrowed session cannot guess at it.
+ * Every other session of the user ends.
+ */
+export async function changePassword(
+  db: Db,
+  user: AuthUser,
+  current: string,
+  next: string,
+  opts: { clientAddress?: string; throttle?: SignInThrottle; sessionToken?: string } = {},
+): Promise<void> {
+  const keys = await countSignInAttempt(db, user.name, opts.clientAddress, opts.throttle);
+  const u = await userGetByNameWithSecret(db, user.name);
+  if (!u || !(await verifyPassword(current, u.passwordHash)))
+    throw new TRPCError({ code: "FORBIDDEN", message: "the current password is wrong; nothing was changed" });
+  await signInSucceeded(db, keys);
+  await userChangePassword(
+    db,
+    u.id,
+    await hashPassword(next),
+    user.via === "session" && opts.sessionToken ? hashSecret(opts.sessionToken) : undefined,
+  );
 }
 
 export async function signOut(db: Db, token: string | undefined): Promise<void> {

@@ -4,8 +4,10 @@ import {
   apiTokenCreate,
   apiTokenList,
   apiTokenRevoke,
+  userChangePassword,
   userCreate,
   userDisable,
+  userEnable,
   userList,
   userSetRole,
 } from "@malleo/db";
@@ -86,6 +88,26 @@ export const usersRouter = createTRPCRouter({
       if (input.id === ctx.user.id) throw new AppError("INVALID_INPUT", "you cannot disable yourself");
       return userDisable(ctx.db, input.id);
     }),
+
+  /** Sets a new password for another user (who forgot theirs); every session of theirs ends. */
+  resetPassword: adminProcedure
+    .input(
+      z
+        .object({ id: userId, password: z.string().min(12, { error: "a password has at least 12 characters" }).max(256) })
+        .strict(),
+    )
+    .output(userOutput)
+    .mutation(async ({ ctx, input }) => {
+      if (input.id === ctx.user.id)
+        throw new AppError("INVALID_INPUT", "change your own password with auth.changePassword (it asks for the current one)");
+      return userChangePassword(ctx.db, input.id, await hashPassword(input.password));
+    }),
+
+  /** Re-enables a disabled user; their old sessions and API tokens stay ended. */
+  enable: adminProcedure
+    .input(z.object({ id: userId }).strict())
+    .output(userOutput)
+    .mutation(({ ctx, input }) => userEnable(ctx.db, input.id)),
 
   tokens: adminProcedure.output(z.array(tokenOutput)).query(({ ctx }) => apiTokenList(ctx.db)),
 
