@@ -96,3 +96,41 @@ describe("an admin resets a password and re-enables a user", () => {
     expect((await signIn("otto", "reset password 1")).status).toBe(200);
   });
 });
+
+describe("lifetimes", () => {
+  it("a session ends a week after sign-in however much it is used, and slides no further", async () => {
+    const cookie = (await signIn("olga", "admin password 1")).cookie;
+    const hash = (await t.db.session.findMany({ orderBy: { createdAt: "desc" }, take: 1 }))[0]!.tokenHash;
+    // Used a minute ago, signed in six days and 23 hours ago: still valid, and the slide stops at the week.
+    const now = Date.now();
+    await t.db.session.update({
+      where: { tokenHash: hash },
+      data: { createdAt: new Date(now - 6 * 86_400_000 - 23 * 3_600_000), lastSeenAt: new Date(now - 120_000) },
+    });
+    expect(await me(cookie)).toBe(200);
+    const s = await t.db.session.findUniqueOrThrow({ where: { tokenHash: hash } });
+    expect(s.expiresAt.getTime()).toBe(s.createdAt.getTime() + 7 * 86_400_000);
+    await t.db.session.update({ where: { tokenHash: hash }, data: { createdAt: new Date(now - 7 * 86_400_000 - 1_000) } });
+    expect(await me(cookie)).toBe(401);
+    expect(await t.db.session.count({ where: { tokenHash: hash } })).toBe(0);
+  });
+
+  it("an API token with an expiry works until then; one without works until revoked", async () => {
+    const bearer = async (secret: string) => {
+      const req = new Request("http://localhost/api/trpc/auth.me", { headers: { authorization: `Bearer ${secret}` } });
+      return (await handleApiRequest(req, { db: t.db, events: createEventHub("postgres://unused") })).status;
+    };
+    const expiring = await call("users.createToken", { userId, name: "ci", expiresInDays: 30 }, admin);
+    expect(expiring.status, expiring.message).toBe(200);
+    const token = expiring.data.token as { id: string; expiresAt: Date };
+    expect(token.expiresAt.getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    const forever = await call("users.createToken", { userId, name: "cron" }, admin);
+    expect((forever.data.token as { expiresAt: Date | null }).expiresAt).toBeNull();
+    expect(await bearer(expiring.data.secret as string)).toBe(200);
+    await t.db.apiToken.update({ where: { id: token.id }, data: { expiresAt: new Date(Date.now() - 1_000) } });
+    expect(await bearer(expiring.data.secret as string)).toBe(401);
+    expect(await bearer(forever.data.secret as string)).toBe(200);
+    const bad = await call("users.createToken", { userId, name: "x", expiresInDays: 0 }, admin);
+    expect(bad.status).toBe(400);
+  });
+});

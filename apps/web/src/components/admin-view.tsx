@@ -168,6 +168,8 @@ function Tokens() {
   const revoke = useMutation(trpc.users.revokeToken.mutationOptions({ onSuccess: refresh }));
   const [userId, setUserId] = useState("");
   const [name, setName] = useState("");
+  // "" = until revoked; else days from now.
+  const [expiresInDays, setExpiresInDays] = useState("");
   const active = users.data?.filter((u) => !u.disabledAt) ?? [];
   const chosen = userId || active[0]?.id || "";
 
@@ -184,6 +186,7 @@ function Tokens() {
             <th>Name</th>
             <th>User</th>
             <th>Last used</th>
+            <th>Expires</th>
             <th />
           </tr>
         </thead>
@@ -196,6 +199,17 @@ function Tokens() {
               </td>
               <td>
                 {t.revokedAt ? <span className="muted">revoked</span> : t.lastUsedAt ? formatTime(t.lastUsedAt, now) : "never"}
+              </td>
+              <td data-testid="token-expires">
+                {t.expiresAt ? (
+                  t.expiresAt.getTime() <= now ? (
+                    <span className="muted">expired</span>
+                  ) : (
+                    formatTime(t.expiresAt, now)
+                  )
+                ) : (
+                  <span className="muted">when revoked</span>
+                )}
               </td>
               <td>
                 {!t.revokedAt && (
@@ -217,7 +231,10 @@ function Tokens() {
         data-testid="token-create"
         onSubmit={(e) => {
           e.preventDefault();
-          create.mutate({ userId: chosen, name }, { onSuccess: () => setName("") });
+          create.mutate(
+            { userId: chosen, name, ...(expiresInDays ? { expiresInDays: Number(expiresInDays) } : {}) },
+            { onSuccess: () => setName("") },
+          );
         }}
       >
         <label className="field">
@@ -238,6 +255,16 @@ function Tokens() {
             placeholder="e.g. nightly script"
             onChange={(e) => setName(e.target.value)}
           />
+        </label>
+        <label className="field">
+          <span className="field__label">Expires</span>
+          <select data-testid="token-create-expiry" value={expiresInDays} onChange={(e) => setExpiresInDays(e.target.value)}>
+            <option value="">when revoked</option>
+            <option value="7">in 7 days</option>
+            <option value="30">in 30 days</option>
+            <option value="90">in 90 days</option>
+            <option value="365">in a year</option>
+          </select>
         </label>
         <button
           type="submit"

@@ -18,6 +18,8 @@ import { countSignInAttempt, signInSucceeded, type SignInThrottle } from "./thro
 export const SESSION_COOKIE = "malleo_session";
 /** Sessions slide: each use within this window extends them by the window. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/** However much it is used, a session ends this long after sign-in. */
+export const SESSION_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 const TOUCH_EVERY_MS = 60_000;
 
 export interface AuthUser {
@@ -43,8 +45,13 @@ export async function userForSessionToken(db: Db, token: string | undefined): Pr
   const hash = hashSecret(token);
   const s = await sessionGetValid(db, hash);
   if (!s) return null;
+  const endsAt = s.createdAt.getTime() + SESSION_MAX_AGE_MS;
+  if (Date.now() >= endsAt) {
+    await sessionDelete(db, hash);
+    return null;
+  }
   if (Date.now() - s.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
-    await sessionTouch(db, hash, new Date(Date.now() + SESSION_TTL_MS));
+    await sessionTouch(db, hash, new Date(Math.min(Date.now() + SESSION_TTL_MS, endsAt)));
   }
   return { id: s.user.id, name: s.user.name, role: s.user.role, via: "session" };
 }
