@@ -32,6 +32,9 @@ export interface ApiRequestOptions {
   signInThrottle?: SignInThrottle;
 }
 
+/** The procedures that hash a password the caller sends. */
+const PASSWORD_CHECKS = new Set(["auth.signIn", "auth.changePassword"]);
+
 /** tRPC's JSON-RPC error codes for the refusals made here. */
 const RPC_CODE: Record<number, number> = { 400: -32600, 403: -32003, 413: -32013, 415: -32015 };
 
@@ -97,12 +100,12 @@ export async function handleApiRequest(incoming: Request, opts: ApiRequestOption
   if (incoming.method === "POST") {
     const refused = checkMutationRequest(incoming, opts.origin);
     if (refused) return refusalResponse(refused.status, refused.code, refused.message, paths.length);
-    // Each sign-in costs a 32 MiB scrypt: one request may carry one, so a batch cannot multiply them.
-    if (paths.filter((p) => p === "auth.signIn").length > 1)
+    // Each password check costs a 32 MiB scrypt: one request may carry one, so a batch cannot multiply them.
+    if (paths.filter((p) => PASSWORD_CHECKS.has(p)).length > 1)
       return refusalResponse(
         400,
         "BAD_REQUEST",
-        "one sign-in per request: a batch may carry auth.signIn only once",
+        "one password check per request: a batch may carry auth.signIn or auth.changePassword only once",
         paths.length,
       );
     const body = await readBounded(incoming, MAX_BODY_BYTES);

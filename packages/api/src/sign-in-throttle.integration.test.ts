@@ -98,8 +98,16 @@ describe("sign-in throttling", () => {
     expect(res.status).toBe(400);
     const json = (await res.json()) as { error: { json: { message: string } } }[];
     expect(json).toHaveLength(3);
-    expect(json[0]?.error.json.message).toBe("one sign-in per request: a batch may carry auth.signIn only once");
+    expect(json[0]?.error.json.message).toBe(
+      "one password check per request: a batch may carry auth.signIn or auth.changePassword only once",
+    );
     // Nothing was counted: no attempt reached the throttle, let alone scrypt.
     expect(await t.db.signInThrottle.count()).toBe(before);
+    const mixed = new Request("http://localhost/api/trpc/auth.signIn,auth.changePassword?batch=1", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ "0": one, "1": superjson.serialize({ currentPassword: "a", newPassword: "b".repeat(12) }) }),
+    });
+    expect((await handleApiRequest(mixed, { db: t.db, events: createEventHub("postgres://unused") })).status).toBe(400);
   });
 });
