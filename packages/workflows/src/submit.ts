@@ -168,7 +168,7 @@ async function submitOnce<I extends RequestGuard>(
  * Validate & plan for a split, then record the operation with its VM locks. The worker picks
  * queued operations up and runs them as durable workflows.
  */
-export function submitSplit(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
+export async function submitSplit(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
   const guarded = parse(splitInput, rawInput);
   return submitOnce(db, "split", guarded, operator, (input, deadline) =>
     createSplit(db, input, guarded.idempotencyKey, deadline, operator),
@@ -202,7 +202,7 @@ async function createSplit(
   return op;
 }
 
-export function submitMerge(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
+export async function submitMerge(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
   const guarded = parse(mergeInput, rawInput);
   return submitOnce(db, "merge", guarded, operator, (input, deadline) =>
     createMerge(db, input, guarded.idempotencyKey, deadline, operator),
