@@ -133,3 +133,46 @@ test("a split the server does not answer says so after 10 s, and arriving late i
   expect(await late.text()).toContain("after the deadline its client set");
   expect(await operationCount(page)).toBe(before);
 });
+
+test("a user changes their own password; an admin resets it and re-enables the user", async ({ browser, page }) => {
+  await signIn(page);
+  const created = await page.request.post("/api/trpc/users.create", {
+    data: { json: { name: "paula", role: "viewer", password: "paula password 1" } },
+  });
+  expect(created.status()).toBe(200);
+  const paulaId = ((await created.json()) as { result: { data: { json: { id: string } } } }).result.data.json.id;
+
+  const paula = await (await browser.newContext()).newPage();
+  await signIn(paula, "paula", "paula password 1");
+  await paula.getByTestId("password-open").click();
+  await paula.getByTestId("password-current").fill("not my password");
+  await paula.getByTestId("password-new").fill("paula password 2");
+  await paula.getByTestId("password-submit").click();
+  await expect(paula.getByTestId("password-error")).toHaveText(/current password is wrong; nothing was changed/, {
+    timeout: 30_000,
+  });
+  await paula.getByTestId("password-current").fill("paula password 1");
+  await paula.getByTestId("password-submit").click();
+  await expect(paula.getByTestId("password-changed")).toBeVisible({ timeout: 30_000 });
+  await paula.context().close();
+  const again = await (await browser.newContext()).newPage();
+  await signIn(again, "paula", "paula password 2");
+
+  // The admin resets it: paula's session ends and the new password works.
+  await page.getByTestId("nav-admin").click();
+  await page.getByTestId("user-reset-paula").click();
+  await page.getByTestId("user-reset-password-paula").fill("paula password 3");
+  await page.getByTestId("user-reset-password-paula").press("Enter");
+  await expect(page.getByTestId("user-reset-paula")).toBeVisible({ timeout: 30_000 });
+  expect((await again.request.get("/api/trpc/auth.me")).status()).toBe(401);
+  await again.context().close();
+
+  // Disabled, then enabled again from the Admin page.
+  expect((await page.request.post("/api/trpc/users.disable", { data: { json: { id: paulaId } } })).status()).toBe(200);
+  await page.reload();
+  await page.getByTestId("user-enable-paula").click();
+  await expect(page.getByTestId("user-row-paula")).toHaveAttribute("data-disabled", "false", { timeout: 30_000 });
+  const back = await (await browser.newContext()).newPage();
+  await signIn(back, "paula", "paula password 3");
+  await back.context().close();
+});

@@ -39,10 +39,15 @@ function Users() {
   const create = useMutation(trpc.users.create.mutationOptions({ onSuccess: refresh }));
   const setRole = useMutation(trpc.users.setRole.mutationOptions({ onSuccess: refresh }));
   const disable = useMutation(trpc.users.disable.mutationOptions({ onSuccess: refresh }));
+  const enable = useMutation(trpc.users.enable.mutationOptions({ onSuccess: refresh }));
+  const reset = useMutation(trpc.users.resetPassword.mutationOptions({ onSuccess: () => setResetting(null) }));
+  // The user whose password is being reset, and the new password typed for them.
+  const [resetting, setResetting] = useState<string | null>(null);
+  const [newPassword, setNewPassword] = useState("");
   const [name, setName] = useState("");
   const [role, setRoleChoice] = useState<Role>("viewer");
   const [password, setPassword] = useState("");
-  const failure = create.error ?? setRole.error ?? disable.error;
+  const failure = create.error ?? setRole.error ?? disable.error ?? enable.error ?? reset.error;
 
   return (
     <section className="panel" aria-label="Users">
@@ -91,6 +96,51 @@ function Users() {
                     Disable
                   </button>
                 )}
+                {u.disabledAt && (
+                  <button
+                    type="button"
+                    className="button button--small button--ghost"
+                    data-testid={`user-enable-${u.name}`}
+                    onClick={() => enable.mutate({ id: u.id })}
+                  >
+                    Enable
+                  </button>
+                )}
+                {u.id !== me.id &&
+                  (resetting === u.id ? (
+                    <form
+                      className="form-row"
+                      onSubmit={(e) => {
+                        e.preventDefault();
+                        reset.mutate({ id: u.id, password: newPassword }, { onSuccess: () => setNewPassword("") });
+                      }}
+                    >
+                      <input
+                        type="password"
+                        autoComplete="new-password"
+                        aria-label={`New password for ${u.name}`}
+                        data-testid={`user-reset-password-${u.name}`}
+                        placeholder="new password, 12+ characters"
+                        value={newPassword}
+                        onChange={(e) => setNewPassword(e.target.value)}
+                      />
+                      <button type="submit" className="button button--small button--primary" disabled={reset.isPending}>
+                        Set
+                      </button>
+                    </form>
+                  ) : (
+                    <button
+                      type="button"
+                      className="button button--small button--ghost"
+                      data-testid={`user-reset-${u.name}`}
+                      onClick={() => {
+                        setNewPassword("");
+                        setResetting(u.id);
+                      }}
+                    >
+                      Reset password
+                    </button>
+                  ))}
               </td>
             </tr>
           ))}
