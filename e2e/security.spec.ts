@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { E2E_PORT } from "./paths";
-import { signIn } from "./helpers";
+import { keepScreenshot, signIn } from "./helpers";
 
 /**
  * The browser is not a trust boundary: every response carries the security headers, the console
@@ -99,6 +99,7 @@ test("a split clicked while offline is not sent, then or later", async ({ page, 
   await context.setOffline(true);
   await page.getByTestId("split-submit").click();
   await expect(page.getByTestId("split-error")).toHaveText(/^Not sent: this browser is offline\. Nothing was submitted/);
+  await expect(page.getByTestId("split-error")).toBeInViewport();
   await context.setOffline(false);
   // Back online, nothing queued goes out behind the operator's back.
   await expect(page.getByTestId("split-submit")).toBeEnabled();
@@ -120,6 +121,8 @@ test("a split the server does not answer says so after 10 s, and arriving late i
     "The server did not answer within 10 s. It may have accepted the request: check History",
     { timeout: 30_000 },
   );
+  await expect(page.getByTestId("split-error")).toBeInViewport();
+  await keepScreenshot(page, "split-no-answer");
   expect(held).toBeDefined();
   const call = (JSON.parse(held!.body) as Record<string, { json: { idempotencyKey: string; deadline: number } }>)["0"]!.json;
   expect(call.idempotencyKey).toMatch(/^[0-9a-f]{32}$/);
@@ -154,6 +157,7 @@ test("a user changes their own password; an admin resets it and re-enables the u
   await paula.getByTestId("password-current").fill("paula password 1");
   await paula.getByTestId("password-submit").click();
   await expect(paula.getByTestId("password-changed")).toBeVisible({ timeout: 30_000 });
+  await keepScreenshot(paula, "password-change");
   await paula.context().close();
   const again = await (await browser.newContext()).newPage();
   await signIn(again, "paula", "paula password 2");

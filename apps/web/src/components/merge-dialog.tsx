@@ -136,7 +136,14 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
         </ul>
       )}
       {merge.isError && (
-        <p className="callout callout--bad" role="alert" data-testid="merge-error">
+        <p
+          // The dialog's body scrolls: bring the outcome into view (a new message mounts anew).
+          key={merge.error.message}
+          ref={(el) => el?.scrollIntoView({ block: "nearest" })}
+          className="callout callout--bad"
+          role="alert"
+          data-testid="merge-error"
+        >
           {describeError(merge.error)}
         </p>
       )}

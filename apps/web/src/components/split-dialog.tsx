@@ -144,7 +144,14 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
         </ul>
       )}
       {split.isError && (
-        <p className="callout callout--bad" role="alert" data-testid="split-error">
+        <p
+          // The dialog's body scrolls: bring the outcome into view (a new message mounts anew).
+          key={split.error.message}
+          ref={(el) => el?.scrollIntoView({ block: "nearest" })}
+          className="callout callout--bad"
+          role="alert"
+          data-testid="split-error"
+        >
           {describeError(split.error)}
         </p>
       )}
