@@ -1,3 +1,4 @@
+import { parseAllowedOrigins } from "@malleo/api/request-origin";
 import { z } from "zod";
 
 /**
@@ -13,6 +14,23 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\/\S+$/, { error: "DATABASE_URL must be a postgres:// or postgresql:// URL" }),
   PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
+  /** Origins besides the web process's own (its Host header) that may send changes: `https://host[:port]`, comma-separated. */
+  MALLEO_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseAllowedOrigins(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** "1" when every request comes through a reverse proxy that sets X-Forwarded-Proto/Host/For. */
+  MALLEO_TRUST_PROXY: z
+    .enum(["0", "1", "true", "false"], { error: 'MALLEO_TRUST_PROXY must be "1" (behind a reverse proxy) or "0"' })
+    .optional()
+    .transform((v) => v === "1" || v === "true"),
 });
 
 function loadEnv() {
@@ -20,6 +38,8 @@ function loadEnv() {
     DATABASE_URL: process.env.DATABASE_URL ?? (building ? "postgres://build/placeholder" : undefined),
     PORT: process.env.PORT || undefined,
     NODE_ENV: process.env.NODE_ENV,
+    MALLEO_ALLOWED_ORIGINS: process.env.MALLEO_ALLOWED_ORIGINS,
+    MALLEO_TRUST_PROXY: process.env.MALLEO_TRUST_PROXY || undefined,
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

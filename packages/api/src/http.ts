@@ -1,6 +1,7 @@
 /**
- * The API's HTTP entry: what happens to a request before tRPC sees it. The body is bounded, and
- * its raw JSON is checked for hostile input before superjson deserialises it — superjson drops
+ * The API's HTTP entry: what happens to a request before tRPC sees it. A mutation must come from
+ * the console's own origin and carry JSON (request-origin.ts). The body is bounded, and its raw
+ * JSON is checked for hostile input before superjson deserialises it — superjson drops
  * `__proto__` keys silently, so past this point they could no longer be seen or refused.
  */
 import type { Db } from "@malleo/db";
@@ -9,6 +10,8 @@ import { auditMutation } from "./audit";
 import { authenticate } from "./auth/authenticate";
 import type { EventHub } from "./event-hub";
 import { findHostileInput, type InputRefusal } from "./input-guard";
+import { checkMutationRequest, type OriginPolicy } from "./request-origin";
+import { clientAddressOf, type SignInThrottle } from "./auth/throttle";
 import { appRouter } from "./root";
 import { createTRPCContext } from "./trpc";
 
@@ -21,14 +24,26 @@ export interface ApiRequestOptions {
   /** Mark session cookies Secure. */
   secureCookies?: boolean;
   onError?: Parameters<typeof fetchRequestHandler>[0]["onError"];
+  /** Which origins may send mutations, and whether X-Forwarded-* headers are believed. */
+  origin?: OriginPolicy;
+  /** The client's socket address, when the server knows it (sign-in throttling). */
+  socketAddress?: string;
+  /** Sign-in limits; DEFAULT_SIGN_IN_THROTTLE when absent. */
+  signInThrottle?: SignInThrottle;
 }
+
+/** The procedures that hash a password the caller sends. */
+const PASSWORD_CHECKS = new Set(["auth.signIn", "auth.changePassword"]);
+
+/** tRPC's JSON-RPC error codes for the refusals made here. */
+const RPC_CODE: Record<number, number> = { 400: -32600, 403: -32003, 413: -32013, 415: -32015 };
 
 /** tRPC's error shape (superjson-wrapped), one per call of a batch. */
 function refusalResponse(status: number, code: string, message: string, calls: number, issues: InputRefusal[] = []): Response {
   const error = {
     json: {
       message,
-      code: status === 413 ? -32013 : -32600,
+      code: RPC_CODE[status] ?? -32600,
       data: {
         code,
         httpStatus: status,
@@ -83,6 +98,16 @@ export async function handleApiRequest(incoming: Request, opts: ApiRequestOption
   let req = incoming;
   let text = url.searchParams.get("input") ?? "";
   if (incoming.method === "POST") {
+    const refused = checkMutationRequest(incoming, opts.origin);
+    if (refused) return refusalResponse(refused.status, refused.code, refused.message, paths.length);
+    // Each password check costs a 32 MiB scrypt: one request may carry one, so a batch cannot multiply them.
+    if (paths.filter((p) => PASSWORD_CHECKS.has(p)).length > 1)
+      return refusalResponse(
+        400,
+        "BAD_REQUEST",
+        "one password check per request: a batch may carry auth.signIn or auth.changePassword only once",
+        paths.length,
+      );
     const body = await readBounded(incoming, MAX_BODY_BYTES);
     if (body === null)
       return refusalResponse(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${MAX_BODY_BYTES} bytes`, paths.length);
@@ -119,6 +144,8 @@ export async function handleApiRequest(incoming: Request, opts: ApiRequestOption
         headers: req.headers,
         resHeaders,
         secureCookies: opts.secureCookies,
+        clientAddress: clientAddressOf(req.headers, opts.origin?.trustProxy === true, opts.socketAddress),
+        signInThrottle: opts.signInThrottle,
       }),
     onError: opts.onError,
   });

@@ -9,7 +9,8 @@ export { roleAllows, ROLES, ROLE_ABILITIES, type Role } from "./auth/roles";
 export { searchInput as operationSearchInput } from "./routers/operations";
 export { createEventHub, malleoEventSchema, type EventHub, type LiveEvent } from "./event-hub";
 export { operationDetail, type OperationDetail } from "./operation-detail";
-export { handleApiRequest, MAX_BODY_BYTES } from "./http";
+export { handleApiRequest, MAX_BODY_BYTES, type ApiRequestOptions } from "./http";
+export { checkMutationRequest, isHttps, ownOrigin, parseAllowedOrigins, type OriginPolicy } from "./request-origin";
 export { findHostileInput, sanitizeForRecord, INPUT_LIMITS } from "./input-guard";
 export { TRPC_CODE_BY_APP_CODE, trpcCodeForAppCode, describeInputIssues } from "./errors";
 

@@ -10,6 +10,7 @@ import { describeInputIssues, inputIssuesOf, trpcCodeForAppCode, type InputIssue
 import type { EventHub } from "./event-hub";
 import { authenticate, type AuthUser } from "./auth/authenticate";
 import { roleAllows, type Role } from "./auth/roles";
+import type { SignInThrottle } from "./auth/throttle";
 import { auditMutation } from "./audit";
 import { findHostileInput } from "./input-guard";
 
@@ -26,6 +27,10 @@ export interface Context {
   resHeaders?: Headers;
   /** Mark session cookies Secure (when served over HTTPS). */
   secureCookies?: boolean;
+  /** The client's address for sign-in throttling, when known (see clientAddressOf). */
+  clientAddress?: string;
+  /** Sign-in limits; DEFAULT_SIGN_IN_THROTTLE when absent. */
+  signInThrottle?: SignInThrottle;
 }
 
 /** Authenticates the request: an `Authorization: Bearer` API token or the session cookie. */
@@ -35,6 +40,8 @@ export async function createTRPCContext(opts: {
   headers: Headers;
   resHeaders?: Headers;
   secureCookies?: boolean;
+  clientAddress?: string;
+  signInThrottle?: SignInThrottle;
 }): Promise<Context> {
   return { ...opts, user: await authenticate(opts.db, opts.headers) };
 }

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   CANCELLED: "an operator cancelled the operation",
   CANCEL_TOO_LATE: "the operation can no longer be cancelled",
   NOT_WAITING: "the operation is not waiting for that decision",
+  DEADLINE_PASSED: "the request arrived after the deadline its client set; nothing was changed",
+  IDEMPOTENCY_KEY_REUSED: "the idempotency key was already used for a different request",
   INTERNAL: "unexpected failure",
 } as const;
 

@@ -12,6 +12,28 @@ export const TRANSFER_MODES = ["live", "barrier"] as const;
 export type TransferMode = (typeof TRANSFER_MODES)[number];
 const transferMode = z.enum(TRANSFER_MODES, { error: 'transfer is "live" or "barrier"' }).default("live");
 
+/**
+ * What a client may add to a split, merge or cancel so that a retry cannot act twice and a late
+ * arrival cannot act at all: a key of its own making (a replay with the same key answers with the
+ * same operation), and the time (ms since the epoch, the server's clock) after which the request
+ * must be refused unchanged.
+ */
+export const requestGuard = {
+  idempotencyKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,100}$/, { error: "an idempotency key is 16 to 100 letters, digits, '-' or '_' (a UUID will do)" })
+    .optional(),
+  deadline: z
+    .number({ error: "deadline is a time in milliseconds since 1970 (Date.now() + a timeout)" })
+    .int({ error: "deadline is a time in milliseconds since 1970 (Date.now() + a timeout)" })
+    .positive({ error: "deadline is a time in milliseconds since 1970 (Date.now() + a timeout)" })
+    .optional(),
+};
+export interface RequestGuard {
+  idempotencyKey?: string;
+  deadline?: number;
+}
+
 export const splitInput = z
   .object({
     vmId,
@@ -22,6 +44,7 @@ export const splitInput = z
       .max(64, { error: "a split makes at most 64 VMs" }),
     targetHostIds: z.array(hostId).min(1, { error: "name a target host for each new VM" }).max(64),
     transfer: transferMode,
+    ...requestGuard,
   })
   .strict()
   .refine((v) => v.targetHostIds.length === v.count, {
@@ -39,6 +62,7 @@ export const mergeInput = z
       .refine((ids) => new Set(ids).size === ids.length, { error: "each VM may be named only once" }),
     targetHostId: hostId,
     transfer: transferMode,
+    ...requestGuard,
   })
   .strict();
 export type MergeInput = z.infer<typeof mergeInput>;

@@ -13,6 +13,7 @@ export * from "./repos/cpu-samples";
 export * from "./repos/host-health";
 export * from "./repos/users";
 export * from "./repos/sessions";
+export * from "./repos/sign-in-throttle";
 export * from "./repos/api-tokens";
 export * from "./repos/audit";
 export * from "./repos/operation-history";

@@ -1,5 +1,5 @@
-import { AppError, TERMINAL_STATUSES } from "@malleo/core";
-import { operationDecideReady, operationGetForControl, operationRequestCancel, type Db } from "@malleo/db";
+import { AppError, TERMINAL_STATUSES, type RequestGuard } from "@malleo/core";
+import { deadlinePassed, operationDecideReady, operationGetForControl, operationRequestCancel, type Db } from "@malleo/db";
 
 async function loadForControl(db: Db, operationId: string) {
   const op = await operationGetForControl(db, operationId);
@@ -13,8 +13,11 @@ async function loadForControl(db: Db, operationId: string) {
  * sees the request at its next step boundary, or at once while it waits on a ready barrier,
  * and rolls back.
  */
-export async function cancelOperation(db: Db, operationId: string, operator: string) {
+export async function cancelOperation(db: Db, operationId: string, operator: string, guard: RequestGuard = {}) {
   const op = await loadForControl(db, operationId);
+  // A replay of the cancel that was accepted answers as it did, instead of "cancelled already".
+  if (guard.idempotencyKey && op.cancelIdempotencyKey === guard.idempotencyKey) return { id: operationId, cancelRequested: true };
+  if (guard.deadline !== undefined && Date.now() > guard.deadline) throw deadlinePassed(new Date(guard.deadline));
   if ((TERMINAL_STATUSES as readonly string[]).includes(op.status)) {
     throw new AppError("CANCEL_TOO_LATE", `operation ${operationId} has already ended (${op.status}); nothing to cancel`, {
       status: op.status,
@@ -31,7 +34,7 @@ export async function cancelOperation(db: Db, operationId: string, operator: str
     );
   }
   // The same conditions again, in the write (compare-and-swap): the workflow may have moved on.
-  if (!(await operationRequestCancel(db, operationId, operator))) {
+  if (!(await operationRequestCancel(db, operationId, operator, guard.idempotencyKey))) {
     throw new AppError("CANCEL_TOO_LATE", `operation ${operationId} was cancelled already or has just moved on`, {});
   }
   return { id: operationId, cancelRequested: true };

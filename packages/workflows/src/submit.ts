@@ -7,12 +7,17 @@ import {
   planMerge,
   planSplit,
   splitInput,
+  type MergeInput,
   type OperationPlan,
+  type RequestGuard,
+  type SplitInput,
   type PlanVm,
 } from "@malleo/core";
 import {
   actorListByVms,
+  deadlinePassed,
   hostUsageList,
+  operationGetByIdempotencyKey,
   operationCreateWithLocks,
   publishEvent,
   vmListByIds,
@@ -21,6 +26,7 @@ import {
   type DbOrTx,
   type HostUsage,
   type Operation,
+  UniqueViolation,
 } from "@malleo/db";
 import { z } from "zod";
 
@@ -105,12 +111,77 @@ export async function reserveTargets(db: Db, operationId: string, plan: Operatio
   );
 }
 
+/** JSON with object keys sorted (Postgres jsonb does not keep the order they were written in). */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v !== null && typeof v === "object")
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v) ?? "null";
+}
+
+/** A replay of a key answers with its operation, if it is the same request by the same operator. */
+function replayOf(existing: Operation, kind: Operation["kind"], operator: string, request: object, key: string): Operation {
+  if (existing.kind !== kind || existing.operator !== operator || stableJson(existing.input) !== stableJson(request)) {
+    throw new AppError(
+      "IDEMPOTENCY_KEY_REUSED",
+      `the idempotency key ${key} was already used for another request (operation ${existing.id}); generate a new key for each new request`,
+      { operationId: existing.id },
+    );
+  }
+  return existing;
+}
+
+/**
+ * Runs `create` at most once per idempotency key: a replay (a retry, a second tab sending the same
+ * request) gets the operation the first one created, whatever its deadline; a new request that
+ * arrives after its deadline is refused before anything is read or written.
+ */
+async function submitOnce<I extends RequestGuard>(
+  db: Db,
+  kind: Operation["kind"],
+  input: I,
+  operator: string,
+  create: (request: Omit<I, keyof RequestGuard>, deadline: Date | undefined) => Promise<Operation>,
+): Promise<Operation> {
+  const { idempotencyKey: key, deadline, ...request } = input;
+  if (key) {
+    const existing = await operationGetByIdempotencyKey(db, key);
+    if (existing) return replayOf(existing, kind, operator, request, key);
+  }
+  if (deadline !== undefined && Date.now() > deadline) throw deadlinePassed(new Date(deadline));
+  try {
+    return await create(request, deadline === undefined ? undefined : new Date(deadline));
+  } catch (e) {
+    // Two requests with one key at once: the second waited on the first's row and lost.
+    if (key && UniqueViolation.is(e)) {
+      const existing = await operationGetByIdempotencyKey(db, key);
+      if (existing) return replayOf(existing, kind, operator, request, key);
+    }
+    throw e;
+  }
+}
+
 /**
  * Validate & plan for a split, then record the operation with its VM locks. The worker picks
  * queued operations up and runs them as durable workflows.
  */
 export async function submitSplit(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
-  const input = parse(splitInput, rawInput);
+  const guarded = parse(splitInput, rawInput);
+  return submitOnce(db, "split", guarded, operator, (input, deadline) =>
+    createSplit(db, input, guarded.idempotencyKey, deadline, operator),
+  );
+}
+
+async function createSplit(
+  db: Db,
+  input: Omit<SplitInput, keyof RequestGuard>,
+  idempotencyKey: string | undefined,
+  deadline: Date | undefined,
+  operator: string,
+): Promise<Operation> {
   const [source] = await loadVms(db, [input.vmId]);
   const actors = await actorListByVms(db, [input.vmId]);
   const id = randomUUID();
@@ -124,13 +195,27 @@ export async function submitSplit(db: Db, rawInput: unknown, operator: string): 
     vmIds: [input.vmId],
     operator,
     transferMode: input.transfer,
+    idempotencyKey,
+    deadline,
   });
   await publishEvent(db, { type: "operation", operationId: op.id });
   return op;
 }
 
 export async function submitMerge(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
-  const input = parse(mergeInput, rawInput);
+  const guarded = parse(mergeInput, rawInput);
+  return submitOnce(db, "merge", guarded, operator, (input, deadline) =>
+    createMerge(db, input, guarded.idempotencyKey, deadline, operator),
+  );
+}
+
+async function createMerge(
+  db: Db,
+  input: Omit<MergeInput, keyof RequestGuard>,
+  idempotencyKey: string | undefined,
+  deadline: Date | undefined,
+  operator: string,
+): Promise<Operation> {
   const sources = await loadVms(db, input.vmIds);
   const actors = await actorListByVms(db, input.vmIds);
   const id = randomUUID();
@@ -144,6 +229,8 @@ export async function submitMerge(db: Db, rawInput: unknown, operator: string): 
     vmIds: input.vmIds,
     operator,
     transferMode: input.transfer,
+    idempotencyKey,
+    deadline,
   });
   await publishEvent(db, { type: "operation", operationId: op.id });
   return op;

@@ -39,10 +39,15 @@ function Users() {
   const create = useMutation(trpc.users.create.mutationOptions({ onSuccess: refresh }));
   const setRole = useMutation(trpc.users.setRole.mutationOptions({ onSuccess: refresh }));
   const disable = useMutation(trpc.users.disable.mutationOptions({ onSuccess: refresh }));
+  const enable = useMutation(trpc.users.enable.mutationOptions({ onSuccess: refresh }));
+  const reset = useMutation(trpc.users.resetPassword.mutationOptions({ onSuccess: () => setResetting(null) }));
+  // The user whose password is being reset, and the new password typed for them.
+  const [resetting, setResetting] = useState<string | null>(null);
+  const [newPassword, setNewPassword] = useState("");
   const [name, setName] = useState("");
   const [role, setRoleChoice] = useState<Role>("viewer");
   const [password, setPassword] = useState("");
-  const failure = create.error ?? setRole.error ?? disable.error;
+  const failure = create.error ?? setRole.error ?? disable.error ?? enable.error ?? reset.error;
 
   return (
     <section className="panel" aria-label="Users">
@@ -91,6 +96,51 @@ function Users() {
                     Disable
                   </button>
                 )}
+                {u.disabledAt && (
+                  <button
+                    type="button"
+                    className="button button--small button--ghost"
+                    data-testid={`user-enable-${u.name}`}
+                    onClick={() => enable.mutate({ id: u.id })}
+                  >
+                    Enable
+                  </button>
+                )}
+                {u.id !== me.id &&
+                  (resetting === u.id ? (
+                    <form
+                      className="form-row"
+                      onSubmit={(e) => {
+                        e.preventDefault();
+                        reset.mutate({ id: u.id, password: newPassword }, { onSuccess: () => setNewPassword("") });
+                      }}
+                    >
+                      <input
+                        type="password"
+                        autoComplete="new-password"
+                        aria-label={`New password for ${u.name}`}
+                        data-testid={`user-reset-password-${u.name}`}
+                        placeholder="new password, 12+ characters"
+                        value={newPassword}
+                        onChange={(e) => setNewPassword(e.target.value)}
+                      />
+                      <button type="submit" className="button button--small button--primary" disabled={reset.isPending}>
+                        Set
+                      </button>
+                    </form>
+                  ) : (
+                    <button
+                      type="button"
+                      className="button button--small button--ghost"
+                      data-testid={`user-reset-${u.name}`}
+                      onClick={() => {
+                        setNewPassword("");
+                        setResetting(u.id);
+                      }}
+                    >
+                      Reset password
+                    </button>
+                  ))}
               </td>
             </tr>
           ))}
@@ -168,6 +218,8 @@ function Tokens() {
   const revoke = useMutation(trpc.users.revokeToken.mutationOptions({ onSuccess: refresh }));
   const [userId, setUserId] = useState("");
   const [name, setName] = useState("");
+  // "" = until revoked; else days from now.
+  const [expiresInDays, setExpiresInDays] = useState("");
   const active = users.data?.filter((u) => !u.disabledAt) ?? [];
   const chosen = userId || active[0]?.id || "";
 
@@ -184,6 +236,7 @@ function Tokens() {
             <th>Name</th>
             <th>User</th>
             <th>Last used</th>
+            <th>Expires</th>
             <th />
           </tr>
         </thead>
@@ -196,6 +249,17 @@ function Tokens() {
               </td>
               <td>
                 {t.revokedAt ? <span className="muted">revoked</span> : t.lastUsedAt ? formatTime(t.lastUsedAt, now) : "never"}
+              </td>
+              <td data-testid="token-expires">
+                {t.expiresAt ? (
+                  t.expiresAt.getTime() <= now ? (
+                    <span className="muted">expired</span>
+                  ) : (
+                    formatTime(t.expiresAt, now)
+                  )
+                ) : (
+                  <span className="muted">when revoked</span>
+                )}
               </td>
               <td>
                 {!t.revokedAt && (
@@ -217,7 +281,10 @@ function Tokens() {
         data-testid="token-create"
         onSubmit={(e) => {
           e.preventDefault();
-          create.mutate({ userId: chosen, name }, { onSuccess: () => setName("") });
+          create.mutate(
+            { userId: chosen, name, ...(expiresInDays ? { expiresInDays: Number(expiresInDays) } : {}) },
+            { onSuccess: () => setName("") },
+          );
         }}
       >
         <label className="field">
@@ -238,6 +305,16 @@ function Tokens() {
             placeholder="e.g. nightly script"
             onChange={(e) => setName(e.target.value)}
           />
+        </label>
+        <label className="field">
+          <span className="field__label">Expires</span>
+          <select data-testid="token-create-expiry" value={expiresInDays} onChange={(e) => setExpiresInDays(e.target.value)}>
+            <option value="">when revoked</option>
+            <option value="7">in 7 days</option>
+            <option value="30">in 30 days</option>
+            <option value="90">in 90 days</option>
+            <option value="365">in a year</option>
+          </select>
         </label>
         <button
           type="submit"

@@ -3,25 +3,37 @@
 import { sumResources, type TransferMode } from "@malleo/core";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { describeError } from "../lib/errors";
 import { formatMiB, plural } from "../lib/format";
 import { defaultMergeTarget, hostOptionLabel, mergeBlocker, mergeProblems } from "../lib/placement";
-import { useTRPC } from "../trpc/react";
+import { keyKeeper, sendOnce } from "../lib/send-once";
+import { useTRPCClient } from "../trpc/react";
 import type { TopologyHost } from "../trpc/types";
 import { Modal } from "./modal";
 import { PlanPreview } from "./plan-preview";
 import { TransferModeChoice } from "./transfer-mode";
 
 export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose: () => void }) {
-  const trpc = useTRPC();
+  const client = useTRPCClient();
   const router = useRouter();
+  const keys = useRef(keyKeeper()).current;
   const vms = hosts.flatMap((h) => h.vms);
   const [selected, setSelected] = useState<string[]>([]);
   // null: follow the suggestion as the selection changes; a host id once the person picks one.
   const [chosenTarget, setChosenTarget] = useState<string | null>(null);
   const [transfer, setTransfer] = useState<TransferMode>("live");
-  const merge = useMutation(trpc.operations.merge.mutationOptions({ onSuccess: (op) => router.push(`/operations/${op.id}`) }));
+  // Sent once, now or never: no retry, and no waiting for the browser to come back online.
+  const merge = useMutation({
+    mutationFn: (input: { vmIds: string[]; targetHostId: string; transfer: TransferMode }) =>
+      sendOnce(keys.guardFor(input), (guard, signal) => client.operations.merge.mutate({ ...input, ...guard }, { signal })),
+    networkMode: "always",
+    retry: false,
+    onSuccess: (op) => {
+      keys.done();
+      router.push(`/operations/${op.id}`);
+    },
+  });
 
   const sources = selected.map((id) => vms.find((v) => v.id === id)).filter((v) => v !== undefined);
   const targetHostId = chosenTarget ?? defaultMergeTarget(hosts, sources);
@@ -124,7 +136,14 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
         </ul>
       )}
       {merge.isError && (
-        <p className="callout callout--bad" role="alert" data-testid="merge-error">
+        <p
+          // The dialog's body scrolls: bring the outcome into view (a new message mounts anew).
+          key={merge.error.message}
+          ref={(el) => el?.scrollIntoView({ block: "nearest" })}
+          className="callout callout--bad"
+          role="alert"
+          data-testid="merge-error"
+        >
           {describeError(merge.error)}
         </p>
       )}

@@ -3,10 +3,12 @@
 import { STEP_LABELS, TERMINAL_STATUSES, stepsForMode, type OperationStatus } from "@malleo/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
+import { useRef } from "react";
 import { describeError } from "../lib/errors";
 import { elapsed, formatBytes, formatDuration, formatMiB, formatTime, plural, shortId } from "../lib/format";
 import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows, waitingOnReadyBarrier } from "../lib/operation";
-import { useTRPC } from "../trpc/react";
+import { keyKeeper, sendOnce } from "../lib/send-once";
+import { useTRPC, useTRPCClient } from "../trpc/react";
 import type { OperationDetail, OperationPlan } from "../trpc/types";
 import { useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
@@ -162,9 +164,17 @@ export function OperationView({ id }: { id: string }) {
 }
 
 function CancelButton({ op }: { op: OperationDetail }) {
-  const trpc = useTRPC();
+  const client = useTRPCClient();
   const canOperate = useCanOperate();
-  const cancel = useMutation(trpc.operations.cancel.mutationOptions());
+  const keys = useRef(keyKeeper()).current;
+  // Sent once, now or never: no retry, and no waiting for the browser to come back online.
+  const cancel = useMutation({
+    mutationFn: (input: { id: string }) =>
+      sendOnce(keys.guardFor(input), (guard, signal) => client.operations.cancel.mutate({ ...input, ...guard }, { signal })),
+    networkMode: "always",
+    retry: false,
+    onSuccess: () => keys.done(),
+  });
   if (!canOperate) return null;
   const blocker = cancelBlocker(op);
   if (blocker === "ended") return null;

@@ -3,24 +3,36 @@
 import { contiguousGroups, type TransferMode } from "@malleo/core";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { describeError } from "../lib/errors";
 import { formatMiB, plural } from "../lib/format";
 import { defaultSplitTargets, hostOptionLabel, splitProblems, splitShares } from "../lib/placement";
-import { useTRPC } from "../trpc/react";
+import { keyKeeper, sendOnce } from "../lib/send-once";
+import { useTRPCClient } from "../trpc/react";
 import type { TopologyHost, TopologyVm } from "../trpc/types";
 import { Modal } from "./modal";
 import { PlanPreview } from "./plan-preview";
 import { TransferModeChoice } from "./transfer-mode";
 
 export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; hosts: TopologyHost[]; onClose: () => void }) {
-  const trpc = useTRPC();
+  const client = useTRPCClient();
   const router = useRouter();
+  const keys = useRef(keyKeeper()).current;
   const maxCount = Math.max(2, source.vcpus);
   const [count, setCount] = useState(2);
   const [transfer, setTransfer] = useState<TransferMode>("live");
   const [targets, setTargets] = useState<string[]>(() => defaultSplitTargets(hosts, source, 2));
-  const split = useMutation(trpc.operations.split.mutationOptions({ onSuccess: (op) => router.push(`/operations/${op.id}`) }));
+  // Sent once, now or never: no retry, and no waiting for the browser to come back online.
+  const split = useMutation({
+    mutationFn: (input: { vmId: string; count: number; targetHostIds: string[]; transfer: TransferMode }) =>
+      sendOnce(keys.guardFor(input), (guard, signal) => client.operations.split.mutate({ ...input, ...guard }, { signal })),
+    networkMode: "always",
+    retry: false,
+    onSuccess: (op) => {
+      keys.done();
+      router.push(`/operations/${op.id}`);
+    },
+  });
 
   const { shares } = splitShares(source, count);
   const actorsPer = contiguousGroups(Array.from({ length: source.actorCount }), count).map((g) => g.length);
@@ -132,7 +144,14 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
         </ul>
       )}
       {split.isError && (
-        <p className="callout callout--bad" role="alert" data-testid="split-error">
+        <p
+          // The dialog's body scrolls: bring the outcome into view (a new message mounts anew).
+          key={split.error.message}
+          ref={(el) => el?.scrollIntoView({ block: "nearest" })}
+          className="callout callout--bad"
+          role="alert"
+          data-testid="split-error"
+        >
           {describeError(split.error)}
         </p>
       )}

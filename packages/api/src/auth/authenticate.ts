@@ -5,17 +5,21 @@ import {
   sessionDelete,
   sessionGetValid,
   sessionTouch,
+  userChangePassword,
   userGetByNameWithSecret,
   type Db,
 } from "@malleo/db";
 import { TRPCError } from "@trpc/server";
 import type { Role } from "./roles";
 import { hashSecret, newSecret } from "./secrets";
-import { verifyPassword } from "./passwords";
+import { hashPassword, verifyPassword } from "./passwords";
+import { countSignInAttempt, signInSucceeded, type SignInThrottle } from "./throttle";
 
 export const SESSION_COOKIE = "malleo_session";
 /** Sessions slide: each use within this window extends them by the window. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/** However much it is used, a session ends this long after sign-in. */
+export const SESSION_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 const TOUCH_EVERY_MS = 60_000;
 
 export interface AuthUser {
@@ -41,8 +45,13 @@ export async function userForSessionToken(db: Db, token: string | undefined): Pr
   const hash = hashSecret(token);
   const s = await sessionGetValid(db, hash);
   if (!s) return null;
+  const endsAt = s.createdAt.getTime() + SESSION_MAX_AGE_MS;
+  if (Date.now() >= endsAt) {
+    await sessionDelete(db, hash);
+    return null;
+  }
   if (Date.now() - s.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
-    await sessionTouch(db, hash, new Date(Date.now() + SESSION_TTL_MS));
+    await sessionTouch(db, hash, new Date(Math.min(Date.now() + SESSION_TTL_MS, endsAt)));
   }
   return { id: s.user.id, name: s.user.name, role: s.user.role, via: "session" };
 }
@@ -63,20 +72,52 @@ export function sessionTokenFromHeaders(headers: Headers): string | undefined {
   return cookieValue(headers.get("cookie"), SESSION_COOKIE);
 }
 
-/** Checks the password and opens a session; the refusal never says which half was wrong. */
+/**
+ * Checks the password and opens a session; the refusal never says which half was wrong. The
+ * attempt is counted first (throttle.ts): past the limit it is refused with 429 before any
+ * password is hashed.
+ */
 export async function signIn(
   db: Db,
   name: string,
   password: string,
+  opts: { clientAddress?: string; throttle?: SignInThrottle } = {},
 ): Promise<{ user: AuthUser; token: string; expiresAt: Date }> {
+  const keys = await countSignInAttempt(db, name, opts.clientAddress, opts.throttle);
   const u = await userGetByNameWithSecret(db, name);
   // Verify against a dummy hash for unknown names too, so timing does not reveal who exists.
   const ok = await verifyPassword(password, u?.passwordHash ?? DUMMY_HASH);
   if (!u || !ok || u.disabledAt) throw new TRPCError({ code: "UNAUTHORIZED", message: "wrong user name or password" });
+  await signInSucceeded(db, keys);
   const token = newSecret("mls");
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
   await sessionCreate(db, { tokenHash: hashSecret(token), userId: u.id, expiresAt });
   return { user: { id: u.id, name: u.name, role: u.role, via: "session" }, token, expiresAt };
+}
+
+/**
+ * The signed-in user changes their own password: the current one is required, and checking it
+ * counts against the account's sign-in throttle, so a borrowed session cannot guess at it.
+ * Every other session of the user ends.
+ */
+export async function changePassword(
+  db: Db,
+  user: AuthUser,
+  current: string,
+  next: string,
+  opts: { clientAddress?: string; throttle?: SignInThrottle; sessionToken?: string } = {},
+): Promise<void> {
+  const keys = await countSignInAttempt(db, user.name, opts.clientAddress, opts.throttle);
+  const u = await userGetByNameWithSecret(db, user.name);
+  if (!u || !(await verifyPassword(current, u.passwordHash)))
+    throw new TRPCError({ code: "FORBIDDEN", message: "the current password is wrong; nothing was changed" });
+  await signInSucceeded(db, keys);
+  await userChangePassword(
+    db,
+    u.id,
+    await hashPassword(next),
+    user.via === "session" && opts.sessionToken ? hashSecret(opts.sessionToken) : undefined,
+  );
 }
 
 export async function signOut(db: Db, token: string | undefined): Promise<void> {

@@ -1,4 +1,4 @@
-import { AppError, mergeInput, splitInput } from "@malleo/core";
+import { AppError, mergeInput, requestGuard, splitInput } from "@malleo/core";
 import { operationGet, operationList, operationOperators, operationSearch } from "@malleo/db";
 import { cancelOperation, decideReadyTimeout, submitMerge, submitSplit } from "@malleo/workflows";
 import { z } from "zod";
@@ -50,7 +50,10 @@ const listInput = z
   .strict();
 
 export const operationsRouter = createTRPCRouter({
-  /** Split one VM into `count` VMs, one per target host. The worker runs it; this only accepts it. */
+  /**
+   * Split one VM into `count` VMs, one per target host. The worker runs it; this only accepts it.
+   * With `idempotencyKey` a replay answers with the same operation; past `deadline` it is refused.
+   */
   split: operatorProcedure
     .input(splitInput)
     .output(submittedOutput)
@@ -62,11 +65,14 @@ export const operationsRouter = createTRPCRouter({
     .output(submittedOutput)
     .mutation(({ ctx, input }) => submitMerge(ctx.db, input, ctx.user.name)),
 
-  /** Asks the workflow to stop and roll back; refused once Transfer has completed. */
+  /**
+   * Asks the workflow to stop and roll back; refused once Transfer has completed. With an
+   * idempotency key a replay of an accepted cancel answers the same; past its deadline it is refused.
+   */
   cancel: operatorProcedure
-    .input(z.object({ id: operationId }).strict())
+    .input(z.object({ id: operationId, ...requestGuard }).strict())
     .output(z.object({ id: z.string(), cancelRequested: z.boolean() }))
-    .mutation(({ ctx, input }) => cancelOperation(ctx.db, input.id, ctx.user.name)),
+    .mutation(({ ctx, input }) => cancelOperation(ctx.db, input.id, ctx.user.name, input)),
 
   /**
    * The operator's answer to a ready barrier that timed out: `extend` waits again for the actors

@@ -4,8 +4,10 @@ import {
   apiTokenCreate,
   apiTokenList,
   apiTokenRevoke,
+  userChangePassword,
   userCreate,
   userDisable,
+  userEnable,
   userList,
   userSetRole,
 } from "@malleo/db";
@@ -30,6 +32,7 @@ const tokenOutput = z.object({
   createdAt: z.date(),
   lastUsedAt: z.date().nullable(),
   revokedAt: z.date().nullable(),
+  expiresAt: z.date().nullable(),
   user: z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }),
 });
 
@@ -87,15 +90,56 @@ export const usersRouter = createTRPCRouter({
       return userDisable(ctx.db, input.id);
     }),
 
+  /** Sets a new password for another user (who forgot theirs); every session of theirs ends. */
+  resetPassword: adminProcedure
+    .input(
+      z
+        .object({ id: userId, password: z.string().min(12, { error: "a password has at least 12 characters" }).max(256) })
+        .strict(),
+    )
+    .output(userOutput)
+    .mutation(async ({ ctx, input }) => {
+      if (input.id === ctx.user.id)
+        throw new AppError("INVALID_INPUT", "change your own password with auth.changePassword (it asks for the current one)");
+      return userChangePassword(ctx.db, input.id, await hashPassword(input.password));
+    }),
+
+  /** Re-enables a disabled user; their old sessions and API tokens stay ended. */
+  enable: adminProcedure
+    .input(z.object({ id: userId }).strict())
+    .output(userOutput)
+    .mutation(({ ctx, input }) => userEnable(ctx.db, input.id)),
+
   tokens: adminProcedure.output(z.array(tokenOutput)).query(({ ctx }) => apiTokenList(ctx.db)),
 
-  /** Creates an API token acting as `userId`; the secret is returned once and only its hash is kept. */
+  /**
+   * Creates an API token acting as `userId`; the secret is returned once and only its hash is
+   * kept. With `expiresInDays` it stops working that many days from now; without, when revoked.
+   */
   createToken: adminProcedure
-    .input(z.object({ userId, name: z.string().trim().min(1, { error: "name the token (what uses it)" }).max(64) }).strict())
+    .input(
+      z
+        .object({
+          userId,
+          name: z.string().trim().min(1, { error: "name the token (what uses it)" }).max(64),
+          expiresInDays: z
+            .number()
+            .int({ error: "expiresInDays is a whole number of days from 1 to 3650" })
+            .min(1, { error: "expiresInDays is a whole number of days from 1 to 3650" })
+            .max(3650, { error: "expiresInDays is a whole number of days from 1 to 3650" })
+            .optional(),
+        })
+        .strict(),
+    )
     .output(z.object({ token: tokenOutput, secret: z.string() }))
     .mutation(async ({ ctx, input }) => {
       const secret = newSecret("mlt");
-      const token = await apiTokenCreate(ctx.db, { userId: input.userId, name: input.name, tokenHash: hashSecret(secret) });
+      const token = await apiTokenCreate(ctx.db, {
+        userId: input.userId,
+        name: input.name,
+        tokenHash: hashSecret(secret),
+        expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null,
+      });
       return { token, secret };
     }),
 

@@ -8,6 +8,7 @@ const tokenView = {
   createdAt: true,
   lastUsedAt: true,
   revokedAt: true,
+  expiresAt: true,
   user: { select: { id: true, name: true, role: true } },
 } as const;
 
@@ -15,7 +16,7 @@ const tokenView = {
  * Creates a token acting as `t.userId`. Refused with NOT_FOUND when no such user exists, and for
  * a disabled user (whose tokens are refused at sign-in, so it could never be used).
  */
-export async function apiTokenCreate(db: Db, t: { userId: string; name: string; tokenHash: string }) {
+export async function apiTokenCreate(db: Db, t: { userId: string; name: string; tokenHash: string; expiresAt?: Date | null }) {
   return db.$transaction(async (tx) => {
     // FOR SHARE: a concurrent disable waits for this token, then revokes it with the others.
     const [user] = await tx.$queryRaw<{ name: string; disabled_at: Date | null }[]>`
@@ -33,13 +34,13 @@ export function apiTokenList(db: Db) {
   return db.apiToken.findMany({ select: tokenView, orderBy: { createdAt: "desc" } });
 }
 
-/** The token's user, if the token exists, is not revoked and its user is enabled. */
-export async function apiTokenGetValid(db: Db, tokenHash: string) {
+/** The token's user, if the token exists, is neither revoked nor expired, and its user is enabled. */
+export async function apiTokenGetValid(db: Db, tokenHash: string, now = new Date()) {
   const t = await db.apiToken.findUnique({
     where: { tokenHash },
     include: { user: { select: { id: true, name: true, role: true, disabledAt: true } } },
   });
-  if (!t || t.revokedAt || t.user.disabledAt) return null;
+  if (!t || t.revokedAt || t.user.disabledAt || (t.expiresAt && t.expiresAt <= now)) return null;
   return t;
 }
 

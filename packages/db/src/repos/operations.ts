@@ -6,6 +6,7 @@ import {
   type OperationStatus as LifecycleOperationStatus,
 } from "@malleo/core";
 import type { Db } from "../client";
+import { rethrowUniqueViolation } from "../errors";
 import { publishEvent } from "../events";
 import type { OperationKind, OperationStatus, Prisma, StepStatus } from "../generated/prisma/client";
 
@@ -34,52 +35,76 @@ export async function operationCreateWithLocks(
     vmIds: string[];
     operator: string;
     transferMode?: string;
+    /** The client's idempotency key; a second operation with the same key is a UniqueViolation. */
+    idempotencyKey?: string;
+    /** The client's deadline: when it has passed by the time the locks are taken, nothing is kept. */
+    deadline?: Date;
   },
 ) {
   // Two racing transactions: the loser's UPDATE waits for the winner's lock, then sees
   // locked_by set and counts short, so it refuses and rolls back its operation row.
-  return db.$transaction(
-    async (tx) => {
-      const created = await tx.operation.create({
-        data: {
-          id: op.id,
-          kind: op.kind,
-          input: op.input,
-          plan: op.plan,
-          operator: op.operator,
-          transferMode: op.transferMode ?? null,
-        },
-      });
-      const locked = await tx.vm.updateMany({
-        where: { id: { in: op.vmIds }, lockedBy: null, state: "running" },
-        data: { lockedBy: op.id },
-      });
-      if (locked.count !== op.vmIds.length) {
-        const holders = await tx.vm.findMany({
-          where: { id: { in: op.vmIds }, OR: [{ lockedBy: { not: null } }, { state: { not: "running" } }] },
-          select: { name: true, lockedBy: true, state: true },
+  return db
+    .$transaction(
+      async (tx) => {
+        const created = await tx.operation.create({
+          data: {
+            id: op.id,
+            kind: op.kind,
+            input: op.input,
+            plan: op.plan,
+            operator: op.operator,
+            transferMode: op.transferMode ?? null,
+            idempotencyKey: op.idempotencyKey ?? null,
+          },
         });
-        // This transaction has just locked the free ones itself: the holder is anyone else.
-        const held = holders.find((h) => h.lockedBy && h.lockedBy !== op.id);
-        const notRunning = holders.find((h) => h.state !== "running");
-        throw held
-          ? new AppError("VM_LOCKED", `VM ${held.name} is held by operation ${held.lockedBy}; wait for it to finish`, {
-              vm: held.name,
-              operationId: held.lockedBy,
-            })
-          : new AppError(
-              "VM_NOT_RUNNING",
-              `VM ${notRunning?.name ?? "?"} is ${notRunning?.state ?? "gone"}; only running VMs can be changed`,
-              {
-                vm: notRunning?.name,
-              },
-            );
-      }
-      return created;
-    },
-    // Many requests for one VM queue for a connection; they must wait their turn, not time out.
-    { maxWait: 30_000, timeout: 30_000 },
+        const locked = await tx.vm.updateMany({
+          where: { id: { in: op.vmIds }, lockedBy: null, state: "running" },
+          data: { lockedBy: op.id },
+        });
+        if (locked.count !== op.vmIds.length) {
+          const holders = await tx.vm.findMany({
+            where: { id: { in: op.vmIds }, OR: [{ lockedBy: { not: null } }, { state: { not: "running" } }] },
+            select: { name: true, lockedBy: true, state: true },
+          });
+          // This transaction has just locked the free ones itself: the holder is anyone else.
+          const held = holders.find((h) => h.lockedBy && h.lockedBy !== op.id);
+          const notRunning = holders.find((h) => h.state !== "running");
+          throw held
+            ? new AppError("VM_LOCKED", `VM ${held.name} is held by operation ${held.lockedBy}; wait for it to finish`, {
+                vm: held.name,
+                operationId: held.lockedBy,
+              })
+            : new AppError(
+                "VM_NOT_RUNNING",
+                `VM ${notRunning?.name ?? "?"} is ${notRunning?.state ?? "gone"}; only running VMs can be changed`,
+                {
+                  vm: notRunning?.name,
+                },
+              );
+        }
+        // Checked last, just before commit: a request that waited past its deadline (for a
+        // connection, for another operation's lock) leaves nothing behind.
+        if (op.deadline && Date.now() > op.deadline.getTime()) throw deadlinePassed(op.deadline);
+        return created;
+      },
+      // Many requests for one VM queue for a connection; they must wait their turn, not time out.
+      { maxWait: 30_000, timeout: 30_000 },
+    )
+    .catch(rethrowUniqueViolation);
+}
+
+/** The refusal of a request that reached the server after the deadline its client set. */
+export function deadlinePassed(deadline: Date, now = new Date()): AppError {
+  return new AppError(
+    "DEADLINE_PASSED",
+    `this request arrived ${((now.getTime() - deadline.getTime()) / 1000).toFixed(1)} s after the deadline its client set (${deadline.toISOString()}, server time ${now.toISOString()}); nothing was changed — check History, then submit again if still wanted`,
+    { deadline: deadline.toISOString(), serverTime: now.toISOString() },
   );
+}
+
+/** The operation a request with this idempotency key created, if any. */
+export function operationGetByIdempotencyKey(db: Db, idempotencyKey: string) {
+  return db.operation.findUnique({ where: { idempotencyKey } });
 }
 
 export function operationGet(db: Db, id: string) {
@@ -192,7 +217,7 @@ export async function operationDecideReady(db: Db, id: string, decision: "extend
  * cancelled yet and its Transfer has not succeeded (compare-and-swap). Publishes the
  * operation's event; returns false when any of that no longer held.
  */
-export async function operationRequestCancel(db: Db, id: string, operator: string): Promise<boolean> {
+export async function operationRequestCancel(db: Db, id: string, operator: string, idempotencyKey?: string): Promise<boolean> {
   const r = await db.operation.updateMany({
     where: {
       id,
@@ -200,7 +225,7 @@ export async function operationRequestCancel(db: Db, id: string, operator: strin
       cancelRequestedAt: null,
       steps: { none: { name: "transfer", status: "succeeded" } },
     },
-    data: { cancelRequestedAt: new Date(), cancelledBy: operator },
+    data: { cancelRequestedAt: new Date(), cancelledBy: operator, cancelIdempotencyKey: idempotencyKey ?? null },
   });
   if (r.count === 0) return false;
   await publishEvent(db, { type: "operation", operationId: id });

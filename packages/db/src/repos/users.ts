@@ -53,6 +53,22 @@ export function userSetPassword(db: Db, id: string, passwordHash: string) {
   return db.user.update({ where: { id }, data: { passwordHash }, select: publicUser }).catch(orUserNotFound(id));
 }
 
+/** A new password for the user; every session of theirs ends except `keepSessionHash` (the one that asked). */
+export function userChangePassword(db: Db, id: string, passwordHash: string, keepSessionHash?: string) {
+  return db
+    .$transaction(async (tx) => {
+      const u = await tx.user.update({ where: { id }, data: { passwordHash }, select: publicUser });
+      await tx.session.deleteMany({ where: { userId: id, ...(keepSessionHash ? { tokenHash: { not: keepSessionHash } } : {}) } });
+      return u;
+    })
+    .catch(orUserNotFound(id));
+}
+
+/** Re-enables a disabled user (their old sessions and tokens stay ended). */
+export function userEnable(db: Db, id: string) {
+  return db.user.update({ where: { id }, data: { disabledAt: null }, select: publicUser }).catch(orUserNotFound(id));
+}
+
 export async function userDisable(db: Db, id: string) {
   return db
     .$transaction(async (tx) => {

@@ -1,16 +1,20 @@
-import { handleApiRequest } from "@malleo/api";
+import { handleApiRequest, isHttps, type OriginPolicy } from "@malleo/api";
+import { env } from "../../../../env";
 import { logLine } from "../../../../server/log";
 import { getDb, getEventHub } from "../../../../server/services";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
 
+const origin: OriginPolicy = { allowedOrigins: env.MALLEO_ALLOWED_ORIGINS, trustProxy: env.MALLEO_TRUST_PROXY };
+
 function handler(req: Request): Promise<Response> {
-  const secure = new URL(req.url).protocol === "https:" || req.headers.get("x-forwarded-proto") === "https";
   return handleApiRequest(req, {
     db: getDb(),
     events: getEventHub(),
-    secureCookies: secure,
+    origin,
+    // Secure cookies when the request came over HTTPS (to this process or to the trusted proxy).
+    secureCookies: isHttps(req, origin) || req.headers.get("x-forwarded-proto") === "https",
     onError({ error, path, type }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
         logLine("error", "procedure failed", {
