@@ -99,6 +99,8 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId("op-transfer")).toHaveAttribute("data-mode", "live");
   const [merged] = await expectOperationSucceeded(page, "live");
+  // Beside the measured pause, what the preview estimated from the operations before it.
+  await expect(page.getByTestId("op-pause-predicted")).toContainText("preview estimates ≈");
   expect(merged).toBeTruthy();
 
   await page.getByTestId("nav-topology").click();

@@ -4,6 +4,7 @@ import { STEP_LABELS, TERMINAL_STATUSES, stepsForMode, type OperationStatus } fr
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRef } from "react";
+import { expectedPause } from "@malleo/api/pause-estimate";
 import { describeError } from "../lib/errors";
 import { elapsed, formatBytes, formatDuration, formatMiB, formatTime, plural, shortId } from "../lib/format";
 import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows, waitingOnReadyBarrier } from "../lib/operation";
@@ -24,6 +25,8 @@ export function OperationView({ id }: { id: string }) {
     refetchInterval: (q) => (live || isTerminal(q.state.data?.status) ? false : 3000),
   });
   const running = query.data ? !isTerminal(query.data.status) : false;
+  // What the plan preview estimates for this plan and mode, from past operations' measurements.
+  const estimates = useQuery(trpc.operations.estimates.queryOptions());
   const now = useNow(1000, running);
 
   if (query.isPending) return <p className="placeholder">Loading operation…</p>;
@@ -74,6 +77,7 @@ export function OperationView({ id }: { id: string }) {
             title="The longest stretch in which the application made no progress during the move, less its normal gap between progress before the operation"
           >
             {op.pauseMs === null ? "—" : formatMs(op.pauseMs)}
+            <PredictedPause op={op} estimates={estimates.data} />
           </dd>
         </div>
         <div>
@@ -401,4 +405,17 @@ function Plan({ plan }: { plan: OperationPlan }) {
 /** A pause or hold time: "12 ms", "1.4 s". */
 function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The preview's estimate beside the measured pause: one actor's move (live) or the whole transfer (barrier). */
+function PredictedPause({ op, estimates }: { op: OperationDetail; estimates: Parameters<typeof expectedPause>[0] }) {
+  const actors = op.plan?.targets.reduce((n, t) => n + t.actors.length, 0) ?? 0;
+  const predicted = expectedPause(estimates, actors, op.transfer);
+  if (!predicted) return null;
+  return (
+    <span className="muted" data-testid="op-pause-predicted" data-ms={Math.round(predicted.pauseMs)}>
+      {" "}
+      · preview estimates ≈ {formatMs(predicted.pauseMs)} {predicted.scope === "each actor" ? "per actor" : "for all actors"}
+    </span>
+  );
 }
