@@ -1,5 +1,13 @@
 import type { Socket } from "node:net";
-import { FrameDecoder, encodeFrame } from "./framing";
+import {
+  FrameDecoder,
+  FrameTooLargeError,
+  MAX_FRAME_PAYLOAD_BYTES,
+  UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES,
+  decodeFrame,
+  encodeFrame,
+  encodeJsonFrame,
+} from "./framing";
 
 // A Channel is one framed TCP connection carrying one-way messages and request/response pairs.
 // Mediator⇄theater and theater⇄theater links are both Channels, so there is one wire protocol.
@@ -42,6 +50,8 @@ export class Channel {
   private readonly pending = new Map<number, PendingRequest>();
   private nextRequestId = 1;
   private closedReason: string | null = null;
+  /** Until trusted: only JSON frames are decoded; a structured-clone frame closes the channel. */
+  private jsonOnly = false;
   private handlers: ChannelHandlers;
   readonly remote: string;
   readonly closed: Promise<string>;
@@ -80,6 +90,26 @@ export class Channel {
     this.decoder.maxPayloadBytes = bytes;
   }
 
+  /**
+   * For a link whose peer is not authenticated yet: only JSON frames of at most `maxBytes` are
+   * taken (anything else closes the channel as a protocol violation) until `trust()`. Frames are
+   * decoded one at a time, so a `trust()` from a handler applies to the very next frame.
+   */
+  requireJsonUntilTrusted(maxBytes = UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES): void {
+    this.jsonOnly = true;
+    this.decoder.maxPayloadBytes = maxBytes;
+  }
+
+  /** The peer is authenticated: structured-clone frames and the full frame size from now on. */
+  trust(): void {
+    this.jsonOnly = false;
+    this.decoder.maxPayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
+  }
+
+  get trusted(): boolean {
+    return !this.jsonOnly;
+  }
+
   get isOpen(): boolean {
     return this.closedReason === null && !this.socket.destroyed;
   }
@@ -89,7 +119,17 @@ export class Channel {
     return this.write({ t: "msg", body });
   }
 
-  request<T = unknown>(body: unknown, timeoutMs: number): Promise<T> {
+  /** One-way message as a JSON frame (readable by a peer that does not trust us yet). */
+  sendJson(body: unknown): boolean {
+    return this.write({ t: "msg", body }, true);
+  }
+
+  /** A request as a JSON frame; the answer comes back as JSON too. */
+  requestJson<T = unknown>(body: unknown, timeoutMs: number): Promise<T> {
+    return this.request<T>(body, timeoutMs, true);
+  }
+
+  request<T = unknown>(body: unknown, timeoutMs: number, json = false): Promise<T> {
     if (!this.isOpen) return Promise.reject(new ChannelClosedError(this.remote, this.closedReason ?? "closed"));
     const id = this.nextRequestId++;
     return new Promise<T>((resolve, reject) => {
@@ -101,7 +141,7 @@ export class Channel {
             }, timeoutMs)
           : undefined;
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.write({ t: "req", id, body });
+      this.write({ t: "req", id, body }, json);
     });
   }
 
@@ -117,38 +157,62 @@ export class Channel {
     this.socket.destroy();
   }
 
-  private write(packet: Packet): boolean {
+  private write(packet: Packet, json = false): boolean {
     if (!this.isOpen) return false;
-    this.socket.write(encodeFrame(packet));
+    this.socket.write(json ? encodeJsonFrame(packet) : encodeFrame(packet));
     return true;
   }
 
   private receive(chunk: Buffer): void {
-    let packets: unknown[];
     try {
-      packets = this.decoder.push(chunk);
+      for (const frame of this.decoder.pushRaw(chunk)) {
+        if (!this.isOpen) return;
+        if (!frame.json && this.jsonOnly) {
+          this.destroy("protocol violation: a structured-clone frame before the peer was authenticated");
+          return;
+        }
+        let packet: unknown;
+        try {
+          packet = decodeFrame(frame);
+        } catch (error) {
+          this.destroy(`corrupt frame: ${(error as Error).message}`);
+          return;
+        }
+        this.dispatch(packet as Packet, frame.json);
+      }
     } catch (error) {
-      this.destroy(`corrupt stream: ${(error as Error).message}`);
-      return;
+      // A corrupt header, or (last resort) a handler that threw: this link goes, the process stays.
+      this.destroy(
+        error instanceof FrameTooLargeError || error instanceof RangeError
+          ? `corrupt stream: ${(error as Error).message}`
+          : `handler failed: ${(error as Error)?.message ?? String(error)}`,
+      );
     }
-    for (const packet of packets) this.dispatch(packet as Packet);
   }
 
-  private dispatch(packet: Packet): void {
-    switch (packet?.t) {
+  private dispatch(packet: Packet, json: boolean): void {
+    if (typeof packet !== "object" || packet === null) {
+      this.destroy("protocol violation: a packet that is not an object");
+      return;
+    }
+    switch (packet.t) {
       case "msg":
         this.handlers.onMessage?.(packet.body, this);
         return;
       case "req":
-        void this.answer(packet.id, packet.body);
+        if (!Number.isSafeInteger(packet.id)) {
+          this.destroy("protocol violation: a request without a numeric id");
+          return;
+        }
+        void this.answer(packet.id, packet.body, json);
         return;
       case "res": {
         const request = this.pending.get(packet.id);
         if (!request) return; // already timed out
         this.pending.delete(packet.id);
         if (request.timer) clearTimeout(request.timer);
-        if (packet.ok) request.resolve(packet.value);
-        else request.reject(new RemoteError(packet.error));
+        if (packet.ok === true) request.resolve(packet.value);
+        else request.reject(new RemoteError(typeof packet.error === "string" ? packet.error : "malformed error reply"));
         return;
       }
       default:
@@ -156,13 +220,13 @@ export class Channel {
     }
   }
 
-  private async answer(id: number, body: unknown): Promise<void> {
+  private async answer(id: number, body: unknown, json: boolean): Promise<void> {
     try {
       if (!this.handlers.onRequest) throw new Error(`no request handler for ${describe(body)}`);
       const value = await this.handlers.onRequest(body, this);
-      this.write({ t: "res", id, ok: true, value });
+      this.write({ t: "res", id, ok: true, value }, json);
     } catch (error) {
-      this.write({ t: "res", id, ok: false, error: error instanceof Error ? error.message : String(error) });
+      this.write({ t: "res", id, ok: false, error: error instanceof Error ? error.message : String(error) }, json);
     }
   }
 }

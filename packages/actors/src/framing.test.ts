@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError, MAX_FRAME_PAYLOAD_BYTES, encodeFrame } from "./framing";
+import {
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  FrameTooLargeError,
+  JSON_FRAME_FLAG,
+  MAX_FRAME_PAYLOAD_BYTES,
+  encodeFrame,
+  encodeJsonFrame,
+} from "./framing";
 
 /** Splits `bytes` at the given cut points (any order, duplicates allowed). */
 function chop(bytes: Buffer, cuts: number[]): Buffer[] {
@@ -77,5 +85,18 @@ describe("framing", () => {
     decoder.maxPayloadBytes = 64;
     expect(decoder.push(encodeFrame("small"))).toEqual(["small"]);
     expect(() => decoder.push(encodeFrame("x".repeat(100)))).toThrow("exceeds the limit of 64");
+  });
+
+  it("marks JSON frames in the header and decodes them as JSON, never as structured clones", () => {
+    const frame = encodeJsonFrame({ type: "admit", n: 1 });
+    expect(frame.readUInt32BE(0) & JSON_FRAME_FLAG).not.toBe(0);
+    const [raw] = new FrameDecoder().pushRaw(frame);
+    expect(raw!.json).toBe(true);
+    expect(JSON.parse(raw!.payload.toString("utf8"))).toEqual({ type: "admit", n: 1 });
+    expect(new FrameDecoder().push(Buffer.concat([encodeJsonFrame("a"), encodeFrame("b")]))).toEqual(["a", "b"]);
+    // The flag does not count towards the length limit; the length itself does.
+    const decoder = new FrameDecoder();
+    decoder.maxPayloadBytes = 8;
+    expect(() => decoder.push(encodeJsonFrame("x".repeat(20)))).toThrow("exceeds the limit of 8");
   });
 });

@@ -21,7 +21,16 @@ export {
   type RecorderState,
 } from "./builtin-behaviors";
 export { Channel, ChannelClosedError, RemoteError, RequestTimeoutError, type ChannelHandlers } from "./channel";
-export { FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError, MAX_FRAME_PAYLOAD_BYTES, encodeFrame } from "./framing";
+export {
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  FrameTooLargeError,
+  JSON_FRAME_FLAG,
+  MAX_FRAME_PAYLOAD_BYTES,
+  UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES,
+  encodeFrame,
+  encodeJsonFrame,
+} from "./framing";
 export {
   appOfUan,
   formatAddress,
@@ -49,6 +58,7 @@ export {
   type PeerIdentity,
 } from "./peer-auth";
 export * from "./protocol";
+export * from "./guards";
 export {
   THEATER_EXIT_CODES,
   spawnLocalTheater,

@@ -4,6 +4,7 @@ import type { ActorBehavior, ActorContext, BehaviorRegistry } from "./behavior";
 import { Channel, RemoteError } from "./channel";
 import { formatAddress, parseAddress, parseAddressList } from "./names";
 import { MIN_PEER_KEY_BYTES, acceptPeer } from "./peer-auth";
+import { checkDeliver } from "./guards";
 import { PeerLink } from "./peer-link";
 import {
   REGISTRATION_REFUSED_PREFIX,
@@ -26,6 +27,7 @@ import {
   type MovedMessage,
   type PrepareReply,
   type ProfileReply,
+  type AdmitReply,
   type RegisterReply,
   type ResolveReply,
   type SpawnReply,
@@ -388,6 +390,12 @@ export class Theater {
     });
     let reply: RegisterReply;
     try {
+      // Admission first, as a small JSON frame: the Mediator decodes nothing else from a
+      // connection that has not proven its VM (see Mediator "admit").
+      await channel.requestJson<AdmitReply>(
+        { type: "admit", vmId: this.vmId, secret: this.options.secret, address: this.advertisedAddress, pid: process.pid },
+        MEDIATOR_REQUEST_TIMEOUT_MS,
+      );
       reply = await channel.request<RegisterReply>(
         {
           type: "register",
@@ -1028,6 +1036,12 @@ export class Theater {
 
   // ── Peers that connect to us ────────────────────────────────────────────────────────────────
 
+  /** A peer link that sent something malformed: closed and logged (the theater carries on). */
+  private dropPeerLink(channel: Channel, reason: string): void {
+    this.log("warn", "peer link closed: bad input", { remote: channel.remote, reason });
+    channel.destroy(`bad input: ${reason}`);
+  }
+
   /** A peer that dialed us: nothing it sends is taken before it proved the cluster peer key. */
   private acceptPeer(socket: Socket): void {
     const channel = new Channel(socket);
@@ -1058,8 +1072,12 @@ export class Theater {
         return {
           onMessage: (body, self) => {
             const type = bodyType(body);
-            if (type === "deliver") this.route(body as DeliverMessage, self);
-            else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
+            if (type === "deliver") {
+              const deliver = checkDeliver(body);
+              if (deliver.ok) this.route(deliver.value, self);
+              else this.dropPeerLink(self, deliver.error);
+            } else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
+            else this.dropPeerLink(self, `unknown message ${JSON.stringify(type?.slice(0, 100) ?? "untyped")}`);
           },
           onRequest: (body, self): unknown => {
             const type = bodyType(body);

@@ -67,8 +67,17 @@ describe("theater admission: peer links", () => {
     await lab.mediator.spawnActors("adm-a", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
     const told: unknown[] = [];
     const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, told);
-    raw.send({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
+    raw.sendJson({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
     await raw.closed; // the theater closed the link
+    // The same as a structured clone is not even decoded: the link is cut before the handshake.
+    const binary = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
+    binary.send({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
+    await expect(binary.closed).resolves.toBeTypeOf("string");
+    await waitUntil("the binary frame's cut-off to be logged", () =>
+      /"msg":"peer link closed during the handshake".*structured-clone frame before the peer was authenticated/.test(
+        lab.log("adm-a"),
+      ),
+    );
 
     expect(told).toContainEqual({ type: "peer-refused", reason: '"deliver" sent before the handshake' });
     lab.mediator.sendMessage(uan, "legitimate"); // after the forged one on the wire: when it is in, the other was judged
@@ -80,9 +89,13 @@ describe("theater admission: peer links", () => {
   it("refuses a migrate-in sent without the handshake, and installs nothing", async () => {
     const uan = "uan://probe/adm-smuggled";
     const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
-    const reply = raw.request({ type: "migrate-in", transfer: 1, ...migrationBatch(uan), last: true }, 10_000);
+    const reply = raw.requestJson({ type: "migrate-in", transfer: 1, ...migrationBatch(uan), last: true }, 10_000);
     await expect(reply).rejects.toThrow('peer refused: request "migrate-in" sent before the handshake');
     await raw.closed;
+    // As a structured clone (the way migrations travel after the handshake) it is never decoded.
+    const binary = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
+    const binaryReply = binary.request({ type: "migrate-in", transfer: 1, ...migrationBatch(uan), last: true }, 10_000);
+    await expect(binaryReply).rejects.toThrow(/closed/);
 
     expect((await lab.mediator.profileActors("adm-a")).map((actor) => actor.uan)).not.toContain(uan);
     // Nothing of that name is held there, not even an uncommitted copy: the name is free to spawn.
@@ -126,10 +139,11 @@ describe("theater admission: peer links", () => {
     const impostor = createServer((socket) => {
       const channel = new Channel(socket, {
         onMessage: (body) => {
-          if (bodyType(body) === "peer-auth") channel.send({ type: "peer-welcome", proof: randomBytes(32) });
+          if (bodyType(body) === "peer-auth")
+            channel.sendJson({ type: "peer-welcome", proof: randomBytes(32).toString("base64") });
         },
       });
-      channel.send({ type: "peer-challenge", nonce: randomBytes(PEER_NONCE_BYTES) });
+      channel.sendJson({ type: "peer-challenge", nonce: randomBytes(PEER_NONCE_BYTES).toString("base64") });
     });
     await new Promise<void>((resolve) => impostor.listen(IMPOSTOR_PORT, "127.0.0.1", resolve));
     try {
