@@ -41,6 +41,9 @@ const schema = z.object({
   MALLEO_RECONCILE_MS: z.coerce.number().int().positive().default(15_000),
   // Hosts registered from configuration: JSON [{"id","uri","vmQuota"}] (docs/operations.md).
   MALLEO_HOSTS: z.string().optional(),
+  // "deployment" refuses simulated (test://) hosts unless MALLEO_SIMULATED_HOSTS=1.
+  MALLEO_MODE: z.string().optional(),
+  MALLEO_SIMULATED_HOSTS: z.enum(["0", "1"]).optional(),
   MALLEO_READY_DECISION_TIMEOUT_MS: z.coerce
     .number()
     .int()

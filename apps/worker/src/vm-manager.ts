@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnLocalTheater, type TheaterFault } from "@malleo/actors";
-import { AppError } from "@malleo/core";
+import { AppError, hostReasonForViewers } from "@malleo/core";
 import {
   actorUansPlaceableOnVm,
   hostCapacitySet,
@@ -224,8 +224,9 @@ export class VmManager {
       attempt: retry?.attempt,
       retryInMs: retry?.nextDelayMs,
     });
-    if (h.status === "unreachable" && h.statusReason === error) return;
-    await hostStatusSet(this.db, h.id, { online: false, reason: error }).catch(() => undefined);
+    if (h.status === "unreachable" && h.statusReason === hostReasonForViewers(error)) return;
+    // Viewers see a generic reason; libvirt's text (which may quote a file it read) is in the log above.
+    await hostStatusSet(this.db, h.id, { online: false, reason: hostReasonForViewers(error) }).catch(() => undefined);
     await publishEvent(this.db, { type: "topology" }).catch(() => undefined);
   }
 
