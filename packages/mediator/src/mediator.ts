@@ -335,7 +335,9 @@ export class Mediator {
       const entry = this.directory.get(uan);
       return { address: entry ? (this.theaters.get(entry.vmId)?.info.address ?? null) : null };
     }
-    throw new Error(`unknown request ${JSON.stringify(type?.slice(0, 100))}`);
+    const reason = `unknown request ${JSON.stringify(type?.slice(0, 100) ?? "untyped")}`;
+    this.dropLink(channel, reason, { afterReply: true });
+    throw new Error(reason);
   }
 
   /** Checks the VM's secret; the connection then takes structured-clone frames (and `register`). */
