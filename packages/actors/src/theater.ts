@@ -53,6 +53,10 @@ const DEFAULT_MAILBOX_LIMIT = 10_000;
 /** A link with more than this written but not yet taken by the kernel slows the actors sending on it. */
 const LINK_HIGH_WATER_BYTES = 1024 * 1024;
 
+/** Peer links waiting for their handshake, at most (more are closed at once), and per remote address. */
+const MAX_HANDSHAKING_PEER_LINKS = 256;
+const MAX_HANDSHAKING_PER_ADDRESS = 64;
+
 export type LogFields = Record<string, unknown>;
 export type TheaterLog = (entry: LogFields) => void;
 
@@ -181,6 +185,7 @@ export class Theater {
   private peerKey: Buffer | null = null;
   /** Incoming peer connections still in the handshake. */
   private readonly handshaking = new Set<Channel>();
+  private peerLinksRefusedAtCap = 0;
   private reconnecting = false;
   private readonly cells = new Map<string, ActorCell>();
   /** Where actors that left this theater went. Kept so late messages are forwarded, never dropped. */
@@ -1044,6 +1049,22 @@ export class Theater {
 
   /** A peer that dialed us: nothing it sends is taken before it proved the cluster peer key. */
   private acceptPeer(socket: Socket): void {
+    // A capped number of links may wait for their handshake, in all and per remote address.
+    const from = socket.remoteAddress ?? "?";
+    let fromAddress = 0;
+    for (const waiting of this.handshaking) if (waiting.socket.remoteAddress === from) fromAddress++;
+    if (this.handshaking.size >= MAX_HANDSHAKING_PEER_LINKS || fromAddress >= MAX_HANDSHAKING_PER_ADDRESS) {
+      socket.destroy();
+      this.peerLinksRefusedAtCap++;
+      if (this.peerLinksRefusedAtCap % 100 === 1)
+        this.log("warn", "peer link refused: too many links waiting for the handshake", {
+          remote: from,
+          waiting: this.handshaking.size,
+          fromAddress,
+          refusedSoFar: this.peerLinksRefusedAtCap,
+        });
+      return;
+    }
     const channel = new Channel(socket);
     if (this.stopping) {
       channel.destroy("theater is stopping");

@@ -476,8 +476,9 @@ export class Mediator {
         return;
       }
       for (const item of items) {
-        // Progress counts only for actors the directory puts on this theater's VM.
-        if (this.directory.get(item.uan)?.vmId !== vmId) continue;
+        // Progress counts only for actors the directory puts on this theater's VM, or that are
+        // being migrated (a live move runs them at the target before the directory is updated).
+        if (this.directory.get(item.uan)?.vmId !== vmId && !this.migrating.has(item.uan)) continue;
         let app: string;
         try {
           app = appOfUan(item.uan);

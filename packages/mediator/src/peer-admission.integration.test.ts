@@ -120,6 +120,33 @@ describe("theater admission: peer links", () => {
     expect(lab.log("adm-a")).toMatch(/"msg":"peer link closed during the handshake".*frame payload of 1048576 bytes exceeds/);
   });
 
+  it("caps the links waiting for their handshake from one address, and frees the slots when they go", async () => {
+    const { host, port } = parseAddress(lab.mediator.theater("adm-b")!.address);
+    const openOne = async () => {
+      const socket = connect({ host, port });
+      socket.on("error", () => {});
+      await new Promise<void>((resolve) => socket.once("connect", resolve).once("close", resolve));
+      return socket;
+    };
+    const waiting = [];
+    for (let i = 0; i < 64; i++) waiting.push(await openOne());
+    const extra = await openOne();
+    await new Promise<void>((resolve) => (extra.destroyed ? resolve() : extra.once("close", () => resolve())));
+    await waitUntil("the cap to be logged", () =>
+      lab.log("adm-b").includes('"msg":"peer link refused: too many links waiting for the handshake"'),
+    );
+    for (const socket of waiting) socket.destroy();
+    // Once they are gone, an admitted peer links as before.
+    await waitUntil("a peer to link again", async () => {
+      try {
+        (await connectAsPeer(`${host}:${port}`, lab.mediator.peerKey)).destroy();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  });
+
   it("refuses a handshake made with a wrong key, and logs who tried", async () => {
     const attempt = connectToPeer({
       address: lab.mediator.theater("adm-b")!.address,
