@@ -14,7 +14,8 @@ import { hostileReportPath } from "./report";
 
 const SEED = Number(process.env.MALLEO_HOSTILE_SEED ?? 20261201);
 const FRAMES = Number(process.env.MALLEO_HOSTILE_FRAMES ?? 12_000);
-const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 150, iterationDelayMs: 2 };
+// Throttled so that the split and the merge land while the fuzz is still going.
+const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 300, iterationDelayMs: 6 };
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
 function prng(seed: number): () => number {
@@ -141,10 +142,13 @@ describe("hostile frames", () => {
     const evilSecret = "evil-but-admitted";
     lab.mediator.expectTheater("fz-evil", evilSecret, { actors: [] });
     const peerAddress = lab.mediator.theater("fz-b")!.address;
+    // Each sender goes on until its share is sent and the split and merge are over, so the
+    // whole of both runs under fire whatever the machine's speed.
+    let migrationsDone = false;
     const quota = { mediator: Math.ceil(FRAMES * 0.4), admitted: Math.ceil(FRAMES * 0.3), peer: Math.ceil(FRAMES * 0.3) };
 
     const unauthenticated = async () => {
-      while (sent.mediatorUnauthenticated < quota.mediator) {
+      while (sent.mediatorUnauthenticated < quota.mediator || !migrationsDone) {
         // A few connections at a time, each with a burst of frames.
         await Promise.all(
           [0, 1, 2, 3].map(() => {
@@ -156,7 +160,7 @@ describe("hostile frames", () => {
       }
     };
     const admitted = async () => {
-      while (sent.mediatorAdmitted < quota.admitted) {
+      while (sent.mediatorAdmitted < quota.admitted || !migrationsDone) {
         const channel = new Channel(await open(lab.address));
         await channel.requestJson({ type: "admit", vmId: "fz-evil", secret: evilSecret, address: "127.0.0.1:9", pid: 9 }, 10_000);
         await channel.request(
@@ -174,7 +178,7 @@ describe("hostile frames", () => {
       }
     };
     const peer = async () => {
-      while (sent.peerPort < quota.peer) {
+      while (sent.peerPort < quota.peer || !migrationsDone) {
         await Promise.all(
           [0, 1].map(() => {
             const frames = Array.from({ length: 1 + int(30) }, () =>
@@ -189,7 +193,7 @@ describe("hostile frames", () => {
 
     // The application's split and merge, with the fuzz going on around them.
     const splitAndMerge = async () => {
-      await waitUntil("the heat actors past iteration 20", () => lab.minIteration(uans) >= 20);
+      await waitUntil("the heat actors past iteration 60", () => lab.minIteration(uans) >= 60);
       const ready = await lab.mediator.awaitReady("fz-a", "all", 20_000);
       expect(ready.notReady).toEqual([]);
       await Promise.all([
@@ -197,13 +201,14 @@ describe("hostile frames", () => {
         lab.mediator.migrate(uans.slice(4), "fz-a", "fz-c"),
       ]);
       await Promise.all([lab.mediator.resume("fz-b"), lab.mediator.resume("fz-c")]);
-      await waitUntil("the heat actors past iteration 70", () => lab.minIteration(uans) >= 70);
+      await waitUntil("the heat actors past iteration 160", () => lab.minIteration(uans) >= 160);
       await Promise.all([lab.mediator.awaitReady("fz-b", "all", 20_000), lab.mediator.awaitReady("fz-c", "all", 20_000)]);
       await Promise.all([
         lab.mediator.migrate(uans.slice(0, 4), "fz-b", "fz-a"),
         lab.mediator.migrate(uans.slice(4), "fz-c", "fz-a"),
       ]);
       await lab.mediator.resume("fz-a");
+      migrationsDone = true;
     };
 
     const step = (name: string, run: () => Promise<void>) =>
