@@ -22,6 +22,17 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // The hostile phase (scripts/hostile.ts): fuzzed frames and hostile API inputs.
+        test: {
+          name: "hostile",
+          include: ["scripts/hostile/**/*.hostile.test.ts"],
+          exclude: ["**/node_modules/**"],
+          globalSetup: ["scripts/test-global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { keepScreenshot, signIn } from "./helpers";
+import { E2E_DATA_DIR } from "./paths";
 
 /**
  * Hosts from the admin page, in a real browser against the whole stack: an admin registers a
@@ -16,7 +16,8 @@ test.describe.configure({ mode: "serial" });
 
 /** A libvirt test-driver node file: 6 CPUs, 12 GiB, no domains (what simulatedHostFile writes). */
 function simulatedHostUri(id: string): string {
-  const dir = path.join(os.tmpdir(), `malleo-e2e-hosts-${process.env.MALLEO_E2E_PORT ?? "default"}`);
+  // Inside the data directory: the API takes a simulated host's file from nowhere else.
+  const dir = path.resolve(E2E_DATA_DIR, "e2e-hosts");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${id}.xml`);
   writeFileSync(
@@ -63,10 +64,10 @@ test("an admin registers a host by URI; the worker connects, reads its capacity 
 
   // A host the worker cannot reach is shown as such, with libvirt's reason.
   await page.getByTestId("host-register-name").fill("pm-gone");
-  await page.getByTestId("host-register-uri").fill("test:///nonexistent/malleo/pm-gone.xml");
+  await page.getByTestId("host-register-uri").fill(`test://${path.resolve(E2E_DATA_DIR, "nowhere/pm-gone.xml")}`);
   await page.getByTestId("host-register-submit").click();
   await expect(page.getByTestId("host-status-pm-gone")).toHaveAttribute("data-status", "unreachable");
-  await expect(page.getByTestId("host-reason-pm-gone")).toContainText("/nonexistent/malleo/pm-gone.xml does not exist", {
+  await expect(page.getByTestId("host-reason-pm-gone")).toContainText("/nowhere/pm-gone.xml does not exist", {
     timeout: 30_000,
   });
 });

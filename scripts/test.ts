@@ -1,5 +1,5 @@
 // `npm test`: the whole suite — typecheck, lint, unit, integration (real Postgres, libvirt test
-// driver, theater processes) and e2e (Playwright in Debian's Chromium) — then one summary line
+// driver, theater processes), hostile (fuzzed frames, hostile API inputs), chaos and e2e (Playwright in Debian's Chromium) — then one summary line
 // counting tests (typecheck and lint count as one check each).
 // `npm test -- unit integration` runs only the phases named.
 import { spawnSync } from "node:child_process";
@@ -43,6 +43,17 @@ const phases: Phase[] = [
   { name: "format", args: [bin("prettier/bin/prettier.cjs"), "--check", "--log-level=warn", "."] },
   { name: "unit", args: vitest("unit"), counts: vitestCounts("unit") },
   { name: "integration", args: vitest("integration"), counts: vitestCounts("integration") },
+  {
+    // Fuzzed frames at the Mediator and a peer port during a split and a merge, and a table of
+    // hostile API inputs (scripts/hostile.ts); its last line sums them up.
+    name: "hostile",
+    args: ["--import", "tsx", path.join(root, "scripts/hostile.ts")],
+    env: { MALLEO_HOSTILE_REPORT: path.join(reports, "hostile.json") },
+    counts: () => {
+      const r = JSON.parse(readFileSync(path.join(reports, "hostile.json"), "utf8")) as { scenarios: number; passed: number };
+      return { passed: r.passed, failed: r.scenarios - r.passed, skipped: 0 };
+    },
+  },
   {
     name: "chaos",
     args: ["--import", "tsx", path.join(root, "scripts/chaos.ts")],

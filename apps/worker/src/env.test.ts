@@ -21,3 +21,22 @@ describe("worker configuration: the cluster's Mediators", () => {
     expect(() => loadWorkerEnv({ ...base, MALLEO_EXECUTOR_ID: "" })).toThrow(/MALLEO_EXECUTOR_ID/);
   });
 });
+
+describe("worker configuration: where the Mediator listens", () => {
+  it("listens on loopback by default, and on the bridge address when a qemu host is configured", () => {
+    expect(loadWorkerEnv(base).MALLEO_MEDIATOR_HOST).toBe("127.0.0.1");
+    const hosts = JSON.stringify([{ id: "pm-a", uri: "qemu:///system", vmQuota: 2 }]);
+    expect(loadWorkerEnv({ ...base, MALLEO_HOSTS: hosts }).MALLEO_MEDIATOR_HOST).toBe("10.77.0.1");
+    expect(loadWorkerEnv({ ...base, MALLEO_HOSTS: hosts, MALLEO_BRIDGE_CIDR: "10.9.0.1/24" }).MALLEO_MEDIATOR_HOST).toBe(
+      "10.9.0.1",
+    );
+    expect(loadWorkerEnv({ ...base, MALLEO_MEDIATOR_HOST: "10.1.2.3" }).MALLEO_MEDIATOR_HOST).toBe("10.1.2.3");
+  });
+
+  it("refuses a wildcard address unless explicitly allowed", () => {
+    expect(() => loadWorkerEnv({ ...base, MALLEO_MEDIATOR_HOST: "0.0.0.0" })).toThrow(/every interface/);
+    expect(
+      loadWorkerEnv({ ...base, MALLEO_MEDIATOR_HOST: "0.0.0.0", MALLEO_MEDIATOR_ALLOW_WILDCARD: "1" }).MALLEO_MEDIATOR_HOST,
+    ).toBe("0.0.0.0");
+  });
+});

@@ -7,7 +7,12 @@ const schema = z.object({
   DATABASE_URL: z.url({ error: "DATABASE_URL must be a postgres:// URL" }),
   MALLEO_SYSTEM_DATABASE_URL: z.url().optional(),
   MALLEO_DATA_DIR: z.string().default(".data/dev"),
-  MALLEO_MEDIATOR_HOST: z.string().default("127.0.0.1"),
+  // Where the Mediator listens. Unset: loopback, or the guests' bridge address (the gateway of
+  // MALLEO_BRIDGE_CIDR) when MALLEO_HOSTS configures a qemu host. A wildcard (0.0.0.0, ::) is
+  // refused unless MALLEO_MEDIATOR_ALLOW_WILDCARD=1 (inside a container, where the published
+  // port decides who can reach it).
+  MALLEO_MEDIATOR_HOST: z.string().min(1).optional(),
+  MALLEO_MEDIATOR_ALLOW_WILDCARD: z.enum(["0", "1"]).default("0"),
   MALLEO_MEDIATOR_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   MALLEO_EXECUTOR_ID: z.string().min(1).default(`worker-${os.hostname()}`),
   // Several workers on one Postgres (docs/operations.md): one leads, the others stand by.
@@ -47,6 +52,9 @@ const schema = z.object({
   MALLEO_RECOVERY: z.enum(["restore", "off"]).default("restore"),
   // Hosts registered from configuration: JSON [{"id","uri","vmQuota"}] (docs/operations.md).
   MALLEO_HOSTS: z.string().optional(),
+  // "deployment" refuses simulated (test://) hosts unless MALLEO_SIMULATED_HOSTS=1.
+  MALLEO_MODE: z.string().optional(),
+  MALLEO_SIMULATED_HOSTS: z.enum(["0", "1"]).optional(),
   MALLEO_READY_DECISION_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -71,7 +79,34 @@ const schema = z.object({
   MALLEO_TEST_HOLD_READY_FILE: z.string().min(1).optional(),
 });
 
-export type WorkerEnv = z.infer<typeof schema> & { dataDir: string; systemDatabaseUrl: string; clusterMediators: string[] };
+export type WorkerEnv = Omit<z.infer<typeof schema>, "MALLEO_MEDIATOR_HOST"> & {
+  /** Resolved: see `mediatorListenHost`. */
+  MALLEO_MEDIATOR_HOST: string;
+  dataDir: string;
+  systemDatabaseUrl: string;
+  clusterMediators: string[];
+};
+
+const WILDCARDS = new Set(["0.0.0.0", "::", "[::]", "*"]);
+
+/** The Mediator's listen address: explicit, else loopback or, with real guests configured, the bridge's. */
+export function mediatorListenHost(env: {
+  MALLEO_MEDIATOR_HOST?: string;
+  MALLEO_MEDIATOR_ALLOW_WILDCARD: "0" | "1";
+  MALLEO_HOSTS?: string;
+  MALLEO_BRIDGE_CIDR: string;
+}): string {
+  const explicit = env.MALLEO_MEDIATOR_HOST?.trim();
+  if (explicit) {
+    if (WILDCARDS.has(explicit) && env.MALLEO_MEDIATOR_ALLOW_WILDCARD !== "1")
+      throw new Error(
+        `invalid worker configuration:\n  MALLEO_MEDIATOR_HOST: ${explicit} would expose the Mediator on every interface; give the guests' bridge address (e.g. 10.77.0.1) or 127.0.0.1, or set MALLEO_MEDIATOR_ALLOW_WILDCARD=1 inside a container whose published port is bound to one address`,
+      );
+    return explicit;
+  }
+  const realGuests = /"uri"\s*:\s*"qemu/.test(env.MALLEO_HOSTS ?? "");
+  return realGuests ? (env.MALLEO_BRIDGE_CIDR.split("/")[0] ?? "127.0.0.1") : "127.0.0.1";
+}
 
 export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
   const parsed = schema.safeParse(source);
@@ -85,6 +120,7 @@ export function loadWorkerEnv(source: Record<string, string | undefined> = proce
   sys.pathname = `${sys.pathname.replace(/\/$/, "") || "/malleo"}_dbos`;
   return {
     ...env,
+    MALLEO_MEDIATOR_HOST: mediatorListenHost(env),
     dataDir: path.resolve(env.MALLEO_DATA_DIR),
     systemDatabaseUrl: env.MALLEO_SYSTEM_DATABASE_URL ?? sys.toString(),
     clusterMediators: (env.MALLEO_CLUSTER_MEDIATORS ?? "").split(",").filter((a) => a.trim() !== ""),

@@ -112,7 +112,8 @@ export class GuestTheaters {
       ip = free;
       this.reserved.add(ip);
       const secret = randomBytes(24).toString("hex");
-      this.mediator.expectTheater(vm.id, secret);
+      // A new guest brings no actor: it gets them from spawns and migrations the Mediator drives.
+      this.mediator.expectTheater(vm.id, secret, { actors: [] });
       try {
         await conn.domainCreate({
           name: vm.name,

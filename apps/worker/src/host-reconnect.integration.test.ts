@@ -30,6 +30,7 @@ const hostRow = (id: string) => t.db.host.findUniqueOrThrow({ where: { id } });
 beforeAll(async () => {
   t = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-reconnect-"));
+  process.env.MALLEO_DATA_DIR = dataDir; // the API takes simulated hosts' files only from the data directory
   await seedSimulatedHosts(t.db, dataDir);
   await applicationUpsert(t.db, { id: "heat", kind: "heat", config: {} });
   worker = await startWorker(

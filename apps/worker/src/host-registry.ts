@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hostUpdateInput, hostUriProblem } from "@malleo/core";
+import { hostUpdateInput, hostUriPolicyProblem, hostUriProblem, type HostUriPolicy } from "@malleo/core";
 import { hostRegister, type Db } from "@malleo/db";
 
 const configuredHosts = z.array(
@@ -19,7 +19,7 @@ export type ConfiguredHost = z.infer<typeof configuredHosts>[number];
  * "memoryOvercommit", e.g. [{"id":"pm-a","uri":"qemu:///system","vmQuota":4,"cpuOvercommit":2}].
  * Throws a message naming the bad entry.
  */
-export function parseConfiguredHosts(json: string | undefined): ConfiguredHost[] {
+export function parseConfiguredHosts(json: string | undefined, policy?: HostUriPolicy): ConfiguredHost[] {
   if (!json) return [];
   let raw: unknown;
   try {
@@ -31,7 +31,7 @@ export function parseConfiguredHosts(json: string | undefined): ConfiguredHost[]
   if (!parsed.success)
     throw new Error(`MALLEO_HOSTS: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   for (const h of parsed.data) {
-    const problem = hostUriProblem(h.uri);
+    const problem = hostUriProblem(h.uri) ?? (policy ? hostUriPolicyProblem(h.uri, policy) : null);
     if (problem) throw new Error(`MALLEO_HOSTS entry ${h.id}: uri ${problem}`);
   }
   return parsed.data;

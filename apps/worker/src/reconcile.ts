@@ -1,3 +1,4 @@
+import { hostReasonForViewers } from "@malleo/core";
 import {
   hostCapacitySet,
   hostList,
@@ -172,7 +173,8 @@ export class Reconciler {
 
   private async markUnreachable(hostId: string, previous: string, reason: string): Promise<void> {
     if (previous !== "unreachable") this.opts.log({ event: "host unreachable", hostId, reason });
-    await hostStatusSet(this.db, hostId, { online: false, reason });
+    // Viewers see a generic reason; libvirt's text (which may quote a file it read) is logged.
+    await hostStatusSet(this.db, hostId, { online: false, reason: hostReasonForViewers(reason) });
   }
 
   start(): void {

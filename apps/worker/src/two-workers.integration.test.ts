@@ -4,7 +4,7 @@
 // workflow the dead executor left pending, and the operation still finishes — with nothing lost.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -147,6 +147,13 @@ describe("two workers on one Postgres", () => {
     // The heat grid is bit-identical to the sequential kernel's.
     const digest = await getJson<{ actors: number; sha256: string }>(B.admin, "/applications/heat/digest");
     expect(digest.sha256).toBe(expectedDigest());
+
+    // The theater records hold per-VM secrets: the worker's user alone reads them.
+    const recordDir = path.join(dataDir, "theaters");
+    expect(statSync(recordDir).mode & 0o777).toBe(0o700);
+    const records = readdirSync(recordDir).filter((f) => f.endsWith(".json"));
+    expect(records.length).toBeGreaterThan(0);
+    for (const file of records) expect(statSync(path.join(recordDir, file)).mode & 0o777).toBe(0o600);
   });
 
   it("the leader stopped gracefully while a standby lives hands over: the theaters keep running and are adopted", async () => {

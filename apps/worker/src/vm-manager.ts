@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnLocalTheater, type TheaterFault } from "@malleo/actors";
-import { AppError } from "@malleo/core";
+import { AppError, hostReasonForViewers } from "@malleo/core";
 import {
+  actorUansPlaceableOnVm,
   hostCapacitySet,
   hostList,
   hostStatusSet,
@@ -223,8 +224,9 @@ export class VmManager {
       attempt: retry?.attempt,
       retryInMs: retry?.nextDelayMs,
     });
-    if (h.status === "unreachable" && h.statusReason === error) return;
-    await hostStatusSet(this.db, h.id, { online: false, reason: error }).catch(() => undefined);
+    if (h.status === "unreachable" && h.statusReason === hostReasonForViewers(error)) return;
+    // Viewers see a generic reason; libvirt's text (which may quote a file it read) is in the log above.
+    await hostStatusSet(this.db, h.id, { online: false, reason: hostReasonForViewers(error) }).catch(() => undefined);
     await publishEvent(this.db, { type: "topology" }).catch(() => undefined);
   }
 
@@ -346,7 +348,8 @@ export class VmManager {
     this.theaters.get(vmId)?.kill();
     this.theaters.delete(vmId);
     const secret = randomBytes(24).toString("hex");
-    this.mediator.expectTheater(vmId, secret);
+    // A new theater brings no actor: it gets them from spawns and migrations the Mediator drives.
+    this.mediator.expectTheater(vmId, secret, { actors: [] });
     const logDir = path.join(this.opts.dataDir, "logs");
     mkdirSync(logDir, { recursive: true });
     const theater = spawnLocalTheater({
@@ -360,9 +363,13 @@ export class VmManager {
     this.nextTheaterFault = undefined;
     if (this.opts.detachTheaters) {
       // The record lets a restarted worker adopt this theater (it reconnects with the same secret).
-      mkdirSync(path.dirname(this.theaterRecordPath(vmId)), { recursive: true });
+      // It holds the VM's secret: readable by the worker's user only.
+      const dir = path.dirname(this.theaterRecordPath(vmId));
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
       const record: TheaterRecord = { vmId, name, pid: theater.pid, secret };
-      writeFileSync(this.theaterRecordPath(vmId), JSON.stringify(record));
+      writeFileSync(this.theaterRecordPath(vmId), JSON.stringify(record), { mode: 0o600 });
+      chmodSync(this.theaterRecordPath(vmId), 0o600);
     }
     this.theaters.set(vmId, theater);
     void theater.exited.then((code) => {
@@ -387,8 +394,10 @@ export class VmManager {
   async prepareAdoption(): Promise<void> {
     const dir = path.join(this.opts.dataDir, "theaters");
     if (!existsSync(dir)) return;
+    chmodSync(dir, 0o700); // records written before this rule were world-readable
     const live = new Map((await vmListLive(this.db)).map((v) => [v.id, v]));
     for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+      chmodSync(path.join(dir, file), 0o600);
       let record: TheaterRecord;
       try {
         record = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as TheaterRecord;
@@ -401,7 +410,9 @@ export class VmManager {
         rmSync(path.join(dir, file), { force: true });
         continue;
       }
-      this.mediator.expectTheater(record.vmId, record.secret);
+      // It may bring back only actors of the applications placed on its VM (one may have moved
+      // between their VMs just before a crash, before Postgres recorded it).
+      this.mediator.expectTheater(record.vmId, record.secret, { actors: await actorUansPlaceableOnVm(this.db, record.vmId) });
       this.adopted.set(record.vmId, record.pid);
     }
   }

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
+import { hostUriPolicyFromEnv } from "@malleo/core";
 import { applicationList, clusterKeyGet, createDb, type Db, type ReconcileFindingInput } from "@malleo/db";
 import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
@@ -99,7 +100,11 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   vms.mediatorAddress = address;
   await cluster?.lead(address);
 
-  await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS));
+  const uriPolicy = hostUriPolicyFromEnv(
+    { MALLEO_MODE: env.MALLEO_MODE, MALLEO_SIMULATED_HOSTS: env.MALLEO_SIMULATED_HOSTS },
+    () => env.dataDir,
+  );
+  await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS, uriPolicy));
   await vms.connectHosts();
   await vms.restoreVms();
   await apps.start();

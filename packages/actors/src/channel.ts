@@ -1,5 +1,16 @@
 import type { Socket } from "node:net";
-import { FrameDecoder, FrameWithPayload, encodeFrame, encodeFrameHead, type ChunkedBytes } from "./framing";
+import {
+  FrameDecoder,
+  FrameTooLargeError,
+  FrameWithPayload,
+  MAX_FRAME_PAYLOAD_BYTES,
+  UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES,
+  decodeFrame,
+  encodeFrame,
+  encodeFrameHead,
+  encodeJsonFrame,
+  type ChunkedBytes,
+} from "./framing";
 
 // A Channel is one framed TCP connection carrying one-way messages and request/response pairs.
 // Mediator⇄theater and theater⇄theater links are both Channels, so there is one wire protocol.
@@ -49,6 +60,8 @@ export class Channel {
   private readonly pending = new Map<number, PendingRequest>();
   private nextRequestId = 1;
   private closedReason: string | null = null;
+  /** Until trusted: only JSON frames are decoded; a structured-clone frame closes the channel. */
+  private jsonOnly = false;
   private handlers: ChannelHandlers;
   readonly remote: string;
   readonly closed: Promise<string>;
@@ -87,6 +100,26 @@ export class Channel {
     this.decoder.maxPayloadBytes = bytes;
   }
 
+  /**
+   * For a link whose peer is not authenticated yet: only JSON frames of at most `maxBytes` are
+   * taken (anything else closes the channel as a protocol violation) until `trust()`. Frames are
+   * decoded one at a time, so a `trust()` from a handler applies to the very next frame.
+   */
+  requireJsonUntilTrusted(maxBytes = UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES): void {
+    this.jsonOnly = true;
+    this.decoder.maxPayloadBytes = maxBytes;
+  }
+
+  /** The peer is authenticated: structured-clone frames and the full frame size from now on. */
+  trust(): void {
+    this.jsonOnly = false;
+    this.decoder.maxPayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
+  }
+
+  get trusted(): boolean {
+    return !this.jsonOnly;
+  }
+
   get isOpen(): boolean {
     return this.closedReason === null && !this.socket.destroyed;
   }
@@ -99,11 +132,22 @@ export class Channel {
     return this.write({ t: "msg", body }, payload);
   }
 
+  /** One-way message as a JSON frame (readable by a peer that does not trust us yet). */
+  sendJson(body: unknown): boolean {
+    return this.write({ t: "msg", body }, undefined, true);
+  }
+
+  /** A request as a JSON frame; the answer comes back as JSON too. */
+  requestJson<T = unknown>(body: unknown, timeoutMs: number): Promise<T> {
+    return this.request<T>(body, timeoutMs, undefined, true);
+  }
+
   /**
    * A request, with an optional raw payload: its chunks must not change until the reply (or the
-   * channel's close) since they are written as they are, not copied.
+   * channel's close) since they are written as they are, not copied. `json`: as a JSON frame (no
+   * raw payload then), answered as JSON too.
    */
-  request<T = unknown>(body: unknown, timeoutMs: number, payload?: RawPayload): Promise<T> {
+  request<T = unknown>(body: unknown, timeoutMs: number, payload?: RawPayload, json = false): Promise<T> {
     if (!this.isOpen) return Promise.reject(new ChannelClosedError(this.remote, this.closedReason ?? "closed"));
     const id = this.nextRequestId++;
     return new Promise<T>((resolve, reject) => {
@@ -115,7 +159,7 @@ export class Channel {
             }, timeoutMs)
           : undefined;
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.write({ t: "req", id, body }, payload);
+      this.write({ t: "req", id, body }, payload, json);
     });
   }
 
@@ -131,8 +175,14 @@ export class Channel {
     this.socket.destroy();
   }
 
-  private write(packet: Packet, payload?: RawPayload): boolean {
+  /** A JSON frame when `json` (which cannot carry a raw payload); else V8, with the raw payload if any. */
+  private write(packet: Packet, payload?: RawPayload, json = false): boolean {
     if (!this.isOpen) return false;
+    if (json) {
+      if (payload) throw new Error("a JSON frame cannot carry a raw payload");
+      this.socket.write(encodeJsonFrame(packet));
+      return true;
+    }
     if (!payload) {
       this.socket.write(encodeFrame(packet));
       return true;
@@ -152,34 +202,57 @@ export class Channel {
   }
 
   private receive(chunk: Buffer): void {
-    let packets: unknown[];
     try {
-      packets = this.decoder.push(chunk);
+      for (const frame of this.decoder.pushRaw(chunk)) {
+        if (!this.isOpen) return;
+        if (!frame.json && this.jsonOnly) {
+          // A raw-payload frame too (its envelope is a structured clone): refused unread.
+          this.destroy("protocol violation: a structured-clone frame before the peer was authenticated");
+          return;
+        }
+        let packet: unknown;
+        try {
+          packet = decodeFrame(frame);
+        } catch (error) {
+          this.destroy(`corrupt frame: ${(error as Error).message}`);
+          return;
+        }
+        if (packet instanceof FrameWithPayload) this.dispatch(packet.value as Packet, false, packet.payload);
+        else this.dispatch(packet as Packet, frame.json);
+      }
     } catch (error) {
-      this.destroy(`corrupt stream: ${(error as Error).message}`);
-      return;
-    }
-    for (const packet of packets) {
-      if (packet instanceof FrameWithPayload) this.dispatch(packet.value as Packet, packet.payload);
-      else this.dispatch(packet as Packet);
+      // A corrupt header, or (last resort) a handler that threw: this link goes, the process stays.
+      this.destroy(
+        error instanceof FrameTooLargeError || error instanceof RangeError
+          ? `corrupt stream: ${(error as Error).message}`
+          : `handler failed: ${(error as Error)?.message ?? String(error)}`,
+      );
     }
   }
 
-  private dispatch(packet: Packet, payload?: ChunkedBytes): void {
-    switch (packet?.t) {
+  private dispatch(packet: Packet, json: boolean, payload?: ChunkedBytes): void {
+    if (typeof packet !== "object" || packet === null) {
+      this.destroy("protocol violation: a packet that is not an object");
+      return;
+    }
+    switch (packet.t) {
       case "msg":
         this.handlers.onMessage?.(packet.body, this, payload);
         return;
       case "req":
-        void this.answer(packet.id, packet.body, payload);
+        if (!Number.isSafeInteger(packet.id)) {
+          this.destroy("protocol violation: a request without a numeric id");
+          return;
+        }
+        void this.answer(packet.id, packet.body, json, payload);
         return;
       case "res": {
         const request = this.pending.get(packet.id);
         if (!request) return; // already timed out
         this.pending.delete(packet.id);
         if (request.timer) clearTimeout(request.timer);
-        if (packet.ok) request.resolve(packet.value);
-        else request.reject(new RemoteError(packet.error));
+        if (packet.ok === true) request.resolve(packet.value);
+        else request.reject(new RemoteError(typeof packet.error === "string" ? packet.error : "malformed error reply"));
         return;
       }
       default:
@@ -187,13 +260,13 @@ export class Channel {
     }
   }
 
-  private async answer(id: number, body: unknown, payload?: ChunkedBytes): Promise<void> {
+  private async answer(id: number, body: unknown, json: boolean, payload?: ChunkedBytes): Promise<void> {
     try {
       if (!this.handlers.onRequest) throw new Error(`no request handler for ${describe(body)}`);
       const value = await this.handlers.onRequest(body, this, payload);
-      this.write({ t: "res", id, ok: true, value });
+      this.write({ t: "res", id, ok: true, value }, undefined, json);
     } catch (error) {
-      this.write({ t: "res", id, ok: false, error: error instanceof Error ? error.message : String(error) });
+      this.write({ t: "res", id, ok: false, error: error instanceof Error ? error.message : String(error) }, undefined, json);
     }
   }
 }

@@ -6,10 +6,13 @@ import {
   FrameDecoder,
   FrameTooLargeError,
   FrameWithPayload,
+  JSON_FRAME_FLAG,
   MAX_FRAME_PAYLOAD_BYTES,
   RAW_PAYLOAD_ALIGNMENT,
+  RAW_PAYLOAD_FLAG,
   encodeFrame,
   encodeFrameHead,
+  encodeJsonFrame,
 } from "./framing";
 
 /** Splits `bytes` at the given cut points (any order, duplicates allowed). */
@@ -148,7 +151,7 @@ describe("framing", () => {
       frame.writeUInt32BE(1_000, FRAME_HEADER_BYTES); // the envelope claims more than the frame holds
       expect(() => new FrameDecoder().push(frame)).toThrow(/announces an envelope of 1000 bytes that does not fit/);
       const tiny = Buffer.alloc(FRAME_HEADER_BYTES + 2);
-      tiny.writeUInt32BE((0x8000_0000 | 2) >>> 0, 0);
+      tiny.writeUInt32BE((RAW_PAYLOAD_FLAG | 2) >>> 0, 0);
       expect(() => new FrameDecoder().push(tiny)).toThrow(/too short for its envelope length/);
     });
   });
@@ -191,5 +194,68 @@ describe("framing", () => {
       expect(rest.toBuffer().equals(Buffer.concat(chunks).subarray(4))).toBe(true);
       expect(rest.chunks[0]!.buffer).toBe(chunks[0]!.buffer);
     });
+  });
+
+  it("marks JSON frames in the header and decodes them as JSON, never as structured clones", () => {
+    const frame = encodeJsonFrame({ type: "admit", n: 1 });
+    expect(frame.readUInt32BE(0) & JSON_FRAME_FLAG).not.toBe(0);
+    const [raw] = new FrameDecoder().pushRaw(frame);
+    expect(raw!.json).toBe(true);
+    expect(raw!.rawPayload).toBe(false);
+    expect(JSON.parse((raw!.payload as Buffer).toString("utf8"))).toEqual({ type: "admit", n: 1 });
+    expect(new FrameDecoder().push(Buffer.concat([encodeJsonFrame("a"), encodeFrame("b")]))).toEqual(["a", "b"]);
+    // The flag does not count towards the length limit; the length itself does.
+    const decoder = new FrameDecoder();
+    decoder.maxPayloadBytes = 8;
+    expect(() => decoder.push(encodeJsonFrame("x".repeat(20)))).toThrow("exceeds the limit of 8");
+  });
+
+  it("keeps the JSON flag and the raw-payload flag on different bits, above any length", () => {
+    expect(JSON_FRAME_FLAG & RAW_PAYLOAD_FLAG).toBe(0);
+    expect(JSON_FRAME_FLAG).toBeGreaterThan(MAX_FRAME_PAYLOAD_BYTES);
+    expect(RAW_PAYLOAD_FLAG).toBeGreaterThan(MAX_FRAME_PAYLOAD_BYTES);
+    expect(encodeFrame("v8").readUInt32BE(0) & (JSON_FRAME_FLAG | RAW_PAYLOAD_FLAG)).toBe(0);
+    expect(encodeJsonFrame("json").readUInt32BE(0) & RAW_PAYLOAD_FLAG).toBe(0);
+    expect(encodeFrameHead("raw", 3).readUInt32BE(0) & JSON_FRAME_FLAG).toBe(0);
+  });
+
+  it("decodes V8, JSON and raw-payload frames mixed in one stream, however it is chunked", () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (value, bytes, cuts) => {
+          const payload = Buffer.from(bytes);
+          const stream = Buffer.concat([
+            encodeFrame(value),
+            encodeJsonFrame({ type: "admit" }),
+            encodeFrameHead(value, payload.length),
+            payload,
+            encodeJsonFrame("last"),
+          ]);
+          const decoder = new FrameDecoder();
+          const frames = chop(stream, cuts).flatMap((piece) => decoder.pushRaw(piece));
+          expect(frames.map((frame) => [frame.json, frame.rawPayload])).toEqual([
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, false],
+          ]);
+          const decoded = new FrameDecoder().push(stream);
+          expect(decoded[0]).toEqual(structuredClone(value));
+          expect(decoded[1]).toEqual({ type: "admit" });
+          expect((decoded[2] as FrameWithPayload).value).toEqual(structuredClone(value));
+          expect((decoded[2] as FrameWithPayload).payload.toBuffer().equals(payload)).toBe(true);
+          expect(decoded[3]).toBe("last");
+        },
+      ),
+    );
+  });
+
+  it("refuses a header that marks both a JSON frame and a raw payload", () => {
+    const frame = encodeJsonFrame("x");
+    frame.writeUInt32BE((frame.readUInt32BE(0) | RAW_PAYLOAD_FLAG) >>> 0, 0);
+    expect(() => new FrameDecoder().push(frame)).toThrow(RangeError);
   });
 });

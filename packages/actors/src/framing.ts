@@ -4,16 +4,21 @@ import { deserialize, serialize } from "node:v8";
 // typed arrays (heat slabs), Maps and Dates cross theaters exactly, bit for bit.
 //
 // A frame may also carry a raw payload (bulk bytes the sender writes as they are, e.g. a
-// migration batch, see migration-codec.ts): the top bit of its length word is set, and its
+// migration batch, see migration-codec.ts): the top bit (bit 31, `RAW_PAYLOAD_FLAG`) of its length word is set, and its
 // payload is a 4-byte big-endian envelope length, the V8-serialized envelope, zero padding up to
 // a multiple of 8 bytes from the start of the frame payload, then the raw bytes. The receiver
 // gets a `FrameWithPayload`: the envelope and a view of the raw bytes in the received frame.
+//
+// Bit 30 of the length word (`JSON_FRAME_FLAG`) marks a JSON payload instead (`encodeJsonFrame`):
+// the only encoding a link takes before its peer is authenticated, so unauthenticated bytes never
+// reach `v8.deserialize` (see Channel.requireJsonUntilTrusted). Lengths are at most 2^28, so bits
+// 28-31 never carry length: the decoder masks both flags off, and a header with both is corrupt.
 
 export const FRAME_HEADER_BYTES = 4;
 /** Refuse absurd lengths early: a corrupt or hostile header must not make us buffer gigabytes. */
 export const MAX_FRAME_PAYLOAD_BYTES = 256 * 1024 * 1024;
-/** Set in the length word of a frame that carries a raw payload after its envelope. */
-const RAW_PAYLOAD_FLAG = 0x8000_0000;
+/** Set in the length word (bit 31) of a frame that carries a raw payload after its envelope. */
+export const RAW_PAYLOAD_FLAG = 0x8000_0000;
 const ENVELOPE_LENGTH_BYTES = 4;
 /** The raw payload starts this aligned within the frame payload, so typed arrays can view it in place. */
 export const RAW_PAYLOAD_ALIGNMENT = 8;
@@ -109,6 +114,11 @@ export class ChunkedBytes {
   }
 }
 
+/** Header bit 30 marking a JSON (UTF-8) payload; lengths never reach it (they are at most 2^28). */
+export const JSON_FRAME_FLAG = 0x4000_0000;
+/** Frame limit on a link whose peer is not authenticated yet (admission, peer handshake). */
+export const UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES = 64 * 1024;
+
 /** A received frame that carried a raw payload. */
 export class FrameWithPayload {
   constructor(
@@ -153,12 +163,35 @@ export function encodeFrameHead(value: unknown, payloadBytes: number): Buffer {
   return head;
 }
 
+/** A JSON frame: for control messages that must be readable before the peer is trusted. */
+export function encodeJsonFrame(value: unknown): Buffer {
+  const payload = Buffer.from(JSON.stringify(value), "utf8");
+  if (payload.length > MAX_FRAME_PAYLOAD_BYTES) throw new FrameTooLargeError(payload.length);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  frame.writeUInt32BE((payload.length | JSON_FRAME_FLAG) >>> 0, 0);
+  payload.copy(frame, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/** One frame as received, not yet decoded. */
+export type RawFrame =
+  | { json: boolean; rawPayload: false; payload: Buffer }
+  /** A frame carrying a raw payload: its bytes (envelope length, envelope, padding, payload) as received. */
+  | { json: false; rawPayload: true; payload: ChunkedBytes };
+
+/** Decodes a raw frame; a JSON frame is parsed as JSON, never as a structured clone. */
+export function decodeFrame(frame: RawFrame): unknown {
+  if (frame.rawPayload) return splitRawPayload(frame.payload);
+  return frame.json ? JSON.parse(frame.payload.toString("utf8")) : deserialize(frame.payload);
+}
+
 /** Turns an arbitrary chunking of a byte stream back into the values that were framed. */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
   private expectedPayloadBytes: number | null = null;
   private expectedRawPayload = false;
+  private expectedJson = false;
   /** Lowered while a peer is not yet trusted (its handshake frames are small). */
   maxPayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
 
@@ -167,29 +200,40 @@ export class FrameDecoder {
    * frame that carried a raw payload). Throws on a corrupt stream.
    */
   push(chunk: Uint8Array): unknown[] {
+    return this.pushRaw(chunk).map(decodeFrame);
+  }
+
+  /** Feeds bytes; returns every frame completed by them, undecoded (the caller decides how). */
+  pushRaw(chunk: Uint8Array): RawFrame[] {
     if (chunk.length > 0) {
       this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
       this.bufferedBytes += chunk.length;
     }
-    const values: unknown[] = [];
+    const frames: RawFrame[] = [];
     for (;;) {
       if (this.expectedPayloadBytes === null) {
         if (this.bufferedBytes < FRAME_HEADER_BYTES) break;
         const word = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
-        const length = (word & ~RAW_PAYLOAD_FLAG) >>> 0;
+        const length = (word & ~(RAW_PAYLOAD_FLAG | JSON_FRAME_FLAG)) >>> 0;
+        const json = (word & JSON_FRAME_FLAG) !== 0;
+        const rawPayload = (word & RAW_PAYLOAD_FLAG) !== 0;
+        if (json && rawPayload) throw new RangeError("frame header marks both a JSON frame and a raw payload");
         if (length > this.maxPayloadBytes) throw new FrameTooLargeError(length, this.maxPayloadBytes);
         this.expectedPayloadBytes = length;
-        this.expectedRawPayload = (word & RAW_PAYLOAD_FLAG) !== 0;
+        this.expectedJson = json;
+        this.expectedRawPayload = rawPayload;
       }
       if (this.bufferedBytes < this.expectedPayloadBytes) break;
       const length = this.expectedPayloadBytes;
       this.expectedPayloadBytes = null;
       // A raw payload stays in the chunks it arrived in: no copy into one frame buffer.
-      values.push(
-        this.expectedRawPayload ? splitRawPayload(new ChunkedBytes(this.takeChunks(length))) : deserialize(this.take(length)),
+      frames.push(
+        this.expectedRawPayload
+          ? { json: false, rawPayload: true, payload: new ChunkedBytes(this.takeChunks(length)) }
+          : { json: this.expectedJson, rawPayload: false, payload: this.take(length) },
       );
     }
-    return values;
+    return frames;
   }
 
   /** Bytes received that do not yet form a whole frame. */

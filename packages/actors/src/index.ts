@@ -27,9 +27,13 @@ export {
   FrameDecoder,
   FrameTooLargeError,
   FrameWithPayload,
+  JSON_FRAME_FLAG,
   MAX_FRAME_PAYLOAD_BYTES,
+  RAW_PAYLOAD_FLAG,
+  UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES,
   encodeFrame,
   encodeFrameHead,
+  encodeJsonFrame,
 } from "./framing";
 export {
   MigrationFrameError,
@@ -65,6 +69,7 @@ export {
   type PeerIdentity,
 } from "./peer-auth";
 export * from "./protocol";
+export * from "./guards";
 export {
   THEATER_EXIT_CODES,
   spawnLocalTheater,

@@ -1,7 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { connect } from "node:net";
 import { Channel, type ChannelHandlers } from "./channel";
-import { MAX_FRAME_PAYLOAD_BYTES } from "./framing";
 import { bodyType } from "./protocol";
 import { parseAddress } from "./names";
 
@@ -15,7 +14,9 @@ import { parseAddress } from "./names";
 //
 // The dialer sends nothing else until it has checked the welcome, and the acceptor refuses (and
 // closes) a link on which anything but `peer-auth` comes first, so no actor message or migration
-// is ever taken from a peer that has not proven the key.
+// is ever taken from a peer that has not proven the key. The handshake travels as JSON frames
+// (nonces and proofs in base64) and both sides take nothing else until it has succeeded, so no
+// byte from an unauthenticated peer reaches `v8.deserialize`.
 
 export const PEER_NONCE_BYTES = 32;
 /** A peer key shorter than this is refused: it must not be guessable. */
@@ -32,18 +33,19 @@ export interface PeerIdentity {
   address: string;
 }
 
+/** Nonces and proofs are base64 strings: handshake frames are JSON. */
 export interface PeerChallenge {
   type: "peer-challenge";
-  nonce: Uint8Array;
+  nonce: string;
 }
 export interface PeerAuth extends PeerIdentity {
   type: "peer-auth";
-  nonce: Uint8Array;
-  proof: Uint8Array;
+  nonce: string;
+  proof: string;
 }
 export interface PeerWelcome {
   type: "peer-welcome";
-  proof: Uint8Array;
+  proof: string;
 }
 export interface PeerRefused {
   type: "peer-refused";
@@ -54,12 +56,22 @@ function proof(key: Uint8Array, label: string, first: Uint8Array, second: Uint8A
   return createHmac("sha256", key).update(label).update(first).update(second).digest();
 }
 
-function sameProof(expected: Buffer, given: unknown): boolean {
-  return given instanceof Uint8Array && given.length === expected.length && timingSafeEqual(expected, given);
+const BASE64 = /^[A-Za-z0-9+/]{1,200}={0,2}$/;
+
+/** The bytes of a base64 string of exactly `length` bytes, or null. */
+function bytesOf(value: unknown, length: number): Buffer | null {
+  if (typeof value !== "string" || !BASE64.test(value)) return null;
+  const bytes = Buffer.from(value, "base64");
+  return bytes.length === length ? bytes : null;
 }
 
-function isNonce(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array && value.length === PEER_NONCE_BYTES;
+function sameProof(expected: Buffer, given: unknown): boolean {
+  const bytes = bytesOf(given, expected.length);
+  return bytes !== null && timingSafeEqual(expected, bytes);
+}
+
+function nonceOf(value: unknown): Buffer | null {
+  return bytesOf(value, PEER_NONCE_BYTES);
 }
 
 export class PeerRefusedError extends Error {}
@@ -107,16 +119,17 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
         onMessage: (body, self) => {
           if (settled) return;
           const type = bodyType(body);
-          if (type === "peer-challenge" && dialerNonce === null && isNonce((body as PeerChallenge).nonce)) {
-            acceptorNonce = (body as PeerChallenge).nonce;
+          const challenged = type === "peer-challenge" ? nonceOf((body as PeerChallenge).nonce) : null;
+          if (challenged && dialerNonce === null) {
+            acceptorNonce = challenged;
             dialerNonce = randomBytes(PEER_NONCE_BYTES);
             const auth: PeerAuth = {
               type: "peer-auth",
               ...options.self,
-              nonce: dialerNonce,
-              proof: proof(options.key, DIALER_LABEL, acceptorNonce, dialerNonce),
+              nonce: Buffer.from(dialerNonce).toString("base64"),
+              proof: proof(options.key, DIALER_LABEL, acceptorNonce, dialerNonce).toString("base64"),
             };
-            self.send(auth);
+            self.sendJson(auth);
             return;
           }
           if (type === "peer-welcome" && dialerNonce && acceptorNonce) {
@@ -127,23 +140,28 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
             }
             settled = true;
             clearTimeout(timer);
-            self.maxFramePayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
+            self.trust();
             self.setHandlers(options.handlers); // synchronously: frames behind the welcome go to them
             resolve(self);
             return;
           }
           if (type === "peer-refused") {
-            fail(new PeerRefusedError(`peer ${options.address} refused the link: ${String((body as PeerRefused).reason)}`));
+            const reason = String((body as PeerRefused).reason).slice(0, 500);
+            fail(new PeerRefusedError(`peer ${options.address} refused the link: ${reason}`));
             return;
           }
-          fail(new Error(`peer ${options.address} broke the handshake with ${JSON.stringify(type ?? "an untyped frame")}`));
+          fail(
+            new Error(
+              `peer ${options.address} broke the handshake with ${JSON.stringify(type?.slice(0, 100) ?? "an untyped frame")}`,
+            ),
+          );
         },
         onRequest: () => {
           throw new Error("handshake not finished");
         },
         onClose: (reason) => fail(new Error(`peer ${options.address} closed the link during the handshake: ${reason}`)),
       });
-      ready.maxFramePayloadBytes = HANDSHAKE_MAX_FRAME_BYTES;
+      ready.requireJsonUntilTrusted(HANDSHAKE_MAX_FRAME_BYTES);
       channel = ready;
     });
   });
@@ -172,7 +190,7 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
     clearTimeout(timer);
     options.onRefused(reason, claimed);
     channel.socket.pause(); // read nothing more from it
-    channel.send({ type: "peer-refused", reason } satisfies PeerRefused);
+    channel.sendJson({ type: "peer-refused", reason } satisfies PeerRefused);
     // After this turn, so an error answer to a request still goes out first; a peer that does
     // not close its side is cut off shortly after.
     setImmediate(() => {
@@ -180,7 +198,7 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
       setTimeout(() => channel.destroy(`peer refused: ${reason}`), 2_000).unref();
     });
   };
-  channel.maxFramePayloadBytes = HANDSHAKE_MAX_FRAME_BYTES;
+  channel.requireJsonUntilTrusted(HANDSHAKE_MAX_FRAME_BYTES);
   const timeoutMs = options.timeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
   const timer = setTimeout(() => refuse(`no handshake within ${timeoutMs} ms`), timeoutMs);
   const acceptorNonce = randomBytes(PEER_NONCE_BYTES);
@@ -189,7 +207,7 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
       if (done) return;
       const type = bodyType(body);
       if (type !== "peer-auth") {
-        refuse(`${JSON.stringify(type ?? "untyped")} sent before the handshake`);
+        refuse(`${JSON.stringify(type?.slice(0, 100) ?? "untyped")} sent before the handshake`);
         return;
       }
       const auth = body as Partial<PeerAuth>;
@@ -201,19 +219,23 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
         refuse("this theater has not been admitted by a Mediator yet", claimed);
         return;
       }
-      if (!isNonce(auth.nonce) || !sameProof(proof(key, DIALER_LABEL, acceptorNonce, auth.nonce), auth.proof)) {
+      const dialerNonce = nonceOf(auth.nonce);
+      if (!dialerNonce || !sameProof(proof(key, DIALER_LABEL, acceptorNonce, dialerNonce), auth.proof)) {
         refuse("wrong proof of the cluster peer key", claimed);
         return;
       }
       done = true;
       clearTimeout(timer);
-      channel.maxFramePayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
-      channel.send({ type: "peer-welcome", proof: proof(key, ACCEPTOR_LABEL, auth.nonce, acceptorNonce) } satisfies PeerWelcome);
+      channel.sendJson({
+        type: "peer-welcome",
+        proof: proof(key, ACCEPTOR_LABEL, dialerNonce, acceptorNonce).toString("base64"),
+      } satisfies PeerWelcome);
+      channel.trust();
       channel.setHandlers(options.onAuthenticated({ vmId: claimed.vmId ?? "?", address: claimed.address ?? "?" }));
     },
     onRequest: (body) => {
       const type = bodyType(body);
-      const reason = `request ${JSON.stringify(type ?? "untyped")} sent before the handshake`;
+      const reason = `request ${JSON.stringify(type?.slice(0, 100) ?? "untyped")} sent before the handshake`;
       refuse(reason);
       throw new Error(`peer refused: ${reason}`);
     },
@@ -223,5 +245,5 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
     refuse("this theater has not been admitted by a Mediator yet");
     return;
   }
-  channel.send({ type: "peer-challenge", nonce: acceptorNonce } satisfies PeerChallenge);
+  channel.sendJson({ type: "peer-challenge", nonce: acceptorNonce.toString("base64") } satisfies PeerChallenge);
 }

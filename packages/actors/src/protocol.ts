@@ -28,6 +28,20 @@ export interface ProgressItem {
 }
 
 // ── theater → mediator ───────────────────────────────────────────────────────────────────────
+/**
+ * The first frame on a Mediator connection, as JSON: proves the VM with its secret. Until it is
+ * accepted the Mediator takes only JSON frames of at most 64 KiB and nothing but `admit`.
+ */
+export interface AdmitRequest {
+  type: "admit";
+  vmId: string;
+  secret: string;
+  address: string;
+  pid: number;
+}
+export interface AdmitReply {
+  admitted: true;
+}
 export interface RegisterRequest {
   type: "register";
   vmId: string;

@@ -6,6 +6,7 @@ import { decodeMigrationBatch, encodeMigratedActor, encodeMigrationBatch, type E
 import type { ChunkedBytes } from "./framing";
 import { formatAddress, parseAddress, parseAddressList } from "./names";
 import { MIN_PEER_KEY_BYTES, acceptPeer } from "./peer-auth";
+import { checkDeliver } from "./guards";
 import { PeerLink } from "./peer-link";
 import {
   REGISTRATION_REFUSED_PREFIX,
@@ -28,6 +29,7 @@ import {
   type MovedMessage,
   type PrepareReply,
   type ProfileReply,
+  type AdmitReply,
   type RegisterReply,
   type ResolveReply,
   type RestoreRequest,
@@ -54,6 +56,10 @@ const MIGRATION_BATCH_BYTES = 4 * 1024 * 1024;
 const DEFAULT_MAILBOX_LIMIT = 10_000;
 /** A link with more than this written but not yet taken by the kernel slows the actors sending on it. */
 const LINK_HIGH_WATER_BYTES = 1024 * 1024;
+
+/** Peer links waiting for their handshake, at most (more are closed at once), and per remote address. */
+const MAX_HANDSHAKING_PEER_LINKS = 256;
+const MAX_HANDSHAKING_PER_ADDRESS = 64;
 
 export type LogFields = Record<string, unknown>;
 export type TheaterLog = (entry: LogFields) => void;
@@ -188,6 +194,7 @@ export class Theater {
   private peerKey: Buffer | null = null;
   /** Incoming peer connections still in the handshake. */
   private readonly handshaking = new Set<Channel>();
+  private peerLinksRefusedAtCap = 0;
   private reconnecting = false;
   private readonly cells = new Map<string, ActorCell>();
   /** Where actors that left this theater went. Kept so late messages are forwarded, never dropped. */
@@ -397,6 +404,12 @@ export class Theater {
     });
     let reply: RegisterReply;
     try {
+      // Admission first, as a small JSON frame: the Mediator decodes nothing else from a
+      // connection that has not proven its VM (see Mediator "admit").
+      await channel.requestJson<AdmitReply>(
+        { type: "admit", vmId: this.vmId, secret: this.options.secret, address: this.advertisedAddress, pid: process.pid },
+        MEDIATOR_REQUEST_TIMEOUT_MS,
+      );
       reply = await channel.request<RegisterReply>(
         {
           type: "register",
@@ -1135,8 +1148,30 @@ export class Theater {
 
   // ── Peers that connect to us ────────────────────────────────────────────────────────────────
 
+  /** A peer link that sent something malformed: closed and logged (the theater carries on). */
+  private dropPeerLink(channel: Channel, reason: string): void {
+    this.log("warn", "peer link closed: bad input", { remote: channel.remote, reason });
+    channel.destroy(`bad input: ${reason}`);
+  }
+
   /** A peer that dialed us: nothing it sends is taken before it proved the cluster peer key. */
   private acceptPeer(socket: Socket): void {
+    // A capped number of links may wait for their handshake, in all and per remote address.
+    const from = socket.remoteAddress ?? "?";
+    let fromAddress = 0;
+    for (const waiting of this.handshaking) if (waiting.socket.remoteAddress === from) fromAddress++;
+    if (this.handshaking.size >= MAX_HANDSHAKING_PEER_LINKS || fromAddress >= MAX_HANDSHAKING_PER_ADDRESS) {
+      socket.destroy();
+      this.peerLinksRefusedAtCap++;
+      if (this.peerLinksRefusedAtCap % 100 === 1)
+        this.log("warn", "peer link refused: too many links waiting for the handshake", {
+          remote: from,
+          waiting: this.handshaking.size,
+          fromAddress,
+          refusedSoFar: this.peerLinksRefusedAtCap,
+        });
+      return;
+    }
     const channel = new Channel(socket);
     if (this.stopping) {
       channel.destroy("theater is stopping");
@@ -1165,8 +1200,12 @@ export class Theater {
         return {
           onMessage: (body, self) => {
             const type = bodyType(body);
-            if (type === "deliver") this.route(body as DeliverMessage, self);
-            else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
+            if (type === "deliver") {
+              const deliver = checkDeliver(body);
+              if (deliver.ok) this.route(deliver.value, self);
+              else this.dropPeerLink(self, deliver.error);
+            } else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
+            else this.dropPeerLink(self, `unknown message ${JSON.stringify(type?.slice(0, 100) ?? "untyped")}`);
           },
           onRequest: (body, self, payload): unknown => {
             const type = bodyType(body);

@@ -27,6 +27,7 @@ const busyB2 = randomUUID();
 beforeAll(async () => {
   t = await createTestDatabase();
   dir = mkdtempSync(path.join(os.tmpdir(), "malleo-hosts-api-"));
+  process.env.MALLEO_DATA_DIR = dir; // simulated hosts' files must lie in the data directory
   await hostUpsert(t.db, { id: "pm-a", uri: "test:///default", cpus: 16, memoryMiB: 32768, vmQuota: 4 });
   await hostUpsert(t.db, { id: "pm-b", uri: "test:///default", cpus: 4, memoryMiB: 16384, vmQuota: 4 });
   await applicationUpsert(t.db, { id: "heat", kind: "heat", config: {} });
@@ -108,7 +109,7 @@ describe("hosts.register", () => {
       (await as("admin").hosts.register({ name: "pm-far", uri: "qemu+ssh://root@pm-far:2222/system", vmQuota: 1 })).uri,
     ).toBe("qemu+ssh://root@pm-far:2222/system");
     expect(await refusal(as("admin").hosts.register({ name: "pm-x", uri: "xen:///system", vmQuota: 1 }))).toMatch(
-      /^uri: "xen:\/\/\/system" is not a libvirt URI Malleo drives; use test:\/\/\/default, test:\/\/\/<absolute path>\.xml, qemu:\/\/\/system/,
+      /^uri: "xen:\/\/\/system" is not a libvirt URI Malleo drives; use test:\/\/\/default, test:\/\/\/<absolute path>\.xml \(in the data directory\), qemu:\/\/\/system/,
     );
     expect(await refusal(as("admin").hosts.register({ name: "pm-x", uri: "qemu:///system", vmQuota: 0 }))).toBe(
       "vmQuota: the VM quota is at least 1",

@@ -6,38 +6,104 @@ import {
   checkTargetHostsReachable,
   hostRegisterInput,
   hostUpdateInput,
+  hostReasonForViewers,
+  hostUriPolicyFromEnv,
+  hostUriPolicyProblem,
   hostUriProblem,
 } from "./hosts";
 
-describe("hostUriProblem", () => {
+describe("hostUriProblem: the allow-list of libvirt URIs", () => {
   it.each([
     "test:///default",
     "test:///var/lib/malleo/hosts/pm-9.xml",
+    "test:///tmp/a%20b/pm-1.xml",
     "qemu:///system",
     "qemu:///session",
     "qemu+ssh://pm-2/system",
     "qemu+ssh://root@pm-2.lab.example:2222/system",
     "qemu+ssh://root@10.0.0.7/system?keyfile=/root/.ssh/malleo",
-    "qemu+tcp://10.0.0.7:16509/system",
+    "qemu+ssh://root@10.0.0.7/system?keyfile=/root/.ssh/malleo&known_hosts=/etc/malleo/known_hosts",
+    "qemu+ssh://root@10.0.0.7/system?no_tty=1",
+    "qemu+ssh://[fd00::7]:22/system",
     "qemu+tls://pm-4/system",
+    "qemu+tls://pm-4:16514/system?pkipath=/etc/malleo/pki",
   ])("accepts %s", (uri) => {
     expect(hostUriProblem(uri)).toBeNull();
   });
 
   it.each([
-    "",
-    "test://relative.xml",
-    "test:///etc/passwd",
-    "qemu:///",
-    "qemu:///embed",
-    "qemu+ssh://root@pm-2",
-    "qemu+ssh://root@pm 2/system",
-    "xen:///system",
-    "lxc:///",
-    "http://pm-2/system",
-  ])("refuses %j and says what is accepted", (uri) => {
-    expect(hostUriProblem(uri)).toMatch(
-      /is not a libvirt URI Malleo drives; use test:\/\/\/default, .*qemu\+ssh:\/\/\[user@\]host/,
+    ["", /is not a libvirt URI Malleo drives/],
+    ["test://relative.xml", /is not a libvirt URI Malleo drives/],
+    ["test:///etc/passwd", /is not a libvirt URI Malleo drives/],
+    ["test:///data/../etc/shadow.xml", /is not a libvirt URI Malleo drives/],
+    ["test:///data/%2e%2e/etc/x.xml", /is not a libvirt URI Malleo drives/],
+    ["test:///data/pm.xml?x=1", /is not a libvirt URI Malleo drives/],
+    ["qemu:///", /is not a libvirt URI Malleo drives/],
+    ["qemu:///embed", /is not a libvirt URI Malleo drives/],
+    ["qemu:///system?socket=/tmp/evil", /is not a libvirt URI Malleo drives/],
+    ["qemu+ssh://root@pm-2", /is not a libvirt URI Malleo drives/],
+    ["qemu+ssh://root@pm 2/system", /is not a libvirt URI Malleo drives/],
+    ["qemu+ext://pm-2/system?command=/bin/sh", /is not a libvirt URI Malleo drives/],
+    ["qemu+unix:///system", /is not a libvirt URI Malleo drives/],
+    ["qemu+libssh2://pm-2/system", /is not a libvirt URI Malleo drives/],
+    ["xen:///system", /is not a libvirt URI Malleo drives/],
+    ["lxc:///", /is not a libvirt URI Malleo drives/],
+    ["http://pm-2/system", /is not a libvirt URI Malleo drives/],
+    ["qemu+tcp://10.0.0.7:16509/system", /qemu\+tcp carries libvirt's control connection unencrypted/],
+    [
+      "qemu+ssh://pm-2/system?command=/bin/sh",
+      /the parameter "command" is not allowed for qemu\+ssh \(allowed: keyfile, known_hosts, no_tty\)/,
+    ],
+    ["qemu+ssh://pm-2/system?netcat=/tmp/nc", /"netcat" is not allowed/],
+    ["qemu+ssh://pm-2/system?proxy=native", /"proxy" is not allowed/],
+    ["qemu+ssh://pm-2/system?no_verify=1", /"no_verify" is not allowed/],
+    ["qemu+ssh://pm-2/system?known_hosts_verify=ignore", /"known_hosts_verify" is not allowed/],
+    ["qemu+ssh://pm-2/system?socket=/run/x", /"socket" is not allowed/],
+    ["qemu+ssh://pm-2/system?keyfile=/a&command=/bin/sh", /"command" is not allowed/],
+    ["qemu+ssh://pm-2/system?keyfile=/a&keyfile=/b", /keyfile is given twice/],
+    ["qemu+ssh://pm-2/system?keyfile=relative/key", /keyfile="relative\/key" is not an absolute path/],
+    ["qemu+ssh://pm-2/system?keyfile=/root/../etc/shadow", /is not an absolute path/],
+    ["qemu+ssh://pm-2/system?keyfile=/a%20b", /is not an absolute path/],
+    ["qemu+ssh://pm-2/system?no_tty=0", /no_tty="0" is not 1/],
+    ["qemu+ssh://pm-2/system?__proto__=1", /"__proto__" is not allowed/],
+    ["qemu+ssh://pm-2/system?constructor=1", /"constructor" is not allowed/],
+    ["qemu+tls://pm-4/system?no_verify=1", /"no_verify" is not allowed for qemu\+tls \(allowed: pkipath\)/],
+    ["qemu+tls://pm-4/system?keyfile=/k", /"keyfile" is not allowed for qemu\+tls/],
+    ["qemu+tls://pm-4/system?pkipath=", /is not an absolute path/],
+  ])("refuses %j, says why and what is accepted", (uri, why) => {
+    const problem = hostUriProblem(uri);
+    expect(problem).toMatch(why);
+    expect(problem).toMatch(/; use test:\/\/\/default, .*qemu\+ssh:\/\/\[user@\]host.*parameters: keyfile, known_hosts, no_tty/);
+  });
+});
+
+describe("hostUriPolicyProblem: simulated hosts and the data directory", () => {
+  const dev = { simulatedHosts: true, dataDir: "/srv/malleo/data" };
+  it("confines test:///<path>.xml to the data directory", () => {
+    expect(hostUriPolicyProblem("test:///srv/malleo/data/hosts/pm-1.xml", dev)).toBeNull();
+    expect(hostUriPolicyProblem("test:///default", dev)).toBeNull();
+    expect(hostUriPolicyProblem("test:///etc/libvirt/secret.xml", dev)).toMatch(
+      /names a file outside the data directory; a simulated host's file must be under \/srv\/malleo\/data\//,
+    );
+    expect(hostUriPolicyProblem("test:///srv/malleo/data-other/pm.xml", dev)).toMatch(/outside the data directory/);
+    expect(hostUriPolicyProblem("qemu:///system", dev)).toBeNull();
+  });
+
+  it("refuses every test:// URI in a deployment unless simulated hosts are enabled", () => {
+    const deployment = hostUriPolicyFromEnv({ MALLEO_MODE: "deployment", MALLEO_DATA_DIR: "/data" }, (p) => p);
+    expect(deployment).toEqual({ simulatedHosts: false, dataDir: "/data" });
+    expect(hostUriPolicyProblem("test:///default", deployment)).toMatch(/refused in a deployment; set MALLEO_SIMULATED_HOSTS=1/);
+    expect(hostUriPolicyProblem("qemu+ssh://pm-2/system", deployment)).toBeNull();
+    const allowed = hostUriPolicyFromEnv({ MALLEO_MODE: "deployment", MALLEO_SIMULATED_HOSTS: "1" }, (p) => `/abs/${p}`);
+    expect(allowed).toEqual({ simulatedHosts: true, dataDir: "/abs/.data/dev" });
+  });
+
+  it("shows viewers a generic reason, never libvirt's text", () => {
+    const parse = "XML error: failed to parse xml document '/etc/shadow': root:$6$secret…";
+    expect(hostReasonForViewers(parse)).toBe("the connection to the host's libvirt failed (see the worker log)");
+    expect(hostReasonForViewers("Cannot recv data: Host key verification failed.")).toMatch(/identity could not be verified/);
+    expect(hostReasonForViewers("unable to connect to server at 'pm-2:16514': Connection refused")).toMatch(
+      /refused the connection/,
     );
   });
 });

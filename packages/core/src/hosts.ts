@@ -3,25 +3,136 @@ import { hostUse, placeableCapacity, type HostUsage } from "./capacity";
 import { AppError } from "./errors";
 
 /**
- * The libvirt URIs a host may be registered with, and why any other is refused:
- * the test driver (a simulated host) and QEMU/KVM, local or remote.
+ * The libvirt URIs a host may be registered with. A host URI is code: libvirt acts on its query
+ * string (`command=` runs that binary for the ssh transport, `no_verify=1` turns certificate
+ * checks off, `netcat=`/`proxy=` change what runs on the remote side), and a test-driver path is
+ * a file the worker reads. So only these forms are accepted:
+ *
+ * - `test:///default`, `test:///<absolute path>.xml` — simulated hosts; the path must lie in
+ *   the worker's data directory, and neither is accepted in a deployment unless simulated hosts
+ *   are enabled (`hostUriPolicyProblem`);
+ * - `qemu:///system`, `qemu:///session` — libvirtd on the worker's machine; no parameters;
+ * - `qemu+ssh://[user@]host[:port]/system` with at most `keyfile=`, `known_hosts=` (absolute
+ *   paths) and `no_tty=1`;
+ * - `qemu+tls://host[:port]/system` with at most `pkipath=` (an absolute path).
+ *
+ * `qemu+tcp` is refused: it carries libvirt's control protocol (and whatever SASL offers) in
+ * clear; use qemu+tls or qemu+ssh.
  */
-const URI_FORMS: { re: RegExp; what: string }[] = [
-  { re: /^test:\/\/\/default$/, what: "test:///default" },
-  { re: /^test:\/\/\/[^\s?#]+\.xml$/, what: "test:///<absolute path>.xml" },
-  { re: /^qemu:\/\/\/(system|session)$/, what: "qemu:///system or qemu:///session" },
-  {
-    re: /^qemu\+(ssh|tcp|tls):\/\/([A-Za-z0-9._-]+@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(:\d{1,5})?\/(system|session)(\?[^\s#]*)?$/,
-    what: "qemu+ssh://[user@]host[:port]/system (or qemu+tcp://, qemu+tls://)",
+const HOST = String.raw`([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:]{2,39}\])`;
+const REMOTE_RE = new RegExp(
+  String.raw`^qemu\+(ssh|tls|tcp)://([A-Za-z0-9._-]{1,64}@)?${HOST}(:\d{1,5})?/(system|session)(\?[^\s#]*)?$`,
+);
+const ABSOLUTE_PATH_RE = /^\/(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]{1,1000}$/;
+const PARAMETERS: Record<string, Record<string, (value: string) => boolean>> = {
+  ssh: {
+    keyfile: (v) => ABSOLUTE_PATH_RE.test(v),
+    known_hosts: (v) => ABSOLUTE_PATH_RE.test(v),
+    no_tty: (v) => v === "1",
   },
-];
+  tls: { pkipath: (v) => ABSOLUTE_PATH_RE.test(v) },
+};
 
-export const ACCEPTED_HOST_URIS = URI_FORMS.map((f) => f.what).join(", ");
+export const ACCEPTED_HOST_URIS =
+  "test:///default, test:///<absolute path>.xml (in the data directory), qemu:///system or qemu:///session, " +
+  "qemu+ssh://[user@]host[:port]/system (parameters: keyfile, known_hosts, no_tty), " +
+  "qemu+tls://host[:port]/system (parameter: pkipath)";
 
-/** Why a libvirt URI cannot be registered, or null when it can. */
+/** Why a libvirt URI cannot be registered (its form), or null when it can. */
 export function hostUriProblem(uri: string): string | null {
-  if (URI_FORMS.some((f) => f.re.test(uri))) return null;
-  return `${JSON.stringify(uri)} is not a libvirt URI Malleo drives; use ${ACCEPTED_HOST_URIS}`;
+  const refuse = (why: string) => `${JSON.stringify(uri.slice(0, 300))} ${why}; use ${ACCEPTED_HOST_URIS}`;
+  if (uri === "test:///default" || /^qemu:\/\/\/(system|session)$/.test(uri)) return null;
+  if (uri.startsWith("test:")) {
+    const file = testUriPath(uri);
+    return file === null ? refuse("is not a libvirt URI Malleo drives") : null;
+  }
+  const remote = REMOTE_RE.exec(uri);
+  if (!remote) return refuse("is not a libvirt URI Malleo drives");
+  const transport = remote[1]!;
+  if (transport === "tcp")
+    return refuse("is refused: qemu+tcp carries libvirt's control connection unencrypted (use qemu+tls or qemu+ssh)");
+  const allowed = PARAMETERS[transport]!;
+  const query = remote[6]?.slice(1) ?? "";
+  const seen = new Set<string>();
+  for (const pair of query === "" ? [] : query.split("&")) {
+    const eq = pair.indexOf("=");
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? "" : pair.slice(eq + 1);
+    const check = Object.hasOwn(allowed, name) ? allowed[name] : undefined;
+    if (!check)
+      return refuse(
+        `is refused: the parameter ${JSON.stringify(name.slice(0, 40))} is not allowed for qemu+${transport} (allowed: ${Object.keys(allowed).join(", ")})`,
+      );
+    if (seen.has(name)) return refuse(`is refused: the parameter ${name} is given twice`);
+    seen.add(name);
+    if (!check(value))
+      return refuse(
+        `is refused: ${name}=${JSON.stringify(value.slice(0, 100))} is not ${name === "no_tty" ? "1" : "an absolute path of letters, digits, . _ - /"}`,
+      );
+  }
+  return null;
+}
+
+/** The absolute file path of a `test:///<path>.xml` URI, or null when it is not one (or climbs with `..`). */
+export function testUriPath(uri: string): string | null {
+  const m = /^test:\/\/(\/[^?#\s]+\.xml)$/.exec(uri);
+  if (!m) return null;
+  let file: string;
+  try {
+    file = decodeURIComponent(m[1]!);
+  } catch {
+    return null;
+  }
+  if ([...file].some((c) => c.charCodeAt(0) < 0x20) || file.split("/").some((segment) => segment === ".." || segment === "."))
+    return null;
+  return file.replace(/\/+/g, "/");
+}
+
+/** Where simulated hosts are allowed: from the worker's and web's environment. */
+export interface HostUriPolicy {
+  /** test:// URIs are accepted at all (not in a deployment, unless MALLEO_SIMULATED_HOSTS=1). */
+  simulatedHosts: boolean;
+  /** Absolute data directory; a test:///<path>.xml must lie inside it. */
+  dataDir: string;
+}
+
+/** The policy of this process: MALLEO_MODE=deployment refuses simulated hosts unless MALLEO_SIMULATED_HOSTS=1. */
+export function hostUriPolicyFromEnv(env: Record<string, string | undefined>, resolve: (p: string) => string): HostUriPolicy {
+  return {
+    simulatedHosts: env.MALLEO_MODE !== "deployment" || env.MALLEO_SIMULATED_HOSTS === "1",
+    dataDir: resolve(env.MALLEO_DATA_DIR ?? ".data/dev"),
+  };
+}
+
+/** Why this process refuses a URI of an accepted form (simulated hosts off, a file outside the data directory), or null. */
+export function hostUriPolicyProblem(uri: string, policy: HostUriPolicy): string | null {
+  if (!uri.startsWith("test:")) return null;
+  if (!policy.simulatedHosts)
+    return `${JSON.stringify(uri.slice(0, 300))} is a simulated host, refused in a deployment; set MALLEO_SIMULATED_HOSTS=1 to allow them, or use a qemu URI`;
+  if (uri === "test:///default") return null;
+  const file = testUriPath(uri);
+  const dir = policy.dataDir.replace(/\/+$/, "");
+  if (file === null || !file.startsWith(`${dir}/`))
+    return `${JSON.stringify(uri.slice(0, 300))} names a file outside the data directory; a simulated host's file must be under ${dir}/`;
+  return null;
+}
+
+/**
+ * What viewers may read of a host's connection failure: a generic reason. libvirt's own text
+ * can quote the files it read (a test-driver file's parse error) or the network's details; it
+ * goes to the worker's log instead.
+ */
+export function hostReasonForViewers(error: string): string {
+  // Malleo's own message for a missing simulated host file names only the file of the URI.
+  const missing = /\b(HOST_UNREACHABLE: )?simulated host file (\S+) does not exist\b/.exec(error);
+  if (missing) return `${missing[1] ?? ""}simulated host file ${missing[2]} does not exist`;
+  if (/host key|known_hosts|certificate|verif/i.test(error))
+    return "the host's identity could not be verified (see the worker log)";
+  if (/permission denied|authenticat|auth failed/i.test(error)) return "authentication to the host failed (see the worker log)";
+  if (/connection refused/i.test(error)) return "the host refused the connection (see the worker log)";
+  if (/timed out|timeout/i.test(error)) return "the host did not answer in time (see the worker log)";
+  if (/no route|unreachable|not known|resolve|network/i.test(error)) return "the host cannot be reached (see the worker log)";
+  return "the connection to the host's libvirt failed (see the worker log)";
 }
 
 export const MAX_CPU_OVERCOMMIT = 16;

@@ -48,8 +48,8 @@ describe("mediator with real theater processes", () => {
     const socket = connect({ host, port });
     await new Promise<void>((resolve) => socket.once("connect", resolve));
     const channel = new Channel(socket);
-    const register = { type: "register", vmId: "vm-wrong-secret", secret: "guess", address: "127.0.0.1:1", pid: 1, actors: [] };
-    await expect(channel.request(register, 5_000)).rejects.toThrow(
+    const admit = { type: "admit", vmId: "vm-wrong-secret", secret: "guess", address: "127.0.0.1:1", pid: 1 };
+    await expect(channel.requestJson(admit, 5_000)).rejects.toThrow(
       `${REGISTRATION_REFUSED_PREFIX}wrong secret for VM vm-wrong-secret`,
     );
     await expect(channel.closed).resolves.toBeTypeOf("string");

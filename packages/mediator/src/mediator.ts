@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import {
   Channel,
   ChannelClosedError,
@@ -8,6 +8,11 @@ import {
   RequestTimeoutError,
   appOfUan,
   bodyType,
+  isCount,
+  isHostedActorList,
+  isName,
+  isNameList,
+  isRecord,
   formatAddress,
   parseAddress,
   parseUan,
@@ -17,6 +22,7 @@ import {
   type ActorProfile,
   type HostedActor,
   type ActivityReply,
+  type AdmitReply,
   type MigratedActor,
   type MigrateOutReply,
   type MigrateSettleReply,
@@ -85,6 +91,18 @@ export interface MediatorOptions {
    */
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
+  /** How long a new connection has to be admitted (`admit` with the VM's secret); default 10 s. */
+  admissionTimeoutMs?: number;
+  /** Connections not admitted yet, at most; more are closed at once. Default 256. */
+  maxUnadmittedConnections?: number;
+  /** …and at most this many from one remote address; default 32. */
+  maxUnadmittedPerAddress?: number;
+}
+
+/** What a connection that has not been admitted yet costs us: a timer and a slot. */
+interface Unadmitted {
+  address: string;
+  timer: NodeJS.Timeout;
 }
 
 interface TheaterRecord {
@@ -123,6 +141,14 @@ export class Mediator {
   private readonly migrating = new Set<string>();
   private readonly progressListeners = new Set<(event: ProgressEvent) => void>();
   private readonly lostListeners = new Set<(vmId: string) => void>();
+  private readonly unadmitted = new Map<Channel, Unadmitted>();
+  private readonly unadmittedByAddress = new Map<string, number>();
+  /** Connections that proved a VM's secret (`admit`), and which VM. */
+  private readonly admitted = new Map<Channel, string>();
+  /** Per VM, the actors it may bring in at registration besides those the directory puts there. */
+  private readonly placements = new Map<string, Set<string>>();
+  private connectionsRefused = 0;
+  private closedBeforeAdmission = 0;
 
   private readonly clusterPeerKey: Buffer;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -151,7 +177,7 @@ export class Mediator {
   async start(): Promise<{ address: string }> {
     if (this.server) throw new Error("mediator already started");
     const host = this.options.host ?? "127.0.0.1";
-    const server = createServer((socket) => this.accept(new Channel(socket)));
+    const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -183,10 +209,27 @@ export class Mediator {
 
   // ── Registry ──────────────────────────────────────────────────────────────────────────────
 
-  /** Allows one theater to register for `vmId` with `secret` (a later call replaces the secret). */
-  expectTheater(vmId: string, secret: string): void {
+  /**
+   * Allows one theater to register for `vmId` with `secret` (a later call replaces the secret).
+   * `actors`: the actors placed on this VM that it may bring with it when it (re-)registers,
+   * besides those the directory already puts there (a new theater: none); any other actor it
+   * claims is refused and logged. Without `actors`, a claimed actor is refused only if the
+   * directory places it on another VM whose theater is connected.
+   */
+  expectTheater(vmId: string, secret: string, options: { actors?: Iterable<string> } = {}): void {
     if (!vmId || !secret) throw new Error("expectTheater needs a VM id and a non-empty secret");
     this.expectedSecrets.set(vmId, digest(secret));
+    if (options.actors !== undefined) this.placements.set(vmId, new Set(options.actors));
+    else this.placements.delete(vmId);
+  }
+
+  /** Connections waiting for admission now, refused at the cap, and closed for bad input before admission. */
+  admissionStats(): { waiting: number; refusedAtCap: number; closedBeforeAdmission: number } {
+    return {
+      waiting: this.unadmitted.size,
+      refusedAtCap: this.connectionsRefused,
+      closedBeforeAdmission: this.closedBeforeAdmission,
+    };
   }
 
   theater(vmId: string): TheaterInfo | undefined {
@@ -222,36 +265,141 @@ export class Mediator {
     return () => this.lostListeners.delete(callback);
   }
 
-  private accept(channel: Channel): void {
+  /**
+   * A new connection: until it is admitted it may send only small JSON frames (never decoded as
+   * structured clones), only `admit`, and only for `admissionTimeoutMs`; a capped number of such
+   * connections may wait at once, in all and per remote address.
+   */
+  private accept(socket: Socket): void {
+    const address = socket.remoteAddress ?? "?";
+    const fromAddress = this.unadmittedByAddress.get(address) ?? 0;
+    const cap = this.options.maxUnadmittedConnections ?? 256;
+    const perAddress = this.options.maxUnadmittedPerAddress ?? 32;
+    if (this.unadmitted.size >= cap || fromAddress >= perAddress) {
+      socket.destroy();
+      this.connectionsRefused++;
+      // One line per 100 refusals: a flood must not become a flood of logs.
+      if (this.connectionsRefused % 100 === 1)
+        this.log("warn", "connection refused: too many connections waiting for admission", {
+          remote: address,
+          waiting: this.unadmitted.size,
+          fromAddress,
+          refusedSoFar: this.connectionsRefused,
+        });
+      return;
+    }
+    const channel = new Channel(socket);
+    channel.requireJsonUntilTrusted();
     this.connections.add(channel);
+    const timeoutMs = this.options.admissionTimeoutMs ?? 10_000;
+    const timer = setTimeout(() => {
+      this.log("warn", "connection cut off: not admitted in time", { remote: channel.remote, timeoutMs });
+      channel.destroy(`not admitted within ${timeoutMs} ms`);
+    }, timeoutMs);
+    this.unadmitted.set(channel, { address, timer });
+    this.unadmittedByAddress.set(address, fromAddress + 1);
     channel.setHandlers({
       onRequest: (body) => this.handleTheaterRequest(body, channel),
-      onMessage: (body) => this.handleTheaterMessage(body, channel),
+      onMessage: (body) => this.guarded(channel, () => this.handleTheaterMessage(body, channel)),
       onClose: (reason) => this.handleDisconnect(channel, reason),
     });
   }
 
+  private leaveUnadmitted(channel: Channel): void {
+    const waiting = this.unadmitted.get(channel);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.unadmitted.delete(channel);
+    const left = (this.unadmittedByAddress.get(waiting.address) ?? 1) - 1;
+    if (left > 0) this.unadmittedByAddress.set(waiting.address, left);
+    else this.unadmittedByAddress.delete(waiting.address);
+  }
+
+  /** Closes a link that sent something malformed or not allowed, and says so in the log. */
+  private dropLink(channel: Channel, reason: string, options: { afterReply?: boolean } = {}): void {
+    this.log("warn", "theater link closed: bad input", { vmId: this.admitted.get(channel), remote: channel.remote, reason });
+    channel.socket.pause(); // read nothing more from it
+    // A request's error answer goes out first (it is written after this turn), then the link closes.
+    if (options.afterReply) setImmediate(() => channel.destroy(`bad input: ${reason}`));
+    else channel.destroy(`bad input: ${reason}`);
+  }
+
+  /** Last resort: a handler that throws closes that link, never the worker. */
+  private guarded(channel: Channel, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.dropLink(channel, `handler failed: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+
   private handleTheaterRequest(body: unknown, channel: Channel): unknown {
     const type = bodyType(body);
+    if (!this.admitted.has(channel)) {
+      if (type === "admit") return this.admit(body, channel);
+      const reason = `${JSON.stringify(type?.slice(0, 100) ?? "untyped")} before admission`;
+      this.dropLink(channel, reason, { afterReply: true });
+      throw new Error(`${REGISTRATION_REFUSED_PREFIX}${reason}`);
+    }
     if (type === "register") return this.register(body as RegisterRequest, channel);
     if (!this.vmOfChannel.has(channel)) throw new Error("not registered");
     if (type === "resolve") {
-      const entry = this.directory.get((body as { uan: string }).uan);
+      const uan = (body as { uan?: unknown }).uan;
+      if (!isName(uan)) {
+        this.dropLink(channel, "resolve without a UAN", { afterReply: true });
+        throw new Error("malformed resolve");
+      }
+      const entry = this.directory.get(uan);
       return { address: entry ? (this.theaters.get(entry.vmId)?.info.address ?? null) : null };
     }
-    throw new Error(`unknown request ${JSON.stringify(type)}`);
+    const reason = `unknown request ${JSON.stringify(type?.slice(0, 100) ?? "untyped")}`;
+    this.dropLink(channel, reason, { afterReply: true });
+    throw new Error(reason);
   }
 
-  private register(request: RegisterRequest, channel: Channel): RegisterReply {
+  /** Checks the VM's secret; the connection then takes structured-clone frames (and `register`). */
+  private admit(body: unknown, channel: Channel): AdmitReply {
+    const request = isRecord(body) ? body : {};
+    const vmId = isName(request.vmId) ? request.vmId : undefined;
     const refuse = (reason: string): never => {
-      this.log("warn", "theater registration refused", { vmId: request?.vmId, reason, remote: channel.remote });
+      this.log("warn", "theater registration refused", { vmId, reason, remote: channel.remote });
       // The error reply carries the reason; close once it has been written.
       setImmediate(() => void channel.end(`registration refused: ${reason}`));
       throw new Error(`${REGISTRATION_REFUSED_PREFIX}${reason}`);
     };
-    if (typeof request.vmId !== "string" || typeof request.secret !== "string" || typeof request.pid !== "number") {
+    if (!vmId || !isName(request.secret) || !isCount(request.pid) || !isName(request.address))
+      return refuse("malformed admission");
+    const expected = this.expectedSecrets.get(vmId);
+    if (!expected) return refuse(`no theater is expected for VM ${vmId}`);
+    if (!timingSafeEqual(expected, digest(request.secret))) return refuse(`wrong secret for VM ${vmId}`);
+    this.leaveUnadmitted(channel);
+    this.admitted.set(channel, vmId);
+    channel.trust();
+    return { admitted: true };
+  }
+
+  private register(request: RegisterRequest, channel: Channel): RegisterReply {
+    const refuse = (reason: string): never => {
+      this.log("warn", "theater registration refused", {
+        vmId: isName(request?.vmId) ? request.vmId : undefined,
+        reason,
+        remote: channel.remote,
+      });
+      // The error reply carries the reason; close once it has been written.
+      setImmediate(() => void channel.end(`registration refused: ${reason}`));
+      throw new Error(`${REGISTRATION_REFUSED_PREFIX}${reason}`);
+    };
+    if (
+      !isRecord(request) ||
+      !isName(request.vmId) ||
+      !isName(request.secret) ||
+      !isCount(request.pid) ||
+      !isName(request.address) ||
+      !isHostedActorList(request.actors)
+    ) {
       return refuse("malformed registration");
     }
+    if (request.vmId !== this.admitted.get(channel)) return refuse(`this connection was admitted for another VM`);
     try {
       parseAddress(request.address);
     } catch {
@@ -272,13 +420,28 @@ export class Mediator {
     const info: TheaterInfo = { vmId: request.vmId, address: request.address, pid: request.pid, registeredAt: new Date() };
     this.theaters.set(info.vmId, { info, channel, stopping: false });
     this.vmOfChannel.set(channel, info.vmId);
-    // A theater that re-registers after a Mediator restart brings its actors back into the directory.
-    for (const actor of Array.isArray(request.actors) ? request.actors : []) this.recordActor(actor, info.vmId);
+    // From here on the connection is a registered theater's.
+    this.leaveUnadmitted(channel);
+    // A theater that re-registers after a Mediator restart brings its actors back into the
+    // directory — only those placed on its VM.
+    const refused: Array<{ uan: string; reason: string }> = [];
+    for (const actor of request.actors) {
+      const reason = this.whyNotHere(actor.uan, info.vmId);
+      if (reason === null) this.recordActor(actor, info.vmId);
+      else refused.push({ uan: actor.uan, reason });
+    }
+    if (refused.length > 0)
+      this.log("warn", "actors refused at registration: not placed on this VM", {
+        vmId: info.vmId,
+        remote: channel.remote,
+        count: refused.length,
+        first: refused.slice(0, 5),
+      });
     this.log("info", "theater registered", {
       vmId: info.vmId,
       address: info.address,
       pid: info.pid,
-      actors: request.actors?.length ?? 0,
+      actors: request.actors.length - refused.length,
     });
     const waiters = this.registrationWaiters.get(info.vmId);
     this.registrationWaiters.delete(info.vmId);
@@ -301,16 +464,63 @@ export class Mediator {
     }
   }
 
+  /** Null when the theater of `vmId` may bring `uan` with it at registration; why not otherwise. */
+  private whyNotHere(uan: string, vmId: string): string | null {
+    try {
+      parseUan(uan);
+    } catch {
+      return "not a UAN";
+    }
+    const entry = this.directory.get(uan);
+    if (entry?.vmId === vmId) return null;
+    if (entry && this.theaters.get(entry.vmId)?.channel.isOpen) return `lives on VM ${entry.vmId}`;
+    const placed = this.placements.get(vmId);
+    if (placed && !placed.has(uan)) return "not placed on this VM";
+    return null;
+  }
+
   private handleTheaterMessage(body: unknown, channel: Channel): void {
     const vmId = this.vmOfChannel.get(channel);
-    if (!vmId) return;
+    if (!vmId) {
+      if (!this.admitted.has(channel)) this.dropLink(channel, "a message before admission");
+      return;
+    }
     const type = bodyType(body);
     if (type === "progress") {
-      for (const item of (body as { items: ProgressItem[] }).items)
-        this.emitProgress({ app: appOfUan(item.uan), uan: item.uan, vmId, iteration: item.iteration });
+      const items = (body as { items?: unknown }).items;
+      if (!Array.isArray(items) || !items.every(isProgressItem)) {
+        this.dropLink(channel, "malformed progress");
+        return;
+      }
+      for (const item of items) {
+        // Progress counts only for actors the directory puts on this theater's VM, or that are
+        // being migrated (a live move runs them at the target before the directory is updated).
+        if (this.directory.get(item.uan)?.vmId !== vmId && !this.migrating.has(item.uan)) continue;
+        let app: string;
+        try {
+          app = appOfUan(item.uan);
+        } catch {
+          continue;
+        }
+        this.emitProgress({ app, uan: item.uan, vmId, iteration: item.iteration });
+      }
     } else if (type === "held") {
-      this.markReady(vmId, (body as { uans: string[] }).uans);
+      const uans = (body as { uans?: unknown }).uans;
+      if (!isNameList(uans)) {
+        this.dropLink(channel, "malformed held");
+        return;
+      }
+      this.markReady(vmId, uans);
+    } else {
+      this.dropLink(channel, `unknown message ${JSON.stringify(type?.slice(0, 100) ?? "untyped")}`);
     }
+  }
+
+  /** A theater's reply, checked; a malformed one closes the link and fails the request. */
+  private checked<T>(record: TheaterRecord, what: string, reply: unknown, valid: (reply: unknown) => boolean): T {
+    if (valid(reply)) return reply as T;
+    this.dropLink(record.channel, `malformed ${what} reply`);
+    throw new Error(`the theater of VM ${record.info.vmId} sent a malformed ${what} reply`);
   }
 
   private emitProgress(event: ProgressEvent): void {
@@ -325,6 +535,18 @@ export class Mediator {
 
   private handleDisconnect(channel: Channel, reason: string): void {
     this.connections.delete(channel);
+    if (this.unadmitted.has(channel) && /^(protocol violation|corrupt|handler failed)/.test(reason)) {
+      this.closedBeforeAdmission++;
+      // The first 20, then one line per 100: a flood must not become a flood of logs.
+      if (this.closedBeforeAdmission <= 20 || this.closedBeforeAdmission % 100 === 0)
+        this.log("warn", "connection closed before admission: bad input", {
+          remote: channel.remote,
+          reason,
+          soFar: this.closedBeforeAdmission,
+        });
+    }
+    this.leaveUnadmitted(channel);
+    this.admitted.delete(channel);
     const vmId = this.vmOfChannel.get(channel);
     this.vmOfChannel.delete(channel);
     if (!vmId) return;
@@ -408,7 +630,12 @@ export class Mediator {
     // Listed before the theater creates them, so the first messages between them resolve.
     for (const spec of specs) this.recordActor({ uan: spec.uan, behavior: spec.behavior }, vmId);
     try {
-      const reply = await record.channel.request<SpawnReply>({ type: "spawn", specs }, this.requestTimeoutMs);
+      const reply = this.checked<SpawnReply>(
+        record,
+        "spawn",
+        await record.channel.request({ type: "spawn", specs }, this.requestTimeoutMs),
+        (r) => isRecord(r) && isHostedActorList(r.actors) && r.actors.every((actor) => batch.has(actor.uan)),
+      );
       for (const actor of reply.actors) this.recordActor(actor, vmId);
     } catch (error) {
       for (const spec of specs) this.directory.delete(spec.uan);
@@ -447,7 +674,12 @@ export class Mediator {
     const timer = setTimeout(wake, timeoutMs);
     try {
       try {
-        const reply = await record.channel.request<PrepareReply>({ type: "prepare", uans: onVm }, timeoutMs);
+        const reply = this.checked<PrepareReply>(
+          record,
+          "prepare",
+          await record.channel.request({ type: "prepare", uans: onVm }, timeoutMs),
+          (r) => isRecord(r) && isNameList(r.held) && isNameList(r.unknown),
+        );
         for (const uan of reply.unknown) waiter.waitingFor.delete(uan);
         this.markReady(vmId, reply.held);
         if (waiter.waitingFor.size === 0) wake();
@@ -526,11 +758,18 @@ export class Mediator {
       const migrationTimeoutMs = this.options.migrationTimeoutMs ?? 60_000;
       let reply: MigrateOutReply;
       try {
-        reply = await source.channel.request<MigrateOutReply>(
+        const raw = await source.channel.request(
           { type: "migrate-out", uans, targetAddress: target.info.address, timeoutMs: migrationTimeoutMs, resumeOnArrival: live },
           // The source waits for two target acknowledgements and for its actors' safe points.
           2 * migrationTimeoutMs + 15_000,
         );
+        if (!isMigrateOutReply(raw)) {
+          this.dropLink(source.channel, "malformed migrate-out reply");
+          // Nothing was recorded; the source answered, so it is alive and keeps its actors.
+          await this.settleTarget(toVmId, uans, true);
+          return fail(new Error(`the source sent a malformed migrate-out reply`));
+        }
+        reply = raw;
       } catch (error) {
         // A source that answered is alive and kept its actors; one that vanished may have died
         // after the target acknowledged, leaving the target's copies as the only ones.
@@ -598,9 +837,14 @@ export class Mediator {
     const record = this.theaters.get(vmId);
     if (!record?.channel.isOpen) return null;
     try {
-      return await record.channel.request<MigrateSettleReply>(
-        { type: "migrate-settle", uans, sourceAlive },
-        this.requestTimeoutMs,
+      const asked = new Set(uans);
+      return this.checked<MigrateSettleReply>(
+        record,
+        "migrate-settle",
+        await record.channel.request({ type: "migrate-settle", uans, sourceAlive }, this.requestTimeoutMs),
+        (r) =>
+          isRecord(r) &&
+          [r.committed, r.adopted, r.discarded].every((list) => isNameList(list) && list.every((uan) => asked.has(uan))),
       );
     } catch (error) {
       this.log("warn", "could not settle a failed migration with its target", { vmId, error: (error as Error).message });
@@ -748,6 +992,7 @@ export class Mediator {
     }
     for (const uan of hosted) this.directory.delete(uan);
     this.expectedSecrets.delete(vmId);
+    this.placements.delete(vmId);
     if (!record) return;
     record.stopping = true;
     this.theaters.delete(vmId);
@@ -760,6 +1005,22 @@ export class Mediator {
     if (closed === null) record.channel.destroy("theater did not close after stopping");
     this.log("info", "theater stopped", { vmId });
   }
+}
+
+function isProgressItem(value: unknown): value is ProgressItem {
+  return isRecord(value) && isName(value.uan) && typeof value.iteration === "number" && Number.isFinite(value.iteration);
+}
+
+function isMigrateOutReply(value: unknown): value is MigrateOutReply {
+  return (
+    isRecord(value) &&
+    isCount(value.moved) &&
+    isCount(value.bytes) &&
+    isHostedActorList(value.actors) &&
+    (value.holdMs === undefined ||
+      (Array.isArray(value.holdMs) && value.holdMs.every((ms) => typeof ms === "number" && Number.isFinite(ms)))) &&
+    (value.inDoubt === undefined || typeof value.inDoubt === "boolean")
+  );
 }
 
 function digest(secret: string): Buffer {

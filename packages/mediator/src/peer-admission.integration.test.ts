@@ -67,8 +67,17 @@ describe("theater admission: peer links", () => {
     await lab.mediator.spawnActors("adm-a", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
     const told: unknown[] = [];
     const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, told);
-    raw.send({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
+    raw.sendJson({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
     await raw.closed; // the theater closed the link
+    // The same as a structured clone is not even decoded: the link is cut before the handshake.
+    const binary = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
+    binary.send({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
+    await expect(binary.closed).resolves.toBeTypeOf("string");
+    await waitUntil("the binary frame's cut-off to be logged", () =>
+      /"msg":"peer link closed during the handshake".*structured-clone frame before the peer was authenticated/.test(
+        lab.log("adm-a"),
+      ),
+    );
 
     expect(told).toContainEqual({ type: "peer-refused", reason: '"deliver" sent before the handshake' });
     lab.mediator.sendMessage(uan, "legitimate"); // after the forged one on the wire: when it is in, the other was judged
@@ -80,9 +89,14 @@ describe("theater admission: peer links", () => {
   it("refuses a migrate-in sent without the handshake, and installs nothing", async () => {
     const uan = "uan://probe/adm-smuggled";
     const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
-    const reply = raw.request({ type: "migrate-in", transfer: 1, last: true }, 10_000, migrationBatch(uan));
+    // As JSON (a JSON frame cannot carry the batch, but the request is judged by its type alone).
+    const reply = raw.requestJson({ type: "migrate-in", transfer: 1, last: true }, 10_000);
     await expect(reply).rejects.toThrow('peer refused: request "migrate-in" sent before the handshake');
     await raw.closed;
+    // As a frame with a raw payload (the way migrations travel after the handshake) it is never decoded.
+    const binary = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
+    const binaryReply = binary.request({ type: "migrate-in", transfer: 1, last: true }, 10_000, migrationBatch(uan));
+    await expect(binaryReply).rejects.toThrow(/closed/);
 
     expect((await lab.mediator.profileActors("adm-a")).map((actor) => actor.uan)).not.toContain(uan);
     // Nothing of that name is held there, not even an uncommitted copy: the name is free to spawn.
@@ -107,6 +121,33 @@ describe("theater admission: peer links", () => {
     expect(lab.log("adm-a")).toMatch(/"msg":"peer link closed during the handshake".*frame payload of 1048576 bytes exceeds/);
   });
 
+  it("caps the links waiting for their handshake from one address, and frees the slots when they go", async () => {
+    const { host, port } = parseAddress(lab.mediator.theater("adm-b")!.address);
+    const openOne = async () => {
+      const socket = connect({ host, port });
+      socket.on("error", () => {});
+      await new Promise<void>((resolve) => socket.once("connect", resolve).once("close", resolve));
+      return socket;
+    };
+    const waiting = [];
+    for (let i = 0; i < 64; i++) waiting.push(await openOne());
+    const extra = await openOne();
+    await new Promise<void>((resolve) => (extra.destroyed ? resolve() : extra.once("close", () => resolve())));
+    await waitUntil("the cap to be logged", () =>
+      lab.log("adm-b").includes('"msg":"peer link refused: too many links waiting for the handshake"'),
+    );
+    for (const socket of waiting) socket.destroy();
+    // Once they are gone, an admitted peer links as before.
+    await waitUntil("a peer to link again", async () => {
+      try {
+        (await connectAsPeer(`${host}:${port}`, lab.mediator.peerKey)).destroy();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  });
+
   it("refuses a handshake made with a wrong key, and logs who tried", async () => {
     const attempt = connectToPeer({
       address: lab.mediator.theater("adm-b")!.address,
@@ -126,10 +167,11 @@ describe("theater admission: peer links", () => {
     const impostor = createServer((socket) => {
       const channel = new Channel(socket, {
         onMessage: (body) => {
-          if (bodyType(body) === "peer-auth") channel.send({ type: "peer-welcome", proof: randomBytes(32) });
+          if (bodyType(body) === "peer-auth")
+            channel.sendJson({ type: "peer-welcome", proof: randomBytes(32).toString("base64") });
         },
       });
-      channel.send({ type: "peer-challenge", nonce: randomBytes(PEER_NONCE_BYTES) });
+      channel.sendJson({ type: "peer-challenge", nonce: randomBytes(PEER_NONCE_BYTES).toString("base64") });
     });
     await new Promise<void>((resolve) => impostor.listen(IMPOSTOR_PORT, "127.0.0.1", resolve));
     try {

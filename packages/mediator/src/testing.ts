@@ -10,7 +10,7 @@ import {
   type LocalTheaterProcess,
   type TheaterFault,
 } from "@malleo/actors";
-import { Mediator, type ProgressEvent } from "./mediator";
+import { Mediator, type MediatorOptions, type ProgressEvent } from "./mediator";
 
 /**
  * A peer connection to a theater that proves `key` like an admitted theater would (a stale
@@ -38,9 +38,17 @@ export class TheaterLab {
   /** Highest iteration reported per actor, and the VM that reported it. */
   readonly progress = new Map<string, ProgressEvent>();
   readonly lost: string[] = [];
+  /** What the Mediator logged. */
+  readonly mediatorLog: Record<string, unknown>[] = [];
 
-  constructor() {
-    this.mediator = new Mediator();
+  constructor(options: MediatorOptions = {}) {
+    this.mediator = new Mediator({
+      ...options,
+      log: (entry) => {
+        this.mediatorLog.push(entry);
+        options.log?.(entry);
+      },
+    });
     this.mediator.onProgress((event) => {
       const previous = this.progress.get(event.uan);
       if (!previous || event.iteration >= previous.iteration) this.progress.set(event.uan, event);

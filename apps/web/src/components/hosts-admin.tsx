@@ -321,8 +321,9 @@ function RegisterHost() {
       <p className="muted">
         URIs: <span className="mono">test:///default</span>, <span className="mono">test:///&lt;absolute path&gt;.xml</span>{" "}
         (simulated), <span className="mono">qemu:///system</span>,{" "}
-        <span className="mono">qemu+ssh://[user@]host[:port]/system</span>, <span className="mono">qemu+tcp://host/system</span>.
-        The worker connects within a moment and reads the host&apos;s CPUs and memory from libvirt.
+        <span className="mono">qemu+ssh://[user@]host[:port]/system</span>, <span className="mono">qemu+tls://host/system</span>{" "}
+        (a simulated host&apos;s file must be in the worker&apos;s data directory; see the operations guide for the allowed
+        parameters). The worker connects within a moment and reads the host&apos;s CPUs and memory from libvirt.
       </p>
       {register.error && Object.keys(issues).length === 0 && (
         <p className="callout callout--bad" role="alert" data-testid="host-register-error">

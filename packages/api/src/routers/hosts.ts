@@ -5,6 +5,8 @@ import {
   hostRegisterInput,
   hostRemoveInput,
   hostUpdateInput,
+  hostUriPolicyFromEnv,
+  hostUriPolicyProblem,
   hostUse,
   placeableCapacity,
 } from "@malleo/core";
@@ -19,6 +21,7 @@ import {
   publishEvent,
   type Db,
 } from "@malleo/db";
+import path from "node:path";
 import { z } from "zod";
 import { adminProcedure, createTRPCRouter, viewerProcedure } from "../trpc";
 
@@ -75,6 +78,12 @@ export const hostsRouter = createTRPCRouter({
     .input(hostRegisterInput)
     .output(hostOutput)
     .mutation(async ({ ctx, input }) => {
+      // Simulated hosts: only where they are enabled, and only files in the data directory.
+      const policyProblem = hostUriPolicyProblem(
+        input.uri,
+        hostUriPolicyFromEnv(process.env, (p) => path.resolve(p)),
+      );
+      if (policyProblem) throw new AppError("INVALID_INPUT", `uri: ${policyProblem}`, { field: "uri" });
       // test:///default opens a fresh, separate simulated machine per connection; any other URI
       // registered twice would count one machine's capacity twice.
       const sameUri = input.uri === "test:///default" ? [] : await hostListByUri(ctx.db, input.uri);

@@ -8,6 +8,21 @@ export function actorListByApplication(db: Db, applicationId: string) {
   return db.actor.findMany({ where: { applicationId }, orderBy: { ordinal: "asc" } });
 }
 
+/**
+ * The UANs of every actor of the applications that have an actor on `vmId`: what that VM's
+ * theater may bring back when it re-registers (an actor may have moved between the
+ * application's VMs just before a crash, before its row was updated).
+ */
+export async function actorUansPlaceableOnVm(db: Db, vmId: string): Promise<string[]> {
+  const here = await db.actor.findMany({ where: { vmId }, select: { applicationId: true }, distinct: ["applicationId"] });
+  if (here.length === 0) return [];
+  const rows = await db.actor.findMany({
+    where: { applicationId: { in: here.map((row) => row.applicationId) } },
+    select: { uan: true },
+  });
+  return rows.map((row) => row.uan);
+}
+
 export async function actorMove(db: Db, uans: string[], vmId: string): Promise<number> {
   const r = await db.actor.updateMany({ where: { uan: { in: uans } }, data: { vmId } });
   return r.count;
