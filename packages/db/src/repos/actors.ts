@@ -14,12 +14,11 @@ export function actorListByApplication(db: Db, applicationId: string) {
  * application's VMs just before a crash, before its row was updated).
  */
 export async function actorUansPlaceableOnVm(db: Db, vmId: string): Promise<string[]> {
-  const here = await db.actor.findMany({ where: { vmId }, select: { applicationId: true }, distinct: ["applicationId"] });
-  if (here.length === 0) return [];
-  const rows = await db.actor.findMany({
-    where: { applicationId: { in: here.map((row) => row.applicationId) } },
-    select: { uan: true },
-  });
+  // The VM's own application, not the actors recorded on it: a worker killed between a live
+  // move's migration and its record finds the actor on a target where Postgres has none yet.
+  const vm = await db.vm.findUnique({ where: { id: vmId }, select: { applicationId: true } });
+  if (!vm?.applicationId) return [];
+  const rows = await db.actor.findMany({ where: { applicationId: vm.applicationId }, select: { uan: true } });
   return rows.map((row) => row.uan);
 }
 
