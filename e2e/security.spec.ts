@@ -147,7 +147,11 @@ test("a user changes their own password; an admin resets it and re-enables the u
 
   const paula = await (await browser.newContext()).newPage();
   await signIn(paula, "paula", "paula password 1");
-  await paula.getByTestId("password-open").click();
+  // A click that lands before the page has hydrated is lost: click until the form is there.
+  await expect(async () => {
+    if (!(await paula.getByTestId("password-current").isVisible())) await paula.getByTestId("password-open").click();
+    await expect(paula.getByTestId("password-current")).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
   await paula.getByTestId("password-current").fill("not my password");
   await paula.getByTestId("password-new").fill("paula password 2");
   await paula.getByTestId("password-submit").click();
