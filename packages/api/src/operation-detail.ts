@@ -1,4 +1,4 @@
-import { OPERATION_STATUSES, TRANSFER_MODES, type TransferMode } from "@malleo/core";
+import { OPERATION_STATUSES, TRANSFER_MODES, transferModeOfInput } from "@malleo/core";
 import { auditList, operationGet, type Db } from "@malleo/db";
 import { z } from "zod";
 import { migrationEstimates, transferProgress } from "./estimates";
@@ -105,15 +105,9 @@ export async function operationDetail(db: Db, id: string): Promise<OperationDeta
   ]);
   return operationDetailOutput.parse({
     ...op,
-    transfer: transferModeOf(op.input),
+    transfer: transferModeOfInput(op.input),
     readyDecision: op.readyDecision === "extend" || op.readyDecision === "abort" ? op.readyDecision : null,
     progress,
     audit: audit.items,
   });
-}
-
-/** The transfer mode an operation's stored input asked for; "live" when it names none. */
-export function transferModeOf(input: unknown): TransferMode {
-  const mode = (input as { transfer?: unknown } | null)?.transfer;
-  return (TRANSFER_MODES as readonly unknown[]).includes(mode) ? (mode as TransferMode) : "live";
 }

@@ -10,6 +10,12 @@ const hostId = z.string().min(1, { error: "a host id is required" }).max(64, { e
  */
 export const TRANSFER_MODES = ["live", "barrier"] as const;
 export type TransferMode = (typeof TRANSFER_MODES)[number];
+/** The transfer mode an operation's stored input asked for; "live" when it names none (older rows). */
+export function transferModeOfInput(input: unknown): TransferMode {
+  const mode = (input as { transfer?: unknown } | null)?.transfer;
+  return (TRANSFER_MODES as readonly unknown[]).includes(mode) ? (mode as TransferMode) : "live";
+}
+
 const transferMode = z.enum(TRANSFER_MODES, { error: 'transfer is "live" or "barrier"' }).default("live");
 
 /**
