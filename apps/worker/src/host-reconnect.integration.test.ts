@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller, createEventHub } from "@malleo/api";
-import { applicationUpsert, vmCreate } from "@malleo/db";
+import { applicationUpsert, hostRegister, publishEvent, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { simulatedHostFile, testUriFile } from "@malleo/hypervisor";
 import { seedSimulatedHosts, waitFor } from "@malleo/testing";
@@ -76,6 +76,35 @@ describe("hosts registered at run time", () => {
     expect(h.statusReason).toContain(missing);
     expect(h.cpus).toBe(0);
     await waitFor("a second attempt", async () => ((worker.vms.reconnectState("pm-void")?.attempt ?? 0) >= 1 ? true : undefined));
+  });
+
+  it("re-checks a stored host's URI before connecting: a row written around the API is refused, never opened, until its URI is fixed", async () => {
+    // A real, valid simulated host file, but outside the data directory: the API refuses it, so
+    // it is written straight into Postgres (as a row from before the rules, or by hand in SQL).
+    const outside = mkdtempSync(path.join(os.tmpdir(), "malleo-outside-"));
+    const uri = simulatedHostFile(path.join(outside, "pm-sneak"), { id: "pm-sneak", cpus: 2, memoryMiB: 2048 });
+    await hostRegister(t.db, { id: "pm-sneak", uri, vmQuota: 1 });
+    await publishEvent(t.db, { type: "topology" });
+    const h = await waitFor("pm-sneak refused", async () => {
+      const row = await hostRow("pm-sneak");
+      return row.statusReason?.startsWith("URI refused") ? row : undefined;
+    });
+    expect(h.status).toBe("unreachable");
+    expect(h.statusReason).toContain("outside the data directory");
+    expect(h.cpus).toBe(0); // libvirt never read it
+    expect(worker.vms.connections().has("pm-sneak")).toBe(false);
+    expect(worker.vms.reconnectState("pm-sneak")).toBeUndefined(); // not retried
+    // A reconciliation pass keeps the rule's message rather than a generic libvirt failure.
+    await worker.reconcile();
+    expect((await hostRow("pm-sneak")).statusReason).toBe(h.statusReason);
+
+    // Its URI fixed (a file in the data directory), it connects.
+    const inside = simulatedHostFile(path.join(dataDir, "pm-sneak"), { id: "pm-sneak", cpus: 2, memoryMiB: 2048 });
+    await hostRegister(t.db, { id: "pm-sneak", uri: inside, vmQuota: 1 });
+    await publishEvent(t.db, { type: "topology" });
+    await waitFor("pm-sneak online", async () => ((await hostRow("pm-sneak")).status === "online" ? true : undefined));
+    await admin().hosts.remove({ id: "pm-sneak" });
+    rmSync(outside, { recursive: true, force: true });
   });
 
   it("forgets a removed host: its connection is closed and it is no longer retried", async () => {

@@ -124,6 +124,7 @@ export class Reconciler {
     for (const host of await hostList(this.db)) {
       const conn = this.vms.connections().get(host.id);
       if (!conn) {
+        if (this.vms.uriRefusal(host.id) === host.uri) continue; // marked with the rule's own message
         const reason = this.vms.reconnectState(host.id)?.error ?? `cannot open the libvirt connection to ${host.uri}`;
         await this.markUnreachable(host.id, host.status, reason);
         continue;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnLocalTheater, type TheaterFault } from "@malleo/actors";
-import { AppError, hostReasonForViewers } from "@malleo/core";
+import { AppError, hostReasonForViewers, hostUriPolicyProblem, hostUriProblem, type HostUriPolicy } from "@malleo/core";
 import {
   actorUansPlaceableOnVm,
   hostCapacitySet,
@@ -65,6 +65,8 @@ export class VmManager {
   private readonly hosts = new Map<string, HostConnection>();
   /** Hosts being connected right now (one attempt per host at a time). */
   private readonly connecting = new Map<string, Promise<HostConnection | undefined>>();
+  /** Hosts whose stored URI the rules refuse (id → the URI refused), logged once each. */
+  private readonly refusedUris = new Map<string, string>();
   /** Hosts lost or never reached, with their reconnect schedule. */
   private readonly retries = new Map<string, HostRetry>();
   private stopWatching: (() => void) | undefined;
@@ -96,6 +98,11 @@ export class VmManager {
       databaseUrl?: string;
       /** Every worker's Mediator (this one's first): a theater tries them in turn when its own goes away. */
       mediatorAddresses?: () => string[];
+      /**
+       * This process's URI rules. A stored host row is checked again before every connection:
+       * a row written before the rules existed, or by hand in SQL, is refused rather than opened.
+       */
+      uriPolicy?: HostUriPolicy;
       log: Logger;
     },
   ) {}
@@ -175,6 +182,12 @@ export class VmManager {
    * failure the host is marked unreachable with libvirt's error and retried with backoff.
    */
   private async openHost(h: Host): Promise<HostConnection | undefined> {
+    const refused = hostUriProblem(h.uri) ?? (this.opts.uriPolicy ? hostUriPolicyProblem(h.uri, this.opts.uriPolicy) : null);
+    if (refused) {
+      await this.hostRefused(h, refused);
+      return undefined;
+    }
+    this.refusedUris.delete(h.id);
     let conn: HostConnection | undefined;
     try {
       conn = await HostConnection.open({ id: h.id, uri: h.uri });
@@ -211,6 +224,20 @@ export class VmManager {
       await publishEvent(this.db, { type: "topology" }).catch(() => undefined);
     }
     return conn;
+  }
+
+  /**
+   * A stored URI these rules refuse: never opened, marked unreachable with the rule's message (it
+   * is Malleo's own text, safe for viewers), not retried; editing the host's URI syncs it again.
+   */
+  private async hostRefused(h: Pick<Host, "id" | "uri" | "status" | "statusReason">, problem: string): Promise<void> {
+    const reason = `URI refused: ${problem}`;
+    if (this.refusedUris.get(h.id) !== h.uri) this.opts.log({ event: "host URI refused", hostId: h.id, error: problem });
+    this.refusedUris.set(h.id, h.uri);
+    this.cancelRetry(h.id);
+    if (h.status === "unreachable" && h.statusReason === reason) return;
+    await hostStatusSet(this.db, h.id, { online: false, reason }).catch(() => undefined);
+    await publishEvent(this.db, { type: "topology" }).catch(() => undefined);
   }
 
   /** Marks the host unreachable with the error (its VMs are left as they are) and schedules the next attempt. */
@@ -262,6 +289,11 @@ export class VmManager {
   private cancelRetry(hostId: string): void {
     clearTimeout(this.retries.get(hostId)?.timer);
     this.retries.delete(hostId);
+  }
+
+  /** The stored URI of a host that the URI rules refused (it is never opened), if any. */
+  uriRefusal(hostId: string): string | undefined {
+    return this.refusedUris.get(hostId);
   }
 
   /** The reconnect state of a host that is not connected (its last libvirt error, attempts, next delay). */

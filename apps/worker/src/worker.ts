@@ -64,8 +64,13 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     heartbeatMs: env.MALLEO_THEATER_HEARTBEAT_MS || undefined,
     heartbeatTimeoutMs: env.MALLEO_THEATER_HEARTBEAT_TIMEOUT_MS,
   });
+  const uriPolicy = hostUriPolicyFromEnv(
+    { MALLEO_MODE: env.MALLEO_MODE, MALLEO_SIMULATED_HOSTS: env.MALLEO_SIMULATED_HOSTS },
+    () => env.dataDir,
+  );
   const vms = new VmManager(db, mediator, {
     dataDir: env.dataDir,
+    uriPolicy,
     theaterTimeoutMs: env.MALLEO_THEATER_TIMEOUT_MS,
     // Theaters can only find a restarted worker again at a fixed Mediator address.
     detachTheaters: env.MALLEO_MEDIATOR_PORT !== 0,
@@ -100,10 +105,6 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   vms.mediatorAddress = address;
   await cluster?.lead(address);
 
-  const uriPolicy = hostUriPolicyFromEnv(
-    { MALLEO_MODE: env.MALLEO_MODE, MALLEO_SIMULATED_HOSTS: env.MALLEO_SIMULATED_HOSTS },
-    () => env.dataDir,
-  );
   await registerConfiguredHosts(db, parseConfiguredHosts(env.MALLEO_HOSTS, uriPolicy));
   await vms.connectHosts();
   await vms.restoreVms();
