@@ -1,11 +1,11 @@
 // Theater entry point: one per VM, in a guest image or as a local child process of the worker.
+import { logRecord, stderrSink, type LogLevel } from "@malleo/core";
 import { THEATER_EXIT_CODES, Theater, TheaterRefusedError, builtinBehaviors } from "@malleo/actors";
 import { applicationBehaviors } from "@malleo/examples";
 import { TheaterConfigError, readTheaterConfig } from "./config";
 
-function logLine(fields: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component: "theater", ...fields })}\n`);
-}
+const log = (level: LogLevel, msg: string, fields: Record<string, unknown>) =>
+  stderrSink(logRecord("theater", level, msg, fields));
 
 async function main(): Promise<void> {
   let config;
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     config = readTheaterConfig(process.argv.slice(2), process.env);
   } catch (error) {
     if (!(error instanceof TheaterConfigError)) throw error;
-    logLine({ level: "error", msg: "bad arguments", error: error.message });
+    log("error", "bad arguments", { error: error.message });
     process.exit(THEATER_EXIT_CODES.badArguments);
   }
   const { vmId, fault } = config;
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   // A local theater is tied to its parent by IPC: when the parent goes, so do we (no orphans).
   if (process.send) {
     process.on("disconnect", () => {
-      logLine({ level: "warn", vmId, msg: "parent process went away; exiting" });
+      log("warn", "parent process went away; exiting", { vmId });
       process.exit(THEATER_EXIT_CODES.stopped);
     });
   }
@@ -34,14 +34,14 @@ async function main(): Promise<void> {
     advertisedHost: config.advertisedHost,
     behaviors: { ...builtinBehaviors, ...applicationBehaviors },
     onFatal: (reason) => {
-      logLine({ level: "error", vmId, msg: "fatal", reason });
+      log("error", "fatal", { vmId, reason });
       process.exit(THEATER_EXIT_CODES.refused);
     },
     faults:
       fault === "crash-before-migration-ack"
         ? {
             beforeMigrationAck: () => {
-              logLine({ level: "warn", vmId, msg: "fault injected: exiting before acknowledging a migration" });
+              log("warn", "fault injected: exiting before acknowledging a migration", { vmId });
               process.exit(THEATER_EXIT_CODES.faultInjected);
             },
           }
@@ -52,10 +52,10 @@ async function main(): Promise<void> {
     await theater.start();
   } catch (error) {
     if (error instanceof TheaterRefusedError) {
-      logLine({ level: "error", vmId, msg: "registration refused", reason: error.message });
+      log("error", "registration refused", { vmId, reason: error.message });
       process.exit(THEATER_EXIT_CODES.refused);
     }
-    logLine({ level: "error", vmId, msg: "could not start", error: (error as Error).message });
+    log("error", "could not start", { vmId, error: (error as Error).message });
     process.exit(THEATER_EXIT_CODES.failed);
   }
   await theater.stopped;

@@ -1,7 +1,2 @@
-/** Structured logs: one JSON object a line on stderr, with the operation id on every line of its work. */
-export function createLogger(component: string) {
-  return (entry: Record<string, unknown>) => {
-    process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), component, ...entry })}\n`);
-  };
-}
-export type Logger = ReturnType<typeof createLogger>;
+/** The worker's logs: the one schema of packages/core's log.ts, with the operation id on every line of its work. */
+export { createLogger, type Logger } from "@malleo/core";

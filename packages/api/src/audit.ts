@@ -1,4 +1,5 @@
 import { auditAppend, type Db } from "@malleo/db";
+import { logLine, logRecord } from "@malleo/core";
 import type { AuthUser } from "./auth/authenticate";
 import { sanitizeForRecord, sanitizeText } from "./input-guard";
 
@@ -37,14 +38,6 @@ export async function auditMutation(
       operationId: operationIdOf(e.path, e.rawInput, e.result.ok ? e.result.data : undefined),
     });
   } catch (err) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        service: "api",
-        msg: "audit row not recorded",
-        path: e.path,
-        error: (err as Error).message,
-      }),
-    );
+    console.error(logLine(logRecord("api", "error", "audit row not recorded", { path: e.path, error: (err as Error).message })));
   }
 }
