@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applicationPause, distribution, longestIdleMs, type ActivityBits } from "./pause";
+import { applicationPause, distribution, longestIdleMs, normalGapMs, type ActivityBits } from "./pause";
 
 /** A window with progress at the given milliseconds. */
 function active(startMs: number, length: number, at: number[]): ActivityBits {
@@ -48,6 +48,21 @@ describe("applicationPause", () => {
 
   it("is null for an application that made no progress before (finished or stopped)", () => {
     expect(applicationPause([active(0, 3000, every(2100, 3000, 5))], 2000, 2500)).toBeNull();
+  });
+});
+
+describe("normalGapMs", () => {
+  it("is the median idle stretch over the baseline before a moment, whatever follows it", () => {
+    // Every 10 ms before 2000, every 50 ms after: the gap before 2000 is 9, before 3000 it is 49.
+    const w = active(0, 4000, [...every(0, 2000, 10), ...every(2000, 4000, 50)]);
+    expect(normalGapMs([w], 2000)).toBe(9);
+    expect(normalGapMs([w], 3000)).toBe(49);
+    expect(normalGapMs([w], 2000, 500)).toBe(9);
+  });
+
+  it("is null when nothing progressed in the baseline, and 0 when every millisecond did", () => {
+    expect(normalGapMs([active(0, 3000, every(2100, 3000, 5))], 2000)).toBeNull();
+    expect(normalGapMs([active(0, 3000, every(0, 3000, 1))], 2000)).toBe(0);
   });
 });
 

@@ -53,6 +53,17 @@ export interface ApplicationPause {
 }
 
 /**
+ * The application's normal gap between progress: the median stretch without progress over the
+ * `baselineMs` before `beforeMs`; null when it made no progress at all there (finished, or stopped).
+ */
+export function normalGapMs(windows: ActivityBits[], beforeMs: number, baselineMs = 1000): number | null {
+  const before = idleRuns(windows, beforeMs - baselineMs, beforeMs);
+  if (before.active === 0) return null;
+  const sorted = [...before.runs].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/**
  * The application's pause over [fromMs, toMs): the longest interval without progress, less the
  * normal gap measured over the `baselineMs` before `fromMs`. An application that made no
  * progress at all before the operation (finished, or stopped) has no pause to speak of: null.
@@ -63,12 +74,10 @@ export function applicationPause(
   toMs: number,
   baselineMs = 1000,
 ): ApplicationPause | null {
-  const before = idleRuns(windows, fromMs - baselineMs, fromMs);
-  if (before.active === 0) return null;
-  const sorted = [...before.runs].sort((a, b) => a - b);
-  const normalGapMs = sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const gap = normalGapMs(windows, fromMs, baselineMs);
+  if (gap === null) return null;
   const idleMs = longestIdleMs(windows, fromMs, toMs);
-  return { pauseMs: Math.max(0, idleMs - normalGapMs), idleMs, normalGapMs };
+  return { pauseMs: Math.max(0, idleMs - gap), idleMs, normalGapMs: gap };
 }
 
 export interface Distribution {

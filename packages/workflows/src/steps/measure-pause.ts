@@ -1,4 +1,4 @@
-import { applicationPause, longestIdleMs, type ActivityBits, type ApplicationPause } from "@malleo/core";
+import { longestIdleMs, normalGapMs, type ActivityBits, type ApplicationPause } from "@malleo/core";
 import { fx, sleep } from "../runtime";
 import type { OperationContext } from "./context";
 
@@ -77,8 +77,9 @@ export async function measureApplicationPause(
   if (!targets) return null;
   const windows = [...sources.map(fromRecorded), ...targets];
   if (windows.length === 0) return null;
-  const normal = applicationPause(windows, w.startedMs, w.startedMs, BASELINE_MS);
-  if (!normal) return null;
+  // The normal gap is the second before the operation started; the pause is measured over the holds.
+  const gap = normalGapMs(windows, w.startedMs, BASELINE_MS);
+  if (gap === null) return null;
   const idleMs = longestIdleMs(windows, w.heldFromMs, end);
-  return { pauseMs: Math.max(0, idleMs - normal.normalGapMs), idleMs, normalGapMs: normal.normalGapMs };
+  return { pauseMs: Math.max(0, idleMs - gap), idleMs, normalGapMs: gap };
 }
