@@ -1,7 +1,9 @@
 // The split/merge workflow on REAL guests: libvirt's qemu driver (KVM when a probe boot shows it
 // works, QEMU software emulation otherwise), the project's guest image on the malleo0 bridge,
 // theaters inside the guests — with heat diffusion running throughout. Same invariants as on
-// simulated hosts: grid bit-identical to a sequential run, no actor lost, no domain left behind.
+// simulated hosts: grid bit-identical to a sequential run, no actor lost, no domain left behind —
+// also after a guest dies and its application is restored from a checkpoint onto a fresh guest.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +17,8 @@ import { startWorker, type RunningWorker } from "../../apps/worker/src/worker";
 import { GUEST_BRIDGE, GUEST_BRIDGE_CIDR, prepareGuestEnvironment, teardownGuestBridge } from "./environment";
 import { waitFor, waitForOperationEnd } from "@malleo/testing";
 
-const HEAT: HeatConfig = { width: 32, height: 16, actors: 4, maxIterations: 1500, iterationDelayMs: 20 };
+// Long enough to still be running after the split, the merge and the death of a guest below.
+const HEAT: HeatConfig = { width: 32, height: 16, actors: 4, maxIterations: 6000, iterationDelayMs: 20 };
 const APP = "heat-guests";
 const HOST = "pm-qemu";
 const SOURCE_ID = "0b5e3c1a-2222-4a4a-8a8a-000000000001";
@@ -79,6 +82,8 @@ describe.skipIf(!environment.ok)("split and merge on real guests", () => {
         MALLEO_GUEST_DIR: environment.image.dir,
         MALLEO_THEATER_TIMEOUT_MS: "120000",
         MALLEO_READY_TIMEOUT_MS: "120000",
+        MALLEO_CHECKPOINT_MS: "0", // the test takes its checkpoint itself, before it kills a guest
+        MALLEO_THEATER_LOST_GRACE_MS: "1000",
       }),
     );
   });
@@ -94,7 +99,7 @@ describe.skipIf(!environment.ok)("split and merge on real guests", () => {
     teardownGuestBridge();
   });
 
-  it("splits a guest into two guests, merges them back, and the grid is bit-identical to a sequential run", async () => {
+  it("splits a guest into two guests, merges them back, survives the death of a guest, and the grid is bit-identical to a sequential run", async () => {
     await assertNoOrphans();
     const split = await submitSplit(t.db, { vmId: SOURCE_ID, count: 2, targetHostIds: [HOST, HOST] }, "test");
     const splitDone = await terminal(split.id);
@@ -134,6 +139,28 @@ describe.skipIf(!environment.ok)("split and merge on real guests", () => {
     expect(afterMerge.map((v) => [v.hostId, v.vcpus, v.memoryMiB, v.actors.length])).toEqual([[HOST, 2, 512, HEAT.actors]]);
     await assertNoOrphans();
 
+    // The guest dies (powered off under libvirt, as a crash or a host-side kill would): its
+    // theater is detected lost, the VM is booted afresh and heat restored from the checkpoint.
+    const app = () => t.db.application.findUniqueOrThrow({ where: { id: APP } });
+    const taken = await worker.checkpoints.take(APP, "manual");
+    if (!("written" in taken)) throw new Error(`no checkpoint of ${APP}: ${taken.skipped}`);
+    const written = await taken.written;
+    expect(written.iteration).toBeLessThan(HEAT.maxIterations!); // still running: the kill below matters
+    const merged = afterMerge[0]!;
+    execFileSync("virsh", ["-c", "qemu:///system", "destroy", merged.name], { stdio: "pipe" });
+    await waitFor("the guest's loss to be recorded", () =>
+      t.db.auditEvent.findFirst({ where: { procedure: "theater.lost" } }).then((r) => r ?? undefined),
+    );
+    const recovered = await waitFor(
+      "heat to be recovered on a fresh guest",
+      () => t.db.auditEvent.findFirst({ where: { procedure: "application.recovered" } }).then((r) => r ?? undefined),
+      { timeoutMs: 240_000, intervalMs: 500 },
+    );
+    expect(recovered.input).toMatchObject({ applicationId: APP, checkpoint: { sequence: written.sequence } });
+    expect(await app()).toMatchObject({ status: "running", statusReason: null, restoreEpoch: 1 });
+    expect((await t.db.vm.findUniqueOrThrow({ where: { id: merged.id } })).state).toBe("running");
+    await assertNoOrphans();
+
     const uans = heatActorSpecs(APP, HEAT).map((s) => s.uan);
     await waitFor(
       "heat to finish",
@@ -141,7 +168,7 @@ describe.skipIf(!environment.ok)("split and merge on real guests", () => {
         const app = await t.db.application.findUniqueOrThrow({ where: { id: APP } });
         return app.iteration >= HEAT.maxIterations! ? true : undefined;
       },
-      { timeoutMs: 240_000, intervalMs: 200 },
+      { timeoutMs: 400_000, intervalMs: 200 },
     );
     const states = await worker.mediator.collectStates(uans);
     expect(states.size).toBe(HEAT.actors);

@@ -9,7 +9,7 @@ export default defineConfig({
   test: {
     include: ["scripts/guest/**/*.guests.test.ts"],
     globalSetup: ["scripts/test-global-setup.ts"],
-    testTimeout: 300_000,
+    testTimeout: 600_000,
     hookTimeout: 300_000,
     fileParallelism: false,
   },

@@ -1,4 +1,4 @@
-import { OPERATION_STATUSES, TRANSFER_MODES, transferModeOfInput } from "@malleo/core";
+import { OPERATION_STATUSES, TRANSFER_MODES, operationTransferMode } from "@malleo/core";
 import { auditList, operationGet, type Db } from "@malleo/db";
 import { z } from "zod";
 import { migrationEstimates, transferProgress } from "./estimates";
@@ -105,7 +105,7 @@ export async function operationDetail(db: Db, id: string): Promise<OperationDeta
   ]);
   return operationDetailOutput.parse({
     ...op,
-    transfer: transferModeOfInput(op.input),
+    transfer: operationTransferMode(op),
     readyDecision: op.readyDecision === "extend" || op.readyDecision === "abort" ? op.readyDecision : null,
     progress,
     audit: audit.items,

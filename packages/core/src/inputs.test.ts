@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeInput, splitInput } from "./inputs";
+import { mergeInput, operationTransferMode, splitInput } from "./inputs";
 
 const id = "6f1c2a7e-9a59-4c1e-8b0a-2b1d1f6f7a10";
 const id2 = "7a2c2a7e-9a59-4c1e-8b0a-2b1d1f6f7a11";
@@ -32,5 +32,15 @@ describe("split and merge inputs", () => {
   it("accepts valid requests", () => {
     expect(splitInput.safeParse({ vmId: id, count: 2, targetHostIds: ["pm-2", "pm-3"] }).success).toBe(true);
     expect(mergeInput.safeParse({ vmIds: [id, id2], targetHostId: "pm-1" }).success).toBe(true);
+  });
+});
+
+describe("operationTransferMode", () => {
+  it("reads the column first, then the input, and calls an operation from before transfer modes a barrier", () => {
+    expect(operationTransferMode({ transferMode: "barrier", input: { transfer: "live" } })).toBe("barrier");
+    expect(operationTransferMode({ transferMode: null, input: { transfer: "barrier" } })).toBe("barrier");
+    expect(operationTransferMode({ transferMode: null, input: { transfer: "live" } })).toBe("live");
+    expect(operationTransferMode({ transferMode: null, input: { vmId: "x" } })).toBe("barrier");
+    expect(operationTransferMode({ transferMode: "sideways", input: null })).toBe("barrier");
   });
 });

@@ -10,10 +10,16 @@ const hostId = z.string().min(1, { error: "a host id is required" }).max(64, { e
  */
 export const TRANSFER_MODES = ["live", "barrier"] as const;
 export type TransferMode = (typeof TRANSFER_MODES)[number];
-/** The transfer mode an operation's stored input asked for; "live" when it names none (older rows). */
-export function transferModeOfInput(input: unknown): TransferMode {
-  const mode = (input as { transfer?: unknown } | null)?.transfer;
-  return (TRANSFER_MODES as readonly unknown[]).includes(mode) ? (mode as TransferMode) : "live";
+const isTransferMode = (m: unknown): m is TransferMode => (TRANSFER_MODES as readonly unknown[]).includes(m);
+/**
+ * An operation's transfer mode, the one reading of it: the `transfer_mode` column, written at
+ * submit; for a row without it, the mode its input asked for; for an operation accepted before
+ * transfer modes existed (neither), "barrier", which is how it ran.
+ */
+export function operationTransferMode(op: { transferMode: string | null; input: unknown }): TransferMode {
+  if (isTransferMode(op.transferMode)) return op.transferMode;
+  const asked = (op.input as { transfer?: unknown } | null)?.transfer;
+  return isTransferMode(asked) ? asked : "barrier";
 }
 
 const transferMode = z.enum(TRANSFER_MODES, { error: 'transfer is "live" or "barrier"' }).default("live");

@@ -35,11 +35,13 @@ describe("the one log schema", () => {
     log({ event: "host unreachable", error: "refused" });
     log({ event: "fatal", level: "error" });
     log({ event: "odd level", level: "loud" });
+    log({ msg: "from a record", level: "warn" });
     expect(lines.map((l) => [l.msg, l.level])).toEqual([
       ["host connected", "info"],
       ["host unreachable", "warn"],
       ["fatal", "error"],
       ["odd level", "info"],
+      ["from a record", "warn"],
     ]);
     expect(lines.every((l) => l.component === "worker" && !("event" in l))).toBe(true);
   });

@@ -53,15 +53,16 @@ export const stderrSink: LogSink = (record) => {
 };
 
 /**
- * A logger in the event style the worker uses: `log({ event, ...fields })`. `event` becomes the
- * message; the level is the entry's own `level`, else `warn` when it carries an `error` field,
+ * A logger in the event style the worker uses: `log({ event, ...fields })`. `event` (or `msg`)
+ * becomes the message; the level is the entry's own `level`, else `warn` when it carries an `error` field,
  * else `info`.
  */
 export function createLogger(component: string, sink: LogSink = stderrSink) {
-  return (entry: Record<string, unknown> & { event?: unknown; level?: unknown }) => {
-    const { event, level, ...fields } = entry;
+  return (entry: Record<string, unknown> & { event?: unknown; msg?: unknown; level?: unknown }) => {
+    const { event, msg, level, ...fields } = entry;
     const lvl = typeof level === "string" && (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : undefined;
-    sink(logRecord(component, lvl ?? ("error" in fields ? "warn" : "info"), typeof event === "string" ? event : "log", fields));
+    const message = typeof event === "string" ? event : typeof msg === "string" ? msg : "log";
+    sink(logRecord(component, lvl ?? ("error" in fields ? "warn" : "info"), message, fields));
   };
 }
 export type Logger = ReturnType<typeof createLogger>;

@@ -10,7 +10,7 @@
  * rolled back.
  */
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { AppError, transferModeOfInput, type OperationPlan } from "@malleo/core";
+import { AppError, operationTransferMode, type OperationPlan } from "@malleo/core";
 import { operationGet, operationRecordCost, operationReleaseLocks, operationTransition, publishEvent } from "@malleo/db";
 import { durably, recordedStep } from "./recorded-step";
 import { fx } from "./runtime";
@@ -33,7 +33,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
   const { db } = fx();
   const op = await durably("load", () => operationGet(db, operationId));
   if (!op) throw new AppError("NOT_FOUND", `operation ${operationId} does not exist`);
-  const ctx: OperationContext = { operationId, plan: op.plan as unknown as OperationPlan, mode: transferModeOfInput(op.input) };
+  const ctx: OperationContext = { operationId, plan: op.plan as unknown as OperationPlan, mode: operationTransferMode(op) };
   const startedMs = await durably("start", async () => {
     await operationTransition(db, operationId, "running", { from: ["queued"] });
     return Date.now();
