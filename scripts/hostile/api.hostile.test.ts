@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { hashPassword } from "../../packages/api/src/auth/passwords";
 import { createEventHub } from "../../packages/api/src/event-hub";
 import { handleApiRequest } from "../../packages/api/src/http";
+import { httpCaller } from "../../packages/api/src/testing/http";
 import { hostileReportPath } from "./report";
 
 let t: TestDatabase;
@@ -22,23 +23,10 @@ interface Reply {
   data: unknown;
 }
 
+const api = httpCaller(() => t.db);
 async function send(procedure: string, body: string, query: boolean): Promise<Reply> {
-  const headers = new Headers({ "content-type": "application/json", cookie });
-  const url = `http://localhost/api/trpc/${procedure}${query ? `?input=${encodeURIComponent(body)}` : ""}`;
-  const req = new Request(url, { method: query ? "GET" : "POST", headers, ...(query ? {} : { body }) });
-  const res = await handleApiRequest(req, { db: t.db, events: createEventHub("postgres://unused") });
-  const text = await res.text();
-  let json: { result?: { data: unknown }; error?: { json?: { message?: string } } } = {};
-  try {
-    json = JSON.parse(text) as typeof json;
-  } catch {
-    // a non-JSON answer keeps an empty message: the assertion below names it
-  }
-  return {
-    status: res.status,
-    message: json.error?.json?.message ?? "",
-    data: json.result ? superjson.deserialize(json.result.data as never) : undefined,
-  };
+  const r = await api.call(procedure, undefined, { cookie, query, rawBody: body });
+  return { status: r.status, message: r.message ?? "", data: r.data };
 }
 
 const call = (procedure: string, input: unknown, query = false) =>

@@ -1,33 +1,18 @@
 import { userCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
-import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "./auth/passwords";
 import { createEventHub } from "./event-hub";
 import { handleApiRequest } from "./http";
+import { httpCaller } from "./testing/http";
 
 /** Passwords over their lifetime: a user changes their own, an admin resets and re-enables. */
 let t: TestDatabase;
 let admin = "";
 let userId = "";
 
-async function call(path: string, input: unknown, cookie = "", query = false) {
-  const body = JSON.stringify(superjson.serialize(input));
-  const req = new Request(`http://localhost/api/trpc/${path}${query ? `?input=${encodeURIComponent(body)}` : ""}`, {
-    method: query ? "GET" : "POST",
-    headers: { "content-type": "application/json", cookie },
-    ...(query ? {} : { body }),
-  });
-  const res = await handleApiRequest(req, { db: t.db, events: createEventHub("postgres://unused") });
-  const json = (await res.json()) as { result?: { data: unknown }; error?: { json: { message: string } } };
-  const data = (json.result ? superjson.deserialize(json.result.data as never) : undefined) as Record<string, unknown>;
-  return {
-    status: res.status,
-    data,
-    message: json.error?.json.message,
-    cookie: res.headers.get("set-cookie")?.split(";")[0] ?? "",
-  };
-}
+const api = httpCaller(() => t.db);
+const call = (path: string, input: unknown, cookie = "", query = false) => api.call(path, input, { cookie, query });
 const signIn = (name: string, password: string) => call("auth.signIn", { name, password });
 const me = async (cookie: string) => (await call("auth.me", undefined, cookie, true)).status;
 

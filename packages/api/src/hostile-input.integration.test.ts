@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { applicationUpsert, auditAppend, hostUpsert, userCreate, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
-import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "./auth/passwords";
 import { createEventHub } from "./event-hub";
 import { handleApiRequest } from "./http";
+import { httpCaller } from "./testing/http";
 
 /**
  * Hostile input at the API boundary, against a real Postgres: refused with a 400 that says why,
@@ -15,21 +15,11 @@ let t: TestDatabase;
 let cookie = "";
 const vmId = randomUUID();
 
+const api = httpCaller(() => t.db);
 async function call(path: string, input: unknown, opts: { cookie?: string; query?: boolean; rawBody?: string } = {}) {
-  const headers = new Headers({ "content-type": "application/json" });
-  if (opts.cookie) headers.set("cookie", opts.cookie);
-  const body = opts.rawBody ?? JSON.stringify(superjson.serialize(input));
-  const url = `http://localhost/api/trpc/${path}${opts.query ? `?input=${encodeURIComponent(body)}` : ""}`;
-  const req = new Request(url, { method: opts.query ? "GET" : "POST", headers, ...(opts.query ? {} : { body }) });
-  const res = await handleApiRequest(req, { db: t.db, events: createEventHub("postgres://unused") });
-  const json = (await res.json()) as { result?: { data: unknown }; error?: { json: { message: string } } };
-  if (opts.rawBody === undefined && res.status >= 500) throw new Error(`server error ${res.status}: ${JSON.stringify(json)}`);
-  return {
-    status: res.status,
-    data: (json.result ? superjson.deserialize(json.result.data as never) : undefined) as Record<string, unknown>,
-    error: json.error?.json,
-    setCookie: res.headers.get("set-cookie"),
-  };
+  const r = await api.call(path, input, opts);
+  if (opts.rawBody === undefined && r.status >= 500) throw new Error(`server error ${r.status}: ${r.text}`);
+  return r;
 }
 
 /** History's readers, each of which one poisoned row used to break for every user. */

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "./auth/passwords";
 import { createEventHub } from "./event-hub";
 import { handleApiRequest } from "./http";
+import { httpCaller } from "./testing/http";
 
 /**
  * Split, merge and cancel with a client's idempotency key and deadline, against a real
@@ -16,20 +17,8 @@ let t: TestDatabase;
 let cookie = "";
 const vms = { a: randomUUID(), b: randomUUID(), c: randomUUID(), d: randomUUID() };
 
-async function call(path: string, input: unknown) {
-  const req = new Request(`http://localhost/api/trpc/${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie },
-    body: JSON.stringify(superjson.serialize(input)),
-  });
-  const res = await handleApiRequest(req, { db: t.db, events: createEventHub("postgres://unused") });
-  const json = (await res.json()) as {
-    result?: { data: unknown };
-    error?: { json: { message: string; data: { appCode: string | null } } };
-  };
-  const data = (json.result ? superjson.deserialize(json.result.data as never) : undefined) as Record<string, unknown>;
-  return { status: res.status, data, message: json.error?.json.message, appCode: json.error?.json.data.appCode };
-}
+const api = httpCaller(() => t.db);
+const call = (path: string, input: unknown) => api.call(path, input, { cookie });
 
 const key = () => `k-${randomUUID()}`;
 const split = (vmId: string) => ({ vmId, count: 2, targetHostIds: ["pm-1", "pm-2"] });

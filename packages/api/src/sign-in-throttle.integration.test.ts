@@ -6,6 +6,7 @@ import { hashPassword } from "./auth/passwords";
 import type { SignInThrottle } from "./auth/throttle";
 import { createEventHub } from "./event-hub";
 import { handleApiRequest } from "./http";
+import { httpCaller } from "./testing/http";
 
 /**
  * Sign-in throttling against a real Postgres. The window's clock is the test's: it is moved
@@ -15,20 +16,14 @@ let t: TestDatabase;
 let clock = new Date("2026-12-01T09:00:00Z");
 const throttle: SignInThrottle = { perAccount: 3, perClient: 6, windowMs: 60_000, now: () => clock };
 
+const api = httpCaller(() => t.db);
 async function signIn(name: string, password: string, headers: Record<string, string> = {}, trustProxy = false) {
-  const req = new Request("http://localhost/api/trpc/auth.signIn", {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(superjson.serialize({ name, password })),
-  });
-  const res = await handleApiRequest(req, {
-    db: t.db,
-    events: createEventHub("postgres://unused"),
-    signInThrottle: throttle,
-    origin: { trustProxy },
-  });
-  const json = (await res.json()) as { error?: { json: { message: string } } };
-  return { status: res.status, message: json.error?.json.message, retryAfter: res.headers.get("retry-after") };
+  const r = await api.call(
+    "auth.signIn",
+    { name, password },
+    { headers, handler: { signInThrottle: throttle, origin: { trustProxy } } },
+  );
+  return { status: r.status, message: r.message, retryAfter: r.headers.get("retry-after") };
 }
 
 beforeAll(async () => {
