@@ -140,7 +140,7 @@ describe("split and merge failure modes", () => {
     // A domain not ours already holds the second target's name on pm-3: a real libvirt conflict.
     const plan = op0.plan as unknown as OperationPlan;
     const squatter = plan.targets[1]!.name;
-    await worker.vms.hostConnection("pm-3")!.domainCreate({ name: squatter, uuid: randomUUID(), vcpus: 1, memoryMiB: 256 });
+    await worker.vms.connections().get("pm-3")!.domainCreate({ name: squatter, uuid: randomUUID(), vcpus: 1, memoryMiB: 256 });
     hold.release();
     const op = await finished(op0.id);
     expect(op.status).toBe("rolled_back");
@@ -149,7 +149,7 @@ describe("split and merge failure modes", () => {
     expect(await t.db.vm.count({ where: { createdBy: op.id, state: { not: "deleted" } } })).toBe(0);
     // The squatter is not ours: it is still there, and we remove it ourselves.
     expect((await worker.vms.listDomains()).some((d) => d.name === squatter)).toBe(true);
-    await worker.vms.hostConnection("pm-3")!.domainDestroy(squatter);
+    await worker.vms.connections().get("pm-3")!.domainDestroy(squatter);
     await assertActorsWhereRecorded();
     await assertNoOrphans();
   });
@@ -173,7 +173,7 @@ describe("split and merge failure modes", () => {
 
   it("a target theater dies in the middle of Transfer: rolled back, every actor back on the source", async () => {
     const [heat] = await heatVms();
-    worker.vms.nextTheaterFault = "crash-before-migration-ack";
+    worker.vms.testing.failNextTheater("crash-before-migration-ack");
     const op = await finished(
       (await submitSplit(t.db, { vmId: heat!.id, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester")).id,
     );
@@ -265,7 +265,7 @@ describe("split and merge failure modes", () => {
     const pm2 = await t.db.host.findUniqueOrThrow({ where: { id: "pm-2" } });
     // pm-2 goes away: its URI now names a file that does not exist, and its connection is closed.
     await t.db.host.update({ where: { id: "pm-2" }, data: { uri: `test://${dataDir}/gone/pm-2.xml` } });
-    await worker.vms.disconnectHost("pm-2");
+    await worker.vms.testing.disconnectHost("pm-2");
     const submitted = await submitMerge(t.db, { vmIds: sources.map((v) => v.id), targetHostId: "pm-1" }, "tester");
     const pending = await waitFor("clean-up pending", async () => {
       const o = await t.db.operation.findUniqueOrThrow({ where: { id: submitted.id } });

@@ -16,6 +16,7 @@ import {
 import type { Mediator } from "@malleo/mediator";
 import type { ProvisionRequest } from "@malleo/workflows/worker";
 import type { Logger } from "./log";
+import type { Provisioner } from "./provisioner";
 
 export interface GuestSettings {
   /** Directory of the built guest image (vmlinuz, initrd.img): `npm run guest:build`. */
@@ -33,7 +34,7 @@ export interface GuestSettings {
  * Mediator, and the theater inside registers at boot. A restarted worker reads the secret back
  * from the running domain's command line, so a guest that is still up is adopted, not rebooted.
  */
-export class GuestTheaters {
+export class GuestTheaters implements Provisioner {
   private readonly net: GuestNetwork;
   private readonly reserved = new Set<string>();
   private readonly accelerators = new Map<string, AcceleratorChoice>();

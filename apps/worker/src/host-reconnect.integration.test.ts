@@ -133,7 +133,7 @@ describe("reconnect with backoff", () => {
 
     // The machine goes away (its node file disappears) and the connection drops.
     renameSync(file, `${file}.away`);
-    await worker.vms.disconnectHost("pm-3");
+    await worker.vms.testing.disconnectHost("pm-3");
     const down = await waitFor("pm-3 unreachable", async () => {
       const row = await hostRow("pm-3");
       return row.status === "unreachable" ? row : undefined;

@@ -11,7 +11,7 @@ import { seedApplicationVm, seedSimulatedHosts, waitFor, waitForOperationEnd } f
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
 
-const HEAT: HeatConfig = { width: 64, height: 48, actors: 16, maxIterations: 1500, iterationDelayMs: 2 };
+const HEAT: HeatConfig = { width: 64, height: 48, actors: 16, maxIterations: 4000, iterationDelayMs: 2 };
 let SOURCE_ID: string;
 
 let t: TestDatabase;
@@ -53,7 +53,7 @@ beforeAll(async () => {
           if (operationId === breakHostBefore && step === "provision") {
             const file = path.join(dataDir, "hosts", "pm-gone.xml");
             renameSync(file, `${file}.away`);
-            await worker.vms.disconnectHost("pm-gone");
+            await worker.vms.testing.disconnectHost("pm-gone");
           }
           await effects.beforeStep?.(operationId, step);
         },

@@ -223,7 +223,7 @@ describe("checkpoints and recovery", () => {
     // pm-2 goes away (its node file disappears, the connection drops) and takes heat-2's theater with it.
     renameSync(hostFile, `${hostFile}.away`);
     try {
-      await worker!.vms.disconnectHost("pm-2");
+      await worker!.vms.testing.disconnectHost("pm-2");
       process.kill(worker!.vms.theaterPid(lostVm)!, "SIGKILL");
       const recovered = await waitFor(
         "heat to be recovered on another host",
