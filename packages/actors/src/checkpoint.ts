@@ -1,0 +1,86 @@
+import { spawnReply, type ActorCell } from "./actor-cells";
+import { migratedActorOf } from "./migration";
+import type { MigratedActor, RestoreRequest, SnapshotReply, SpawnReply } from "./protocol";
+import type { TheaterRuntime } from "./theater-runtime";
+
+/**
+ * Checkpoints on the theater's side: a copy of actors as a migration would ship them
+ * (snapshot), actors installed from such a copy (restore), and an application's actors dropped
+ * before it is restored (discard).
+ */
+export class Checkpoints {
+  constructor(private readonly rt: TheaterRuntime) {}
+
+  /**
+   * Each actor as a migration would ship it (state, mailbox with pending self-messages, delivery
+   * order state), without moving or changing it: a checkpoint of actors held at their safe point.
+   */
+  snapshot(uans: string[]): SnapshotReply {
+    const cells = this.rt.cells;
+    const actors: MigratedActor[] = [];
+    const missing: string[] = [];
+    for (const uan of uans) {
+      const cell = cells.byUan.get(uan);
+      if (!cell || cell.incoming || cell.outgoing) {
+        missing.push(uan);
+        continue;
+      }
+      actors.push(migratedActorOf(cell, [...cell.mailbox, ...cells.pendingSelfMessages(cell)]));
+    }
+    // The reply is serialized as it is sent, before anything here runs again: a copy.
+    return { actors, missing, held: actors.filter((a) => cells.byUan.get(a.uan)?.held).map((a) => a.uan) };
+  }
+
+  /**
+   * Installs actors from a checkpoint and lets them run. Their sequence numbers are rebased onto
+   * `seqBase` (the same for every actor of the application), so a message an earlier incarnation
+   * sent that is still on its way arrives as an old number and is dropped as a duplicate.
+   */
+  restore(request: RestoreRequest): SpawnReply {
+    const rt = this.rt;
+    if (rt.stopping) throw new Error("theater is stopping");
+    for (const actor of request.actors) {
+      if (!rt.options.behaviors[actor.behavior]) throw new Error(`unknown behavior "${actor.behavior}" for ${actor.uan}`);
+      if (rt.cells.byUan.has(actor.uan)) throw new Error(`${actor.uan} already lives here`);
+    }
+    const rebase = (n: number, from: number) => request.seqBase + (n - from);
+    const created: ActorCell[] = [];
+    for (const actor of request.actors) {
+      const from = actor.seqBase ?? 0;
+      const cell = rt.cells.createCell(actor.uan, actor.behavior, actor.state);
+      cell.mailbox = actor.mailbox;
+      cell.sendSeq = new Map([...actor.sendSeq].map(([to, n]) => [to, rebase(n, from)]));
+      cell.recvNext = new Map([...actor.recvNext].map(([peer, n]) => [peer, rebase(n, from)]));
+      cell.reorder = new Map(
+        [...actor.reorder].map(([peer, waiting]) => [peer, new Map([...waiting].map(([n, m]) => [rebase(n, from), m]))]),
+      );
+      cell.seqBase = request.seqBase;
+      cell.profile = actor.profile;
+      created.push(cell);
+    }
+    rt.cells.installRunning(created);
+    rt.routing.retryParked(created.map((cell) => cell.uan));
+    rt.log("info", "actors restored", { count: created.length, seqBase: request.seqBase });
+    return spawnReply(created);
+  }
+
+  /** Drops actors (an application about to be restored from a checkpoint) and what waits for them here. */
+  discard(uans: string[]): { discarded: number } {
+    const rt = this.rt;
+    let discarded = 0;
+    for (const uan of uans) {
+      const cell = rt.cells.byUan.get(uan);
+      rt.routing.drop(uan);
+      if (!cell) continue;
+      for (const timer of cell.timers.values()) clearTimeout(timer.timeout);
+      cell.timers.clear();
+      rt.mailboxes.relieve(cell);
+      rt.cells.byUan.delete(uan);
+      rt.mailboxes.unschedule(cell);
+      rt.mediator.forgetProgress(uan);
+      discarded++;
+    }
+    rt.log("info", "actors discarded", { count: discarded });
+    return { discarded };
+  }
+}

@@ -1,0 +1,290 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import {
+  REGISTRATION_REFUSED_PREFIX,
+  RequestTimeoutError,
+  isCount,
+  isHostedActorList,
+  isName,
+  isRecord,
+  parseAddress,
+  parseUan,
+  type Channel,
+  type RegisterReply,
+  type RegisterRequest,
+} from "@malleo/actors";
+import type { MediatorRuntime, TheaterInfo, TheaterRecord } from "./mediator-runtime";
+
+/**
+ * The theater registry: which VMs may register (their secrets and the actors placed on them),
+ * which theater is registered for each VM and on which connection, registration itself,
+ * waiting for a theater, losing one, and the heartbeat that notices a hung one.
+ */
+export class TheaterRegistry {
+  private readonly expectedSecrets = new Map<string, Buffer>();
+  private readonly theaters = new Map<string, TheaterRecord>();
+  private readonly vmOfChannel = new Map<Channel, string>();
+  private readonly registrationWaiters = new Map<string, Set<(info: TheaterInfo) => void>>();
+  private readonly lostListeners = new Set<(vmId: string) => void>();
+  /** Per VM, the actors it may bring in at registration besides those the directory puts there. */
+  private readonly placements = new Map<string, Set<string>>();
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly pinging = new Set<Channel>();
+
+  constructor(private readonly rt: MediatorRuntime) {}
+
+  /** See Mediator.expectTheater. */
+  expectTheater(vmId: string, secret: string, options: { actors?: Iterable<string> } = {}): void {
+    if (!vmId || !secret) throw new Error("expectTheater needs a VM id and a non-empty secret");
+    this.expectedSecrets.set(vmId, digest(secret));
+    if (options.actors !== undefined) this.placements.set(vmId, new Set(options.actors));
+    else this.placements.delete(vmId);
+  }
+
+  /** Null when `secret` is the one expected for `vmId`; why not otherwise. */
+  whySecretRefused(vmId: string, secret: string): string | null {
+    const expected = this.expectedSecrets.get(vmId);
+    if (!expected) return `no theater is expected for VM ${vmId}`;
+    if (!timingSafeEqual(expected, digest(secret))) return `wrong secret for VM ${vmId}`;
+    return null;
+  }
+
+  /** The VM is gone: no theater may register for it any more. */
+  forgetVm(vmId: string): void {
+    this.expectedSecrets.delete(vmId);
+    this.placements.delete(vmId);
+  }
+
+  theater(vmId: string): TheaterInfo | undefined {
+    const info = this.theaters.get(vmId)?.info;
+    return info ? { ...info } : undefined;
+  }
+
+  /** The registered theater of `vmId`, connected or not. */
+  record(vmId: string): TheaterRecord | undefined {
+    return this.theaters.get(vmId);
+  }
+
+  /** Every registered theater. */
+  records(): TheaterRecord[] {
+    return [...this.theaters.values()];
+  }
+
+  vmIds(): string[] {
+    return [...this.theaters.keys()];
+  }
+
+  /** The VM whose registered theater this connection is; undefined if it is not one. */
+  vmOf(channel: Channel): string | undefined {
+    return this.vmOfChannel.get(channel);
+  }
+
+  /** The registered, connected theater of `vmId`, or an error. */
+  connected(vmId: string): TheaterRecord {
+    const record = this.theaters.get(vmId);
+    if (!record || !record.channel.isOpen) throw new Error(`VM ${vmId} has no registered theater`);
+    return record;
+  }
+
+  /** Whether `vmId` has a registered theater whose connection is open. */
+  isConnected(vmId: string): boolean {
+    return this.theaters.get(vmId)?.channel.isOpen === true;
+  }
+
+  awaitTheater(vmId: string, timeoutMs: number): Promise<TheaterInfo> {
+    const registered = this.theater(vmId);
+    if (registered) return Promise.resolve(registered);
+    return new Promise((resolve, reject) => {
+      const waiters = this.registrationWaiters.get(vmId) ?? new Set();
+      this.registrationWaiters.set(vmId, waiters);
+      const waiter = (info: TheaterInfo) => {
+        clearTimeout(timer);
+        resolve({ ...info });
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`the theater of VM ${vmId} did not register within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  }
+
+  onTheaterLost(callback: (vmId: string) => void): () => void {
+    this.lostListeners.add(callback);
+    return () => this.lostListeners.delete(callback);
+  }
+
+  /**
+   * A theater on a connection admitted for `admittedVm` registers, bringing the actors it hosts
+   * (after a Mediator restart): only those placed on its VM enter the directory.
+   */
+  register(request: RegisterRequest, channel: Channel, admittedVm: string | undefined): RegisterReply {
+    const rt = this.rt;
+    const refuse = (reason: string): never => {
+      rt.log("warn", "theater registration refused", {
+        vmId: isName(request?.vmId) ? request.vmId : undefined,
+        reason,
+        remote: channel.remote,
+      });
+      // The error reply carries the reason; close once it has been written.
+      setImmediate(() => void channel.end(`registration refused: ${reason}`));
+      throw new Error(`${REGISTRATION_REFUSED_PREFIX}${reason}`);
+    };
+    if (
+      !isRecord(request) ||
+      !isName(request.vmId) ||
+      !isName(request.secret) ||
+      !isCount(request.pid) ||
+      !isName(request.address) ||
+      !isHostedActorList(request.actors)
+    ) {
+      return refuse("malformed registration");
+    }
+    if (request.vmId !== admittedVm) return refuse(`this connection was admitted for another VM`);
+    try {
+      parseAddress(request.address);
+    } catch {
+      return refuse(`malformed address ${JSON.stringify(request.address)}`);
+    }
+    const secretRefused = this.whySecretRefused(request.vmId, request.secret);
+    if (secretRefused) return refuse(secretRefused);
+    const current = this.theaters.get(request.vmId);
+    if (current && current.channel.isOpen) {
+      // The same process coming back (its old connection half-dead) takes over; another one is a duplicate.
+      const sameTheater = current.info.pid === request.pid && current.info.address === request.address;
+      if (!sameTheater) return refuse(`VM ${request.vmId} already has a registered theater`);
+      current.channel.destroy("replaced by a new connection from the same theater");
+    }
+    if (this.vmOfChannel.has(channel)) return refuse("this connection is already registered");
+
+    const info: TheaterInfo = { vmId: request.vmId, address: request.address, pid: request.pid, registeredAt: new Date() };
+    this.theaters.set(info.vmId, { info, channel, stopping: false });
+    this.vmOfChannel.set(channel, info.vmId);
+    // A theater that re-registers after a Mediator restart brings its actors back into the
+    // directory — only those placed on its VM.
+    const refused: Array<{ uan: string; reason: string }> = [];
+    for (const actor of request.actors) {
+      const reason = this.whyNotHere(actor.uan, info.vmId);
+      if (reason === null) rt.directory.recordActor(actor, info.vmId);
+      else refused.push({ uan: actor.uan, reason });
+    }
+    if (refused.length > 0)
+      rt.log("warn", "actors refused at registration: not placed on this VM", {
+        vmId: info.vmId,
+        remote: channel.remote,
+        count: refused.length,
+        first: refused.slice(0, 5),
+      });
+    rt.log("info", "theater registered", {
+      vmId: info.vmId,
+      address: info.address,
+      pid: info.pid,
+      actors: request.actors.length - refused.length,
+    });
+    const waiters = this.registrationWaiters.get(info.vmId);
+    this.registrationWaiters.delete(info.vmId);
+    for (const waiter of waiters ?? []) waiter(info);
+    const reply: RegisterReply = { accepted: true, peerKey: rt.peerKey };
+    const mediators = this.failoverAddresses();
+    if (mediators) reply.mediators = mediators;
+    return reply;
+  }
+
+  private failoverAddresses(): string[] | undefined {
+    if (!this.rt.options.mediatorAddresses) return undefined;
+    try {
+      const addresses = this.rt.options.mediatorAddresses();
+      for (const address of addresses) parseAddress(address);
+      return addresses.length > 0 ? addresses : undefined;
+    } catch (error) {
+      this.rt.log("error", "mediatorAddresses failed; theaters keep their list", { error: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  /** Null when the theater of `vmId` may bring `uan` with it at registration; why not otherwise. */
+  private whyNotHere(uan: string, vmId: string): string | null {
+    try {
+      parseUan(uan);
+    } catch {
+      return "not a UAN";
+    }
+    const entry = this.rt.directory.get(uan);
+    if (entry?.vmId === vmId) return null;
+    if (entry && this.isConnected(entry.vmId)) return `lives on VM ${entry.vmId}`;
+    const placed = this.placements.get(vmId);
+    if (placed && !placed.has(uan)) return "not placed on this VM";
+    return null;
+  }
+
+  /** The connection closed: if it was a registered theater's, that theater is gone (and lost, unless stopping). */
+  disconnected(channel: Channel, reason: string): void {
+    const vmId = this.vmOfChannel.get(channel);
+    this.vmOfChannel.delete(channel);
+    if (!vmId) return;
+    const record = this.theaters.get(vmId);
+    if (!record || record.channel !== channel) return;
+    this.theaters.delete(vmId);
+    this.rt.ready.theaterGone(vmId, new Error(`theater of VM ${vmId} disconnected: ${reason}`));
+    if (record.stopping) return;
+    // The directory keeps its actors: they are lost only if the theater never comes back.
+    this.rt.log("warn", "theater lost", { vmId, reason });
+    for (const listener of this.lostListeners) {
+      try {
+        listener(vmId);
+      } catch (error) {
+        this.rt.log("error", "theater-lost listener threw", { error: (error as Error).message });
+      }
+    }
+  }
+
+  /** The theater is being stopped: its disconnect is expected, and it is registered no more. */
+  unregisterForStop(vmId: string): TheaterRecord | undefined {
+    const record = this.theaters.get(vmId);
+    if (!record) return undefined;
+    record.stopping = true;
+    this.theaters.delete(vmId);
+    return record;
+  }
+
+  /** The Mediator stops: every coming disconnect is expected. */
+  markAllStopping(): void {
+    for (const record of this.theaters.values()) record.stopping = true;
+  }
+
+  // ── Heartbeat ─────────────────────────────────────────────────────────────────────────────
+
+  startHeartbeat(intervalMs: number): void {
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), intervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private heartbeat(): void {
+    const timeoutMs = this.rt.options.heartbeatTimeoutMs ?? 5_000;
+    for (const record of this.theaters.values()) {
+      const channel = record.channel;
+      if (this.pinging.has(channel) || !channel.isOpen) continue;
+      this.pinging.add(channel);
+      channel
+        .request({ type: "directory", entries: [] }, timeoutMs)
+        .catch((error: unknown) => {
+          if (error instanceof RequestTimeoutError && channel.isOpen) {
+            this.rt.log("warn", "theater did not answer a heartbeat; closing its connection", {
+              vmId: record.info.vmId,
+              timeoutMs,
+            });
+            channel.destroy(`no answer to a heartbeat within ${timeoutMs} ms`);
+          }
+        })
+        .finally(() => this.pinging.delete(channel));
+    }
+  }
+}
+
+export function digest(secret: string): Buffer {
+  return createHash("sha256").update(secret).digest();
+}
