@@ -1,6 +1,7 @@
 // `malleo hosts | vms | ops | split | merge | cancel | ready | watch` — the command-line client of the
 // Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
+import { hostUse } from "@malleo/core";
 import { apiClient } from "./client";
 import { parseTransfer, readyCommand, UsageError } from "./commands";
 import { mergeRequest, splitRequest, targetLines } from "./placement";
@@ -71,16 +72,15 @@ async function main(): Promise<number> {
     case "hosts": {
       const topo = await api.topology.get.query();
       const rows = topo.hosts.map((h) => {
-        const vcpus = h.vms.reduce((s, v) => s + v.vcpus, 0);
-        const mem = h.vms.reduce((s, v) => s + v.memoryMiB, 0);
+        const used = hostUse(h.vms);
         return {
           id: h.id,
           status: h.status,
-          vms: h.vms.length,
+          vms: used.vms,
           vmQuota: h.vmQuota,
-          vcpus,
+          vcpus: used.vcpus,
           cpus: h.cpus,
-          memoryMiB: mem,
+          memoryMiB: used.memoryMiB,
           capacityMiB: h.memoryMiB,
         };
       });
