@@ -1,8 +1,10 @@
 // `malleo hosts | vms | ops | split | merge | cancel | ready | watch` — the command-line client of the
 // Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
-import { apiClient, type ApiClient } from "./client";
+import { hostUse } from "@malleo/core";
+import { apiClient } from "./client";
 import { parseTransfer, readyCommand, UsageError } from "./commands";
+import { mergeRequest, splitRequest, targetLines } from "./placement";
 import { mib, ms, table } from "./table";
 import { watchOperation } from "./watch";
 
@@ -13,10 +15,12 @@ commands:
   vms [--host H] [--app A]                VMs with vCPUs, memory, state and actors
   ops [--status S] [--kind K] [--vm V] [--host H] [--operator O] [--limit N]
                                           operations, newest first
-  split <vm> --hosts H1,H2[,…] [--transfer live|barrier]
-                                          split a VM into one new VM per host named
-  merge <vm> <vm> [<vm>…] --host H [--transfer live|barrier]
-                                          merge VMs of one application onto host H
+  split <vm> --hosts H1,H2[,…] | --count N [--transfer live|barrier]
+                                          split a VM into one new VM per host named, or into
+                                          N new VMs on the hosts the console would choose
+  merge <vm> <vm> [<vm>…] [--host H] [--transfer live|barrier]
+                                          merge VMs of one application onto host H (default:
+                                          the host the console would choose)
   cancel <operation-id>                   cancel an operation (until its Transfer completes)
   ready extend|abort <operation-id>       answer a ready barrier that timed out: wait longer, or abort (roll back)
   watch <operation-id>                    follow an operation's steps live (server-sent events) until it ends
@@ -37,6 +41,7 @@ const { values: opts, positionals } = parseArgs({
     json: { type: "boolean", default: false },
     host: { type: "string" },
     hosts: { type: "string" },
+    count: { type: "string" },
     app: { type: "string" },
     status: { type: "string" },
     kind: { type: "string" },
@@ -50,16 +55,6 @@ const { values: opts, positionals } = parseArgs({
 
 function print(json: unknown, human: () => string): void {
   process.stdout.write(opts.json ? `${JSON.stringify(json, null, 2)}\n` : `${human()}\n`);
-}
-
-async function vmIdsByName(api: ApiClient, names: string[]): Promise<string[]> {
-  const topo = await api.topology.get.query();
-  const vms = topo.hosts.flatMap((h) => h.vms);
-  return names.map((n) => {
-    const vm = vms.find((v) => v.name === n || v.id === n);
-    if (!vm) throw new UsageError(`no VM named ${n}; \`malleo vms\` lists them`);
-    return vm.id;
-  });
 }
 
 async function main(): Promise<number> {
@@ -77,16 +72,15 @@ async function main(): Promise<number> {
     case "hosts": {
       const topo = await api.topology.get.query();
       const rows = topo.hosts.map((h) => {
-        const vcpus = h.vms.reduce((s, v) => s + v.vcpus, 0);
-        const mem = h.vms.reduce((s, v) => s + v.memoryMiB, 0);
+        const used = hostUse(h.vms);
         return {
           id: h.id,
           status: h.status,
-          vms: h.vms.length,
+          vms: used.vms,
           vmQuota: h.vmQuota,
-          vcpus,
+          vcpus: used.vcpus,
           cpus: h.cpus,
-          memoryMiB: mem,
+          memoryMiB: used.memoryMiB,
           capacityMiB: h.memoryMiB,
         };
       });
@@ -169,28 +163,27 @@ async function main(): Promise<number> {
     }
     case "split": {
       const [vm] = args;
-      if (!vm || !opts.hosts) throw new UsageError("usage: malleo split <vm> --hosts H1,H2[,…] [--transfer live|barrier]");
+      if (!vm || (!opts.hosts && !opts.count))
+        throw new UsageError("usage: malleo split <vm> --hosts H1,H2[,…] | --count N [--transfer live|barrier]");
       const transfer = parseTransfer(opts.transfer);
-      const hosts = opts.hosts.split(",").filter(Boolean);
-      const [vmId] = await vmIdsByName(api, [vm]);
-      const op = await api.operations.split.mutate({ vmId: vmId!, count: hosts.length, targetHostIds: hosts, transfer });
+      const { vmId, targetHostIds, preview } = splitRequest(await api.topology.get.query(), vm, opts);
+      const op = await api.operations.split.mutate({ vmId, count: targetHostIds.length, targetHostIds, transfer });
       print(
         op,
         () =>
-          `accepted: split ${vm} into ${hosts.length} VMs on ${hosts.join(", ")} (${transfer} transfer) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+          `accepted: split ${vm} into ${targetHostIds.length} VMs on ${targetHostIds.join(", ")} (${transfer} transfer) — operation ${op.id}\n${targetLines(preview)}\n  follow it: malleo watch ${op.id}`,
       );
       return 0;
     }
     case "merge": {
-      if (args.length < 2 || !opts.host)
-        throw new UsageError("usage: malleo merge <vm> <vm> [<vm>…] --host H [--transfer live|barrier]");
+      if (args.length < 2) throw new UsageError("usage: malleo merge <vm> <vm> [<vm>…] [--host H] [--transfer live|barrier]");
       const transfer = parseTransfer(opts.transfer);
-      const vmIds = await vmIdsByName(api, args);
-      const op = await api.operations.merge.mutate({ vmIds, targetHostId: opts.host, transfer });
+      const { vmIds, targetHostId } = mergeRequest(await api.topology.get.query(), args, opts.host);
+      const op = await api.operations.merge.mutate({ vmIds, targetHostId, transfer });
       print(
         op,
         () =>
-          `accepted: merge ${args.join(", ")} onto ${opts.host} (${transfer} transfer) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+          `accepted: merge ${args.join(", ")} onto ${targetHostId} (${transfer} transfer) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
       );
       return 0;
     }

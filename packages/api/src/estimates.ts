@@ -1,4 +1,5 @@
 import { operationActorsArrived, stepDurations, type Db } from "@malleo/db";
+import type { MigrationEstimates } from "./pause-estimate";
 
 export interface StepSample {
   operationId: string;
@@ -6,19 +7,6 @@ export interface StepSample {
   status: string;
   ms: number;
   detail: unknown;
-}
-
-/** What past operations measured: the basis of the plan preview's pause estimate. */
-export interface MigrationEstimates {
-  /** Operations the figures come from. */
-  samples: number;
-  /** Mean measured duration of each step that succeeded, in ms. */
-  meanStepMs: Record<string, number>;
-  /** Transfer throughput over every measured transfer. */
-  bytesPerSecond: number | null;
-  actorsPerSecond: number | null;
-  /** Mean serialized size of an actor (state + mailbox) when it moved. */
-  bytesPerActor: number | null;
 }
 
 function transferDetail(detail: unknown): { moved: number; bytes: number } | null {

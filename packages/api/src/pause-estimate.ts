@@ -1,12 +1,26 @@
 import type { TransferMode } from "@malleo/core";
+import { z } from "zod";
 
-/** What past operations measured (operations.estimates); the fields the pause estimate uses. */
-export interface PauseBasis {
-  samples: number;
-  bytesPerSecond: number | null;
-  actorsPerSecond: number | null;
-  bytesPerActor: number | null;
-}
+/**
+ * What past operations measured (`operations.estimates`): the basis of the plan preview's pause
+ * estimate. Declared once, here (the browser imports this file): the API's output schema, the
+ * server's summary (`estimates.ts`) and the dialogs all use it.
+ */
+export const migrationEstimatesOutput = z.object({
+  /** Operations the figures come from. */
+  samples: z.number().int(),
+  /** Mean measured duration of each step that succeeded, in ms. */
+  meanStepMs: z.record(z.string(), z.number()),
+  /** Transfer throughput over every measured transfer. */
+  bytesPerSecond: z.number().nullable(),
+  actorsPerSecond: z.number().nullable(),
+  /** Mean serialized size of an actor (state + mailbox) when it moved. */
+  bytesPerActor: z.number().nullable(),
+});
+export type MigrationEstimates = z.infer<typeof migrationEstimatesOutput>;
+
+/** The fields the pause estimate uses. */
+export type PauseBasis = Omit<MigrationEstimates, "meanStepMs">;
 
 /**
  * The fixed part of one actor's pause in a live transfer, on top of moving its bytes: holding it

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { hostUse, placeableCapacity, type HostUsage } from "./capacity";
+import { hostUnreachable } from "./placement/problems";
 import { AppError } from "./errors";
 
 /**
@@ -245,12 +246,6 @@ export function checkHostRemovable(hostId: string, liveVms: { name: string }[]):
  * acceptance: at creation time the libvirt call itself decides.)
  */
 export function checkTargetHostsReachable(hosts: { id: string; status: string; statusReason: string | null }[]): void {
-  for (const h of hosts) {
-    if (h.status === "online") continue;
-    throw new AppError(
-      "HOST_UNREACHABLE",
-      `host ${h.id} is ${h.status}${h.statusReason ? ` (${h.statusReason})` : ""}; no VM can be created on it until it is back — choose another target host`,
-      { hostId: h.id, status: h.status },
-    );
-  }
+  const down = hosts.find((h) => h.status !== "online");
+  if (down) throw hostUnreachable(down);
 }

@@ -51,4 +51,3 @@ export {
   type SiteStats,
 } from "./crawler-site";
 export { applicationActorSpecs, applicationBehaviors, type ApplicationKind, type CrawlerApplicationConfig } from "./applications";
-export { planApplicationSplit, planCrawlerSplit, planHeatSplit, planMergeOrder, type MeasuredActor } from "./placement";

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   AppError,
-  checkHostsCanTake,
-  checkTargetHostsReachable,
+  checkPlanPlacement,
   mergeInput,
   planMerge,
   planSplit,
@@ -24,7 +23,6 @@ import {
   vmReserve,
   type Db,
   type DbOrTx,
-  type HostUsage,
   type Operation,
   UniqueViolation,
 } from "@malleo/db";
@@ -63,28 +61,7 @@ export async function checkPlanCapacity(
   plan: OperationPlan,
   opts: { ownTargetsOf?: string; requireReachable?: boolean } = {},
 ): Promise<void> {
-  checkPlanFits(await hostUsageList(db, [...new Set(plan.targets.map((t) => t.hostId))]), plan, opts);
-}
-
-/** The check of `checkPlanCapacity` against the target hosts' usage as read. */
-function checkPlanFits(
-  hosts: HostUsage[],
-  plan: OperationPlan,
-  opts: { ownTargetsOf?: string; requireReachable?: boolean },
-): void {
-  const hostIds = [...new Set(plan.targets.map((t) => t.hostId))];
-  for (const id of hostIds) {
-    if (!hosts.some((h) => h.id === id)) throw new AppError("NOT_FOUND", `host ${id} is not registered`, { hostId: id });
-  }
-  if (opts.requireReachable) checkTargetHostsReachable(hosts);
-  const leaving = new Set(plan.sources.map((s) => s.id));
-  checkHostsCanTake(
-    hosts.map((h) => ({
-      ...h,
-      vms: h.vms.filter((v) => !leaving.has(v.id) && (opts.ownTargetsOf === undefined || v.createdBy !== opts.ownTargetsOf)),
-    })),
-    plan.targets.map((t) => ({ hostId: t.hostId, resources: t })),
-  );
+  checkPlanPlacement(await hostUsageList(db, [...new Set(plan.targets.map((t) => t.hostId))]), plan, opts);
 }
 
 /**
@@ -96,7 +73,7 @@ export async function reserveTargets(db: Db, operationId: string, plan: Operatio
   await vmReserve(
     db,
     plan.targets.map((t) => t.hostId),
-    (hosts) => checkPlanFits(hosts, plan, { ownTargetsOf: operationId }),
+    (hosts) => checkPlanPlacement(hosts, plan, { ownTargetsOf: operationId }),
     plan.targets.map((t) => ({
       id: t.id,
       name: t.name,

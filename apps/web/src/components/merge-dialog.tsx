@@ -1,12 +1,12 @@
 "use client";
 
-import { sumResources, type TransferMode } from "@malleo/core";
+import { defaultMergeTarget, mergeBlocker, previewMerge, type TransferMode } from "@malleo/core";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { describeError } from "../lib/errors";
 import { formatMiB, plural } from "../lib/format";
-import { defaultMergeTarget, hostOptionLabel, mergeBlocker, mergeProblems } from "../lib/placement";
+import { hostChoiceLabel } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPCClient } from "../trpc/react";
 import type { TopologyHost } from "../trpc/types";
@@ -37,9 +37,10 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
 
   const sources = selected.map((id) => vms.find((v) => v.id === id)).filter((v) => v !== undefined);
   const targetHostId = chosenTarget ?? defaultMergeTarget(hosts, sources);
-  const problems = mergeProblems(hosts, sources, targetHostId);
-  const total = sumResources(sources);
-  const actors = sources.reduce((s, v) => s + v.actorCount, 0);
+  // The server's own rules (@malleo/core): the merged VM, the hosts after, every refusal.
+  const preview = previewMerge({ hosts, sources, targetHostId });
+  const problems = preview.problems.map((p) => p.message);
+  const merged = preview.targets[0]!;
   const applications = [...new Set(vms.map((v) => v.applicationId))].sort();
 
   const toggle = (id: string, on: boolean) => setSelected((s) => (on ? [...s, id] : s.filter((x) => x !== id)));
@@ -76,7 +77,7 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
           {vms
             .filter((v) => v.applicationId === app)
             .map((vm) => {
-              const blocker = mergeBlocker(vm);
+              const blocker = mergeBlocker(vm)?.message ?? null;
               return (
                 <label
                   key={vm.id}
@@ -104,9 +105,9 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
       <label className="field">
         <span className="field__label">Target host</span>
         <select data-testid="merge-target" value={targetHostId} onChange={(e) => setChosenTarget(e.target.value)}>
-          {hosts.map((h) => (
-            <option key={h.id} value={h.id}>
-              {hostOptionLabel(h, new Set(selected))}
+          {(preview.choices[0] ?? []).map((c) => (
+            <option key={c.hostId} value={c.hostId} disabled={!c.choosable && c.hostId !== targetHostId}>
+              {hostChoiceLabel(c)}
             </option>
           ))}
         </select>
@@ -115,18 +116,11 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
       <TransferModeChoice name="merge" value={transfer} onChange={setTransfer} />
 
       <p className="summary" data-testid="merge-summary">
-        Result: <strong>{total.vcpus} vCPU</strong> · <strong>{formatMiB(total.memoryMiB)}</strong> ·{" "}
-        <strong>{plural(actors, "actor")}</strong> on <strong>{targetHostId || "—"}</strong>
+        Result: <strong>{merged.vcpus} vCPU</strong> · <strong>{formatMiB(merged.memoryMiB)}</strong> ·{" "}
+        <strong>{plural(merged.actors, "actor")}</strong> on <strong>{targetHostId || "—"}</strong>
       </p>
 
-      {problems.length === 0 && (
-        <PlanPreview
-          hosts={hosts}
-          leaving={new Set(selected)}
-          targets={[{ label: "merged VM", hostId: targetHostId, vcpus: total.vcpus, memoryMiB: total.memoryMiB, actors }]}
-          transfer={transfer}
-        />
-      )}
+      {problems.length === 0 && <PlanPreview preview={preview} labels={["merged VM"]} transfer={transfer} />}
 
       {problems.length > 0 && (
         <ul className="callout callout--warn" data-testid="merge-problems">

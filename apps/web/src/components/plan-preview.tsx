@@ -1,21 +1,11 @@
 "use client";
 
 import { expectedPause, type PauseEstimate } from "@malleo/api/pause-estimate";
-import type { TransferMode } from "@malleo/core";
+import type { PlacementPreview, TransferMode } from "@malleo/core";
 import { useQuery } from "@tanstack/react-query";
 import { formatBytes, formatDuration, formatMiB } from "../lib/format";
-import type { HostView } from "../lib/placement";
-import { hostsAfter } from "../lib/preview";
 import { useTRPC } from "../trpc/react";
 import { TRANSFER_LABELS } from "./transfer-mode";
-
-export interface PreviewTarget {
-  label: string;
-  hostId: string;
-  vcpus: number;
-  memoryMiB: number;
-  actors: number;
-}
 
 /**
  * The plan preview shown before confirming: each host's quota and capacity after the operation,
@@ -23,28 +13,25 @@ export interface PreviewTarget {
  * other, for comparison), from the speed past operations measured.
  */
 export function PlanPreview({
-  hosts,
-  leaving,
-  targets,
+  preview,
+  labels,
   transfer,
 }: {
-  hosts: HostView[];
-  leaving: ReadonlySet<string>;
-  targets: PreviewTarget[];
+  /** From @malleo/core's previewSplit / previewMerge. */
+  preview: PlacementPreview;
+  /** One per target: "#1", "merged VM". */
+  labels: string[];
   transfer: TransferMode;
 }) {
   const trpc = useTRPC();
   // Each opened dialog asks again: the operation that just finished may have measured a transfer.
   const estimates = useQuery({ ...trpc.operations.estimates.queryOptions(), staleTime: 0 });
   const e = estimates.data;
+  const targets = preview.targets.map((t, i) => ({ ...t, label: labels[i] ?? `#${i + 1}` }));
   const actors = targets.reduce((s, t) => s + t.actors, 0);
   const pause = expectedPause(e, actors, transfer);
   const other = expectedPause(e, actors, transfer === "live" ? "barrier" : "live");
-  const after = hostsAfter(
-    hosts,
-    leaving,
-    targets.map((t) => ({ hostId: t.hostId, resources: { vcpus: t.vcpus, memoryMiB: t.memoryMiB } })),
-  );
+  const after = preview.hostsAfter;
   const perActor = e?.bytesPerActor ?? null;
 
   return (
@@ -92,11 +79,11 @@ export function PlanPreview({
               <td className={`num${h.slots > h.vmQuota ? " over" : ""}`}>
                 {h.slots} / {h.vmQuota}
               </td>
-              <td className={`num${h.vcpus > h.cpus ? " over" : ""}`}>
-                {h.vcpus} / {h.cpus}
+              <td className={`num${h.vcpus > h.limitVcpus ? " over" : ""}`}>
+                {h.vcpus} / {h.limitVcpus}
               </td>
-              <td className={`num${h.memoryMiB > h.capacityMiB ? " over" : ""}`}>
-                {formatMiB(h.memoryMiB)} / {formatMiB(h.capacityMiB)}
+              <td className={`num${h.memoryMiB > h.limitMemoryMiB ? " over" : ""}`}>
+                {formatMiB(h.memoryMiB)} / {formatMiB(h.limitMemoryMiB)}
               </td>
             </tr>
           ))}

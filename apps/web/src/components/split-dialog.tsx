@@ -1,12 +1,12 @@
 "use client";
 
-import { contiguousGroups, type TransferMode } from "@malleo/core";
+import { defaultSplitTargets, previewSplit, type TransferMode } from "@malleo/core";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { describeError } from "../lib/errors";
 import { formatMiB, plural } from "../lib/format";
-import { defaultSplitTargets, hostOptionLabel, splitProblems, splitShares } from "../lib/placement";
+import { divisionText, hostChoiceLabel } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPCClient } from "../trpc/react";
 import type { TopologyHost, TopologyVm } from "../trpc/types";
@@ -34,10 +34,9 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
     },
   });
 
-  const { shares } = splitShares(source, count);
-  const actorsPer = contiguousGroups(Array.from({ length: source.actorCount }), count).map((g) => g.length);
-  const problems = splitProblems(hosts, source, targets);
-  const leaving = new Set([source.id]);
+  // The server's own rules (@malleo/core): each target's share, the hosts after, every refusal.
+  const preview = previewSplit({ hosts, source, targetHostIds: targets });
+  const problems = preview.problems.map((p) => p.message);
 
   const changeCount = (n: number) => {
     setCount(n);
@@ -68,7 +67,7 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
     >
       <p className="muted">
         {source.name} on {source.hostId}: {source.vcpus} vCPU · {formatMiB(source.memoryMiB)} ·{" "}
-        {plural(source.actorCount, "actor")}. Its resources are divided evenly; actors move in contiguous runs, so neighbours stay
+        {plural(source.actorCount, "actor")}. {divisionText(source, preview)} Actors move in contiguous runs, so neighbours stay
         together.
       </p>
 
@@ -104,16 +103,16 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
                   value={hostId}
                   onChange={(e) => setTargets((t) => t.map((h, j) => (j === i ? e.target.value : h)))}
                 >
-                  {hosts.map((h) => (
-                    <option key={h.id} value={h.id}>
-                      {hostOptionLabel(h, leaving)}
+                  {(preview.choices[i] ?? []).map((c) => (
+                    <option key={c.hostId} value={c.hostId} disabled={!c.choosable && c.hostId !== hostId}>
+                      {hostChoiceLabel(c)}
                     </option>
                   ))}
                 </select>
               </td>
-              <td className="num">{shares[i]?.vcpus ?? "—"}</td>
-              <td className="num">{shares[i] ? formatMiB(shares[i].memoryMiB) : "—"}</td>
-              <td className="num">{actorsPer[i] ?? 0}</td>
+              <td className="num">{preview.division ? preview.targets[i]!.vcpus : "—"}</td>
+              <td className="num">{preview.division ? formatMiB(preview.targets[i]!.memoryMiB) : "—"}</td>
+              <td className="num">{preview.targets[i]?.actors ?? 0}</td>
             </tr>
           ))}
         </tbody>
@@ -121,20 +120,7 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
 
       <TransferModeChoice name="split" value={transfer} onChange={setTransfer} />
 
-      {problems.length === 0 && (
-        <PlanPreview
-          hosts={hosts}
-          leaving={leaving}
-          targets={targets.map((hostId, i) => ({
-            label: `#${i + 1}`,
-            hostId,
-            vcpus: shares[i]?.vcpus ?? 0,
-            memoryMiB: shares[i]?.memoryMiB ?? 0,
-            actors: actorsPer[i] ?? 0,
-          }))}
-          transfer={transfer}
-        />
-      )}
+      {problems.length === 0 && <PlanPreview preview={preview} labels={targets.map((_, i) => `#${i + 1}`)} transfer={transfer} />}
 
       {problems.length > 0 && (
         <ul className="callout callout--warn" data-testid="split-problems">

@@ -1,12 +1,12 @@
 "use client";
 
+import { splitBlocker } from "@malleo/core";
 import { useQuery } from "@tanstack/react-query";
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
 import { useDeferredValue, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 import { describeError } from "../lib/errors";
 import { actorShortName, compactRanges, formatMiB, plural, shortId } from "../lib/format";
-import { splitBlocker } from "../lib/placement";
 import { useTRPC } from "../trpc/react";
 import type { TopologyApplication, TopologyHost, TopologyVm } from "../trpc/types";
 import { useIterationRate, useLive } from "./live-events";
@@ -346,7 +346,7 @@ function useActorDelta(count: number): number | null {
 }
 
 function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => void) | null }) {
-  const blocker = splitBlocker(vm);
+  const blocker = splitBlocker(vm)?.message ?? null;
   const delta = useActorDelta(vm.actorCount);
   // After a live count update the actor list is older than the count until the next refetch.
   const listed = vm.actors.length > 0 && vm.actors.length === vm.actorCount;

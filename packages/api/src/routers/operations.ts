@@ -3,20 +3,13 @@ import { operationGet, operationList, operationOperators, operationSearch } from
 import { cancelOperation, decideReadyTimeout, submitMerge, submitSplit } from "@malleo/workflows";
 import { z } from "zod";
 import { migrationEstimates } from "../estimates";
+import { migrationEstimatesOutput } from "../pause-estimate";
 import { operationDetail, operationDetailOutput, operationOutput, operationStatus } from "../operation-detail";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../trpc";
 
 const operationId = z.uuid({ error: "an operation id is a UUID, as shown in History" });
 
 const submittedOutput = z.object({ id: z.string(), kind: z.enum(["split", "merge"]), status: operationStatus });
-
-const estimatesOutput = z.object({
-  samples: z.number().int(),
-  meanStepMs: z.record(z.string(), z.number()),
-  bytesPerSecond: z.number().nullable(),
-  actorsPerSecond: z.number().nullable(),
-  bytesPerActor: z.number().nullable(),
-});
 
 const dateInput = z.coerce.date({ error: "a date such as 2026-11-25 or 2026-11-25T13:00:00Z" });
 
@@ -117,7 +110,7 @@ export const operationsRouter = createTRPCRouter({
   operators: viewerProcedure.output(z.array(z.string())).query(({ ctx }) => operationOperators(ctx.db)),
 
   /** Measured migration speed and step durations of past operations, for the plan preview's pause estimate. */
-  estimates: viewerProcedure.output(estimatesOutput).query(({ ctx }) => migrationEstimates(ctx.db)),
+  estimates: viewerProcedure.output(migrationEstimatesOutput).query(({ ctx }) => migrationEstimates(ctx.db)),
 
   /** Every operation, newest first; pass the returned `nextCursor` back for the next page. */
   list: viewerProcedure

@@ -33,6 +33,8 @@ const hostOutput = z.object({
   cpuOvercommit: z.number(),
   memoryOvercommit: z.number(),
   status: z.enum(["online", "unreachable"]),
+  /** libvirt's error while unreachable (why no VM can be placed there), else null. */
+  statusReason: z.string().nullable(),
   vms: z.array(vmOutput),
 });
 

@@ -36,10 +36,11 @@ export async function topologySummary(db: Db) {
         cpuOvercommit: number;
         memoryOvercommit: number;
         status: HostStatus;
+        statusReason: string | null;
       }[]
     >`
       SELECT id, name, cpus, memory_mib AS "memoryMiB", vm_quota AS "vmQuota", cpu_overcommit AS "cpuOvercommit",
-             memory_overcommit AS "memoryOvercommit", status FROM hosts ORDER BY id`,
+             memory_overcommit AS "memoryOvercommit", status, status_reason AS "statusReason" FROM hosts ORDER BY id`,
     db.$queryRaw<VmRow[]>`
       SELECT v.id::text, v.name, v.host_id AS "hostId", v.application_id AS "applicationId", v.vcpus, v.memory_mib AS "memoryMiB",
              v.state, v.locked_by::text AS "lockedBy", v.created_at AS "createdAt",

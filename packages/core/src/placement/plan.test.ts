@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { contiguousGroups } from "./placement";
-import { planMerge, planSplit, type PlanVm } from "./plan";
+import { contiguousGroups, planMerge, planSplit, type PlanVm } from "./plan";
 
 const vm = (id: string, hostId: string, extra: Partial<PlanVm> = {}): PlanVm => ({
   id,

@@ -1,6 +1,22 @@
-import { AppError } from "./errors";
-import { contiguousGroups } from "./placement";
-import { divideResources, sumResources, type Resources } from "./resources";
+import { AppError } from "../errors";
+import { divideResources, sumResources, type Resources } from "../resources";
+
+/**
+ * Assigns actors (ordered by ordinal) to `n` targets in contiguous runs, so that neighbours in
+ * a tightly coupled application (heat slabs) stay together. Sizes differ by at most one.
+ */
+export function contiguousGroups<T>(items: readonly T[], n: number): T[][] {
+  const groups: T[][] = [];
+  const base = Math.floor(items.length / n);
+  const rest = items.length % n;
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const size = base + (i < rest ? 1 : 0);
+    groups.push(items.slice(at, at + size));
+    at += size;
+  }
+  return groups;
+}
 
 export interface PlanVm extends Resources {
   id: string;
@@ -8,6 +24,8 @@ export interface PlanVm extends Resources {
   hostId: string;
   applicationId: string;
   state: string;
+  /** The operation holding the VM, if any (read with the VM; the lock itself is taken atomically). */
+  lockedBy?: string | null;
 }
 export interface PlanActor {
   uan: string;
@@ -28,16 +46,27 @@ export interface OperationPlan {
   targets: PlannedTarget[];
 }
 
-function requireRunning(vm: PlanVm): void {
-  if (vm.state !== "running") {
-    throw new AppError("VM_NOT_RUNNING", `VM ${vm.name} is ${vm.state}; only a running VM can be split or merged`, {
+/** Why this VM cannot take part in an operation now (held by another, or not running), or null. */
+export function vmBlocker(vm: Pick<PlanVm, "id" | "name" | "state" | "lockedBy">): AppError | null {
+  if (vm.lockedBy)
+    return new AppError("VM_LOCKED", `VM ${vm.name} is held by operation ${vm.lockedBy}; wait for it to finish`, {
+      vmId: vm.id,
+      operationId: vm.lockedBy,
+    });
+  if (vm.state !== "running")
+    return new AppError("VM_NOT_RUNNING", `VM ${vm.name} is ${vm.state}; only a running VM can be split or merged`, {
       vmId: vm.id,
       state: vm.state,
     });
-  }
+  return null;
 }
 
-/** Split plan: resources divided evenly, actors in contiguous runs by ordinal. */
+function requireRunning(vm: PlanVm): void {
+  const blocker = vmBlocker(vm);
+  if (blocker) throw blocker;
+}
+
+/** Split plan: resources divided as evenly as whole vCPUs and MiB allow (divideResources), actors in contiguous runs by ordinal. */
 export function planSplit(
   source: PlanVm,
   actors: PlanActor[],
