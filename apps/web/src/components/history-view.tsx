@@ -186,7 +186,7 @@ export function HistoryView() {
         </p>
       ) : (
         <div className="panel panel--flush">
-          <table className="table" data-testid="history-table" data-total={history.data.total}>
+          <table className="table table--stack" data-testid="history-table" data-total={history.data.total}>
             <thead>
               <tr>
                 <th>Kind</th>
@@ -211,28 +211,28 @@ export function HistoryView() {
                     data-id={op.id}
                     data-operator={op.operator}
                   >
-                    <td>
+                    <td data-label="Kind">
                       <Link href={`/operations/${op.id}`} className="op-kind">
                         {op.kind === "split" ? "Split" : "Merge"}
                       </Link>
                     </td>
-                    <td>
+                    <td data-label="What">
                       <Link href={`/operations/${op.id}`} className="mono">
                         {operationTitle(op.plan)}
                       </Link>
                       {op.error && <div className="table__error">{op.error}</div>}
                     </td>
-                    <td title={op.createdAt.toISOString()}>
+                    <td data-label="Submitted" title={op.createdAt.toISOString()}>
                       {formatTime(op.createdAt, now)} <span className="muted">· {formatAgo(op.createdAt, now)}</span>
                     </td>
-                    <td data-testid="history-operator">
+                    <td data-label="Operator" data-testid="history-operator">
                       {op.operator}
                       {op.cancelledBy && <div className="muted">cancelled by {op.cancelledBy}</div>}
                     </td>
-                    <td>
+                    <td data-label="Outcome">
                       <StatusBadge status={op.status} />
                     </td>
-                    <td className="num">
+                    <td className="num" data-label="Duration">
                       {took === null ? "—" : formatDuration(took)}
                       {op.pauseMs !== null && (
                         <div className="muted" data-testid="history-pause" title="The application's pause during the move">
@@ -339,7 +339,7 @@ function AuditLog() {
     <section className="panel panel--flush audit" aria-label="Audit log" aria-busy={audit.isPlaceholderData}>
       <h2 className="panel__title audit__title">Audit log — every change requested through the API</h2>
       <table
-        className="table table--compact"
+        className="table table--compact table--stack"
         data-testid="audit-table"
         data-page={audit.isPlaceholderData ? "loading" : page}
         style={audit.isPlaceholderData ? { opacity: 0.5 } : undefined}
@@ -362,10 +362,14 @@ function AuditLog() {
               data-procedure={a.procedure}
               data-ok={String(a.ok)}
             >
-              <td title={a.at.toISOString()}>{formatTime(a.at, now)}</td>
-              <td>{a.actor}</td>
-              <td className="mono">{a.procedure}</td>
-              <td>
+              <td data-label="When" title={a.at.toISOString()}>
+                {formatTime(a.at, now)}
+              </td>
+              <td data-label="Who">{a.actor}</td>
+              <td data-label="Action" className="mono">
+                {a.procedure}
+              </td>
+              <td data-label="Outcome">
                 {a.ok ? (
                   <span className="badge badge--ok">ok</span>
                 ) : (
@@ -376,7 +380,7 @@ function AuditLog() {
                 )}{" "}
                 {!a.ok && <span className="muted">{a.error}</span>}
               </td>
-              <td>
+              <td data-label="Operation">
                 {a.operationId ? (
                   <Link href={`/operations/${a.operationId}`} className="mono">
                     {a.operationId.slice(0, 8)}
