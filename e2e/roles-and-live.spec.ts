@@ -253,6 +253,31 @@ test("History filters, paginates and exports CSV; charts draw what the operation
   expect(lines).toHaveLength(2);
   expect(lines[1]).toContain(",split,rolled_back,otto,");
 
+  // The audit log for an auditor: who created whom with what role, by session, and a viewer's refusal as a message.
+  await page.getByTestId("filter-clear").click();
+  const created = page.getByTestId("audit-row").filter({ hasText: "created user vera (viewer)" });
+  await page.getByTestId("audit-filter-procedure").selectOption("users.create");
+  await expect(created).toHaveCount(1);
+  await expect(created).toHaveAttribute("data-actor", "admin");
+  await expect(created).toHaveAttribute("data-via", "session");
+  await expect(page.getByTestId("audit-table")).toContainText(/When \(UTC/);
+  await page.getByTestId("audit-filter-procedure").selectOption("");
+  await page.getByTestId("audit-filter-actor").selectOption(VIEWER.name);
+  await page.getByTestId("audit-filter-ok").selectOption("false");
+  const refused = page.getByTestId("audit-row");
+  await expect(refused.first()).toHaveAttribute("data-ok", "false");
+  for (const r of await refused.all()) await expect(r).toHaveAttribute("data-actor", VIEWER.name);
+  await expect(refused.filter({ hasText: "requested a split" }).first()).toContainText("this needs the operator role");
+  await keepScreenshot(page, "audit-filtered");
+  // The CSV has the same rows, with the zone of its times in its header.
+  const auditCsv = await page.request.get(`/api/audit.csv?actor=${VIEWER.name}&ok=false`);
+  expect(auditCsv.status()).toBe(200);
+  const auditLines = (await auditCsv.text()).trim().split("\r\n");
+  expect(auditLines[0]).toBe("at_utc,actor,via,procedure,action,target,outcome,error,operation_id");
+  expect(auditLines.length - 1).toBe(Number(await page.getByTestId("audit-table").getAttribute("data-total")));
+  for (const line of auditLines.slice(1)) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z,vera,session,.*,refused,/);
+  expect((await page.request.get("/api/audit.csv?ok=maybe")).status()).toBe(400);
+
   await page.getByTestId("nav-charts").click();
   await expect(page.getByTestId("chart-throughput").locator(".chart__body")).toBeVisible({ timeout: 30_000 });
   // Every operation so far (the split and merge of split-merge.spec.ts when it ran first, and the cancelled split).
