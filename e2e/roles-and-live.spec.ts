@@ -285,6 +285,9 @@ test("History filters, paginates and exports CSV; charts draw what the operation
   await expect(page.getByTestId("chart-throughput").locator(".chart__body")).toHaveAttribute("data-markers", String(operations));
   await expect(page.getByTestId("chart-steps").locator(".chart__body")).toHaveAttribute("data-operations", String(operations));
   await expect(page.getByTestId("chart-cpu")).toBeVisible();
+  // Steps in run order in the legend; operations shaded on the throughput chart with a key of outcomes.
+  await expect(page.getByTestId("chart-steps").locator(".chart__body")).toHaveAttribute("data-steps", /^validate provision /);
+  await expect(page.getByTestId("chart-throughput")).toContainText("rolled back");
   await keepScreenshot(page, "charts");
 });
 
