@@ -285,8 +285,8 @@ test("History filters, paginates and exports CSV; charts draw what the operation
   await expect(page.getByTestId("chart-throughput").locator(".chart__body")).toHaveAttribute("data-markers", String(operations));
   await expect(page.getByTestId("chart-steps").locator(".chart__body")).toHaveAttribute("data-operations", String(operations));
   await expect(page.getByTestId("chart-cpu")).toBeVisible();
-  // Steps in run order in the legend; operations shaded on the throughput chart with a key of outcomes.
-  await expect(page.getByTestId("chart-steps").locator(".chart__body")).toHaveAttribute("data-steps", /^validate provision /);
+  // Steps in run order in the legend (the cancelled split: Validate & plan first, Roll back last); operations shaded on the throughput chart with a key of outcomes.
+  await expect(page.getByTestId("chart-steps").locator(".chart__body")).toHaveAttribute("data-steps", /^validate\b.*\brollback$/);
   await expect(page.getByTestId("chart-throughput")).toContainText("rolled back");
   await keepScreenshot(page, "charts");
 });
