@@ -33,6 +33,16 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    { name: "desktop", testIgnore: /phone\.spec\.ts$/, use: { viewport: { width: 1280, height: 800 } } },
+    {
+      // Every flow again on a phone, once the desktop specs are done (it starts from what they leave).
+      name: "phone",
+      testMatch: /phone\.spec\.ts$/,
+      dependencies: ["desktop"],
+      use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+    },
+  ],
   webServer: {
     // Ctrl-C-like stop, so that scripts/start.ts stops the worker, its theaters and Postgres.
     gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },

@@ -93,8 +93,15 @@ test("an admin changes quota and overcommit, and removes hosts only when no VM r
   const hosts = ((await listed.json()) as { result: { data: { json: { id: string; vms: { name: string }[] }[] } } }).result.data
     .json;
   const busy = hosts.find((h) => h.vms.length > 0)!;
-  page.on("dialog", (d) => void d.accept());
+  // Removal asks first, in the console's own dialog; keeping the host changes nothing.
   await page.getByTestId(`host-remove-${busy.id}`).click();
+  await expect(page.getByTestId("confirm-dialog")).toContainText(`Remove host ${busy.id}?`);
+  await page.getByTestId("confirm-cancel").click();
+  await expect(page.getByTestId("confirm-dialog")).toHaveCount(0);
+  await expect(page.getByTestId(`host-remove-${busy.id}`)).toBeFocused();
+  await expect(page.getByTestId(`host-row-${busy.id}`)).toBeVisible();
+  await page.getByTestId(`host-remove-${busy.id}`).click();
+  await page.getByTestId("confirm-ok").click();
   await expect(page.getByTestId(`host-remove-error-${busy.id}`)).toContainText(
     `Host ${busy.id} still carries ${busy.vms.length} live VM`,
   );
@@ -102,12 +109,14 @@ test("an admin changes quota and overcommit, and removes hosts only when no VM r
   await keepScreenshot(page, "hosts-remove-refused");
 
   await page.getByTestId("host-remove-pm-e2e").click();
+  await page.getByTestId("confirm-ok").click();
   await expect(page.getByTestId("host-row-pm-e2e")).toHaveCount(0);
   await page.getByTestId("host-remove-pm-gone").click();
+  await page.getByTestId("confirm-ok").click();
   await expect(page.getByTestId("host-row-pm-gone")).toHaveCount(0);
 
   // Every change is in the audit log.
   await page.getByTestId("nav-history").click();
-  await expect(page.getByText("hosts.register").first()).toBeVisible();
-  await expect(page.getByText("hosts.remove").first()).toBeVisible();
+  await expect(page.getByTestId("audit-row").filter({ hasText: "registered host" }).first()).toBeVisible();
+  await expect(page.getByTestId("audit-row").filter({ hasText: "removed host" }).first()).toBeVisible();
 });

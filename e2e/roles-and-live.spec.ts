@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { e2eDatabase } from "./database";
-import { keepScreenshot, signIn } from "./helpers";
+import { ADMIN_PASSWORD, keepScreenshot, signIn } from "./helpers";
 
 /**
  * Access control and the live console, in a real browser: an admin creates users and an API
@@ -26,8 +26,10 @@ async function newSignedInPage(browser: Browser, name?: string, password?: strin
 }
 
 test("sign-in refuses a wrong password and the console needs a session", async ({ page }) => {
-  await page.goto("/history");
-  await expect(page).toHaveURL(/\/sign-in$/);
+  await page.goto("/history?kind=split");
+  // Sent to sign in, with the page asked for kept for afterwards.
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fhistory%3Fkind%3Dsplit$/);
+  await expect(page.getByTestId("sign-in-next")).toContainText("/history?kind=split");
   await page.getByTestId("sign-in-name").fill("admin");
   await page.getByTestId("sign-in-password").fill("not the password");
   await page.getByTestId("sign-in-submit").click();
@@ -36,6 +38,12 @@ test("sign-in refuses a wrong password and the console needs a session", async (
   await keepScreenshot(page, "sign-in");
   const api = await page.request.get("/api/trpc/topology.get");
   expect(api.status()).toBe(401);
+  // The right password brings the person back to the page they asked for.
+  await page.getByTestId("sign-in-password").fill(ADMIN_PASSWORD);
+  await page.getByTestId("sign-in-submit").click();
+  await expect(page).toHaveURL(/\/history\?kind=split$/, { timeout: 30_000 });
+  await expect(page.getByTestId("nav-history")).toHaveAttribute("aria-current", "page");
+  await expect(page.getByTestId("nav-topology")).not.toHaveAttribute("aria-current", "page");
 });
 
 test("an admin creates a viewer, an operator and an API token", async ({ page }) => {
@@ -57,12 +65,51 @@ test("an admin creates a viewer, an operator and an API token", async ({ page })
   await page.getByTestId("user-create-submit").click();
   await expect(page.getByTestId("user-error")).toContainText("password: a password has at least 12 characters");
 
+  // A role change asks first: keeping it as it is changes nothing; confirming changes it.
+  await page.getByTestId("user-create-name").fill("rhea");
+  await page.getByTestId("user-create-role").selectOption("viewer");
+  await page.getByTestId("user-create-password").fill("rhea-password-12");
+  await page.getByTestId("user-create-submit").click();
+  await expect(page.getByTestId("user-row-rhea")).toHaveAttribute("data-role", "viewer");
+  await page.getByTestId("user-role-rhea").selectOption("operator");
+  await expect(page.getByTestId("confirm-dialog")).toContainText("Make rhea an operator?");
+  await page.getByTestId("confirm-cancel").click();
+  await expect(page.getByTestId("confirm-dialog")).toHaveCount(0);
+  await expect(page.getByTestId("user-role-rhea")).toHaveValue("viewer");
+  await expect(page.getByTestId("user-row-rhea")).toHaveAttribute("data-role", "viewer");
+  await page.getByTestId("user-role-rhea").selectOption("operator");
+  await page.getByTestId("confirm-ok").click();
+  await expect(page.getByTestId("user-row-rhea")).toHaveAttribute("data-role", "operator");
+  // So does disabling.
+  await page.getByTestId("user-disable-rhea").click();
+  await expect(page.getByTestId("confirm-dialog")).toContainText("rhea is signed out everywhere");
+  await page.getByTestId("confirm-ok").click();
+  await expect(page.getByTestId("user-row-rhea")).toHaveAttribute("data-disabled", "true");
+
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
   await page.getByTestId("token-create-user").selectOption({ label: `${OPERATOR.name} (operator)` });
   await page.getByTestId("token-create-name").fill("e2e cli");
   await page.getByTestId("token-create-submit").click();
   cliToken = (await page.getByTestId("token-secret").textContent())!.trim();
   expect(cliToken).toMatch(/^mlt_/);
-  await expect(page.getByTestId("token-row").filter({ hasText: "e2e cli" })).toBeVisible();
+  await page.getByTestId("token-copy").click();
+  await expect(page.getByTestId("token-copy-state")).toHaveText("Copied to the clipboard.");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(cliToken);
+  const row = page.getByTestId("token-row").filter({ hasText: "e2e cli" });
+  await expect(row).toBeVisible();
+  // Who created it, and when it expires.
+  await expect(row.getByTestId("token-created")).toContainText("by admin");
+  await expect(row.getByTestId("token-expires")).toHaveText("when revoked");
+  // Revoking asks first; a throwaway token is revoked, the CLI's stays.
+  await page.getByTestId("token-create-name").fill("e2e throwaway");
+  await page.getByTestId("token-create-submit").click();
+  const throwaway = page.locator('[data-testid="token-row"][data-name="e2e throwaway"]');
+  await expect(throwaway).toHaveAttribute("data-revoked", "false");
+  await page.getByTestId("token-revoke-e2e throwaway").click();
+  await expect(page.getByTestId("confirm-dialog")).toContainText("Revoke the token “e2e throwaway”?");
+  await page.getByTestId("confirm-ok").click();
+  await expect(throwaway).toHaveAttribute("data-revoked", "true");
+  await expect(row).toHaveAttribute("data-revoked", "false");
   await keepScreenshot(page, "admin");
 });
 
@@ -75,6 +122,13 @@ test("a viewer sees the topology but is offered no change, and the API refuses o
   await expect(page.locator('[data-testid^="split-button-"]')).toHaveCount(0);
   await expect(page.getByTestId("nav-admin")).toHaveCount(0);
   await keepScreenshot(page, "topology-viewer");
+  // Admin is not there for a viewer, and the page says why instead of sending them elsewhere.
+  await page.goto("/admin");
+  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page.getByTestId("admin-needs-role")).toContainText("Admin needs the admin role");
+  await expect(page.getByTestId("admin-needs-role")).toContainText("viewer");
+  await expect(page.getByTestId("users-table")).toHaveCount(0);
+  await page.goto("/");
 
   const r = await page.request.post("/api/trpc/operations.split", {
     data: { json: { vmId: "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10", count: 2, targetHostIds: ["pm-2", "pm-3"] } },
@@ -129,7 +183,6 @@ test("a split in one tab appears live in another; the operator cancels it and se
   await expect(page.getByTestId("preview-pause")).toContainText("Expected pause");
   await expect(page.getByTestId("preview-target")).toHaveCount(2);
   await keepScreenshot(page, "split-preview");
-  page.on("dialog", (d) => void d.accept());
   // Cancel is possible only until Transfer completes, and a split of the demo can finish in a
   // second or two: hold the workflow before its first step (its step rows cannot be written)
   // until the cancel is recorded, so the test does not race the operation.
@@ -142,6 +195,7 @@ test("a split in one tab appears live in another; the operator cancels it and se
     await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
     opId = page.url().split("/").pop()!;
     await page.getByTestId("op-cancel").click();
+    await page.getByTestId("confirm-ok").click();
     await expect(page.getByTestId("op-cancel-requested")).toContainText(`Cancel requested by ${OPERATOR.name}`, {
       timeout: 30_000,
     });
@@ -199,6 +253,31 @@ test("History filters, paginates and exports CSV; charts draw what the operation
   expect(lines).toHaveLength(2);
   expect(lines[1]).toContain(",split,rolled_back,otto,");
 
+  // The audit log for an auditor: who created whom with what role, by session, and a viewer's refusal as a message.
+  await page.getByTestId("filter-clear").click();
+  const created = page.getByTestId("audit-row").filter({ hasText: "created user vera (viewer)" });
+  await page.getByTestId("audit-filter-procedure").selectOption("users.create");
+  await expect(created).toHaveCount(1);
+  await expect(created).toHaveAttribute("data-actor", "admin");
+  await expect(created).toHaveAttribute("data-via", "session");
+  await expect(page.getByTestId("audit-table")).toContainText(/When \(UTC/);
+  await page.getByTestId("audit-filter-procedure").selectOption("");
+  await page.getByTestId("audit-filter-actor").selectOption(VIEWER.name);
+  await page.getByTestId("audit-filter-ok").selectOption("false");
+  const refused = page.getByTestId("audit-row");
+  await expect(refused.first()).toHaveAttribute("data-ok", "false");
+  for (const r of await refused.all()) await expect(r).toHaveAttribute("data-actor", VIEWER.name);
+  await expect(refused.filter({ hasText: "requested a split" }).first()).toContainText("this needs the operator role");
+  await keepScreenshot(page, "audit-filtered");
+  // The CSV has the same rows, with the zone of its times in its header.
+  const auditCsv = await page.request.get(`/api/audit.csv?actor=${VIEWER.name}&ok=false`);
+  expect(auditCsv.status()).toBe(200);
+  const auditLines = (await auditCsv.text()).trim().split("\r\n");
+  expect(auditLines[0]).toBe("at_utc,actor,via,procedure,action,target,outcome,error,operation_id");
+  expect(auditLines.length - 1).toBe(Number(await page.getByTestId("audit-table").getAttribute("data-total")));
+  for (const line of auditLines.slice(1)) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z,vera,session,.*,refused,/);
+  expect((await page.request.get("/api/audit.csv?ok=maybe")).status()).toBe(400);
+
   await page.getByTestId("nav-charts").click();
   await expect(page.getByTestId("chart-throughput").locator(".chart__body")).toBeVisible({ timeout: 30_000 });
   // Every operation so far (the split and merge of split-merge.spec.ts when it ran first, and the cancelled split).
@@ -206,6 +285,9 @@ test("History filters, paginates and exports CSV; charts draw what the operation
   await expect(page.getByTestId("chart-throughput").locator(".chart__body")).toHaveAttribute("data-markers", String(operations));
   await expect(page.getByTestId("chart-steps").locator(".chart__body")).toHaveAttribute("data-operations", String(operations));
   await expect(page.getByTestId("chart-cpu")).toBeVisible();
+  // Steps in run order in the legend (the cancelled split: Validate & plan first, Roll back last); operations shaded on the throughput chart with a key of outcomes.
+  await expect(page.getByTestId("chart-steps").locator(".chart__body")).toHaveAttribute("data-steps", /^validate\b.*\brollback$/);
+  await expect(page.getByTestId("chart-throughput")).toContainText("rolled back");
   await keepScreenshot(page, "charts");
 });
 

@@ -94,8 +94,8 @@ test("Abort at a timed-out ready barrier rolls the split back; a viewer is told 
   await expect(viewer.getByTestId("op-ready-abort")).toHaveCount(0);
   await expect(viewer.getByTestId("op-ready-extend")).toHaveCount(0);
 
-  page.on("dialog", (d) => void d.accept());
   await page.getByTestId("op-ready-abort").click();
+  await page.getByTestId("confirm-ok").click();
   await expect(page.getByTestId("op-status")).toHaveAttribute("data-status", "rolled_back", { timeout: OPERATION_DEADLINE });
   await expect(page.getByTestId("op-error")).toContainText("aborted by the operator while 64 actor(s) were not ready");
   await expect(page.getByTestId("step-ready")).toHaveAttribute("data-status", "failed");

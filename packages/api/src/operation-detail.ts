@@ -78,6 +78,10 @@ export const auditOutput = z.object({
   ok: z.boolean(),
   error: z.string().nullable(),
   operationId: z.string().nullable(),
+  /** "session" or "token"; null for the worker's records and rows from before it was kept. */
+  via: z.string().nullable(),
+  /** What the action was on, in words; null where the operation id says it. */
+  target: z.string().nullable(),
 });
 
 /** What the operation page shows: operations.get returns it, and live events carry it. */

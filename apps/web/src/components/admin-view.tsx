@@ -4,8 +4,10 @@ import { ROLE_ABILITIES, ROLES, type Role } from "@malleo/api/roles";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { describeError } from "../lib/errors";
-import { formatAgo, formatTime } from "../lib/format";
+import { formatAgo, formatInstant, formatTime } from "../lib/format";
 import { useTRPC } from "../trpc/react";
+import { ConfirmDialog } from "./confirm-dialog";
+import { CopyButton } from "./copy-button";
 import { HostsAdmin } from "./hosts-admin";
 import { useNow } from "./use-now";
 import { useUser } from "./user-context";
@@ -47,12 +49,16 @@ function Users() {
   const [name, setName] = useState("");
   const [role, setRoleChoice] = useState<Role>("viewer");
   const [password, setPassword] = useState("");
+  // A role change or a disable waits for the admin to confirm it.
+  const [confirming, setConfirming] = useState<
+    { kind: "role"; id: string; name: string; from: Role; to: Role } | { kind: "disable"; id: string; name: string } | null
+  >(null);
   const failure = create.error ?? setRole.error ?? disable.error ?? enable.error ?? reset.error;
 
   return (
     <section className="panel" aria-label="Users">
       <h2 className="panel__title">Users</h2>
-      <table className="table table--compact" data-testid="users-table">
+      <table className="table table--compact table--stack" data-testid="users-table">
         <thead>
           <tr>
             <th>Name</th>
@@ -64,16 +70,20 @@ function Users() {
         <tbody>
           {users.data?.map((u) => (
             <tr key={u.id} data-testid={`user-row-${u.name}`} data-role={u.role} data-disabled={u.disabledAt ? "true" : "false"}>
-              <td>
+              <td data-label="Name">
                 {u.name}
                 {u.disabledAt && <span className="muted"> (disabled)</span>}
               </td>
-              <td>
+              <td data-label="Role">
                 <select
                   aria-label={`Role of ${u.name}`}
+                  data-testid={`user-role-${u.name}`}
                   value={u.role}
                   disabled={u.id === me.id || u.disabledAt !== null}
-                  onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value as Role })}
+                  aria-describedby={u.id === me.id || u.disabledAt ? `role-why-${u.id}` : undefined}
+                  onChange={(e) =>
+                    setConfirming({ kind: "role", id: u.id, name: u.name, from: u.role, to: e.target.value as Role })
+                  }
                 >
                   {ROLES.map((r) => (
                     <option key={r} value={r}>
@@ -81,8 +91,13 @@ function Users() {
                     </option>
                   ))}
                 </select>
+                {(u.id === me.id || u.disabledAt) && (
+                  <div className="why" id={`role-why-${u.id}`}>
+                    {u.id === me.id ? "your own role: another admin can change it" : "enable the user to change their role"}
+                  </div>
+                )}
               </td>
-              <td title={u.createdAt.toISOString()}>
+              <td data-label="Created" title={u.createdAt.toISOString()}>
                 {formatAgo(u.createdAt, now)}
                 {u.createdBy && <span className="muted"> by {u.createdBy}</span>}
               </td>
@@ -91,7 +106,8 @@ function Users() {
                   <button
                     type="button"
                     className="button button--small button--ghost"
-                    onClick={() => disable.mutate({ id: u.id })}
+                    data-testid={`user-disable-${u.name}`}
+                    onClick={() => setConfirming({ kind: "disable", id: u.id, name: u.name })}
                   >
                     Disable
                   </button>
@@ -203,6 +219,40 @@ function Users() {
           {describeError(failure)}
         </p>
       )}
+      {confirming?.kind === "role" && (
+        <ConfirmDialog
+          title={`Make ${confirming.name} ${article(confirming.to)} ${confirming.to}?`}
+          confirmLabel={`Make ${confirming.to}`}
+          danger={confirming.to === "admin"}
+          busy={setRole.isPending}
+          onCancel={() => setConfirming(null)}
+          onConfirm={() => setRole.mutate({ id: confirming.id, role: confirming.to }, { onSettled: () => setConfirming(null) })}
+        >
+          <p>
+            {confirming.name} is {article(confirming.from)} <strong>{confirming.from}</strong> ({ROLE_ABILITIES[confirming.from]}
+            ).
+          </p>
+          <p>
+            As {article(confirming.to)} <strong>{confirming.to}</strong> they can: {ROLE_ABILITIES[confirming.to]}. Their sessions
+            and API tokens take the new role at once.
+          </p>
+        </ConfirmDialog>
+      )}
+      {confirming?.kind === "disable" && (
+        <ConfirmDialog
+          title={`Disable ${confirming.name}?`}
+          confirmLabel={`Disable ${confirming.name}`}
+          danger
+          busy={disable.isPending}
+          onCancel={() => setConfirming(null)}
+          onConfirm={() => disable.mutate({ id: confirming.id }, { onSettled: () => setConfirming(null) })}
+        >
+          <p>
+            {confirming.name} is signed out everywhere and every API token acting as them is revoked. Enabling them again later
+            does not bring the tokens back.
+          </p>
+        </ConfirmDialog>
+      )}
     </section>
   );
 }
@@ -220,6 +270,7 @@ function Tokens() {
   const [name, setName] = useState("");
   // "" = until revoked; else days from now.
   const [expiresInDays, setExpiresInDays] = useState("");
+  const [revoking, setRevoking] = useState<{ id: string; name: string; user: string } | null>(null);
   const active = users.data?.filter((u) => !u.disabledAt) ?? [];
   const chosen = userId || active[0]?.id || "";
 
@@ -230,11 +281,12 @@ function Tokens() {
         A token acts as its user with that user&apos;s role. Send it as <span className="mono">Authorization: Bearer …</span> or
         give it to the CLI as <span className="mono">MALLEO_TOKEN</span>.
       </p>
-      <table className="table table--compact" data-testid="tokens-table">
+      <table className="table table--compact table--stack" data-testid="tokens-table">
         <thead>
           <tr>
             <th>Name</th>
             <th>User</th>
+            <th>Created</th>
             <th>Last used</th>
             <th>Expires</th>
             <th />
@@ -243,19 +295,23 @@ function Tokens() {
         <tbody>
           {tokens.data?.map((t) => (
             <tr key={t.id} data-testid="token-row" data-name={t.name} data-revoked={t.revokedAt ? "true" : "false"}>
-              <td>{t.name}</td>
-              <td>
+              <td data-label="Name">{t.name}</td>
+              <td data-label="User">
                 {t.user.name} <span className="muted">({t.user.role})</span>
               </td>
-              <td>
+              <td data-label="Created" data-testid="token-created" title={formatInstant(t.createdAt)}>
+                {formatAgo(t.createdAt, now)}
+                <span className="muted"> by {t.createdBy ?? "—"}</span>
+              </td>
+              <td data-label="Last used">
                 {t.revokedAt ? <span className="muted">revoked</span> : t.lastUsedAt ? formatTime(t.lastUsedAt, now) : "never"}
               </td>
-              <td data-testid="token-expires">
+              <td data-label="Expires" data-testid="token-expires">
                 {t.expiresAt ? (
                   t.expiresAt.getTime() <= now ? (
                     <span className="muted">expired</span>
                   ) : (
-                    formatTime(t.expiresAt, now)
+                    <span title={formatInstant(t.expiresAt)}>{formatTime(t.expiresAt, now)}</span>
                   )
                 ) : (
                   <span className="muted">when revoked</span>
@@ -266,7 +322,8 @@ function Tokens() {
                   <button
                     type="button"
                     className="button button--small button--ghost"
-                    onClick={() => revoke.mutate({ id: t.id })}
+                    data-testid={`token-revoke-${t.name}`}
+                    onClick={() => setRevoking({ id: t.id, name: t.name, user: t.user.name })}
                   >
                     Revoke
                   </button>
@@ -331,7 +388,23 @@ function Tokens() {
           <code className="secret mono" data-testid="token-secret">
             {create.data.secret}
           </code>
+          <CopyButton text={create.data.secret} testId="token-copy" />
         </div>
+      )}
+      {revoking && (
+        <ConfirmDialog
+          title={`Revoke the token “${revoking.name}”?`}
+          confirmLabel="Revoke token"
+          danger
+          busy={revoke.isPending}
+          onCancel={() => setRevoking(null)}
+          onConfirm={() => revoke.mutate({ id: revoking.id }, { onSettled: () => setRevoking(null) })}
+        >
+          <p>
+            Whatever uses it (it acts as <strong>{revoking.user}</strong>) is refused from its next request. A revoked token
+            cannot be restored: create a new one instead.
+          </p>
+        </ConfirmDialog>
       )}
       {(create.error ?? revoke.error) && (
         <p className="callout callout--bad" role="alert">
@@ -340,4 +413,9 @@ function Tokens() {
       )}
     </section>
   );
+}
+
+/** "an admin", "a viewer" */
+function article(role: string): string {
+  return /^[aeiou]/.test(role) ? "an" : "a";
 }

@@ -5,9 +5,10 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
+import { auditAction, auditFilterQuery, auditVia, readableError, type AuditFilter } from "../lib/audit";
 import { historyFilterFromParams } from "../lib/csv";
 import { describeError } from "../lib/errors";
-import { elapsed, formatAgo, formatDuration, formatTime, statusLabel } from "../lib/format";
+import { elapsed, formatAgo, formatDuration, formatInstant, formatTime, statusLabel, zoneLabel } from "../lib/format";
 import { operationTitle } from "../lib/operation";
 import { useTRPC } from "../trpc/react";
 import type { RouterInputs } from "@malleo/api";
@@ -186,7 +187,7 @@ export function HistoryView() {
         </p>
       ) : (
         <div className="panel panel--flush">
-          <table className="table" data-testid="history-table" data-total={history.data.total}>
+          <table className="table table--stack" data-testid="history-table" data-total={history.data.total}>
             <thead>
               <tr>
                 <th>Kind</th>
@@ -211,28 +212,28 @@ export function HistoryView() {
                     data-id={op.id}
                     data-operator={op.operator}
                   >
-                    <td>
+                    <td data-label="Kind">
                       <Link href={`/operations/${op.id}`} className="op-kind">
                         {op.kind === "split" ? "Split" : "Merge"}
                       </Link>
                     </td>
-                    <td>
+                    <td data-label="What">
                       <Link href={`/operations/${op.id}`} className="mono">
                         {operationTitle(op.plan)}
                       </Link>
                       {op.error && <div className="table__error">{op.error}</div>}
                     </td>
-                    <td title={op.createdAt.toISOString()}>
+                    <td data-label="Submitted" title={op.createdAt.toISOString()}>
                       {formatTime(op.createdAt, now)} <span className="muted">· {formatAgo(op.createdAt, now)}</span>
                     </td>
-                    <td data-testid="history-operator">
+                    <td data-label="Operator" data-testid="history-operator">
                       {op.operator}
                       {op.cancelledBy && <div className="muted">cancelled by {op.cancelledBy}</div>}
                     </td>
-                    <td>
+                    <td data-label="Outcome">
                       <StatusBadge status={op.status} />
                     </td>
-                    <td className="num">
+                    <td className="num" data-label="Duration">
                       {took === null ? "—" : formatDuration(took)}
                       {op.pauseMs !== null && (
                         <div className="muted" data-testid="history-pause" title="The application's pause during the move">
@@ -293,12 +294,21 @@ export function HistoryView() {
   );
 }
 
-/** Every API mutation, allowed or refused, with who did it. */
+/** Every API mutation, allowed or refused, with who did it, filterable, exportable as CSV. */
 function AuditLog() {
   const trpc = useTRPC();
   const now = useNow(5000);
   const [page, setPage] = useState(1);
-  const audit = useQuery({ ...trpc.audit.list.queryOptions({ page, pageSize: 20 }), placeholderData: keepPreviousData });
+  const [filter, setFilterState] = useState<AuditFilter>({});
+  const setFilter = (f: AuditFilter) => {
+    setFilterState(f);
+    setPage(1);
+  };
+  const audit = useQuery({
+    ...trpc.audit.list.queryOptions({ ...filter, page, pageSize: 20 }),
+    placeholderData: keepPreviousData,
+  });
+  const facets = useQuery(trpc.audit.facets.queryOptions());
   // Its own failure stays here: the operations table above keeps working. A page that failed
   // never shows the previous page's rows as if they were its own.
   const [knownTotal, setKnownTotal] = useState(0);
@@ -306,6 +316,8 @@ function AuditLog() {
     if (audit.data && !audit.isPlaceholderData) setKnownTotal(audit.data.total);
   }, [audit.data, audit.isPlaceholderData]);
   const pages = Math.max(1, Math.ceil((audit.data?.total ?? knownTotal) / 20), page);
+  const query = auditFilterQuery(filter);
+  const zone = zoneLabel();
   const pager = pages > 1 && (
     <nav className="pager" aria-label="Audit pages">
       <button type="button" className="button button--small" disabled={page <= 1} onClick={() => setPage(page - 1)}>
@@ -319,10 +331,98 @@ function AuditLog() {
       </button>
     </nav>
   );
+  const head = (
+    <>
+      <div className="audit__head">
+        <h2 className="panel__title audit__title">Audit log — every change requested through the API</h2>
+        <a
+          className="button button--small"
+          href={`/api/audit.csv${query ? `?${query}` : ""}`}
+          data-testid="audit-csv"
+          download
+          title="The rows these filters select, every page; times in UTC"
+        >
+          Export CSV (UTC)
+        </a>
+      </div>
+      <form className="filters audit__filters" data-testid="audit-filters" onSubmit={(e) => e.preventDefault()}>
+        <label className="field field--inline">
+          <span className="field__label">Who</span>
+          <select
+            data-testid="audit-filter-actor"
+            value={filter.actor ?? ""}
+            onChange={(e) => setFilter({ ...filter, actor: e.target.value || undefined })}
+          >
+            <option value="">anyone</option>
+            {facets.data?.actors.map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">Action</span>
+          <select
+            data-testid="audit-filter-procedure"
+            value={filter.procedure ?? ""}
+            onChange={(e) => setFilter({ ...filter, procedure: e.target.value || undefined })}
+          >
+            <option value="">any</option>
+            {facets.data?.procedures.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">Outcome</span>
+          <select
+            data-testid="audit-filter-ok"
+            value={filter.ok === undefined ? "" : String(filter.ok)}
+            onChange={(e) => setFilter({ ...filter, ok: e.target.value === "" ? undefined : e.target.value === "true" })}
+          >
+            <option value="">any</option>
+            <option value="true">allowed</option>
+            <option value="false">refused or alert</option>
+          </select>
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">From ({zone})</span>
+          <input
+            type="datetime-local"
+            data-testid="audit-filter-from"
+            value={toLocalInput(filter.from ?? null)}
+            onChange={(e) => setFilter({ ...filter, from: fromLocalInput(e.target.value) ?? undefined })}
+          />
+        </label>
+        <label className="field field--inline">
+          <span className="field__label">To ({zone})</span>
+          <input
+            type="datetime-local"
+            data-testid="audit-filter-to"
+            value={toLocalInput(filter.to ?? null)}
+            onChange={(e) => setFilter({ ...filter, to: fromLocalInput(e.target.value) ?? undefined })}
+          />
+        </label>
+        {query && (
+          <button
+            type="button"
+            className="button button--ghost button--small"
+            data-testid="audit-filter-clear"
+            onClick={() => setFilter({})}
+          >
+            Clear filters
+          </button>
+        )}
+      </form>
+    </>
+  );
   if (audit.isError)
     return (
       <section className="panel audit" aria-label="Audit log">
-        <h2 className="panel__title audit__title">Audit log — every change requested through the API</h2>
+        {head}
         <p className="callout callout--bad" role="alert" data-testid="audit-error">
           The audit log could not be loaded: {describeError(audit.error)}
         </p>
@@ -337,58 +437,77 @@ function AuditLog() {
     );
   return (
     <section className="panel panel--flush audit" aria-label="Audit log" aria-busy={audit.isPlaceholderData}>
-      <h2 className="panel__title audit__title">Audit log — every change requested through the API</h2>
-      <table
-        className="table table--compact"
-        data-testid="audit-table"
-        data-page={audit.isPlaceholderData ? "loading" : page}
-        style={audit.isPlaceholderData ? { opacity: 0.5 } : undefined}
-      >
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Who</th>
-            <th>Action</th>
-            <th>Outcome</th>
-            <th>Operation</th>
-          </tr>
-        </thead>
-        <tbody>
-          {audit.data.items.map((a) => (
-            <tr
-              key={String(a.id)}
-              data-testid="audit-row"
-              data-actor={a.actor}
-              data-procedure={a.procedure}
-              data-ok={String(a.ok)}
-            >
-              <td title={a.at.toISOString()}>{formatTime(a.at, now)}</td>
-              <td>{a.actor}</td>
-              <td className="mono">{a.procedure}</td>
-              <td>
-                {a.ok ? (
-                  <span className="badge badge--ok">ok</span>
-                ) : (
-                  <span className="badge badge--bad" title={a.error ?? ""}>
-                    {/* The worker's own records (a lost theater) are alerts, not refused requests. */}
-                    {a.actor === "worker" ? "alert" : "refused"}
-                  </span>
-                )}{" "}
-                {!a.ok && <span className="muted">{a.error}</span>}
-              </td>
-              <td>
-                {a.operationId ? (
-                  <Link href={`/operations/${a.operationId}`} className="mono">
-                    {a.operationId.slice(0, 8)}
-                  </Link>
-                ) : (
-                  "—"
-                )}
-              </td>
+      {head}
+      {audit.data.items.length === 0 ? (
+        <p className="placeholder placeholder--small" data-testid="audit-empty">
+          No entry matches these filters.
+        </p>
+      ) : (
+        <table
+          className="table table--compact table--stack"
+          data-testid="audit-table"
+          data-page={audit.isPlaceholderData ? "loading" : page}
+          data-total={audit.data.total}
+          style={audit.isPlaceholderData ? { opacity: 0.5 } : undefined}
+        >
+          <thead>
+            <tr>
+              <th>When ({zone})</th>
+              <th>Who</th>
+              <th>What</th>
+              <th>Outcome</th>
+              <th>Operation</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {audit.data.items.map((a) => (
+              <tr
+                key={String(a.id)}
+                data-testid="audit-row"
+                data-actor={a.actor}
+                data-procedure={a.procedure}
+                data-ok={String(a.ok)}
+                data-via={a.via ?? ""}
+              >
+                <td data-label="When" title={formatInstant(a.at)}>
+                  {formatTime(a.at, now)} <span className="muted">{zone}</span>
+                </td>
+                <td data-label="Who">
+                  {a.actor} <span className="muted">· {auditVia(a)}</span>
+                </td>
+                <td data-label="What" data-testid="audit-action">
+                  {auditAction(a)}
+                  <div className="muted mono">{a.procedure}</div>
+                </td>
+                <td data-label="Outcome">
+                  {a.ok ? (
+                    <span className="badge badge--ok">ok</span>
+                  ) : (
+                    <span className="badge badge--bad">
+                      {/* The worker's own records (a lost theater) are alerts, not refused requests. */}
+                      {a.actor === "worker" ? "alert" : "refused"}
+                    </span>
+                  )}{" "}
+                  {!a.ok && (
+                    <span className="muted" data-testid="audit-error-text">
+                      {readableError(a.error)}
+                    </span>
+                  )}
+                </td>
+                <td data-label="Operation">
+                  {a.operationId ? (
+                    <Link href={`/operations/${a.operationId}`} className="mono">
+                      {a.operationId.slice(0, 8)}
+                    </Link>
+                  ) : (
+                    "—"
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       {pager}
     </section>
   );

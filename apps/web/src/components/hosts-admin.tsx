@@ -6,6 +6,7 @@ import { useState, type FormEvent } from "react";
 import { describeError } from "../lib/errors";
 import { formatMiB } from "../lib/format";
 import { useTRPC } from "../trpc/react";
+import { ConfirmDialog } from "./confirm-dialog";
 import { StatusBadge } from "./status-badge";
 
 type Host = RouterOutputs["hosts"]["list"][number];
@@ -36,7 +37,7 @@ export function HostsAdmin() {
         Physical machines reached through libvirt. Placement may use each host&apos;s CPUs and memory times its overcommit ratios;
         the VM quota is never overcommitted.
       </p>
-      <table className="table table--compact" data-testid="hosts-table">
+      <table className="table table--compact table--stack" data-testid="hosts-table">
         <thead>
           <tr>
             <th>Host</th>
@@ -75,15 +76,16 @@ function HostRow({ host: h, onEdit }: { host: Host; onEdit: () => void }) {
     trpc.hosts.remove.mutationOptions({ onSuccess: () => void qc.invalidateQueries(trpc.hosts.pathFilter()) }),
   );
   const known = h.cpus > 0;
+  const [confirming, setConfirming] = useState(false);
   return (
     <>
       <tr data-testid={`host-row-${h.id}`} data-status={h.status}>
-        <td>
+        <td data-label="Host">
           <strong>{h.name}</strong>
           <div className="mono muted">{h.uri}</div>
           {h.accelerator && <div className="muted">{h.accelerator}</div>}
         </td>
-        <td>
+        <td data-label="Status">
           <StatusBadge status={h.status} testId={`host-status-${h.id}`} />
           {h.statusReason && (
             <div className="muted" data-testid={`host-reason-${h.id}`}>
@@ -96,18 +98,18 @@ function HostRow({ host: h, onEdit }: { host: Host; onEdit: () => void }) {
             </div>
           )}
         </td>
-        <td className="num" data-testid={`host-vms-${h.id}`} style={{ whiteSpace: "nowrap" }}>
+        <td className="num" data-label="VMs" data-testid={`host-vms-${h.id}`} style={{ whiteSpace: "nowrap" }}>
           {h.used.vms} / {h.vmQuota}
         </td>
-        <td className="num" data-testid={`host-cpus-${h.id}`}>
+        <td className="num" data-label="vCPUs used" data-testid={`host-cpus-${h.id}`}>
           {known ? `${h.used.vcpus} / ${h.placeable.vcpus}` : "not read yet"}
           {known && h.cpuOvercommit !== 1 && <div className="muted">{h.cpus} CPUs</div>}
         </td>
-        <td className="num">
+        <td className="num" data-label="Memory used">
           {known ? `${formatMiB(h.used.memoryMiB)} / ${formatMiB(h.placeable.memoryMiB)}` : "not read yet"}
           {known && h.memoryOvercommit !== 1 && <div className="muted">{formatMiB(h.memoryMiB)} installed</div>}
         </td>
-        <td className="num" data-testid={`host-ratios-${h.id}`}>
+        <td className="num" data-label="Overcommit" data-testid={`host-ratios-${h.id}`}>
           {h.cpuOvercommit} · {h.memoryOvercommit}
         </td>
         <td>
@@ -119,12 +121,25 @@ function HostRow({ host: h, onEdit }: { host: Host; onEdit: () => void }) {
             className="button button--small button--ghost"
             data-testid={`host-remove-${h.id}`}
             disabled={remove.isPending}
-            onClick={() => {
-              if (window.confirm(`Remove host ${h.name}? The worker closes its connection.`)) remove.mutate({ id: h.id });
-            }}
+            onClick={() => setConfirming(true)}
           >
             Remove
           </button>
+          {confirming && (
+            <ConfirmDialog
+              title={`Remove host ${h.name}?`}
+              confirmLabel="Remove host"
+              danger
+              busy={remove.isPending}
+              onCancel={() => setConfirming(false)}
+              onConfirm={() => remove.mutate({ id: h.id }, { onSettled: () => setConfirming(false) })}
+            >
+              <p>
+                The worker closes its connection to <span className="mono">{h.uri}</span> and placement stops offering it. A host
+                that still carries live VMs is refused.
+              </p>
+            </ConfirmDialog>
+          )}
         </td>
       </tr>
       {remove.error && (

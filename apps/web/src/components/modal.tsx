@@ -9,8 +9,11 @@ export function Modal({
   children,
   footer,
   testId,
+  size = "large",
 }: {
   title: string;
+  /** "small" for a confirmation; on a phone every dialog fills the screen. */
+  size?: "small" | "large";
   onClose: () => void;
   children: ReactNode;
   footer: ReactNode;
@@ -19,13 +22,18 @@ export function Modal({
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
+    // The element that opened the dialog gets focus back when it closes (not the page's body).
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    return () => {
+      dialog?.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog
       ref={ref}
-      className="modal"
+      className={`modal modal--${size}`}
       data-testid={testId}
       aria-label={title}
       onCancel={(e) => {

@@ -1,16 +1,27 @@
 "use client";
 
-import { STEP_LABELS, TERMINAL_STATUSES, stepsForMode, type OperationStatus } from "@malleo/core";
+import { TERMINAL_STATUSES, stepsForMode, type OperationStatus } from "@malleo/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useRef } from "react";
+import { useRef, useState } from "react";
 import { expectedPause } from "@malleo/api/pause-estimate";
 import { describeError } from "../lib/errors";
 import { elapsed, formatBytes, formatDuration, formatMiB, formatTime, plural, shortId } from "../lib/format";
-import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows, waitingOnReadyBarrier } from "../lib/operation";
+import {
+  cancelBlocker,
+  operationLog,
+  operationTitle,
+  rolledBack,
+  stepDetailItems,
+  stepLabel,
+  stepRows,
+  waitingOnReadyBarrier,
+} from "../lib/operation";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPC, useTRPCClient } from "../trpc/react";
 import type { OperationDetail, OperationPlan } from "../trpc/types";
+import { ConfirmDialog } from "./confirm-dialog";
+import { FollowedLog } from "./followed-log";
 import { useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
 import { TRANSFER_EXPLANATIONS, TRANSFER_LABELS } from "./transfer-mode";
@@ -153,15 +164,7 @@ export function OperationView({ id }: { id: string }) {
       </div>
 
       <section className="panel" aria-label="Log">
-        <h2 className="panel__title">Live log</h2>
-        <ol className="log" data-testid="op-log">
-          {operationLog(op).map((line, i) => (
-            <li key={i} className={`log__line log__line--${line.tone}`} data-testid="op-log-line">
-              <span className="log__time mono">{formatTime(line.at, now)}</span>{" "}
-              <span className="log__who muted">{line.who}</span> {line.text}
-            </li>
-          ))}
-        </ol>
+        <FollowedLog lines={operationLog(op)} now={now} fileName={`malleo-operation-${op.id}.log`} />
       </section>
     </>
   );
@@ -171,6 +174,7 @@ function CancelButton({ op }: { op: OperationDetail }) {
   const client = useTRPCClient();
   const canOperate = useCanOperate();
   const keys = useRef(keyKeeper()).current;
+  const [confirming, setConfirming] = useState(false);
   // Sent once, now or never: no retry, and no waiting for the browser to come back online.
   const cancel = useMutation({
     mutationFn: (input: { id: string }) =>
@@ -190,12 +194,24 @@ function CancelButton({ op }: { op: OperationDetail }) {
         data-testid="op-cancel"
         disabled={blocker !== null || cancel.isPending || cancel.isSuccess}
         title={blocker ?? "Stop this operation and roll back what it did"}
-        onClick={() => {
-          if (window.confirm("Cancel this operation? What it has done so far is rolled back.")) cancel.mutate({ id: op.id });
-        }}
+        onClick={() => setConfirming(true)}
       >
         {cancel.isPending ? "Cancelling…" : "Cancel operation"}
       </button>
+      {confirming && (
+        <ConfirmDialog
+          title="Cancel this operation?"
+          confirmLabel="Cancel operation"
+          danger
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => {
+            setConfirming(false);
+            cancel.mutate({ id: op.id });
+          }}
+        >
+          <p>What it has done so far is rolled back at its next step boundary, and the actors run on where they were.</p>
+        </ConfirmDialog>
+      )}
       {blocker && blocker !== "ended" && (
         <span className="muted cancel__why" data-testid="op-cancel-why">
           {blocker}
@@ -218,6 +234,7 @@ function ReadyDecision({ op }: { op: OperationDetail }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const canOperate = useCanOperate();
+  const [confirmingAbort, setConfirmingAbort] = useState(false);
   const decide = useMutation(
     trpc.operations.decideReadyTimeout.mutationOptions({
       // Until the operation's next event: the buttons stay disabled once the answer is recorded.
@@ -235,6 +252,7 @@ function ReadyDecision({ op }: { op: OperationDetail }) {
     );
   }
   const decided = op.readyDecision;
+  const abort = () => decide.mutate({ id: op.id, decision: "abort" });
   return (
     <div className="ready-decision">
       <button
@@ -253,13 +271,24 @@ function ReadyDecision({ op }: { op: OperationDetail }) {
         data-testid="op-ready-abort"
         disabled={decide.isPending || decided !== null}
         title="Stop waiting and roll the operation back"
-        onClick={() => {
-          if (window.confirm("Abort this operation? What it has done so far is rolled back and the actors run on as before."))
-            decide.mutate({ id: op.id, decision: "abort" });
-        }}
+        onClick={() => setConfirmingAbort(true)}
       >
         Abort
       </button>
+      {confirmingAbort && (
+        <ConfirmDialog
+          title="Abort this operation?"
+          confirmLabel="Abort"
+          danger
+          onCancel={() => setConfirmingAbort(false)}
+          onConfirm={() => {
+            setConfirmingAbort(false);
+            abort();
+          }}
+        >
+          <p>What it has done so far is rolled back and the actors run on as before.</p>
+        </ConfirmDialog>
+      )}
       {decided && (
         <span className="muted" data-testid="op-ready-decided" data-decision={decided}>
           {decided === "extend" ? "Waiting longer: the worker asks the actors again…" : "Aborting: the worker rolls back…"}
@@ -326,7 +355,7 @@ function Steps({ op, now }: { op: OperationDetail; now: number }) {
   return (
     <ol className="steps">
       {rows.map((row) => {
-        const label = STEP_LABELS[row.name as keyof typeof STEP_LABELS] ?? row.name;
+        const label = stepLabel(row.name);
         const step = row.latest;
         const took = step ? elapsed(step.startedAt, step.finishedAt, now) : null;
         return (
@@ -340,7 +369,7 @@ function Steps({ op, now }: { op: OperationDetail; now: number }) {
                 <span className="step__time">{took === null ? "" : formatDuration(took)}</span>
               </div>
               {step?.error && <p className="step__error">{step.error}</p>}
-              {step?.detail !== undefined && step?.detail !== null && <StepDetail detail={step.detail} />}
+              {step && <StepDetail detail={step.detail} startedAt={step.startedAt} name={row.name} />}
             </div>
           </li>
         );
@@ -349,18 +378,30 @@ function Steps({ op, now }: { op: OperationDetail; now: number }) {
   );
 }
 
-function StepDetail({ detail }: { detail: unknown }) {
-  if (typeof detail !== "object" || detail === null || Array.isArray(detail)) {
-    return <p className="step__detail mono">{JSON.stringify(detail)}</p>;
-  }
+function StepDetail({ detail, startedAt, name }: { detail: unknown; startedAt: Date; name: string }) {
+  const items = stepDetailItems(detail, startedAt);
+  if (items.length === 0) return null;
   return (
-    <p className="step__detail">
-      {Object.entries(detail).map(([k, v]) => (
-        <span key={k} className="kv">
-          <span className="muted">{k}</span> <span className="mono">{typeof v === "object" ? JSON.stringify(v) : String(v)}</span>
-        </span>
+    <dl className="step__detail" data-testid={`step-detail-${name}`}>
+      {items.map((item) => (
+        <div key={item.label} className="kv">
+          <dt className="muted">{item.label}</dt>{" "}
+          <dd>
+            {"names" in item ? (
+              <span className="step__names">
+                {item.names.map((n) => (
+                  <span key={n} className="chip mono">
+                    {n}
+                  </span>
+                ))}
+              </span>
+            ) : (
+              item.text
+            )}
+          </dd>
+        </div>
       ))}
-    </p>
+    </dl>
   );
 }
 
@@ -376,7 +417,7 @@ function Plan({ plan }: { plan: OperationPlan }) {
         ))}
       </ul>
       <h3 className="panel__subtitle">{plan.targets.length === 1 ? "Target" : "Targets"}</h3>
-      <table className="table table--compact">
+      <table className="table table--compact table--stack">
         <thead>
           <tr>
             <th>VM</th>
@@ -389,11 +430,19 @@ function Plan({ plan }: { plan: OperationPlan }) {
         <tbody>
           {plan.targets.map((t) => (
             <tr key={t.name} data-testid="plan-target" data-name={t.name} data-host={t.hostId}>
-              <td className="mono">{t.name}</td>
-              <td>{t.hostId}</td>
-              <td className="num">{t.vcpus}</td>
-              <td className="num">{formatMiB(t.memoryMiB)}</td>
-              <td className="num">{t.actors.length}</td>
+              <td className="mono" data-label="VM">
+                {t.name}
+              </td>
+              <td data-label="Host">{t.hostId}</td>
+              <td className="num" data-label="vCPU">
+                {t.vcpus}
+              </td>
+              <td className="num" data-label="Memory">
+                {formatMiB(t.memoryMiB)}
+              </td>
+              <td className="num" data-label="Actors">
+                {t.actors.length}
+              </td>
             </tr>
           ))}
         </tbody>

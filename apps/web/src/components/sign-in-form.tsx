@@ -5,13 +5,14 @@ import { useState } from "react";
 import { describeError } from "../lib/errors";
 import { useTRPC } from "../trpc/react";
 
-export function SignInForm() {
+/** `next`: where to go once signed in, already checked to be a path on this site (safeNextPath). */
+export function SignInForm({ next = "/" }: { next?: string }) {
   const trpc = useTRPC();
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
   const signIn = useMutation(
     // A full navigation so the console's server layout sees the new session cookie.
-    trpc.auth.signIn.mutationOptions({ onSuccess: () => window.location.assign("/") }),
+    trpc.auth.signIn.mutationOptions({ onSuccess: () => window.location.assign(next) }),
   );
   return (
     <div className="sign-in">
@@ -30,6 +31,11 @@ export function SignInForm() {
           Malleo
         </h1>
         <p className="muted">Sign in to watch and change your VMs.</p>
+        {next !== "/" && (
+          <p className="muted" data-testid="sign-in-next">
+            You will be taken back to <span className="mono">{next}</span>.
+          </p>
+        )}
         <label className="field">
           <span className="field__label">User name</span>
           <input

@@ -1,12 +1,13 @@
 "use client";
 
-import { splitBlocker } from "@malleo/core";
+import { placeableCapacity, splitBlocker } from "@malleo/core";
 import { useQuery } from "@tanstack/react-query";
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
 import { useDeferredValue, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 import { describeError } from "../lib/errors";
 import { actorShortName, compactRanges, formatMiB, plural, shortId } from "../lib/format";
+import { vmActivity } from "../lib/vm-activity";
 import { useTRPC } from "../trpc/react";
 import type { TopologyApplication, TopologyHost, TopologyVm } from "../trpc/types";
 import { useIterationRate, useLive } from "./live-events";
@@ -46,19 +47,27 @@ export function TopologyView() {
           </p>
         </div>
         {canOperate ? (
-          <button
-            type="button"
-            className="button"
-            data-testid="merge-button"
-            onClick={() => setMergeOpen(true)}
-            disabled={vms.length < 2}
-            title={vms.length < 2 ? "A merge needs at least 2 VMs" : "Merge VMs of one application into one"}
-          >
-            Merge VMs…
-          </button>
+          <div className="action-with-why">
+            <button
+              type="button"
+              className="button"
+              data-testid="merge-button"
+              onClick={() => setMergeOpen(true)}
+              disabled={vms.length < 2}
+              aria-describedby={vms.length < 2 ? "merge-why" : undefined}
+              title={vms.length < 2 ? "A merge needs at least 2 VMs" : "Merge VMs of one application into one"}
+            >
+              Merge VMs…
+            </button>
+            {vms.length < 2 && (
+              <span className="why" id="merge-why" data-testid="merge-why">
+                A merge needs at least 2 VMs
+              </span>
+            )}
+          </div>
         ) : (
-          <span className="tag" data-testid="view-only" title="Your role is viewer: an admin can make you an operator">
-            view only
+          <span className="tag" data-testid="view-only">
+            view only: your role is viewer, and an admin can make you an operator
           </span>
         )}
       </div>
@@ -246,7 +255,7 @@ function ApplicationCard({ app, vms }: { app: TopologyApplication; vms: Topology
     <article className="app-card" data-testid={`app-${app.id}`}>
       <div className="app-card__title">
         <span className="app-card__name">{app.id}</span>
-        <span className="tag">{app.kind}</span>
+        {app.kind !== app.id && <span className="tag">{app.kind}</span>}
         {app.status !== "running" && <StatusBadge status={app.status} testId={`app-status-${app.id}`} />}
       </div>
       {app.statusReason && (
@@ -272,19 +281,33 @@ function ApplicationCard({ app, vms }: { app: TopologyApplication; vms: Topology
   );
 }
 
-function Meter({ label, used, total, format }: { label: string; used: number; total: number; format: (n: number) => string }) {
+function Meter({
+  label,
+  used,
+  total,
+  format,
+  testId,
+}: {
+  label: string;
+  used: number;
+  total: number;
+  format: (n: number) => string;
+  testId?: string;
+}) {
   const pct = total > 0 ? Math.min(100, (used / total) * 100) : 0;
   const tone = pct > 90 ? "bad" : pct > 70 ? "warn" : "ok";
+  const free = Math.max(0, total - used);
   return (
-    <div className="meter">
+    <div className="meter" data-testid={testId} data-free={free}>
       <div className="meter__label">
-        <span>{label}</span>
-        <span>
-          {format(used)} / {format(total)}
-        </span>
+        <span className="meter__name">{label}</span>
+        <strong className="meter__value">{format(free)} free</strong>
       </div>
       <div className="meter__track" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={total} aria-valuenow={used}>
         <div className={`meter__fill meter__fill--${tone}`} style={{ width: `${pct}%` }} />
+      </div>
+      <div className="meter__used">
+        {format(used)} of {format(total)} used
       </div>
     </div>
   );
@@ -295,6 +318,8 @@ function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: ((vmId: stri
   const visible = all ? host.vms : host.vms.slice(0, VM_PAGE);
   const usedCpus = host.vms.reduce((s, v) => s + v.vcpus, 0);
   const usedMem = host.vms.reduce((s, v) => s + v.memoryMiB, 0);
+  // What placement may use: the host's CPUs and memory times its overcommit ratios.
+  const placeable = placeableCapacity(host);
   return (
     <section className="host" data-testid={`host-${host.id}`} aria-label={`Host ${host.id}`}>
       <header className="host__head">
@@ -305,8 +330,14 @@ function HostCard({ host, onSplit }: { host: TopologyHost; onSplit: ((vmId: stri
         </span>
       </header>
       <div className="host__meters">
-        <Meter label="vCPUs" used={usedCpus} total={host.cpus} format={String} />
-        <Meter label="Memory" used={usedMem} total={host.memoryMiB} format={formatMiB} />
+        <Meter label="vCPUs" used={usedCpus} total={placeable.vcpus} format={String} testId={`host-cpu-meter-${host.id}`} />
+        <Meter
+          label="Memory"
+          used={usedMem}
+          total={placeable.memoryMiB}
+          format={formatMiB}
+          testId={`host-mem-meter-${host.id}`}
+        />
       </div>
       <div className="host__vms">
         {host.vms.length === 0 ? (
@@ -354,7 +385,7 @@ function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => v
     <article className="vm" data-testid={`vm-${vm.name}`} data-state={vm.state}>
       <div className="vm__head">
         <span className="vm__name">{vm.name}</span>
-        <StatusBadge status={vm.state} of="vm" />
+        <VmActivityBadge vm={vm} />
         {vm.lockedBy && (
           <Link
             className="badge badge--lock"
@@ -414,12 +445,18 @@ function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => v
       </details>
       {onSplit && (
         <div className="vm__actions">
+          {blocker && (
+            <span className="why" id={`split-why-${vm.id}`} data-testid={`split-why-${vm.name}`}>
+              {blocker}
+            </span>
+          )}
           <button
             type="button"
             className="button button--small"
             data-testid={`split-button-${vm.name}`}
             onClick={() => onSplit(vm.id)}
             disabled={blocker !== null}
+            aria-describedby={blocker ? `split-why-${vm.id}` : undefined}
             title={blocker ?? `Split ${vm.name} into several VMs`}
           >
             Split…
@@ -427,5 +464,22 @@ function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => v
         </div>
       )}
     </article>
+  );
+}
+
+/** The VM's state, or its part in the operation holding it: "Moving out" (a source), "Receiving" (a target). */
+function VmActivityBadge({ vm }: { vm: TopologyVm }) {
+  const a = vmActivity(vm);
+  return (
+    <span
+      className={`badge badge--${a.tone}`}
+      data-testid={`vm-state-${vm.name}`}
+      data-status={vm.state}
+      data-activity={a.key}
+      data-role={a.role ?? ""}
+    >
+      {a.busy && <span className="spinner" aria-hidden />}
+      {a.label}
+    </span>
   );
 }

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { actorShortName, compactRanges, elapsed, formatAgo, formatDuration, formatMiB, statusLabel } from "./format";
+import {
+  actorShortName,
+  compactRanges,
+  elapsed,
+  formatAgo,
+  formatDuration,
+  formatInstant,
+  formatMiB,
+  statusLabel,
+  zoneLabel,
+} from "./format";
 
 describe("formatMiB", () => {
   it("shows whole and half GiB as GiB and everything else exactly in MiB", () => {
@@ -47,5 +57,15 @@ describe("small labels", () => {
     expect(statusLabel("rolled_back")).toBe("Rolled back");
     expect(formatAgo(new Date(0), 90_000)).toBe("1 min ago");
     expect(formatAgo(new Date(0), 2_000)).toBe("just now");
+  });
+});
+
+describe("zoneLabel / formatInstant", () => {
+  it("names the zone the times are in", () => {
+    // The unit tests run in the machine's zone: check the shape, and UTC exactly when that is the zone.
+    const d = new Date("2026-12-01T10:02:33.000Z");
+    expect(zoneLabel(d)).toMatch(/^UTC([+−]\d\d:\d\d)?$/);
+    expect(formatInstant(d)).toMatch(/^2026-12-0[12] \d\d:\d\d:33 UTC([+−]\d\d:\d\d)?$/);
+    if (d.getTimezoneOffset() === 0) expect(formatInstant(d)).toBe("2026-12-01 10:02:33 UTC");
   });
 });

@@ -84,3 +84,17 @@ export function formatBytes(bytes: number): string {
   }
   return `${u === 0 ? Math.round(v) : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
+
+/** The browser's time zone as an offset: "UTC", "UTC+01:00", "UTC−05:30". */
+export function zoneLabel(d: Date = new Date()): string {
+  const offset = -d.getTimezoneOffset();
+  if (offset === 0) return "UTC";
+  const abs = Math.abs(offset);
+  return `UTC${offset > 0 ? "+" : "−"}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+}
+
+/** A full instant with its zone, for titles and exports: "2026-12-01 11:02:33 UTC+01:00". */
+export function formatInstant(d: Date): string {
+  const local = new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString();
+  return `${local.slice(0, 10)} ${local.slice(11, 19)} ${zoneLabel(d)}`;
+}

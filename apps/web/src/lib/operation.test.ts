@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { cancelBlocker, operationLog, operationTitle, rolledBack, stepRows, waitingOnReadyBarrier } from "./operation";
+import {
+  cancelBlocker,
+  operationLog,
+  operationTitle,
+  rolledBack,
+  stepDetailItems,
+  stepLabel,
+  stepRows,
+  waitingOnReadyBarrier,
+} from "./operation";
 
 const ORDER = ["validate", "ready", "provision"];
 
@@ -108,15 +117,70 @@ describe("operationLog / rolledBack", () => {
     });
     expect(log.map((l) => `${l.who}: ${l.text}`)).toEqual([
       "otto: requested split",
-      "worker: validate started",
-      "worker: validate succeeded after 1000 ms",
-      "worker: ready started",
+      "worker: Validate & plan started",
+      "worker: Validate & plan succeeded after 1.00 s",
+      "worker: Ready started",
       "ada: chose to wait longer at the ready barrier",
       "ada: requested cancel",
-      "worker: ready failed after 2000 ms: cancelled",
-      "worker: rollback started",
-      "worker: rollback succeeded after 1000 ms",
+      "worker: Ready failed after 2.00 s: cancelled",
+      "worker: Roll back started",
+      "worker: Roll back succeeded after 1.00 s",
     ]);
     expect(rolledBack(steps)).toEqual(["resume actors"]);
+  });
+});
+
+describe("operationLog's last line", () => {
+  const t = (s: number) => new Date(1_000_000 + s * 1000);
+  const base = { operator: "otto", createdAt: t(0), steps: [], audit: [] };
+  it.each([
+    ["succeeded", null, "operation succeeded", "ok"],
+    ["failed", "host pm-9 is unreachable", "operation failed: host pm-9 is unreachable", "bad"],
+    ["rolled_back", "cancelled by otto", "operation rolled back: cancelled by otto", "warn"],
+  ] as const)("a %s operation ends with its outcome", (status, error, text, tone) => {
+    const log = operationLog({ ...base, status, finishedAt: t(9), error });
+    expect(log.at(-1)).toMatchObject({ who: "worker", text, tone, at: t(9) });
+  });
+  it("a running operation has no outcome line", () => {
+    const log = operationLog({ ...base, status: "running", finishedAt: null, error: null });
+    expect(log.map((l) => l.text)).toEqual(["submitted"]);
+  });
+});
+
+describe("stepLabel", () => {
+  it("names steps as the step list does", () => {
+    expect(stepLabel("validate")).toBe("Validate & plan");
+    expect(stepLabel("cleanup")).toBe("Clean up");
+    expect(stepLabel("something-new")).toBe("something-new");
+  });
+});
+
+describe("stepDetailItems", () => {
+  it("shows bytes in KiB/MiB, VM lists as names and holds as durations", () => {
+    expect(stepDetailItems({ created: ["heat-ab12cd-1", "heat-ab12cd-2"] })).toEqual([
+      { label: "created", names: ["heat-ab12cd-1", "heat-ab12cd-2"] },
+    ]);
+    expect(
+      stepDetailItems({
+        mode: "live",
+        moved: 64,
+        bytes: 825141,
+        hold: { count: 64, p50: 12, p99: 40.5, max: 1500 },
+        heldFromMs: 1_000_000,
+        heldUntilMs: 1_002_500,
+      }),
+    ).toEqual([
+      { label: "transfer", text: "live" },
+      { label: "actors moved", text: "64" },
+      { label: "state moved", text: "806 KiB" },
+      { label: "actor hold", text: "p50 12 ms · p99 41 ms · max 1.50 s (64 actors)" },
+      { label: "actors held for", text: "2.50 s" },
+    ]);
+    expect(stepDetailItems({ resumed: 64, resumedAtMs: 1_764_000_000_000 })).toEqual([{ label: "actors resumed", text: "64" }]);
+  });
+  it("shows unknown keys without JSON brackets, and nothing for no detail", () => {
+    expect(stepDetailItems({ odd: { a: 1, b: [2, 3] } })).toEqual([{ label: "odd", text: "a 1 · b 2, 3" }]);
+    expect(stepDetailItems(null)).toEqual([]);
+    expect(stepDetailItems(7)).toEqual([{ label: "result", text: "7" }]);
   });
 });

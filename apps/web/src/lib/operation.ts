@@ -1,5 +1,13 @@
 /** Pure helpers for showing an operation: its title and its step timeline. */
 
+import { STEP_LABELS } from "@malleo/core";
+import { formatBytes, formatDuration, plural } from "./format";
+
+/** A step's name as the step list shows it: "validate" → "Validate & plan". */
+export function stepLabel(name: string): string {
+  return (STEP_LABELS as Record<string, string>)[name] ?? name;
+}
+
 export interface PlanLike {
   sources: { name: string }[];
   targets: { name: string }[];
@@ -89,6 +97,10 @@ export interface LogLine {
 interface LogSource {
   operator: string;
   createdAt: Date;
+  /** With finishedAt, ends the log with the outcome once the operation is over. */
+  status?: string;
+  finishedAt?: Date | null;
+  error?: string | null;
   steps: readonly {
     name: string;
     status: string;
@@ -125,17 +137,105 @@ export function operationLog(op: LogSource): LogLine[] {
   }
   for (const s of op.steps) {
     const attempt = s.attempt > 1 ? ` (attempt ${s.attempt})` : "";
-    lines.push({ at: s.startedAt, who: "worker", text: `${s.name} started${attempt}`, tone: "info" });
+    lines.push({ at: s.startedAt, who: "worker", text: `${stepLabel(s.name)} started${attempt}`, tone: "info" });
     if (s.finishedAt) {
       const ms = s.finishedAt.getTime() - s.startedAt.getTime();
       const failed = s.status === "failed";
       lines.push({
         at: s.finishedAt,
         who: "worker",
-        text: `${s.name} ${s.status} after ${ms} ms${failed && s.error ? `: ${s.error}` : ""}`,
+        text: `${stepLabel(s.name)} ${s.status} after ${formatDuration(ms)}${failed && s.error ? `: ${s.error}` : ""}`,
         tone: failed ? "bad" : s.status === "compensated" ? "warn" : "ok",
       });
     }
   }
-  return lines.sort((a, b) => a.at.getTime() - b.at.getTime());
+  lines.sort((a, b) => a.at.getTime() - b.at.getTime());
+  const outcome = op.status && op.finishedAt ? OUTCOME_LINES[op.status] : undefined;
+  if (outcome && op.finishedAt) {
+    const why = op.status !== "succeeded" && op.error ? `: ${op.error}` : "";
+    lines.push({ at: op.finishedAt, who: "worker", text: `${outcome.text}${why}`, tone: outcome.tone });
+  }
+  return lines;
+}
+
+/** The last line of a finished operation's log. */
+const OUTCOME_LINES: Record<string, { text: string; tone: LogLine["tone"] }> = {
+  succeeded: { text: "operation succeeded", tone: "ok" },
+  failed: { text: "operation failed", tone: "bad" },
+  rolled_back: { text: "operation rolled back", tone: "warn" },
+};
+
+/** One fact of a step's detail, for people: a label and either a text or a list of names. */
+export type DetailItem = { label: string; text: string } | { label: string; names: string[] };
+
+const DETAIL_LABELS: Record<string, string> = {
+  created: "created",
+  destroyed: "destroyed",
+  undone: "undone",
+  moved: "actors moved",
+  bytes: "state moved",
+  ready: "actors ready",
+  resumed: "actors resumed",
+  extensions: "extra waits",
+  mode: "transfer",
+  hold: "actor hold",
+  targets: "targets",
+  sources: "sources",
+};
+
+/** "12 ms", "1.4 s" */
+function ms(v: number): string {
+  return formatDuration(v);
+}
+
+/**
+ * A step's recorded detail as facts for people: bytes in KiB/MiB, VM lists as names, times
+ * held as durations, hold distributions as p50/p99/max. Keys it does not know are shown as
+ * they are, without JSON brackets.
+ */
+export function stepDetailItems(detail: unknown, startedAt?: Date): DetailItem[] {
+  if (detail === null || detail === undefined) return [];
+  if (typeof detail !== "object" || Array.isArray(detail)) return [{ label: "result", text: plainValue(detail) }];
+  const d = detail as Record<string, unknown>;
+  const items: DetailItem[] = [];
+  for (const [key, value] of Object.entries(d)) {
+    if (key === "heldUntilMs" || key === "resumedAtMs") continue;
+    const label = DETAIL_LABELS[key] ?? key;
+    if (key === "heldFromMs" && typeof value === "number") {
+      const until = typeof d.heldUntilMs === "number" ? d.heldUntilMs : typeof d.resumedAtMs === "number" ? d.resumedAtMs : null;
+      if (until !== null) items.push({ label: "actors held for", text: ms(until - value) });
+      else if (startedAt) items.push({ label: "held since step start", text: ms(Math.max(0, startedAt.getTime() - value)) });
+      continue;
+    }
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
+      items.push({ label, names: value });
+    } else if (key === "bytes" && typeof value === "number") {
+      items.push({ label, text: formatBytes(value) });
+    } else if (key === "hold" && value && typeof value === "object") {
+      const h = value as { count?: number; p50?: number; p99?: number; max?: number };
+      items.push({
+        label,
+        text: `p50 ${ms(h.p50 ?? 0)} · p99 ${ms(h.p99 ?? 0)} · max ${ms(h.max ?? 0)}${h.count ? ` (${plural(h.count, "actor")})` : ""}`,
+      });
+    } else if (key === "holdMs" && Array.isArray(value)) {
+      items.push({ label: "actor holds", text: plural(value.length, "measurement") });
+    } else if (/Ms$/.test(key) && typeof value === "number") {
+      items.push({ label: key.replace(/Ms$/, ""), text: ms(value) });
+    } else {
+      items.push({ label, text: plainValue(value) });
+    }
+  }
+  return items;
+}
+
+function plainValue(v: unknown): string {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "number") return v.toLocaleString("en-US");
+  if (Array.isArray(v)) return v.map(plainValue).join(", ");
+  if (typeof v === "object") {
+    return Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${k} ${plainValue(x)}`)
+      .join(" · ");
+  }
+  return String(v);
 }

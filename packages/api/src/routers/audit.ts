@@ -1,4 +1,5 @@
-import { auditList } from "@malleo/db";
+import { auditFacets, auditList } from "@malleo/db";
+import { AppError } from "@malleo/core";
 import { z } from "zod";
 import { auditOutput } from "../operation-detail";
 import { createTRPCRouter, viewerProcedure } from "../trpc";
@@ -14,6 +15,7 @@ export const auditRouter = createTRPCRouter({
           operationId: z.uuid().optional(),
           from: z.coerce.date().optional(),
           to: z.coerce.date().optional(),
+          ok: z.boolean().optional(),
           page: z.number().int().min(1).default(1),
           pageSize: z.number().int().min(1).max(500).default(50),
         })
@@ -27,6 +29,13 @@ export const auditRouter = createTRPCRouter({
     )
     .query(({ ctx, input }) => {
       const { page, pageSize, ...filter } = input;
+      if (filter.from && filter.to && filter.to < filter.from)
+        throw new AppError("INVALID_INPUT", "to: the time range ends before it starts");
       return auditList(ctx.db, filter, { offset: (page - 1) * pageSize, limit: pageSize });
     }),
+
+  /** Who appears in the log and which actions, for its filters. */
+  facets: viewerProcedure
+    .output(z.object({ actors: z.array(z.string()), procedures: z.array(z.string()) }))
+    .query(({ ctx }) => auditFacets(ctx.db)),
 });

@@ -22,14 +22,15 @@ export const chartsRouter = createTRPCRouter({
     .input(windowInput)
     .output(
       z.object({
-        vms: z.array(z.object({ id: z.string(), name: z.string() })),
+        /** deleted: the VM no longer exists (a split's source, a merge's sources); its line is hidden by default. */
+        vms: z.array(z.object({ id: z.string(), name: z.string(), deleted: z.boolean() })),
         samples: z.array(z.object({ vmId: z.string(), at: z.date(), cpuPercent: z.number() })),
       }),
     )
     .query(async ({ ctx, input }) => {
       const samples = await vmCpuSamplesSince(ctx.db, since(input.minutes));
       const vms = await vmListByIds(ctx.db, [...new Set(samples.map((s) => s.vmId))]);
-      return { vms: vms.map((v) => ({ id: v.id, name: v.name })), samples };
+      return { vms: vms.map((v) => ({ id: v.id, name: v.name, deleted: v.state === "deleted" })), samples };
     }),
 
   /** Application throughput (iterations/s) with each split and merge of the window marked. */
@@ -43,7 +44,11 @@ export const chartsRouter = createTRPCRouter({
             operationId: z.string(),
             kind: z.enum(["split", "merge"]),
             status: z.string(),
+            /** When it finished (or started, while running): kept for older clients. */
             at: z.number(),
+            /** The span it ran over: from its start to its finish, null while it runs. */
+            startAt: z.number(),
+            endAt: z.number().nullable(),
             operator: z.string(),
           }),
         ),
@@ -63,6 +68,8 @@ export const chartsRouter = createTRPCRouter({
           kind: o.kind,
           status: o.status,
           at: (o.finishedAt ?? o.startedAt ?? o.createdAt).getTime(),
+          startAt: (o.startedAt ?? o.createdAt).getTime(),
+          endAt: o.finishedAt?.getTime() ?? null,
           operator: o.operator,
         })),
       };

@@ -13,6 +13,8 @@ const vmOutput = z.object({
   memoryMiB: z.number().int(),
   state: z.enum(["provisioning", "running", "deleting", "deleted", "failed", "lost"]),
   lockedBy: z.string().nullable(),
+  /** The operation that created this VM: while that operation still holds it, the VM is its target. */
+  createdBy: z.string().nullable(),
   createdAt: z.date(),
   actorCount: z.number().int(),
   firstOrdinal: z.number().int().nullable(),

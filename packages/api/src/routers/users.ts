@@ -33,6 +33,8 @@ const tokenOutput = z.object({
   lastUsedAt: z.date().nullable(),
   revokedAt: z.date().nullable(),
   expiresAt: z.date().nullable(),
+  /** The admin who created the token; null for tokens from before this was recorded. */
+  createdBy: z.string().nullable(),
   user: z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }),
 });
 
@@ -139,6 +141,7 @@ export const usersRouter = createTRPCRouter({
         name: input.name,
         tokenHash: hashSecret(secret),
         expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null,
+        createdBy: ctx.user.name,
       });
       return { token, secret };
     }),

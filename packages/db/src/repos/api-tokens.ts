@@ -9,6 +9,7 @@ const tokenView = {
   lastUsedAt: true,
   revokedAt: true,
   expiresAt: true,
+  createdBy: true,
   user: { select: { id: true, name: true, role: true } },
 } as const;
 
@@ -16,7 +17,10 @@ const tokenView = {
  * Creates a token acting as `t.userId`. Refused with NOT_FOUND when no such user exists, and for
  * a disabled user (whose tokens are refused at sign-in, so it could never be used).
  */
-export async function apiTokenCreate(db: Db, t: { userId: string; name: string; tokenHash: string; expiresAt?: Date | null }) {
+export async function apiTokenCreate(
+  db: Db,
+  t: { userId: string; name: string; tokenHash: string; expiresAt?: Date | null; createdBy?: string | null },
+) {
   return db.$transaction(async (tx) => {
     // FOR SHARE: a concurrent disable waits for this token, then revokes it with the others.
     const [user] = await tx.$queryRaw<{ name: string; disabled_at: Date | null }[]>`

@@ -3,7 +3,16 @@ import type { Prisma } from "../generated/prisma/client";
 
 export function auditAppend(
   db: Db,
-  e: { actor: string; procedure: string; input: Prisma.InputJsonValue | null; ok: boolean; error?: string; operationId?: string },
+  e: {
+    actor: string;
+    procedure: string;
+    input: Prisma.InputJsonValue | null;
+    ok: boolean;
+    error?: string;
+    operationId?: string;
+    via?: "session" | "token";
+    target?: string;
+  },
 ) {
   return db.auditEvent.create({
     data: {
@@ -13,6 +22,8 @@ export function auditAppend(
       ok: e.ok,
       error: e.error ?? null,
       operationId: e.operationId ?? null,
+      via: e.via ?? null,
+      target: e.target ?? null,
     },
   });
 }
@@ -23,6 +34,8 @@ export interface AuditFilter {
   operationId?: string;
   from?: Date;
   to?: Date;
+  /** true: allowed requests only; false: refusals (and the worker's alerts) only. */
+  ok?: boolean;
 }
 
 function auditWhere(f: AuditFilter): Prisma.AuditEventWhereInput {
@@ -30,6 +43,7 @@ function auditWhere(f: AuditFilter): Prisma.AuditEventWhereInput {
     ...(f.actor ? { actor: f.actor } : {}),
     ...(f.procedure ? { procedure: f.procedure } : {}),
     ...(f.operationId ? { operationId: f.operationId } : {}),
+    ...(f.ok !== undefined ? { ok: f.ok } : {}),
     ...(f.from || f.to ? { at: { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lte: f.to } : {}) } } : {}),
   };
 }
@@ -41,4 +55,13 @@ export async function auditList(db: Db, f: AuditFilter, page: { offset: number; 
     db.auditEvent.count({ where }),
   ]);
   return { items, total };
+}
+
+/** Who appears in the audit log and what they did, for the log's filters (bounded). */
+export async function auditFacets(db: Db) {
+  const [actors, procedures] = await Promise.all([
+    db.auditEvent.findMany({ distinct: ["actor"], select: { actor: true }, orderBy: { actor: "asc" }, take: 500 }),
+    db.auditEvent.findMany({ distinct: ["procedure"], select: { procedure: true }, orderBy: { procedure: "asc" }, take: 500 }),
+  ]);
+  return { actors: actors.map((a) => a.actor), procedures: procedures.map((p) => p.procedure) };
 }

@@ -13,6 +13,8 @@ interface VmRow {
   memoryMiB: number;
   state: VmState;
   lockedBy: string | null;
+  /** The operation that created this VM (a split's or merge's target), null for a VM created otherwise. */
+  createdBy: string | null;
   createdAt: Date;
   actorCount: number;
   firstOrdinal: number | null;
@@ -43,7 +45,7 @@ export async function topologySummary(db: Db) {
              memory_overcommit AS "memoryOvercommit", status, status_reason AS "statusReason" FROM hosts ORDER BY id`,
     db.$queryRaw<VmRow[]>`
       SELECT v.id::text, v.name, v.host_id AS "hostId", v.application_id AS "applicationId", v.vcpus, v.memory_mib AS "memoryMiB",
-             v.state, v.locked_by::text AS "lockedBy", v.created_at AS "createdAt",
+             v.state, v.locked_by::text AS "lockedBy", v.created_by::text AS "createdBy", v.created_at AS "createdAt",
              v.actor_count AS "actorCount", v.first_ordinal AS "firstOrdinal", v.last_ordinal AS "lastOrdinal"
         FROM vms v
        WHERE v.state <> 'deleted'

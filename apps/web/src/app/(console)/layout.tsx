@@ -1,9 +1,11 @@
-import Link from "next/link";
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
-import { LiveEventsProvider, LiveIndicator } from "../../components/live-events";
+import { LiveEventsProvider } from "../../components/live-events";
+import { TopBar } from "../../components/top-bar";
 import { UserProvider } from "../../components/user-context";
-import { UserMenu } from "../../components/user-menu";
+import { signInHref } from "../../lib/next-path";
+import { PATH_HEADER } from "../../proxy";
 import { currentUser } from "../../server/auth";
 
 // Every console page depends on who is signed in.
@@ -11,36 +13,12 @@ export const dynamic = "force-dynamic";
 
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
   const user = await currentUser();
-  if (!user) redirect("/sign-in");
+  // Sign-in brings the visitor back to the page asked for (the proxy names it).
+  if (!user) redirect(signInHref((await headers()).get(PATH_HEADER)));
   return (
     <UserProvider user={{ id: user.id, name: user.name, role: user.role }}>
       <LiveEventsProvider>
-        <header className="topbar">
-          <Link href="/" className="brand">
-            <span className="brand__mark" aria-hidden>
-              ◧
-            </span>
-            Malleo
-          </Link>
-          <nav className="topbar__nav" aria-label="Main">
-            <Link href="/" data-testid="nav-topology">
-              Topology
-            </Link>
-            <Link href="/history" data-testid="nav-history">
-              History
-            </Link>
-            <Link href="/charts" data-testid="nav-charts">
-              Charts
-            </Link>
-            {user.role === "admin" && (
-              <Link href="/admin" data-testid="nav-admin">
-                Admin
-              </Link>
-            )}
-          </nav>
-          <LiveIndicator />
-          <UserMenu />
-        </header>
+        <TopBar />
         <main className="content">{children}</main>
       </LiveEventsProvider>
     </UserProvider>
