@@ -7,8 +7,9 @@ import {
   publishEvent,
   type Db,
 } from "@malleo/db";
-import { applicationActorSpecs, startCrawlerSite, type CrawlerSite, type CrawlerSiteConfig } from "@malleo/examples";
+import { installedApplications } from "@malleo/applications";
 import type { ActorSpec, Mediator } from "@malleo/mediator";
+import type { ApplicationRegistry } from "@malleo/sdk";
 import type { Checkpointer } from "./checkpoints";
 import type { Logger } from "./log";
 
@@ -21,7 +22,8 @@ export class ApplicationRunner {
   private readonly published = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
-  private readonly sites: CrawlerSite[] = [];
+  /** What the applications' `services` started (e.g. a crawler's site), closed at stop. */
+  private readonly services: Array<{ close(): Promise<void> }> = [];
   private readonly specsByApp = new Map<string, ActorSpec[]>();
 
   constructor(
@@ -29,6 +31,7 @@ export class ApplicationRunner {
     private readonly mediator: Mediator,
     private readonly log: Logger,
     private readonly checkpoints?: Checkpointer,
+    private readonly applications: ApplicationRegistry = installedApplications,
   ) {}
 
   /**
@@ -46,17 +49,9 @@ export class ApplicationRunner {
   async start(): Promise<void> {
     this.watchProgress();
     for (const app of await applicationList(this.db)) {
-      let config = app.config as Record<string, unknown>;
-      if (app.kind === "crawler") {
-        // The crawler's site is generated and served here, on loopback (fixed port if configured).
-        const site = await startCrawlerSite(config as unknown as CrawlerSiteConfig, Number(config.sitePort ?? 0));
-        this.sites.push(site);
-        config = { ...config, site: site.url };
-        this.log({ event: "crawler site serving", application: app.id, url: site.url });
-      }
       let list: ActorSpec[];
       try {
-        list = applicationActorSpecs(app.kind, app.id, config);
+        list = await this.buildActors(app.id, app.kind, app.config);
       } catch (e) {
         this.log({ event: "application not started", application: app.id, kind: app.kind, error: (e as Error).message });
         continue;
@@ -153,9 +148,22 @@ export class ApplicationRunner {
     }
   }
 
+  /** Checks the stored configuration with the application's schema, starts its services, builds its actors. */
+  private async buildActors(appId: string, kind: string, stored: unknown): Promise<ActorSpec[]> {
+    const module = this.applications.get(kind);
+    let config = this.applications.parseConfig(kind, stored);
+    if (module.services) {
+      const started = await module.services(config);
+      this.services.push(started);
+      config = started.config;
+      this.log({ event: "application services started", application: appId, kind });
+    }
+    return module.actors(appId, config);
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
-    await Promise.all(this.sites.splice(0).map((s) => s.close()));
+    await Promise.all(this.services.splice(0).map((s) => s.close()));
   }
 }

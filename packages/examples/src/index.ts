@@ -50,5 +50,6 @@ export {
   type CrawlerSiteConfig,
   type SiteStats,
 } from "./crawler-site";
-export { applicationActorSpecs, applicationBehaviors, type ApplicationKind, type CrawlerApplicationConfig } from "./applications";
-export { planApplicationSplit, planCrawlerSplit, planHeatSplit, planMergeOrder, type MeasuredActor } from "./placement";
+export { heatApplication, heatConfigSchema } from "./heat-application";
+export { crawlerApplication, crawlerConfigSchema, type CrawlerApplicationConfig } from "./crawler-application";
+export { planCrawlerSplit, planHeatSplit, planMergeOrder, type MeasuredActor } from "./placement";

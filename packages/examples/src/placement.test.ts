@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { heatActorSpecs } from "./heat";
-import { planApplicationSplit, planCrawlerSplit, planHeatSplit, planMergeOrder } from "./placement";
+import { planCrawlerSplit, planHeatSplit, planMergeOrder } from "./placement";
 
 describe("placement", () => {
   it("splits heat into contiguous slab runs, neighbours together", () => {
@@ -25,21 +25,5 @@ describe("placement", () => {
         expect(Math.max(...totals) - Math.min(...totals)).toBeLessThanOrEqual(Math.max(...loads));
       }),
     );
-  });
-
-  it("chooses the rule by application kind", () => {
-    const actors = [
-      { uan: "uan://a/x-0", load: 10 },
-      { uan: "uan://a/x-1", load: 1 },
-      { uan: "uan://a/x-2", load: 1 },
-      { uan: "uan://a/x-3", load: 10 },
-    ];
-    expect(planApplicationSplit("heat", actors, 2)).toEqual([
-      ["uan://a/x-0", "uan://a/x-1"],
-      ["uan://a/x-2", "uan://a/x-3"],
-    ]);
-    const crawler = planApplicationSplit("crawler", actors, 2);
-    expect(crawler.map((group) => group.length)).toEqual([2, 2]);
-    expect(crawler.every((group) => group.some((uan) => uan.endsWith("-0") || uan.endsWith("-3")))).toBe(true);
   });
 });

@@ -44,15 +44,6 @@ export function planMergeOrder(groups: string[][]): string[] {
   return groups.flat().sort();
 }
 
-export function planApplicationSplit(kind: string, actors: MeasuredActor[], targets: number): string[][] {
-  return kind === "crawler"
-    ? planCrawlerSplit(actors, targets)
-    : planHeatSplit(
-        actors.map((actor) => actor.uan),
-        targets,
-      );
-}
-
 function checkTargets(targets: number): void {
   if (!Number.isInteger(targets) || targets < 1) throw new Error(`targets must be a positive integer, got ${targets}`);
 }
