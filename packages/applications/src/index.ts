@@ -2,6 +2,7 @@
 // "Register"): the worker builds and places its actors, every theater registers its behaviors and
 // the API validates deployments with its schema — none of them knows an application by name.
 import { crawlerApplication, heatApplication } from "@malleo/examples";
+import { pagerankApplication } from "@malleo/pagerank";
 import { ApplicationRegistry } from "@malleo/sdk";
 
-export const installedApplications = new ApplicationRegistry([heatApplication, crawlerApplication]);
+export const installedApplications = new ApplicationRegistry([heatApplication, crawlerApplication, pagerankApplication]);
