@@ -8,3 +8,4 @@ export * from "./operation-state";
 export * from "./inputs";
 export * from "./plan";
 export * from "./pause";
+export * from "./deploy";

@@ -1,3 +1,4 @@
+import { operationKind } from "@malleo/core";
 import { applicationProgressSince, operationSearch, stepDurations, vmCpuSamplesSince, vmListByIds } from "@malleo/db";
 import { z } from "zod";
 import { bucketRates, throughputSeries } from "../charts";
@@ -41,7 +42,7 @@ export const chartsRouter = createTRPCRouter({
         markers: z.array(
           z.object({
             operationId: z.string(),
-            kind: z.enum(["split", "merge"]),
+            kind: operationKind,
             status: z.string(),
             at: z.number(),
             operator: z.string(),
@@ -75,7 +76,7 @@ export const chartsRouter = createTRPCRouter({
       z.array(
         z.object({
           operationId: z.string(),
-          kind: z.enum(["split", "merge"]),
+          kind: operationKind,
           createdAt: z.date(),
           name: z.string(),
           status: z.string(),
