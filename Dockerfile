@@ -26,13 +26,16 @@ COPY apps/cli/package.json apps/cli/
 COPY apps/theater/package.json apps/theater/
 COPY apps/web/package.json apps/web/
 COPY apps/worker/package.json apps/worker/
+COPY applications/pagerank/package.json applications/pagerank/
 COPY packages/actors/package.json packages/actors/
 COPY packages/api/package.json packages/api/
+COPY packages/applications/package.json packages/applications/
 COPY packages/core/package.json packages/core/
 COPY packages/db/package.json packages/db/
 COPY packages/examples/package.json packages/examples/
 COPY packages/hypervisor/package.json packages/hypervisor/
 COPY packages/mediator/package.json packages/mediator/
+COPY packages/sdk/package.json packages/sdk/
 COPY packages/workflows/package.json packages/workflows/
 RUN npm ci --no-audit --no-fund
 
@@ -43,6 +46,7 @@ COPY prisma prisma
 COPY scripts scripts
 COPY packages packages
 COPY apps apps
+COPY applications applications
 
 # Prisma client (gitignored, generated here) and the production build of the web UI.
 # next build needs some DATABASE_URL at build time; the real one comes from the environment.

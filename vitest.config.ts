@@ -8,14 +8,18 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["packages/**/*.test.ts", "apps/**/*.test.ts", "scripts/*.test.ts"],
+          include: ["packages/**/*.test.ts", "apps/**/*.test.ts", "applications/**/*.test.ts", "scripts/*.test.ts"],
           exclude: ["**/*.integration.test.ts", "**/node_modules/**"],
         },
       },
       {
         test: {
           name: "integration",
-          include: ["packages/**/*.integration.test.ts", "apps/**/*.integration.test.ts"],
+          include: [
+            "packages/**/*.integration.test.ts",
+            "apps/**/*.integration.test.ts",
+            "applications/**/*.integration.test.ts",
+          ],
           exclude: ["**/node_modules/**"],
           globalSetup: ["scripts/test-global-setup.ts"],
           testTimeout: 120_000,

@@ -8,7 +8,7 @@ import { loadavg } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Agent, request } from "node:http";
 import {
-  applicationActorSpecs,
+  crawlerApplication,
   crawlerFinished,
   crawlerReachablePaths,
   crawlerTotals,
@@ -79,7 +79,7 @@ export async function run(): Promise<BenchResult> {
   try {
     await lab.start(["crawl-a", "crawl-b"]);
     const config: CrawlerApplicationConfig = { ...SITE, site: site.url, partitions: PARTITIONS, politeness: POLITENESS };
-    const specs = applicationActorSpecs("crawler", "crawl-bench", config);
+    const specs = crawlerApplication.actors("crawl-bench", config);
     const uans = specs.map((spec) => spec.uan);
     const t0 = performance.now();
     await Promise.all([

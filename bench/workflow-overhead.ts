@@ -22,6 +22,8 @@ export async function run(): Promise<BenchResult> {
     migrateActors: unused,
     resumeActors: unused,
     locateActors: unused,
+    startApplication: unused,
+    stopApplication: unused,
     log: () => {},
   });
   const operationId = randomUUID();

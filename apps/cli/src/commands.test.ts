@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseReadyArgs, parseTransfer, readyCommand, UsageError, waitingLine } from "./commands";
+import { parseDeployArgs, parseReadyArgs, parseTransfer, readyCommand, UsageError, waitingLine } from "./commands";
 
 const ID = "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10";
 
@@ -89,5 +89,34 @@ describe("what watch prints while an operation waits", () => {
   it("prints nothing when the operation is not waiting", () => {
     expect(waitingLine({ id: ID, status: "running", waitingReason: null })).toBeNull();
     expect(waitingLine({ id: ID, status: "rolled_back", waitingReason: reason })).toBeNull();
+  });
+});
+
+describe("malleo deploy", () => {
+  const defaults = { nodes: 20000, partitions: 16 };
+  it("lays --config over the kind's default and reads one HOST:VCPUS:MEMORY_MIB per VM", () => {
+    expect(
+      parseDeployArgs(["pagerank"], { id: "ranks", vms: "pm-1:2:2048,pm-2:4:4096", config: '{"nodes":500}' }, defaults),
+    ).toEqual({
+      applicationId: "ranks",
+      kind: "pagerank",
+      config: { nodes: 500, partitions: 16 },
+      vms: [
+        { hostId: "pm-1", vcpus: 2, memoryMiB: 2048 },
+        { hostId: "pm-2", vcpus: 4, memoryMiB: 4096 },
+      ],
+    });
+  });
+  it("refuses a malformed VM, a config that is not a JSON object, and missing --id or --vms", () => {
+    expect(() => parseDeployArgs(["pagerank"], { id: "r", vms: "pm-1:2" }, defaults)).toThrow(
+      /HOST:VCPUS:MEMORY_MIB .*not pm-1:2/,
+    );
+    expect(() => parseDeployArgs(["pagerank"], { id: "r", vms: "pm-1:two:2048" }, defaults)).toThrow(UsageError);
+    expect(() => parseDeployArgs(["pagerank"], { id: "r", vms: "pm-1:2:2048", config: "{nodes:1}" }, defaults)).toThrow(
+      /--config is not JSON/,
+    );
+    expect(() => parseDeployArgs(["pagerank"], { id: "r", vms: "pm-1:2:2048", config: "[1]" }, defaults)).toThrow(/JSON object/);
+    expect(() => parseDeployArgs(["pagerank"], { vms: "pm-1:2:2048" }, defaults)).toThrow(/^usage: malleo deploy/);
+    expect(() => parseDeployArgs([], { id: "r", vms: "pm-1:2:2048" }, defaults)).toThrow(/^usage: malleo deploy/);
   });
 });

@@ -56,3 +56,50 @@ export function waitingLine(op: { id: string; status: string; waitingReason: str
   const onBarrier = op.status === "running" && op.waitingReason.startsWith("ready");
   return `  waiting: ${op.waitingReason}${onBarrier ? `\n  answer it: malleo ready extend ${op.id}  |  malleo ready abort ${op.id}` : ""}`;
 }
+
+export const DEPLOY_USAGE =
+  "usage: malleo deploy <kind> --id <application-id> --vms HOST:VCPUS:MEMORY_MIB[,…] [--config '<json>'] [--version V]";
+
+/**
+ * `malleo deploy pagerank --id ranks --vms pm-1:2:2048,pm-2:2:2048 --config '{"nodes":1000}'` →
+ * the input of `applications.deploy`. A partial `--config` is laid over the kind's default
+ * configuration (from `applications.kinds`); the server checks the result with the application's schema.
+ */
+export function parseDeployArgs(
+  args: readonly string[],
+  opts: { id?: string; vms?: string; config?: string; version?: string },
+  defaultConfig: unknown,
+): {
+  applicationId: string;
+  kind: string;
+  version?: string;
+  config: unknown;
+  vms: { hostId: string; vcpus: number; memoryMiB: number }[];
+} {
+  const [kind, ...rest] = args;
+  if (!kind || rest.length > 0 || !opts.id || !opts.vms) throw new UsageError(DEPLOY_USAGE);
+  const vms = opts.vms.split(",").map((spec) => {
+    const [hostId, vcpus, memory, ...extra] = spec.split(":");
+    if (!hostId || !vcpus || !memory || extra.length > 0 || !/^\d+$/.test(vcpus) || !/^\d+$/.test(memory))
+      throw new UsageError(`--vms takes HOST:VCPUS:MEMORY_MIB per VM (e.g. pm-1:2:2048), not ${spec || '""'}\n${DEPLOY_USAGE}`);
+    return { hostId, vcpus: Number(vcpus), memoryMiB: Number(memory) };
+  });
+  let overrides: unknown = {};
+  if (opts.config !== undefined) {
+    try {
+      overrides = JSON.parse(opts.config);
+    } catch (e) {
+      throw new UsageError(`--config is not JSON: ${(e as Error).message}`);
+    }
+    if (typeof overrides !== "object" || overrides === null || Array.isArray(overrides))
+      throw new UsageError("--config is a JSON object of configuration fields");
+  }
+  const base = typeof defaultConfig === "object" && defaultConfig !== null ? defaultConfig : {};
+  return {
+    applicationId: opts.id,
+    kind,
+    ...(opts.version ? { version: opts.version } : {}),
+    config: { ...base, ...(overrides as object) },
+    vms,
+  };
+}

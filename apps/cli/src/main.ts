@@ -1,9 +1,9 @@
-// `malleo hosts | vms | ops | split | merge | cancel | ready | watch` — the command-line client of the
+// `malleo hosts | vms | ops | split | merge | cancel | ready | watch | apps | kinds | deploy` — the command-line client of the
 // Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
 import { hostUse } from "@malleo/core";
-import { apiClient } from "./client";
-import { parseTransfer, readyCommand, UsageError } from "./commands";
+import { apiClient, type ApiClient } from "./client";
+import { parseDeployArgs, parseTransfer, readyCommand, UsageError } from "./commands";
 import { mergeRequest, splitRequest, targetLines } from "./placement";
 import { mib, ms, table } from "./table";
 import { watchOperation } from "./watch";
@@ -24,6 +24,10 @@ commands:
   cancel <operation-id>                   cancel an operation (until its Transfer completes)
   ready extend|abort <operation-id>       answer a ready barrier that timed out: wait longer, or abort (roll back)
   watch <operation-id>                    follow an operation's steps live (server-sent events) until it ends
+  apps                                    applications with kind, status and progress
+  kinds                                   installed application kinds, version and default configuration
+  deploy <kind> --id A --vms HOST:VCPUS:MIB[,…] [--config '<json>'] [--version V]
+                                          deploy an application on new VMs (config over the kind's default)
 
 options:
   --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
@@ -49,6 +53,10 @@ const { values: opts, positionals } = parseArgs({
     operator: { type: "string" },
     limit: { type: "string" },
     transfer: { type: "string" },
+    id: { type: "string" },
+    vms: { type: "string" },
+    config: { type: "string" },
+    version: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -203,6 +211,37 @@ async function main(): Promise<number> {
       const [id] = args;
       if (!id) throw new UsageError("usage: malleo watch <operation-id>");
       return watchOperation(api, id, opts.json ?? false, (line) => process.stdout.write(`${line}\n`));
+    }
+    case "apps": {
+      const list = await api.applications.list.query();
+      print(list, () =>
+        table(
+          ["APPLICATION", "KIND", "STATUS", "PROGRESS"],
+          list.map((a) => [a.id, a.kind, a.statusReason ? `${a.status}: ${a.statusReason}` : a.status, String(a.iteration)]),
+        ),
+      );
+      return 0;
+    }
+    case "kinds": {
+      const kinds = await api.applications.kinds.query();
+      print(kinds, () =>
+        table(
+          ["KIND", "VERSION", "DESCRIPTION", "DEFAULT CONFIG"],
+          kinds.map((k) => [k.kind, k.version, k.description, JSON.stringify(k.defaultConfig)]),
+        ),
+      );
+      return 0;
+    }
+    case "deploy": {
+      const kinds = await api.applications.kinds.query();
+      const input = parseDeployArgs(args, opts, kinds.find((k) => k.kind === args[0])?.defaultConfig);
+      const op = await api.applications.deploy.mutate(input);
+      print(
+        op,
+        () =>
+          `accepted: deploy ${input.kind} as ${input.applicationId} on ${input.vms.length} new VMs (${input.vms.map((v) => v.hostId).join(", ")}) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+      );
+      return 0;
     }
     default:
       throw new UsageError(`unknown command ${command}\n\n${USAGE}`);

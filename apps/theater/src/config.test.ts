@@ -11,7 +11,16 @@ describe("theater configuration", () => {
       listenHost: "127.0.0.1",
       advertisedHost: undefined,
       fault: undefined,
+      applicationModules: [],
     });
+  });
+
+  it("reads the application modules to host besides the installed ones", () => {
+    const env = { MALLEO_THEATER_SECRET: "s", MALLEO_APPLICATION_MODULES: "/a/app.ts, @acme/app ," };
+    expect(readTheaterConfig(["--vm", "v", "--mediator", "h:1"], env).applicationModules).toEqual(["/a/app.ts", "@acme/app"]);
+    expect(readTheaterConfig(["--vm", "v", "--mediator", "h:1", "--applications", "/b.ts"], env).applicationModules).toEqual([
+      "/b.ts",
+    ]);
   });
 
   it("lets a guest image configure everything through the environment", () => {

@@ -9,13 +9,15 @@ export interface TheaterConfig {
   listenHost: string;
   advertisedHost: string | undefined;
   fault: TheaterFault | undefined;
+  /** Application modules (absolute paths or package names) hosted besides the installed ones. */
+  applicationModules: string[];
 }
 
 export class TheaterConfigError extends Error {}
 
 const USAGE =
   "usage: theater --vm <vmId> --mediator <host:port>[,<host:port>…] [--secret <s> | env MALLEO_THEATER_SECRET] " +
-  "[--listen-host 127.0.0.1] [--advertise-host <ip>]";
+  "[--listen-host 127.0.0.1] [--advertise-host <ip>] [--applications <module>,… | env MALLEO_APPLICATION_MODULES]";
 
 /**
  * Reads the theater's parameters once, at start: flags first, then the environment a guest
@@ -33,6 +35,7 @@ export function readTheaterConfig(argv: string[], env: Readonly<Record<string, s
         "listen-host": { type: "string" },
         "advertise-host": { type: "string" },
         fault: { type: "string" },
+        applications: { type: "string" },
       },
       strict: true,
     }));
@@ -62,5 +65,9 @@ export function readTheaterConfig(argv: string[], env: Readonly<Record<string, s
     listenHost: values["listen-host"] ?? env.MALLEO_LISTEN_HOST ?? "127.0.0.1",
     advertisedHost: values["advertise-host"] ?? env.MALLEO_ADVERTISE_HOST,
     fault,
+    applicationModules: (values.applications ?? env.MALLEO_APPLICATION_MODULES ?? "")
+      .split(",")
+      .map((m) => m.trim())
+      .filter((m) => m.length > 0),
   };
 }

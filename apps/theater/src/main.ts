@@ -1,7 +1,8 @@
 // Theater entry point: one per VM, in a guest image or as a local child process of the worker.
 import { logRecord, stderrSink, type LogLevel } from "@malleo/core";
 import { THEATER_EXIT_CODES, Theater, TheaterRefusedError, builtinBehaviors } from "@malleo/actors";
-import { applicationBehaviors } from "@malleo/examples";
+import { installedApplications } from "@malleo/applications";
+import { ApplicationRegistry, loadApplicationModules } from "@malleo/sdk";
 import { TheaterConfigError, readTheaterConfig } from "./config";
 
 const log = (level: LogLevel, msg: string, fields: Record<string, unknown>) =>
@@ -18,6 +19,20 @@ async function main(): Promise<void> {
   }
   const { vmId, fault } = config;
 
+  // Modules named at start (the SDK's test harness) are hosted besides the installed applications.
+  let extraBehaviors = {};
+  try {
+    const registry = new ApplicationRegistry();
+    for (const specifier of config.applicationModules) {
+      for (const module of await loadApplicationModules(specifier))
+        if (!installedApplications.has(module.kind)) registry.register(module);
+    }
+    extraBehaviors = registry.behaviors();
+  } catch (error) {
+    log("error", "bad application module", { vmId, error: (error as Error).message });
+    process.exit(THEATER_EXIT_CODES.badArguments);
+  }
+
   // A local theater is tied to its parent by IPC: when the parent goes, so do we (no orphans).
   if (process.send) {
     process.on("disconnect", () => {
@@ -32,7 +47,7 @@ async function main(): Promise<void> {
     secret: config.secret,
     listenHost: config.listenHost,
     advertisedHost: config.advertisedHost,
-    behaviors: { ...builtinBehaviors, ...applicationBehaviors },
+    behaviors: { ...builtinBehaviors, ...installedApplications.behaviors(), ...extraBehaviors },
     onFatal: (reason) => {
       log("error", "fatal", { vmId, reason });
       process.exit(THEATER_EXIT_CODES.refused);

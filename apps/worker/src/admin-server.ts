@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { actorListByApplication, applicationGet, type Db } from "@malleo/db";
-import { heatAssemble, type HeatConfig } from "@malleo/examples";
+import { installedApplications } from "@malleo/applications";
 import type { Mediator } from "@malleo/mediator";
 import type { Logger } from "./log";
 import type { VmManager } from "./vm-manager";
 
 /**
  * A small loopback-only HTTP endpoint for operators and the chaos suite: health, what really
- * exists (domains on each host, actors in each theater) and an application's result digest.
+ * exists (domains on each host, actors in each theater) and an application's result digest (its module's `result`).
  */
 export function startAdminServer(
   deps: { db: Db; mediator: Mediator; vms: VmManager; log: Logger },
@@ -31,11 +31,13 @@ export function startAdminServer(
         if (!app) return reply(404, { error: "no such application" });
         const uans = (await actorListByApplication(deps.db, app.id)).map((a) => a.uan);
         const states = await deps.mediator.collectStates(uans);
-        const grid = heatAssemble(app.config as unknown as HeatConfig, states);
+        const module = installedApplications.get(app.kind);
+        if (!module.result) return reply(404, { error: `a ${app.kind} application has no result to digest` });
+        const result = module.result(installedApplications.parseConfig(app.kind, app.config), states);
         return reply(200, {
           actors: states.size,
           sha256: createHash("sha256")
-            .update(Buffer.from(grid.buffer, grid.byteOffset, grid.byteLength))
+            .update(Buffer.from(result.buffer, result.byteOffset, result.byteLength))
             .digest("hex"),
         });
       }

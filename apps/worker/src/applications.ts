@@ -1,14 +1,17 @@
 import {
   actorListByApplication,
   actorMove,
+  applicationGet,
   applicationList,
   applicationProgressAppend,
   applicationSetIteration,
   publishEvent,
+  type Application,
   type Db,
 } from "@malleo/db";
-import { applicationActorSpecs, startCrawlerSite, type CrawlerSite, type CrawlerSiteConfig } from "@malleo/examples";
+import { installedApplications } from "@malleo/applications";
 import type { ActorSpec, Mediator } from "@malleo/mediator";
+import type { ApplicationRegistry, ApplicationServices } from "@malleo/sdk";
 import type { Checkpointer } from "./checkpoints";
 import type { Logger } from "./log";
 
@@ -21,7 +24,8 @@ export class ApplicationRunner {
   private readonly published = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
-  private readonly sites: CrawlerSite[] = [];
+  /** What the applications' `services` started (e.g. a crawler's site), closed at stop; by application. */
+  private readonly services = new Map<string, ApplicationServices<unknown>>();
   private readonly specsByApp = new Map<string, ActorSpec[]>();
 
   constructor(
@@ -29,6 +33,7 @@ export class ApplicationRunner {
     private readonly mediator: Mediator,
     private readonly log: Logger,
     private readonly checkpoints?: Checkpointer,
+    private readonly applications: ApplicationRegistry = installedApplications,
   ) {}
 
   /**
@@ -45,74 +50,87 @@ export class ApplicationRunner {
 
   async start(): Promise<void> {
     this.watchProgress();
-    for (const app of await applicationList(this.db)) {
-      let config = app.config as Record<string, unknown>;
-      if (app.kind === "crawler") {
-        // The crawler's site is generated and served here, on loopback (fixed port if configured).
-        const site = await startCrawlerSite(config as unknown as CrawlerSiteConfig, Number(config.sitePort ?? 0));
-        this.sites.push(site);
-        config = { ...config, site: site.url };
-        this.log({ event: "crawler site serving", application: app.id, url: site.url });
-      }
-      let list: ActorSpec[];
-      try {
-        list = applicationActorSpecs(app.kind, app.id, config);
-      } catch (e) {
-        this.log({ event: "application not started", application: app.id, kind: app.kind, error: (e as Error).message });
-        continue;
-      }
-      this.specsByApp.set(app.id, list);
-      const specs = new Map(list.map((s) => [s.uan, s]));
-      const rows = await actorListByApplication(this.db, app.id);
-      // A degraded application, or one with a VM whose theater is not running, is recovery's (recovery.ts).
-      const unserved = [...new Set(rows.map((a) => a.vmId))].filter((vmId) => !this.mediator.theater(vmId));
-      if (app.status !== "running" || unserved.length > 0) {
-        this.log({ event: "application left to recovery", application: app.id, status: app.status, vmsWithoutTheater: unserved });
-        continue;
-      }
-      // Some actors are not running anywhere (their theaters died with a crashed worker): the
-      // whole application comes back from its last checkpoint, a consistent cut, when it has one.
-      const liveNow = new Set(this.mediator.listActors().map((a) => a.uan));
-      if (this.checkpoints && rows.some((a) => !liveNow.has(a.uan))) {
-        try {
-          const restored = await this.checkpoints.restore(app.id);
-          if (restored) {
-            this.log({
-              event: "application started from checkpoint",
-              application: app.id,
-              sequence: restored.sequence,
-              iteration: restored.iteration,
-            });
-            continue;
-          }
-        } catch (e) {
-          this.log({
-            event: "restore from checkpoint failed; starting from scratch",
-            application: app.id,
-            error: (e as Error).message,
-          });
-        }
-      }
-      // Actors in theaters that survived a worker crash are alive and authoritative: keep them,
-      // and correct Postgres where a crash fell between a migration and its recording.
-      const alive = new Map(this.mediator.listActors().map((a) => [a.uan, a.vmId]));
-      const byVm = new Map<string, ActorSpec[]>();
-      let adopted = 0;
-      for (const a of rows) {
-        const spec = specs.get(a.uan);
-        if (!spec) continue;
-        const liveVm = alive.get(a.uan);
-        if (liveVm) {
-          adopted++;
-          if (liveVm !== a.vmId) await actorMove(this.db, [a.uan], liveVm);
-          continue;
-        }
-        byVm.set(a.vmId, [...(byVm.get(a.vmId) ?? []), spec]);
-      }
-      for (const [vmId, list] of byVm) await this.mediator.spawnActors(vmId, list);
-      this.log({ event: "application started", application: app.id, actors: specs.size, adopted, vms: byVm.size });
-    }
+    for (const app of await applicationList(this.db)) await this.startApplication(app);
     this.timer = setInterval(() => void this.publishProgress(), 500);
+  }
+
+  /**
+   * Starts one application the worker did not start yet (a deploy's Spawn step), or again:
+   * actors some theater hosts are kept, the others are spawned where Postgres places them.
+   */
+  async startOne(applicationId: string): Promise<void> {
+    const app = await applicationGet(this.db, applicationId);
+    if (!app) throw new Error(`application ${applicationId} does not exist`);
+    await this.startApplication(app, { failLoudly: true });
+  }
+
+  /** Discards an application's actors on every theater (a rolled-back deploy); its services stay until stop. */
+  async discard(applicationId: string): Promise<void> {
+    const rows = await actorListByApplication(this.db, applicationId);
+    await this.mediator.discardActors(rows.map((a) => a.uan));
+    this.specsByApp.delete(applicationId);
+    this.log({ event: "application actors discarded", application: applicationId, actors: rows.length });
+  }
+
+  private async startApplication(app: Application, options: { failLoudly?: boolean } = {}): Promise<void> {
+    let list: ActorSpec[];
+    try {
+      list = await this.buildActors(app.id, app.kind, app.config);
+    } catch (e) {
+      this.log({ event: "application not started", application: app.id, kind: app.kind, error: (e as Error).message });
+      if (options.failLoudly) throw e;
+      return;
+    }
+    this.specsByApp.set(app.id, list);
+    const specs = new Map(list.map((s) => [s.uan, s]));
+    const rows = await actorListByApplication(this.db, app.id);
+    // A degraded application, or one with a VM whose theater is not running, is recovery's (recovery.ts).
+    const unserved = [...new Set(rows.map((a) => a.vmId))].filter((vmId) => !this.mediator.theater(vmId));
+    if (app.status !== "running" || unserved.length > 0) {
+      this.log({ event: "application left to recovery", application: app.id, status: app.status, vmsWithoutTheater: unserved });
+      return;
+    }
+    // Some actors are not running anywhere (their theaters died with a crashed worker): the
+    // whole application comes back from its last checkpoint, a consistent cut, when it has one.
+    const liveNow = new Set(this.mediator.listActors().map((a) => a.uan));
+    if (this.checkpoints && rows.some((a) => !liveNow.has(a.uan))) {
+      try {
+        const restored = await this.checkpoints.restore(app.id);
+        if (restored) {
+          this.log({
+            event: "application started from checkpoint",
+            application: app.id,
+            sequence: restored.sequence,
+            iteration: restored.iteration,
+          });
+          return;
+        }
+      } catch (e) {
+        this.log({
+          event: "restore from checkpoint failed; starting from scratch",
+          application: app.id,
+          error: (e as Error).message,
+        });
+      }
+    }
+    // Actors in theaters that survived a worker crash are alive and authoritative: keep them,
+    // and correct Postgres where a crash fell between a migration and its recording.
+    const alive = new Map(this.mediator.listActors().map((a) => [a.uan, a.vmId]));
+    const byVm = new Map<string, ActorSpec[]>();
+    let adopted = 0;
+    for (const a of rows) {
+      const spec = specs.get(a.uan);
+      if (!spec) continue;
+      const liveVm = alive.get(a.uan);
+      if (liveVm) {
+        adopted++;
+        if (liveVm !== a.vmId) await actorMove(this.db, [a.uan], liveVm);
+        continue;
+      }
+      byVm.set(a.vmId, [...(byVm.get(a.vmId) ?? []), spec]);
+    }
+    for (const [vmId, list] of byVm) await this.mediator.spawnActors(vmId, list);
+    this.log({ event: "application started", application: app.id, actors: specs.size, adopted, vms: byVm.size });
   }
 
   /**
@@ -153,9 +171,27 @@ export class ApplicationRunner {
     }
   }
 
+  /** Checks the stored configuration with the application's schema, starts its services, builds its actors. */
+  private async buildActors(appId: string, kind: string, stored: unknown): Promise<ActorSpec[]> {
+    const module = this.applications.get(kind);
+    let config = this.applications.parseConfig(kind, stored);
+    if (module.services) {
+      let started = this.services.get(appId);
+      if (!started) {
+        started = await module.services(config);
+        this.services.set(appId, started);
+        this.log({ event: "application services started", application: appId, kind });
+      }
+      config = started.config;
+    }
+    return module.actors(appId, config);
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
-    await Promise.all(this.sites.splice(0).map((s) => s.close()));
+    const services = [...this.services.values()];
+    this.services.clear();
+    await Promise.all(services.map((s) => s.close()));
   }
 }

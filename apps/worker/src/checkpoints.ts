@@ -14,7 +14,7 @@ import {
   type CheckpointMeta,
   type Db,
 } from "@malleo/db";
-import { applicationBehaviors } from "@malleo/examples";
+import { installedApplications } from "@malleo/applications";
 import { messagesInFlight, type Mediator } from "@malleo/mediator";
 import type { ActorControl } from "./actor-control";
 import type { Logger } from "./log";
@@ -29,11 +29,11 @@ interface CheckpointContent {
 /** Each restore gives the application's sequence numbers a range of their own (see Theater.restore). */
 export const RESTORE_SEQ_RANGE = 2 ** 32;
 
-/** The application's progress at the cut: the least advanced actor's (heat: iteration; crawler: pages fetched). */
+/** The application's progress at the cut: the least advanced actor's (what its behaviors report as progress). */
 export function cutProgress(actors: readonly MigratedActor[]): number {
   let least: number | undefined;
   for (const a of actors) {
-    const p = applicationBehaviors[a.behavior]?.progress?.(a.state);
+    const p = installedApplications.progressOf(a.behavior, a.state);
     if (p !== undefined) least = least === undefined ? p : Math.min(least, p);
   }
   return least ?? 0;

@@ -149,6 +149,8 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
           .map((a) => [a.uan, a.vmId]),
       );
     },
+    startApplication: (applicationId) => apps.startOne(applicationId),
+    stopApplication: (applicationId) => apps.discard(applicationId),
     log: createLogger("workflow"),
   };
   installOperationEffects(hooks.wrapEffects ? hooks.wrapEffects(effects) : effects, {

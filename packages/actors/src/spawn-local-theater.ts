@@ -31,6 +31,8 @@ export interface LocalTheaterOptions {
    * Default: linked by IPC, exits when the parent goes.
    */
   detached?: boolean;
+  /** Application modules (absolute paths or package names) to host besides the installed ones. */
+  applicationModules?: readonly string[];
 }
 
 export interface LocalTheaterProcess {
@@ -52,6 +54,7 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).h
 export function spawnLocalTheater(options: LocalTheaterOptions): LocalTheaterProcess {
   const args = ["--import", tsxLoader, theaterEntry, "--vm", options.vmId, "--mediator", mediatorList(options.mediator)];
   if (options.fault) args.push("--fault", options.fault);
+  if (options.applicationModules?.length) args.push("--applications", options.applicationModules.join(","));
   const logFd = options.logFile ? openSync(options.logFile, "a") : undefined;
   const output = logFd ?? "inherit";
   try {

@@ -1,4 +1,4 @@
-import { OPERATION_STATUSES, TRANSFER_MODES, operationTransferMode } from "@malleo/core";
+import { OPERATION_STATUSES, TRANSFER_MODES, operationKind, operationTransferMode } from "@malleo/core";
 import { auditList, operationGet, type Db } from "@malleo/db";
 import { z } from "zod";
 import { migrationEstimates, transferProgress } from "./estimates";
@@ -7,7 +7,7 @@ import { sanitizeForRecord } from "./input-guard";
 // The plan is stored as JSON; parsing it here (input `unknown`) is what gives it a type.
 export const planOutput = z.unknown().pipe(
   z.object({
-    kind: z.enum(["split", "merge"]),
+    kind: operationKind,
     applicationId: z.string(),
     sources: z.array(z.object({ id: z.string(), name: z.string(), hostId: z.string() })),
     targets: z.array(
@@ -27,7 +27,7 @@ export const operationStatus = z.enum(OPERATION_STATUSES);
 
 export const operationOutput = z.object({
   id: z.string(),
-  kind: z.enum(["split", "merge"]),
+  kind: operationKind,
   status: operationStatus,
   operator: z.string(),
   error: z.string().nullable(),

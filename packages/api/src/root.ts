@@ -1,3 +1,4 @@
+import { applicationsRouter } from "./routers/applications";
 import { auditRouter } from "./routers/audit";
 import { authRouter } from "./routers/auth";
 import { chartsRouter } from "./routers/charts";
@@ -18,6 +19,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   charts: chartsRouter,
   hosts: hostsRouter,
+  applications: applicationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,3 +8,4 @@ export * from "./operation-state";
 export * from "./inputs";
 export * from "./pause";
 export * from "./log";
+export * from "./deploy";

@@ -5,12 +5,16 @@
  * targets are provisioned before anything is held. Ready and Resume belong to barrier transfers
  * only: a live transfer holds each actor just while it moves.
  */
-export const STEP_NAMES = ["validate", "provision", "ready", "transfer", "resume", "cleanup"] as const;
+export const STEP_NAMES = ["validate", "provision", "ready", "transfer", "resume", "cleanup", "spawn"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-/** The steps an operation of this transfer mode runs, in order. */
+const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn");
+/** A deploy: its targets are created and its actors started on them. */
+export const DEPLOY_STEPS: readonly StepName[] = ["validate", "provision", "spawn"];
+
+/** The steps a split or merge of this transfer mode runs, in order. */
 export function stepsForMode(mode: "live" | "barrier"): readonly StepName[] {
-  return mode === "barrier" ? STEP_NAMES : STEP_NAMES.filter((s) => s !== "ready" && s !== "resume");
+  return mode === "barrier" ? SPLIT_MERGE_STEPS : SPLIT_MERGE_STEPS.filter((s) => s !== "ready" && s !== "resume");
 }
 export const STEP_LABELS: Record<StepName | "rollback", string> = {
   validate: "Validate & plan",
@@ -19,6 +23,7 @@ export const STEP_LABELS: Record<StepName | "rollback", string> = {
   transfer: "Transfer",
   resume: "Resume",
   cleanup: "Clean up",
+  spawn: "Start actors",
   rollback: "Roll back",
 };
 

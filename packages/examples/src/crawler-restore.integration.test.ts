@@ -6,8 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Theater, builtinBehaviors, type MigratedActor } from "@malleo/actors";
 import { Mediator, messagesInFlight } from "@malleo/mediator";
 import {
-  applicationActorSpecs,
-  applicationBehaviors,
+  crawlerApplication,
   crawlerFinished,
   crawlerReachablePaths,
   crawlerTotals,
@@ -35,7 +34,7 @@ async function startTheater(mediator: Mediator, address: string, vmId: string): 
     vmId,
     mediator: address,
     secret: `secret-${vmId}`,
-    behaviors: { ...builtinBehaviors, ...applicationBehaviors },
+    behaviors: { ...builtinBehaviors, ...crawlerApplication.behaviors },
     progressIntervalMs: 50,
     log: () => {},
   });
@@ -72,7 +71,7 @@ describe("web crawler restored from a checkpoint", () => {
     const doomed = await startTheater(mediator, address, "vm-1");
     await startTheater(mediator, address, "vm-2");
     const config: CrawlerApplicationConfig = { ...siteConfig, site: site.url, partitions: 6, politeness: 3 };
-    const specs = applicationActorSpecs("crawler", "crawl", config);
+    const specs = crawlerApplication.actors("crawl", config);
     const uans = specs.map((spec) => spec.uan);
     await mediator.spawnActors("vm-0", specs.slice(0, 3));
     await mediator.spawnActors("vm-1", specs.slice(3));

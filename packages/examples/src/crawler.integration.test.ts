@@ -7,8 +7,7 @@ import { Theater, builtinBehaviors } from "@malleo/actors";
 import { Mediator } from "@malleo/mediator";
 import { waitUntil } from "@malleo/testing";
 import {
-  applicationActorSpecs,
-  applicationBehaviors,
+  crawlerApplication,
   crawlerFinished,
   crawlerReachablePaths,
   crawlerTotals,
@@ -31,7 +30,7 @@ async function startTheaters(mediator: Mediator, address: string): Promise<void>
       vmId,
       mediator: address,
       secret: `secret-${vmId}`,
-      behaviors: { ...builtinBehaviors, ...applicationBehaviors },
+      behaviors: { ...builtinBehaviors, ...crawlerApplication.behaviors },
       progressIntervalMs: 50,
       log: () => {},
     });
@@ -77,7 +76,7 @@ describe("web crawler", () => {
           cleanups.push(() => mediator.stop());
           await startTheaters(mediator, address);
           const config: CrawlerApplicationConfig = { ...siteConfig, site: site.url, partitions: 6, politeness: 3 };
-          const specs = applicationActorSpecs("crawler", "crawl", config);
+          const specs = crawlerApplication.actors("crawl", config);
           const uans = specs.map((spec) => spec.uan);
           await mediator.spawnActors("vm-0", specs.slice(0, 3));
           await mediator.spawnActors("vm-1", specs.slice(3));

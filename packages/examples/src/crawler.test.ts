@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { crawlerActorSpecs, crawlerFinished, crawlerOwner, extractLinks, type CrawlerTotals } from "./crawler";
 import { ROBOTS_PATH, crawlerPageLinks, crawlerReachablePaths } from "./crawler-site";
-import { applicationActorSpecs } from "./applications";
+import { crawlerApplication } from "./crawler-application";
+import { heatApplication } from "./heat-application";
 
 const SITE = { pages: 200, slowEvery: 0, slowMs: 0 };
 
@@ -34,7 +35,7 @@ describe("crawler partitions", () => {
     expect(Math.min(...counts)).toBeGreaterThan(150);
   });
 
-  it("builds one actor per partition, through the generic application entry too", () => {
+  it("builds one actor per partition, through its application module too", () => {
     const config = { site: "http://127.0.0.1:9/", partitions: 3, politeness: 2 };
     const specs = crawlerActorSpecs("crawl", config);
     expect(specs.map((spec) => spec.uan)).toEqual([
@@ -42,11 +43,30 @@ describe("crawler partitions", () => {
       "uan://crawl/partition-1",
       "uan://crawl/partition-2",
     ]);
-    expect(applicationActorSpecs("crawler", "crawl", { ...config, pages: 10, slowEvery: 0, slowMs: 0 })).toEqual(specs);
-    expect(() => applicationActorSpecs("crawler", "crawl", { partitions: 3, politeness: 2 })).toThrow(/no site URL/);
-    expect(
-      applicationActorSpecs("heat", "h", { width: 8, height: 8, actors: 2, maxIterations: 1, iterationDelayMs: 0 }),
-    ).toHaveLength(2);
+    expect(crawlerApplication.actors("crawl", { ...config, pages: 10, slowEvery: 0, slowMs: 0 })).toEqual(specs);
+    // Before its site is served: the URL it will have on its fixed port.
+    const unserved = crawlerApplication.actors("crawl", {
+      partitions: 3,
+      politeness: 2,
+      pages: 10,
+      slowEvery: 0,
+      slowMs: 0,
+      sitePort: 8123,
+    });
+    expect((unserved[0]!.init as { site: string }).site).toBe("http://127.0.0.1:8123");
+    expect(heatApplication.actors("h", { width: 8, height: 8, actors: 2, maxIterations: 1, iterationDelayMs: 0 })).toHaveLength(
+      2,
+    );
+  });
+
+  it("refuses a configuration its schema does not accept, naming the field", () => {
+    const ok = crawlerApplication.defaultConfig;
+    expect(crawlerApplication.configSchema.safeParse(ok).success).toBe(true);
+    const bad = crawlerApplication.configSchema.safeParse({ ...ok, partitions: 0, extra: 1 });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => i.path.join(".") || i.code).sort()).toEqual(["partitions", "unrecognized_keys"]);
+    const heat = heatApplication.configSchema.safeParse({ ...heatApplication.defaultConfig, height: 4, actors: 8 });
+    expect(heat.error!.issues.map((i) => i.path.join("."))).toEqual(["actors"]);
   });
 
   it("extracts hrefs without fragments", () => {

@@ -50,4 +50,5 @@ export {
   type CrawlerSiteConfig,
   type SiteStats,
 } from "./crawler-site";
-export { applicationActorSpecs, applicationBehaviors, type ApplicationKind, type CrawlerApplicationConfig } from "./applications";
+export { heatApplication, heatConfigSchema } from "./heat-application";
+export { crawlerApplication, crawlerConfigSchema, type CrawlerApplicationConfig } from "./crawler-application";

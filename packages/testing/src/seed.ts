@@ -3,7 +3,8 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate, type Db } from "@malleo/db";
-import { applicationActorSpecs, type HeatConfig } from "@malleo/examples";
+import { installedApplications } from "@malleo/applications";
+import type { HeatConfig } from "@malleo/examples";
 import { simulatedHostFile } from "@malleo/hypervisor";
 
 /** Three simulated hosts pm-1…pm-3. */
@@ -31,7 +32,7 @@ export async function seedApplicationVm(
   db: Db,
   app: {
     applicationId: string;
-    kind: "heat" | "crawler";
+    kind: string;
     config: object;
     vm: { name: string; hostId: string; vcpus: number; memoryMiB: number };
   },
@@ -39,8 +40,7 @@ export async function seedApplicationVm(
   await applicationUpsert(db, { id: app.applicationId, kind: app.kind, config: app.config as never });
   const vmId = randomUUID();
   await vmCreate(db, { id: vmId, ...app.vm, applicationId: app.applicationId, state: "running" });
-  // A crawler's specs need a site URL only to be built; the worker gives the real one at start.
-  const specs = applicationActorSpecs(app.kind, app.applicationId, { ...app.config, site: "http://placeholder" });
+  const specs = installedApplications.actorSpecs(app.kind, app.applicationId, app.config);
   await actorCreateMany(
     db,
     specs.map((s, ordinal) => ({ uan: s.uan, applicationId: app.applicationId, vmId, behavior: s.behavior, ordinal })),

@@ -41,6 +41,10 @@ export interface OperationEffects {
   /** When the actors of each VM made progress over [fromMs, toMs) (epoch ms), for the application's pause. */
   applicationActivity?(vmIds: string[], fromMs: number, toMs: number): Promise<ActivityBits[]>;
   log(entry: Record<string, unknown>): void;
+  /** Builds the application's actors (its module, its services) and spawns those no theater hosts yet, where Postgres places them. */
+  startApplication(applicationId: string): Promise<void>;
+  /** Discards the application's actors on every theater and forgets them (a rolled-back deploy). */
+  stopApplication(applicationId: string): Promise<void>;
   /**
    * Called as each recorded step starts, before its body. Production leaves it out; the
    * failure-mode tests use it to hold an operation at a precise point while they arrange a

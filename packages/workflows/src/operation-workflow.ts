@@ -22,6 +22,7 @@ import { destroyTargets, provisionStep } from "./steps/provision";
 import { readyStep, resumeSources } from "./steps/ready";
 import { resumeStep } from "./steps/resume";
 import { rollBack } from "./steps/rollback";
+import { discardActors, spawnStep } from "./steps/spawn";
 import { moveBack, transferBarrierStep, transferLiveStep, transferPlan, type TransferResult } from "./steps/transfer";
 import { validateStep } from "./steps/validate";
 
@@ -29,7 +30,7 @@ export { installOperationEffects } from "./runtime";
 export { isTransientDatabaseError } from "./transient-errors";
 export { recordedStep, STEP_INTERRUPTED } from "./recorded-step";
 
-async function splitOrMerge(operationId: string): Promise<string> {
+async function runOperation(operationId: string): Promise<string> {
   const { db } = fx();
   const op = await durably("load", () => operationGet(db, operationId));
   if (!op) throw new AppError("NOT_FOUND", `operation ${operationId} does not exist`);
@@ -38,6 +39,40 @@ async function splitOrMerge(operationId: string): Promise<string> {
     await operationTransition(db, operationId, "running", { from: ["queued"] });
     return Date.now();
   });
+  return op.kind === "deploy" ? deploy(ctx) : splitOrMerge(ctx, startedMs);
+}
+
+/** validate → provision → spawn; a failure destroys what was created and discards the actors. */
+async function deploy(ctx: OperationContext): Promise<string> {
+  const { operationId } = ctx;
+  const compensations: Compensation[] = [];
+  try {
+    await throwIfCancelled(operationId, "validate");
+    await recordedStep(operationId, "validate", () => validateStep(ctx));
+    await throwIfCancelled(operationId, "provision");
+    compensations.push(destroyTargets(ctx));
+    await recordedStep(operationId, "provision", () => provisionStep(ctx));
+    await throwIfCancelled(operationId, "spawn");
+    compensations.push(discardActors(ctx));
+    await recordedStep(operationId, "spawn", () => spawnStep(ctx));
+  } catch (e) {
+    return rollBack(operationId, compensations, e);
+  }
+  await finish(operationId);
+  return "succeeded";
+}
+
+async function finish(operationId: string): Promise<void> {
+  const { db } = fx();
+  await durably("finish", async () => {
+    await operationReleaseLocks(db, operationId);
+    await operationTransition(db, operationId, "succeeded", { waitingReason: null });
+    await publishEvent(db, { type: "topology" });
+  });
+}
+
+async function splitOrMerge(ctx: OperationContext, startedMs: number): Promise<string> {
+  const { operationId } = ctx;
 
   const compensations: Compensation[] = [];
   let window: PauseWindow = { startedMs, heldFromMs: startedMs, heldUntilMs: startedMs };
@@ -88,11 +123,7 @@ async function splitOrMerge(operationId: string): Promise<string> {
   // Past the switch-over the application runs on the targets: clean-up failures are retried, never rolled back.
   await cleanUpSources(ctx);
   await recordCost(ctx, measured, window, sources);
-  await durably("finish", async () => {
-    await operationReleaseLocks(db, operationId);
-    await operationTransition(db, operationId, "succeeded", { waitingReason: null });
-    await publishEvent(db, { type: "topology" });
-  });
+  await finish(operationId);
   return "succeeded";
 }
 
@@ -116,7 +147,7 @@ async function recordCost(
   });
 }
 
-export const operationWorkflow = DBOS.registerWorkflow(splitOrMerge, { name: "malleo.operation" });
+export const operationWorkflow = DBOS.registerWorkflow(runOperation, { name: "malleo.operation" });
 
 /** Starts (or attaches to) the workflow of an operation; the operation id is the workflow id, so this is idempotent. */
 export async function startOperationWorkflow(operationId: string) {

@@ -28,7 +28,8 @@ import {
 } from "@malleo/db";
 import { z } from "zod";
 
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+/** The input as `schema` reads it; refused as INVALID_INPUT naming every issue. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   const r = schema.safeParse(input);
   if (!r.success) {
     const msg = r.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
@@ -116,7 +117,7 @@ function replayOf(existing: Operation, kind: Operation["kind"], operator: string
  * request) gets the operation the first one created, whatever its deadline; a new request that
  * arrives after its deadline is refused before anything is read or written.
  */
-async function submitOnce<I extends RequestGuard>(
+export async function submitOnce<I extends RequestGuard>(
   db: Db,
   kind: Operation["kind"],
   input: I,
@@ -146,7 +147,7 @@ async function submitOnce<I extends RequestGuard>(
  * queued operations up and runs them as durable workflows.
  */
 export async function submitSplit(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
-  const guarded = parse(splitInput, rawInput);
+  const guarded = parseInput(splitInput, rawInput);
   return submitOnce(db, "split", guarded, operator, (input, deadline) =>
     createSplit(db, input, guarded.idempotencyKey, deadline, operator),
   );
@@ -180,7 +181,7 @@ async function createSplit(
 }
 
 export async function submitMerge(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
-  const guarded = parse(mergeInput, rawInput);
+  const guarded = parseInput(mergeInput, rawInput);
   return submitOnce(db, "merge", guarded, operator, (input, deadline) =>
     createMerge(db, input, guarded.idempotencyKey, deadline, operator),
   );

@@ -1,3 +1,4 @@
+import { operationKind } from "@malleo/core";
 import { applicationProgressSince, operationSearch, stepDurations, vmCpuSamplesSince, vmListByIds } from "@malleo/db";
 import { z } from "zod";
 import { bucketRates, throughputSeries } from "../charts";
@@ -42,7 +43,7 @@ export const chartsRouter = createTRPCRouter({
         markers: z.array(
           z.object({
             operationId: z.string(),
-            kind: z.enum(["split", "merge"]),
+            kind: operationKind,
             status: z.string(),
             /** When it finished (or started, while running): kept for older clients. */
             at: z.number(),
@@ -82,7 +83,7 @@ export const chartsRouter = createTRPCRouter({
       z.array(
         z.object({
           operationId: z.string(),
-          kind: z.enum(["split", "merge"]),
+          kind: operationKind,
           createdAt: z.date(),
           name: z.string(),
           status: z.string(),

@@ -1,4 +1,4 @@
-import { AppError, mergeInput, requestGuard, splitInput } from "@malleo/core";
+import { AppError, mergeInput, operationKind, requestGuard, splitInput } from "@malleo/core";
 import { operationGet, operationList, operationOperators, operationSearch } from "@malleo/db";
 import { cancelOperation, decideReadyTimeout, submitMerge, submitSplit } from "@malleo/workflows";
 import { z } from "zod";
@@ -9,7 +9,7 @@ import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../trpc";
 
 const operationId = z.uuid({ error: "an operation id is a UUID, as shown in History" });
 
-const submittedOutput = z.object({ id: z.string(), kind: z.enum(["split", "merge"]), status: operationStatus });
+const submittedOutput = z.object({ id: z.string(), kind: operationKind, status: operationStatus });
 
 const dateInput = z.coerce.date({ error: "a date such as 2026-11-25 or 2026-11-25T13:00:00Z" });
 
@@ -18,7 +18,7 @@ export const searchInput = z
     vm: z.string().trim().max(64).optional(),
     hostId: z.string().trim().max(64).optional(),
     operator: z.string().trim().max(64).optional(),
-    kind: z.enum(["split", "merge"]).optional(),
+    kind: operationKind.optional(),
     statuses: z.array(operationStatus).max(6).optional(),
     from: dateInput.optional(),
     to: dateInput.optional(),

@@ -40,7 +40,7 @@ export interface PlannedTarget extends Resources {
   actors: string[];
 }
 export interface OperationPlan {
-  kind: "split" | "merge";
+  kind: "split" | "merge" | "deploy";
   applicationId: string;
   sources: { id: string; name: string; hostId: string }[];
   targets: PlannedTarget[];

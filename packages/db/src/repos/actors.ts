@@ -33,3 +33,7 @@ export function actorCreateMany(
 ) {
   return db.actor.createMany({ data: actors, skipDuplicates: true });
 }
+
+export async function actorDeleteByApplication(db: Db, applicationId: string): Promise<number> {
+  return (await db.actor.deleteMany({ where: { applicationId } })).count;
+}

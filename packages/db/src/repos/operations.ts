@@ -39,6 +39,8 @@ export async function operationCreateWithLocks(
     idempotencyKey?: string;
     /** The client's deadline: when it has passed by the time the locks are taken, nothing is kept. */
     deadline?: Date;
+    /** A deploy records its application in the same transaction; an id already taken is refused. */
+    application?: { id: string; kind: string; config: Prisma.InputJsonValue };
   },
 ) {
   // Two racing transactions: the loser's UPDATE waits for the winner's lock, then sees
@@ -46,6 +48,14 @@ export async function operationCreateWithLocks(
   return db
     .$transaction(
       async (tx) => {
+        if (op.application) {
+          if (await tx.application.findUnique({ where: { id: op.application.id }, select: { id: true } })) {
+            throw new AppError("INVALID_INPUT", `an application ${op.application.id} already exists; choose another id`, {
+              applicationId: op.application.id,
+            });
+          }
+          await tx.application.create({ data: op.application });
+        }
         const created = await tx.operation.create({
           data: {
             id: op.id,

@@ -1,0 +1,48 @@
+import { installedApplications } from "@malleo/applications";
+import { deployInput } from "@malleo/core";
+import { applicationList } from "@malleo/db";
+import { submitDeploy } from "@malleo/workflows";
+import { z } from "zod";
+import { operationStatus } from "../operation-detail";
+import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../trpc";
+
+const kindOutput = z.object({ kind: z.string(), version: z.string(), description: z.string(), defaultConfig: z.unknown() });
+
+const applicationOutput = z.object({
+  id: z.string(),
+  kind: z.string(),
+  config: z.unknown(),
+  iteration: z.number().int(),
+  status: z.string(),
+  statusReason: z.string().nullable(),
+});
+
+export const applicationsRouter = createTRPCRouter({
+  /** The installed application kinds (the registry of @malleo/applications), with a configuration to start from. */
+  kinds: viewerProcedure.output(z.array(kindOutput)).query(() => installedApplications.summaries()),
+
+  /** Every application, deployed or seeded. */
+  list: viewerProcedure.output(z.array(applicationOutput)).query(async ({ ctx }) =>
+    (await applicationList(ctx.db)).map((a) => ({
+      id: a.id,
+      kind: a.kind,
+      config: a.config,
+      iteration: a.iteration,
+      status: a.status,
+      statusReason: a.statusReason,
+    })),
+  ),
+
+  /**
+   * Deploy an application: its kind (installed), its configuration (checked by the application's
+   * own schema) and its first VMs (host, vCPUs, memory each; quota and capacity checked as for a
+   * split). Accepted as a `deploy` operation the worker runs: validate → provision → spawn.
+   */
+  deploy: operatorProcedure
+    .input(deployInput)
+    .output(z.object({ id: z.string(), kind: z.literal("deploy"), status: operationStatus, applicationId: z.string() }))
+    .mutation(async ({ ctx, input }) => {
+      const op = await submitDeploy(ctx.db, input, ctx.user.name);
+      return { id: op.id, kind: "deploy" as const, status: op.status, applicationId: input.applicationId };
+    }),
+});

@@ -1,0 +1,64 @@
+// Deploying an application: its input and its plan (the targets a deploy creates, with the
+// actors each starts with). Pure: the application's own schema and layout are applied by the
+// caller, which passes the actor groups in.
+import { z } from "zod";
+import { requestGuard } from "./inputs";
+import type { OperationPlan } from "./placement/plan";
+
+const hostId = z.string().min(1, { error: "a host id is required" }).max(64, { error: "a host id has at most 64 characters" });
+
+export const applicationId = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, {
+  error: "an application id is 1 to 32 lower-case letters, digits and dashes, starting with a letter",
+});
+
+export const deployVm = z
+  .object({
+    hostId,
+    vcpus: z
+      .number()
+      .int({ error: "vcpus is a whole number from 1 to 64" })
+      .min(1, { error: "vcpus is a whole number from 1 to 64" })
+      .max(64, { error: "vcpus is a whole number from 1 to 64" }),
+    memoryMiB: z
+      .number()
+      .int({ error: "memoryMiB is a whole number from 128 to 262144" })
+      .min(128, { error: "memoryMiB is a whole number from 128 to 262144" })
+      .max(262_144, { error: "memoryMiB is a whole number from 128 to 262144" }),
+  })
+  .strict();
+
+export const deployInput = z
+  .object({
+    applicationId,
+    kind: z.string().min(1, { error: "kind names an installed application" }).max(40),
+    /** When given, must be the installed module's version (a deploy never runs another one). */
+    version: z.string().max(40).optional(),
+    /** Checked by the application's own schema. */
+    config: z.unknown(),
+    vms: z
+      .array(deployVm)
+      .min(1, { error: "an application starts on at least 1 VM" })
+      .max(16, { error: "a deploy starts at most 16 VMs" }),
+    ...requestGuard,
+  })
+  .strict();
+export type DeployInput = z.infer<typeof deployInput>;
+
+/** The deploy's targets, one per requested VM, each with the actors the application's layout gives it. */
+export function planDeploy(
+  appId: string,
+  vms: readonly z.infer<typeof deployVm>[],
+  actorGroups: readonly string[][],
+  targetIdentity: (i: number) => { id: string; name: string },
+): OperationPlan {
+  return {
+    kind: "deploy",
+    applicationId: appId,
+    sources: [],
+    targets: vms.map((vm, i) => ({ ...targetIdentity(i), ...vm, actors: [...(actorGroups[i] ?? [])] })),
+  };
+}
+
+/** Every kind of operation: what History filters on and every operation output names. */
+export const OPERATION_KINDS = ["split", "merge", "deploy"] as const;
+export const operationKind = z.enum(OPERATION_KINDS);
