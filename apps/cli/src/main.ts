@@ -2,7 +2,7 @@
 // Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
 import { hostUse } from "@malleo/core";
-import { apiClient, type ApiClient } from "./client";
+import { apiClient } from "./client";
 import { parseDeployArgs, parseTransfer, readyCommand, UsageError } from "./commands";
 import { mergeRequest, splitRequest, targetLines } from "./placement";
 import { mib, ms, table } from "./table";
