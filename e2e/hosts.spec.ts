@@ -72,6 +72,28 @@ test("an admin registers a host by URI; the worker connects, reads its capacity 
   });
 });
 
+test("the Split dialog offers an unreachable host as not choosable, states the real division and counts the new VMs on a host", async ({
+  page,
+}) => {
+  await signIn(page);
+  await page.goto("/");
+  await page.getByTestId("split-button-heat-1").click();
+  await page.getByTestId("split-count").selectOption("3");
+  // 4 vCPUs and 8 GiB in three: not "evenly".
+  await expect(page.getByTestId("split-dialog")).toContainText("2/1/1 vCPU, 2731/2731/2730 MiB");
+  const gone = page.getByTestId("split-target-0").locator('option[value="pm-gone"]');
+  await expect(gone).toBeDisabled();
+  await expect(gone).toHaveText("pm-gone — unreachable, cannot be chosen");
+  await expect(page.getByTestId("split-unchoosable")).toContainText("Not offered: pm-gone (unreachable: ");
+  await expect(page.getByTestId("split-unchoosable")).toContainText("/nowhere/pm-gone.xml does not exist");
+  for (const i of [0, 1, 2]) await page.getByTestId(`split-target-${i}`).selectOption("pm-2");
+  // pm-2 has 4 slots, 8 vCPUs: with the two other new VMs on it, 2 slots and 6 vCPUs are left for this one.
+  await expect(page.getByTestId("split-target-0").locator('option[value="pm-2"]')).toContainText("free 2 slots, 6 vCPU");
+  await expect(page.getByTestId("split-problems")).toHaveCount(0);
+  await keepScreenshot(page, "split-dialog-three-on-one-host");
+  await page.getByRole("button", { name: "Cancel" }).click();
+});
+
 test("an admin changes quota and overcommit, and removes hosts only when no VM runs there", async ({ page }) => {
   await signIn(page);
   await page.getByTestId("nav-admin").click();

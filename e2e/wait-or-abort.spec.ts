@@ -119,7 +119,7 @@ test("Wait longer at a timed-out ready barrier lets the split go on once the act
   for (const step of ["validate", "ready", "provision", "transfer", "resume", "cleanup"]) {
     await expect(page.getByTestId(`step-${step}`), `step ${step}`).toHaveAttribute("data-status", "succeeded");
   }
-  await expect(page.getByTestId("step-ready")).toContainText("extensions");
+  await expect(page.getByTestId("step-ready")).toContainText("extra waits 1");
   await expect(page.getByTestId("transfer-progress")).toHaveAttribute("data-moved", "64");
   await expect(page.getByTestId("op-waiting")).toHaveCount(0);
   await expect(page.getByTestId("op-log")).toContainText("chose to wait longer at the ready barrier");

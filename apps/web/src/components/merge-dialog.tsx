@@ -6,7 +6,7 @@ import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { describeError } from "../lib/errors";
 import { formatMiB, plural } from "../lib/format";
-import { hostChoiceLabel } from "../lib/placement-text";
+import { hostChoiceLabel, unchoosableNote } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPCClient } from "../trpc/react";
 import type { TopologyHost } from "../trpc/types";
@@ -40,6 +40,7 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
   // The server's own rules (@malleo/core): the merged VM, the hosts after, every refusal.
   const preview = previewMerge({ hosts, sources, targetHostId });
   const problems = preview.problems.map((p) => p.message);
+  const notOffered = unchoosableNote(preview.choices[0] ?? []);
   const merged = preview.targets[0]!;
   const applications = [...new Set(vms.map((v) => v.applicationId))].sort();
 
@@ -112,6 +113,11 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
           ))}
         </select>
       </label>
+      {notOffered && (
+        <p className="muted" data-testid="merge-unchoosable">
+          {notOffered}
+        </p>
+      )}
 
       <TransferModeChoice name="merge" value={transfer} onChange={setTransfer} />
 

@@ -369,7 +369,7 @@ function Steps({ op, now }: { op: OperationDetail; now: number }) {
                 <span className="step__time">{took === null ? "" : formatDuration(took)}</span>
               </div>
               {step?.error && <p className="step__error">{step.error}</p>}
-              {step && <StepDetail detail={step.detail} startedAt={step.startedAt} name={row.name} />}
+              {step && <StepDetail detail={step.detail} name={row.name} />}
             </div>
           </li>
         );
@@ -378,8 +378,8 @@ function Steps({ op, now }: { op: OperationDetail; now: number }) {
   );
 }
 
-function StepDetail({ detail, startedAt, name }: { detail: unknown; startedAt: Date; name: string }) {
-  const items = stepDetailItems(detail, startedAt);
+function StepDetail({ detail, name }: { detail: unknown; name: string }) {
+  const items = stepDetailItems(detail);
   if (items.length === 0) return null;
   return (
     <dl className="step__detail" data-testid={`step-detail-${name}`}>

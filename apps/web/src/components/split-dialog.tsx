@@ -6,7 +6,7 @@ import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { describeError } from "../lib/errors";
 import { formatMiB, plural } from "../lib/format";
-import { divisionText, hostChoiceLabel } from "../lib/placement-text";
+import { divisionText, hostChoiceLabel, unchoosableNote } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPCClient } from "../trpc/react";
 import type { TopologyHost, TopologyVm } from "../trpc/types";
@@ -37,6 +37,7 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
   // The server's own rules (@malleo/core): each target's share, the hosts after, every refusal.
   const preview = previewSplit({ hosts, source, targetHostIds: targets });
   const problems = preview.problems.map((p) => p.message);
+  const notOffered = unchoosableNote(preview.choices[0] ?? []);
 
   const changeCount = (n: number) => {
     setCount(n);
@@ -117,6 +118,11 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
           ))}
         </tbody>
       </table>
+      {notOffered && (
+        <p className="muted" data-testid="split-unchoosable">
+          {notOffered}
+        </p>
+      )}
 
       <TransferModeChoice name="split" value={transfer} onChange={setTransfer} />
 

@@ -177,6 +177,10 @@ describe("stepDetailItems", () => {
       { label: "actors held for", text: "2.50 s" },
     ]);
     expect(stepDetailItems({ resumed: 64, resumedAtMs: 1_764_000_000_000 })).toEqual([{ label: "actors resumed", text: "64" }]);
+    expect(stepDetailItems({ ready: 64, extensions: 1, heldFromMs: 1_764_000_000_000 })).toEqual([
+      { label: "actors ready", text: "64" },
+      { label: "extra waits", text: "1" },
+    ]);
   });
   it("shows unknown keys without JSON brackets, and nothing for no detail", () => {
     expect(stepDetailItems({ odd: { a: 1, b: [2, 3] } })).toEqual([{ label: "odd", text: "a 1 · b 2, 3" }]);

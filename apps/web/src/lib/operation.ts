@@ -193,7 +193,7 @@ function ms(v: number): string {
  * held as durations, hold distributions as p50/p99/max. Keys it does not know are shown as
  * they are, without JSON brackets.
  */
-export function stepDetailItems(detail: unknown, startedAt?: Date): DetailItem[] {
+export function stepDetailItems(detail: unknown): DetailItem[] {
   if (detail === null || detail === undefined) return [];
   if (typeof detail !== "object" || Array.isArray(detail)) return [{ label: "result", text: plainValue(detail) }];
   const d = detail as Record<string, unknown>;
@@ -203,8 +203,8 @@ export function stepDetailItems(detail: unknown, startedAt?: Date): DetailItem[]
     const label = DETAIL_LABELS[key] ?? key;
     if (key === "heldFromMs" && typeof value === "number") {
       const until = typeof d.heldUntilMs === "number" ? d.heldUntilMs : typeof d.resumedAtMs === "number" ? d.resumedAtMs : null;
+      // Alone (the Ready step) it only says when the hold began: the Transfer step says for how long.
       if (until !== null) items.push({ label: "actors held for", text: ms(until - value) });
-      else if (startedAt) items.push({ label: "held since step start", text: ms(Math.max(0, startedAt.getTime() - value)) });
       continue;
     }
     if (Array.isArray(value) && value.every((v) => typeof v === "string")) {

@@ -1,6 +1,6 @@
 import { previewSplit, type PlacementHost, type PreviewVm } from "@malleo/core";
 import { describe, expect, it } from "vitest";
-import { divisionText, hostChoiceLabel } from "./placement-text";
+import { divisionText, hostChoiceLabel, unchoosableNote } from "./placement-text";
 
 const source: PreviewVm = {
   id: "a",
@@ -49,7 +49,9 @@ describe("hostChoiceLabel", () => {
     });
     expect(preview.choices[0]!.map(hostChoiceLabel)).toEqual([
       "pm-1 · free 3 slots, 14 vCPU, 28 GiB",
-      "pm-9 — unreachable: connection refused; cannot be chosen",
+      "pm-9 — unreachable, cannot be chosen",
     ]);
+    expect(unchoosableNote(preview.choices[0]!)).toBe("Not offered: pm-9 (unreachable: connection refused).");
+    expect(unchoosableNote(preview.choices[0]!.filter((c) => c.choosable))).toBeNull();
   });
 });
