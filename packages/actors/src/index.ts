@@ -36,6 +36,21 @@ export {
   encodeJsonFrame,
 } from "./framing";
 export {
+  LINK_TLS_CIPHERS,
+  PEER_LINK_IDENTITY,
+  acceptTls,
+  connectTls,
+  isUnknownIdentityAlert,
+  isWrongKeyAlert,
+  mediatorLinkIdentity,
+  mediatorLinkKey,
+  parseMediatorLinkIdentity,
+  peerLinkKey,
+  secretDigest,
+  secretKeyId,
+  unmatchableKey,
+} from "./link-tls";
+export {
   MigrationFrameError,
   decodeMigrationBatch,
   encodeMigratedActor,

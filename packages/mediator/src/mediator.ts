@@ -10,6 +10,7 @@ import {
   isName,
   isNameList,
   isRecord,
+  acceptTls,
   formatAddress,
   type ActorSpec,
   type CollectReply,
@@ -65,6 +66,7 @@ export class Mediator {
   /** Connections that proved a VM's secret (`admit`), and which VM. */
   private readonly admitted = new Map<Channel, string>();
   private connectionsRefused = 0;
+  private tlsRefused = 0;
   private closedBeforeAdmission = 0;
 
   constructor(options: MediatorOptions = {}) {
@@ -139,11 +141,15 @@ export class Mediator {
     this.rt.registry.expectTheater(vmId, secret, options);
   }
 
-  /** Connections waiting for admission now, refused at the cap, and closed for bad input before admission. */
-  admissionStats(): { waiting: number; refusedAtCap: number; closedBeforeAdmission: number } {
+  /**
+   * Connections waiting for admission now, refused at the cap, refused by TLS (no handshake on a
+   * VM's key), and closed for bad input before admission.
+   */
+  admissionStats(): { waiting: number; refusedAtCap: number; refusedTls: number; closedBeforeAdmission: number } {
     return {
       waiting: this.unadmitted.size,
       refusedAtCap: this.connectionsRefused,
+      refusedTls: this.tlsRefused,
       closedBeforeAdmission: this.closedBeforeAdmission,
     };
   }
@@ -190,7 +196,14 @@ export class Mediator {
         });
       return;
     }
-    const channel = new Channel(socket);
+    // TLS first, on the key of the VM the client names (link-tls.ts): no key, no frame.
+    const secure = acceptTls(socket, (identity) => this.rt.registry.linkKeyFor(identity));
+    let secured = false;
+    secure.once("secure", () => (secured = true));
+    secure.once("close", () => {
+      if (!secured) this.refusedTls(address);
+    });
+    const channel = new Channel(secure);
     channel.requireJsonUntilTrusted();
     this.connections.add(channel);
     const timeoutMs = this.options.admissionTimeoutMs ?? 10_000;
@@ -205,6 +218,14 @@ export class Mediator {
       onMessage: (body) => this.guarded(channel, () => this.handleTheaterMessage(body, channel)),
       onClose: (reason) => this.handleDisconnect(channel, reason),
     });
+  }
+
+  /** A connection that never completed the TLS handshake (plain TCP, an unknown VM, a wrong key, or too slow). */
+  private refusedTls(remote: string): void {
+    this.tlsRefused++;
+    // The first 20, then one line per 100: a flood must not become a flood of logs.
+    if (this.tlsRefused <= 20 || this.tlsRefused % 100 === 0)
+      this.log("warn", "connection refused: no TLS handshake on a VM's key", { remote, soFar: this.tlsRefused });
   }
 
   private leaveUnadmitted(channel: Channel): void {

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import {
   REGISTRATION_REFUSED_PREFIX,
   RequestTimeoutError,
@@ -6,8 +6,13 @@ import {
   isHostedActorList,
   isName,
   isRecord,
+  mediatorLinkKey,
   parseAddress,
+  parseMediatorLinkIdentity,
   parseUan,
+  secretDigest,
+  secretKeyId,
+  unmatchableKey,
   type Channel,
   type RegisterReply,
   type RegisterRequest,
@@ -35,16 +40,29 @@ export class TheaterRegistry {
   /** See Mediator.expectTheater. */
   expectTheater(vmId: string, secret: string, options: { actors?: Iterable<string> } = {}): void {
     if (!vmId || !secret) throw new Error("expectTheater needs a VM id and a non-empty secret");
-    this.expectedSecrets.set(vmId, digest(secret));
+    this.expectedSecrets.set(vmId, secretDigest(secret));
     if (options.actors !== undefined) this.placements.set(vmId, new Set(options.actors));
     else this.placements.delete(vmId);
+  }
+
+  /**
+   * The Mediator-link TLS key for a PSK identity (`<vmId> <key id>`): null for a VM nobody
+   * expects (the client hears "unknown identity"); a key that matches nothing for a known VM
+   * with another key id (it hears "wrong key").
+   */
+  linkKeyFor(identity: string): Buffer | null {
+    const parsed = parseMediatorLinkIdentity(identity);
+    const expected = parsed ? this.expectedSecrets.get(parsed.vmId) : undefined;
+    if (!parsed || !expected) return null;
+    if (secretKeyId(expected) !== parsed.keyId) return unmatchableKey();
+    return mediatorLinkKey(parsed.vmId, expected);
   }
 
   /** Null when `secret` is the one expected for `vmId`; why not otherwise. */
   whySecretRefused(vmId: string, secret: string): string | null {
     const expected = this.expectedSecrets.get(vmId);
     if (!expected) return `no theater is expected for VM ${vmId}`;
-    if (!timingSafeEqual(expected, digest(secret))) return `wrong secret for VM ${vmId}`;
+    if (!timingSafeEqual(expected, secretDigest(secret))) return `wrong secret for VM ${vmId}`;
     return null;
   }
 
@@ -283,8 +301,4 @@ export class TheaterRegistry {
         .finally(() => this.pinging.delete(channel));
     }
   }
-}
-
-export function digest(secret: string): Buffer {
-  return createHash("sha256").update(secret).digest();
 }
