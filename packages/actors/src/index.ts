@@ -29,6 +29,8 @@ export {
   FrameWithPayload,
   JSON_FRAME_FLAG,
   MAX_FRAME_PAYLOAD_BYTES,
+  MAX_MESSAGE_FRAME_BYTES,
+  MAX_THEATER_REPLY_FRAME_BYTES,
   RAW_PAYLOAD_FLAG,
   UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES,
   encodeFrame,
@@ -53,6 +55,7 @@ export {
 export {
   MigrationFrameError,
   decodeMigrationBatch,
+  migratedActorProblem,
   encodeMigratedActor,
   encodeMigrationBatch,
   type EncodedActor,

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { Channel, type ChannelHandlers } from "./channel";
 import { PEER_LINK_IDENTITY, connectTls, isUnknownIdentityAlert, isWrongKeyAlert, peerLinkKey } from "./link-tls";
+import { MAX_MESSAGE_FRAME_BYTES } from "./framing";
 import { bodyType } from "./protocol";
 import { parseAddress } from "./names";
 
@@ -152,7 +153,7 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
             }
             settled = true;
             clearTimeout(timer);
-            self.trust();
+            self.trust({ frameBytes: MAX_MESSAGE_FRAME_BYTES });
             self.setHandlers(options.handlers); // synchronously: frames behind the welcome go to them
             resolve(self);
             return;
@@ -242,7 +243,7 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
         type: "peer-welcome",
         proof: proof(key, ACCEPTOR_LABEL, dialerNonce, acceptorNonce).toString("base64"),
       } satisfies PeerWelcome);
-      channel.trust();
+      channel.trust({ frameBytes: MAX_MESSAGE_FRAME_BYTES });
       channel.setHandlers(options.onAuthenticated({ vmId: claimed.vmId ?? "?", address: claimed.address ?? "?" }));
     },
     onRequest: (body) => {

@@ -190,10 +190,24 @@ describe("the Mediator port against hostile clients", () => {
     const header = Buffer.alloc(4);
     header.writeUInt32BE(MAX_THEATER_REPLY_FRAME_BYTES + 1, 0); // one byte more than a snapshot reply may take
     big.socket.write(header);
-    await expect(big.closed).resolves.toMatch(`exceeds the limit of ${MAX_THEATER_REPLY_FRAME_BYTES}`);
+    await big.closed;
+    await waitUntil("the cut-off to be logged", () =>
+      logged(
+        lab,
+        "theater lost",
+        (e) => e.vmId === "hl-big" && String(e.reason).includes(`exceeds the limit of ${MAX_THEATER_REPLY_FRAME_BYTES}`),
+      ),
+    );
     const raw = await admittedAs("hl-raw");
     raw.send({ type: "held", uans: [] }, [Buffer.alloc(64, 1)]); // theaters never send the Mediator a raw payload
-    await expect(raw.closed).resolves.toMatch("a frame with a raw payload is not taken on this link");
+    await raw.closed;
+    await waitUntil("the raw payload's cut-off to be logged", () =>
+      logged(
+        lab,
+        "theater lost",
+        (e) => e.vmId === "hl-raw" && String(e.reason).includes("a frame with a raw payload is not taken"),
+      ),
+    );
     await waitUntil("both VMs to be without a theater", () => !lab.mediator.theater("hl-big") && !lab.mediator.theater("hl-raw"));
     // The Mediator and the real theater carry on.
     expect(lab.mediator.theater("hl-a")).toBeDefined();

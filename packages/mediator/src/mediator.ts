@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import {
   Channel,
+  MAX_THEATER_REPLY_FRAME_BYTES,
   MIN_PEER_KEY_BYTES,
   REGISTRATION_REFUSED_PREFIX,
   appOfUan,
@@ -295,7 +296,8 @@ export class Mediator {
     if (secretRefused) return refuse(secretRefused);
     this.leaveUnadmitted(channel);
     this.admitted.set(channel, vmId);
-    channel.trust();
+    // Up to the largest reply a theater sends (a snapshot of its actors); never a raw payload.
+    channel.trust({ frameBytes: MAX_THEATER_REPLY_FRAME_BYTES, rawPayloadFrameBytes: 0 });
     return { admitted: true };
   }
 
