@@ -195,6 +195,16 @@ export class MediatorClient {
     this.channel = channel;
     this.lastMediator = address;
     this.adoptRegisterReply(reply, address);
+    if (typeof reply?.secret === "string" && reply.secret.length >= 16 && reply.secret.length <= 200) {
+      // One-time secrets: the one we registered with is spent; confirm we hold the new one.
+      this.secret = reply.secret;
+      channel.request({ type: "secret-adopted" }, MEDIATOR_REQUEST_TIMEOUT_MS).catch((error: Error) =>
+        rt.log("warn", "could not confirm the new secret; the Mediator accepts the old one until it is confirmed", {
+          mediator: address,
+          error: error.message,
+        }),
+      );
+    }
     rt.routing.retryParked();
   }
 

@@ -39,7 +39,14 @@ import { ReadyBarrier } from "./ready-barrier";
 import { TheaterRegistry } from "./registry";
 
 export type { ActorProfile, ActorSpec } from "@malleo/actors";
-export type { ActorInfo, MediatorOptions, ProgressEvent, TheaterInfo } from "./mediator-runtime";
+export type {
+  ActorInfo,
+  MediatorOptions,
+  ProgressEvent,
+  TheaterInfo,
+  TheaterSecretStore,
+  TheaterSecrets,
+} from "./mediator-runtime";
 
 /** What a connection that has not been admitted yet costs us: a timer and a slot. */
 interface Unadmitted {
@@ -140,6 +147,15 @@ export class Mediator {
    */
   expectTheater(vmId: string, secret: string, options: { actors?: Iterable<string> } = {}): void {
     this.rt.registry.expectTheater(vmId, secret, options);
+  }
+
+  /**
+   * `expectTheater` for a theater that may have registered before (a worker restart or takeover
+   * adopting it): if the secret store holds secrets rotated from this boot secret, those are
+   * expected instead, and the boot secret is refused.
+   */
+  readmitTheater(vmId: string, bootSecret: string, options: { actors?: Iterable<string> } = {}): Promise<void> {
+    return this.rt.registry.readmitTheater(vmId, bootSecret, options);
   }
 
   /**
@@ -267,6 +283,7 @@ export class Mediator {
     }
     if (type === "register") return this.rt.registry.register(body as RegisterRequest, channel, this.admitted.get(channel));
     if (!this.rt.registry.vmOf(channel)) throw new Error("not registered");
+    if (type === "secret-adopted") return this.rt.registry.confirmRotation(channel);
     if (type === "resolve") {
       const resolved = this.rt.directory.resolve((body as { uan?: unknown }).uan);
       if (!resolved) {
