@@ -4,7 +4,7 @@
 // this process) and the theater processes must stay up, and the grid must come out
 // bit-identical with every actor exactly once.
 import { writeFileSync } from "node:fs";
-import { connect, type Socket } from "node:net";
+import { Socket, connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Channel,
@@ -17,7 +17,7 @@ import {
 } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatSequential, type HeatConfig } from "@malleo/examples";
 import { waitUntil } from "@malleo/testing";
-import { TheaterLab } from "../../packages/mediator/src/testing";
+import { TheaterLab, mediatorTlsSocket, peerTlsSocket } from "../../packages/mediator/src/testing";
 import { hostileReportPath } from "./report";
 
 const SEED = Number(process.env.MALLEO_HOSTILE_SEED ?? 20261201);
@@ -136,9 +136,26 @@ async function open(address: string): Promise<Socket> {
   return socket;
 }
 
+/**
+ * Links are TLS (link-tls.ts): a plain-TCP client is refused before any frame is read. To reach
+ * admission and the peer handshake, the fuzzer also gets past TLS on a key it was given, as
+ * someone who read a VM's secret, or an admitted theater, could.
+ */
+type Opener = (address: string) => Promise<Socket>;
+
+async function openTls(connectTls: () => Promise<Socket>): Promise<Socket> {
+  try {
+    return await connectTls();
+  } catch {
+    const dead = new Socket();
+    dead.destroy();
+    return dead;
+  }
+}
+
 /** Sends the frames on a fresh connection, ends our side and waits until it is closed. */
-async function blast(address: string, frames: Buffer[]): Promise<void> {
-  const socket = await open(address);
+async function blast(address: string, frames: Buffer[], opener: Opener = open): Promise<void> {
+  const socket = await opener(address);
   const closed = new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once("close", () => resolve())));
   socket.resume(); // read (and drop) whatever comes back, so the close is seen
   if (!socket.destroyed) socket.end(Buffer.concat(frames));
@@ -174,14 +191,17 @@ describe("hostile frames", () => {
           [0, 1, 2, 3].map(() => {
             const frames = Array.from({ length: 1 + int(30) }, () => hostileFrame("mediator"));
             sent.mediatorUnauthenticated += frames.length;
-            return blast(lab.address, frames);
+            // Half in plain TCP (refused by TLS), half past TLS on a VM's key (then judged by admission).
+            const opener: Opener =
+              random() < 0.5 ? open : (address) => openTls(() => mediatorTlsSocket(address, "fz-evil", evilSecret));
+            return blast(lab.address, frames, opener);
           }),
         );
       }
     };
     const admitted = async () => {
       while (sent.mediatorAdmitted < quota.admitted || !migrationsDone) {
-        const channel = new Channel(await open(lab.address));
+        const channel = new Channel(await mediatorTlsSocket(lab.address, "fz-evil", evilSecret));
         await channel.requestJson({ type: "admit", vmId: "fz-evil", secret: evilSecret, address: "127.0.0.1:9", pid: 9 }, 10_000);
         await channel.request(
           { type: "register", vmId: "fz-evil", secret: evilSecret, address: "127.0.0.1:9", pid: 9, actors: [] },
@@ -205,7 +225,9 @@ describe("hostile frames", () => {
               random() < 0.3 ? bytes(1 + int(200)) : hostileFrame("peer"),
             );
             sent.peerPort += frames.length;
-            return blast(peerAddress, frames);
+            const opener: Opener =
+              random() < 0.5 ? open : (address) => openTls(() => peerTlsSocket(address, lab.mediator.peerKey));
+            return blast(peerAddress, frames, opener);
           }),
         );
       }

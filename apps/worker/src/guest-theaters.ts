@@ -31,8 +31,10 @@ export interface GuestSettings {
 /**
  * Real guests on qemu hosts: each VM is a libvirt domain booting the project's guest image;
  * its kernel command line tells the guest's /init its address, VM id, per-VM secret and the
- * Mediator, and the theater inside registers at boot. A restarted worker reads the secret back
- * from the running domain's command line, so a guest that is still up is adopted, not rebooted.
+ * Mediator, and the theater inside registers at boot, when the Mediator replaces that boot
+ * secret with a one-time one. A restarted worker reads the boot secret back from the running
+ * domain's command line and finds the rotated one in Postgres (Mediator.readmitTheater), so a
+ * guest that is still up is adopted, not rebooted.
  */
 export class GuestTheaters implements Provisioner {
   private readonly net: GuestNetwork;
@@ -100,7 +102,10 @@ export class GuestTheaters implements Provisioner {
       ip = existing.metadata.ip ?? "";
       if (!secret || !ip)
         throw new AppError("HYPERVISOR_FAILED", `domain ${vm.name} on ${conn.spec.id} is not a Malleo guest`, {});
-      this.mediator.expectTheater(vm.id, secret);
+      // A running guest's theater registered before: the secret it was given then (rotated, in
+      // Postgres) is expected, not the boot secret. A guest booted again starts over with it.
+      if (existing.active) await this.mediator.readmitTheater(vm.id, secret);
+      else this.mediator.expectTheater(vm.id, secret);
       if (!existing.active) await conn.domainStart(vm.name);
       this.opts.log({ event: "guest adopted", vmId: vm.id, name: vm.name, hostId: conn.spec.id, ip });
     } else {

@@ -132,7 +132,10 @@ export class TheaterSupervisor {
       }
       // It may bring back only actors of the applications placed on its VM (one may have moved
       // between their VMs just before a crash, before Postgres recorded it).
-      this.mediator.expectTheater(record.vmId, record.secret, { actors: await actorUansPlaceableOnVm(this.db, record.vmId) });
+      // The record holds its boot secret; the one it proves now (rotated) is read from Postgres.
+      await this.mediator.readmitTheater(record.vmId, record.secret, {
+        actors: await actorUansPlaceableOnVm(this.db, record.vmId),
+      });
       this.adopted.set(record.vmId, record.pid);
     }
   }

@@ -1,7 +1,15 @@
 import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { hostUriPolicyFromEnv } from "@malleo/core";
-import { applicationList, clusterKeyGet, createDb, type Db, type ReconcileFindingInput } from "@malleo/db";
+import {
+  applicationList,
+  clusterKeyGet,
+  createDb,
+  theaterSecretsLoad,
+  theaterSecretsSave,
+  type Db,
+  type ReconcileFindingInput,
+} from "@malleo/db";
 import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
 import { installOperationEffects, type OperationEffects } from "@malleo/workflows/worker";
@@ -58,6 +66,8 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     log: createLogger("mediator"),
     // Kept in Postgres: every worker, and every restart, hands theaters the same peer key.
     peerKey: await clusterKeyGet(db, THEATER_PEER_KEY),
+    // Secrets are one-time: each registration gets a fresh one, kept (as a digest) in Postgres.
+    secretStore: { save: (vmId, secrets) => theaterSecretsSave(db, vmId, secrets), load: (vmId) => theaterSecretsLoad(db, vmId) },
     // Sent to each registering theater: the Mediators it fails over to (workers started later too).
     mediatorAddresses: cluster ? () => cluster.mediatorAddresses() : undefined,
     // A hung guest or a lost host never closes its connection: the heartbeat notices it.

@@ -108,12 +108,18 @@ export class Channel {
   requireJsonUntilTrusted(maxBytes = UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES): void {
     this.jsonOnly = true;
     this.decoder.maxPayloadBytes = maxBytes;
+    this.decoder.maxRawPayloadBytes = maxBytes;
   }
 
-  /** The peer is authenticated: structured-clone frames and the full frame size from now on. */
-  trust(): void {
+  /**
+   * The peer is authenticated: structured-clone frames from now on, up to `limits` (the largest
+   * message that link legitimately carries; see framing.ts): `frameBytes` for a frame without a
+   * raw payload, `rawPayloadFrameBytes` for one with (0: refused). A larger one closes the link.
+   */
+  trust(limits: { frameBytes?: number; rawPayloadFrameBytes?: number } = {}): void {
     this.jsonOnly = false;
-    this.decoder.maxPayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
+    this.decoder.maxPayloadBytes = limits.frameBytes ?? MAX_FRAME_PAYLOAD_BYTES;
+    this.decoder.maxRawPayloadBytes = limits.rawPayloadFrameBytes ?? MAX_FRAME_PAYLOAD_BYTES;
   }
 
   get trusted(): boolean {

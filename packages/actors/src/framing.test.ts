@@ -141,10 +141,29 @@ describe("framing", () => {
       expect(frame!.payload.chunks.map((chunk) => chunk.buffer)).toEqual(reads.map((read) => read.buffer)); // views, not copies
     });
 
+    it("judges frames with and without a raw payload by limits of their own; 0 refuses raw payloads", () => {
+      // As an admitted theater's link to the Mediator: control frames up to a bound, no raw payload.
+      const decoder = new FrameDecoder();
+      decoder.maxPayloadBytes = 1024;
+      decoder.maxRawPayloadBytes = 0;
+      expect(decoder.push(encodeFrame("x".repeat(900)))).toEqual(["x".repeat(900)]);
+      expect(() => decoder.push(encodeFrame("x".repeat(2000)))).toThrow("exceeds the limit of 1024");
+      expect(() => new FrameDecoder().push(rawFrame("x", [Buffer.alloc(8)]))).not.toThrow();
+      const noRaw = new FrameDecoder();
+      noRaw.maxRawPayloadBytes = 0;
+      expect(() => noRaw.push(rawFrame("x", [Buffer.alloc(8)]))).toThrow("a frame with a raw payload is not taken on this link");
+      // As a peer link after the handshake: small control frames, large migration batches.
+      const peer = new FrameDecoder();
+      peer.maxPayloadBytes = 64;
+      const batch = peer.push(rawFrame("batch", [Buffer.alloc(4096)]));
+      expect((batch[0] as FrameWithPayload).payload.byteLength).toBe(4096);
+      expect(() => peer.push(encodeFrame(Buffer.alloc(100)))).toThrow("exceeds the limit of 64");
+    });
+
     it("refuses a raw frame over the limit and one whose envelope does not fit", () => {
       expect(() => encodeFrameHead("x", MAX_FRAME_PAYLOAD_BYTES)).toThrow(FrameTooLargeError);
       const limited = new FrameDecoder();
-      limited.maxPayloadBytes = 64;
+      limited.maxRawPayloadBytes = 64;
       expect(() => limited.push(rawFrame("x", [Buffer.alloc(100)]))).toThrow("exceeds the limit of 64");
 
       const frame = rawFrame("envelope", [Buffer.alloc(16)]);

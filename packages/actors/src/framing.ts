@@ -15,8 +15,25 @@ import { deserialize, serialize } from "node:v8";
 // 28-31 never carry length: the decoder masks both flags off, and a header with both is corrupt.
 
 export const FRAME_HEADER_BYTES = 4;
-/** Refuse absurd lengths early: a corrupt or hostile header must not make us buffer gigabytes. */
+/**
+ * Refuse absurd lengths early: a corrupt or hostile header must not make us buffer gigabytes.
+ * This is also the cap on a frame with a raw payload (a migration batch): batches are about
+ * 4 MiB (`migrationBatchBytes`), but an actor larger than that travels alone in its batch, so
+ * one actor's encoded state may be up to this.
+ */
 export const MAX_FRAME_PAYLOAD_BYTES = 256 * 1024 * 1024;
+/**
+ * Cap on a frame without a raw payload between theaters once the peer handshake is done: a
+ * `deliver` (an application message), `moved`, `goodbye`, a migration's commit or abort, and
+ * the replies to them. Application messages are small (a heat edge is a few hundred bytes).
+ */
+export const MAX_MESSAGE_FRAME_BYTES = 16 * 1024 * 1024;
+/**
+ * Cap on a frame a theater sends the Mediator once admitted: its largest are the replies that
+ * carry actor states (`snapshot` for a checkpoint of the VM's actors, `collect`), so this bounds
+ * one VM's checkpoint. A theater sends the Mediator no raw payload at all.
+ */
+export const MAX_THEATER_REPLY_FRAME_BYTES = 64 * 1024 * 1024;
 /** Set in the length word (bit 31) of a frame that carries a raw payload after its envelope. */
 export const RAW_PAYLOAD_FLAG = 0x8000_0000;
 const ENVELOPE_LENGTH_BYTES = 4;
@@ -192,8 +209,10 @@ export class FrameDecoder {
   private expectedPayloadBytes: number | null = null;
   private expectedRawPayload = false;
   private expectedJson = false;
-  /** Lowered while a peer is not yet trusted (its handshake frames are small). */
+  /** Lowered while a peer is not yet trusted (its handshake frames are small), and per link after. */
   maxPayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
+  /** The same for a frame with a raw payload; 0: such frames are refused on this link. */
+  maxRawPayloadBytes = MAX_FRAME_PAYLOAD_BYTES;
 
   /**
    * Feeds bytes; returns every value completed by them, in order (a `FrameWithPayload` for a
@@ -218,7 +237,10 @@ export class FrameDecoder {
         const json = (word & JSON_FRAME_FLAG) !== 0;
         const rawPayload = (word & RAW_PAYLOAD_FLAG) !== 0;
         if (json && rawPayload) throw new RangeError("frame header marks both a JSON frame and a raw payload");
-        if (length > this.maxPayloadBytes) throw new FrameTooLargeError(length, this.maxPayloadBytes);
+        if (rawPayload && this.maxRawPayloadBytes === 0)
+          throw new RangeError("a frame with a raw payload is not taken on this link");
+        const limit = rawPayload ? this.maxRawPayloadBytes : this.maxPayloadBytes;
+        if (length > limit) throw new FrameTooLargeError(length, limit);
         this.expectedPayloadBytes = length;
         this.expectedJson = json;
         this.expectedRawPayload = rawPayload;

@@ -29,6 +29,8 @@ export {
   FrameWithPayload,
   JSON_FRAME_FLAG,
   MAX_FRAME_PAYLOAD_BYTES,
+  MAX_MESSAGE_FRAME_BYTES,
+  MAX_THEATER_REPLY_FRAME_BYTES,
   RAW_PAYLOAD_FLAG,
   UNTRUSTED_MAX_FRAME_PAYLOAD_BYTES,
   encodeFrame,
@@ -36,8 +38,24 @@ export {
   encodeJsonFrame,
 } from "./framing";
 export {
+  LINK_TLS_CIPHERS,
+  PEER_LINK_IDENTITY,
+  acceptTls,
+  connectTls,
+  isUnknownIdentityAlert,
+  isWrongKeyAlert,
+  mediatorLinkIdentity,
+  mediatorLinkKey,
+  parseMediatorLinkIdentity,
+  peerLinkKey,
+  secretDigest,
+  secretKeyId,
+  unmatchableKey,
+} from "./link-tls";
+export {
   MigrationFrameError,
   decodeMigrationBatch,
+  migratedActorProblem,
   encodeMigratedActor,
   encodeMigrationBatch,
   type EncodedActor,

@@ -1,7 +1,15 @@
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { ActivityLog } from "./activity-log";
 import type { ActorCell } from "./actor-cells";
 import { Channel, RemoteError } from "./channel";
+import {
+  connectTls,
+  isUnknownIdentityAlert,
+  isWrongKeyAlert,
+  mediatorLinkIdentity,
+  mediatorLinkKey,
+  secretDigest,
+} from "./link-tls";
 import { parseAddress, parseAddressList } from "./names";
 import { MIN_PEER_KEY_BYTES } from "./peer-auth";
 import {
@@ -49,6 +57,8 @@ export class MediatorClient {
   lastMediator: string | null = null;
   /** The cluster peer key, from the Mediator that admitted us; null until then (no peer is accepted). */
   peerKey: Buffer | null = null;
+  /** The VM secret this theater proves (the boot secret until a Mediator issues another). */
+  private secret: string;
   private reconnecting = false;
   /** The pause between two rounds of the Mediator list; stopping cuts it short. */
   private reconnectPause: { timer: NodeJS.Timeout; wake: () => void } | null = null;
@@ -61,6 +71,7 @@ export class MediatorClient {
     private readonly stopHandlers: StopHandlers,
   ) {
     const { mediator } = rt.options;
+    this.secret = rt.options.secret;
     this.mediators = typeof mediator === "string" ? parseAddressList(mediator) : [...mediator];
     if (this.mediators.length === 0) throw new Error("a theater needs at least one Mediator address");
     for (const address of this.mediators) parseAddress(address);
@@ -119,17 +130,28 @@ export class MediatorClient {
   private async connectToMediator(address: string): Promise<void> {
     const rt = this.rt;
     const { host, port } = parseAddress(address);
+    const digest = secretDigest(this.secret);
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const candidate = connect({ host, port });
+      // TLS with a key derived from the secret: the Mediator knows which VM (and which of its
+      // secrets) before anything else, and nothing travels in clear.
+      const candidate = connectTls({
+        host,
+        port,
+        identity: mediatorLinkIdentity(rt.vmId, digest),
+        key: mediatorLinkKey(rt.vmId, digest),
+      });
       const timer = setTimeout(() => {
         candidate.destroy();
         reject(new Error(`mediator ${address} did not answer within ${MEDIATOR_CONNECT_TIMEOUT_MS} ms`));
       }, MEDIATOR_CONNECT_TIMEOUT_MS);
       candidate.once("error", (error) => {
         clearTimeout(timer);
-        reject(error);
+        // The Mediator's TLS alert is its refusal: it expects no theater for this VM, or not with this secret.
+        if (isUnknownIdentityAlert(error)) reject(new TheaterRefusedError(`no theater is expected for VM ${rt.vmId}`));
+        else if (isWrongKeyAlert(error)) reject(new TheaterRefusedError(`wrong secret for VM ${rt.vmId}`));
+        else reject(error);
       });
-      candidate.once("connect", () => {
+      candidate.once("secureConnect", () => {
         clearTimeout(timer);
         candidate.removeAllListeners("error");
         resolve(candidate);
@@ -145,14 +167,14 @@ export class MediatorClient {
       // Admission first, as a small JSON frame: the Mediator decodes nothing else from a
       // connection that has not proven its VM (see Mediator "admit").
       await channel.requestJson<AdmitReply>(
-        { type: "admit", vmId: rt.vmId, secret: rt.options.secret, address: rt.advertisedAddress, pid: process.pid },
+        { type: "admit", vmId: rt.vmId, secret: this.secret, address: rt.advertisedAddress, pid: process.pid },
         MEDIATOR_REQUEST_TIMEOUT_MS,
       );
       reply = await channel.request<RegisterReply>(
         {
           type: "register",
           vmId: rt.vmId,
-          secret: rt.options.secret,
+          secret: this.secret,
           address: rt.advertisedAddress,
           pid: process.pid,
           actors: rt.cells.hostedActors(),
@@ -173,6 +195,16 @@ export class MediatorClient {
     this.channel = channel;
     this.lastMediator = address;
     this.adoptRegisterReply(reply, address);
+    if (typeof reply?.secret === "string" && reply.secret.length >= 16 && reply.secret.length <= 200) {
+      // One-time secrets: the one we registered with is spent; confirm we hold the new one.
+      this.secret = reply.secret;
+      channel.request({ type: "secret-adopted" }, MEDIATOR_REQUEST_TIMEOUT_MS).catch((error: Error) =>
+        rt.log("warn", "could not confirm the new secret; the Mediator accepts the old one until it is confirmed", {
+          mediator: address,
+          error: error.message,
+        }),
+      );
+    }
     rt.routing.retryParked();
   }
 

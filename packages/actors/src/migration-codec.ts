@@ -311,15 +311,15 @@ export function decodeMigrationBatch(payload: ChunkedBytes | Uint8Array): Migrat
     } catch (error) {
       throw new MigrationFrameError(`record ${index}: ${(error as Error).message}`);
     }
-    const problem = shapeProblem(value);
+    const problem = migratedActorProblem(value);
     if (problem) throw new MigrationFrameError(`record ${index}: ${problem}`);
     actors.push(value as MigratedActor);
   }
   return actors;
 }
 
-/** Why `value` is not a MigratedActor, or null. The theater relies on these fields' types. */
-function shapeProblem(value: unknown): string | null {
+/** Why `value` is not a MigratedActor, or null. The theater (and a checkpoint) relies on these fields' types. */
+export function migratedActorProblem(value: unknown): string | null {
   if (typeof value !== "object" || value === null) return "not an object";
   const actor = value as Partial<Record<keyof MigratedActor, unknown>>;
   if (typeof actor.uan !== "string") return "uan is not a string";

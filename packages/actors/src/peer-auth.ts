@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { connect } from "node:net";
 import { Channel, type ChannelHandlers } from "./channel";
+import { PEER_LINK_IDENTITY, connectTls, isUnknownIdentityAlert, isWrongKeyAlert, peerLinkKey } from "./link-tls";
+import { MAX_MESSAGE_FRAME_BYTES } from "./framing";
 import { bodyType } from "./protocol";
 import { parseAddress } from "./names";
 
@@ -96,7 +97,8 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
   return new Promise<Channel>((resolve, reject) => {
     let settled = false;
     let channel: Channel | null = null;
-    const socket = connect({ host, port });
+    // TLS on the cluster peer key (see link-tls.ts), then the handshake below on top of it.
+    const socket = connectTls({ host, port, identity: PEER_LINK_IDENTITY, key: peerLinkKey(options.key) });
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
@@ -109,9 +111,20 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
       () => fail(new Error(`no handshake with peer ${options.address} within ${timeoutMs} ms`)),
       timeoutMs,
     );
-    const failBeforeConnect = (error: Error) => fail(error);
+    // Before the TLS handshake is done, an alert or a close from the acceptor is its refusal
+    // (another cluster key, or it is not admitted yet); anything else (no route…) is passed on.
+    const failBeforeConnect = (error: Error) => {
+      const code = (error as { code?: string }).code;
+      if (isUnknownIdentityAlert(error) || isWrongKeyAlert(error) || code === "ECONNRESET")
+        fail(
+          new PeerRefusedError(
+            `peer ${options.address} refused the link: TLS on another cluster key, or the peer is not admitted yet (${code})`,
+          ),
+        );
+      else fail(error);
+    };
     socket.once("error", failBeforeConnect);
-    socket.once("connect", () => {
+    socket.once("secureConnect", () => {
       socket.off("error", failBeforeConnect);
       let dialerNonce: Uint8Array | null = null;
       let acceptorNonce: Uint8Array | null = null;
@@ -140,7 +153,7 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
             }
             settled = true;
             clearTimeout(timer);
-            self.trust();
+            self.trust({ frameBytes: MAX_MESSAGE_FRAME_BYTES });
             self.setHandlers(options.handlers); // synchronously: frames behind the welcome go to them
             resolve(self);
             return;
@@ -230,7 +243,7 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
         type: "peer-welcome",
         proof: proof(key, ACCEPTOR_LABEL, dialerNonce, acceptorNonce).toString("base64"),
       } satisfies PeerWelcome);
-      channel.trust();
+      channel.trust({ frameBytes: MAX_MESSAGE_FRAME_BYTES });
       channel.setHandlers(options.onAuthenticated({ vmId: claimed.vmId ?? "?", address: claimed.address ?? "?" }));
     },
     onRequest: (body) => {

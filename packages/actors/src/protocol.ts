@@ -60,6 +60,12 @@ export interface RegisterReply {
   peerKey?: Uint8Array;
   /** Every Mediator address a theater may fail over to (replaces its list); absent: keep the list. */
   mediators?: string[];
+  /**
+   * A fresh secret for this VM (when the Mediator rotates secrets): the theater proves it from
+   * now on, for any later registration, and confirms with `secret-adopted`; the one it
+   * registered with is refused once confirmed.
+   */
+  secret?: string;
 }
 /** A refused registration is answered with an error reply starting with this, then the connection is closed. */
 export const REGISTRATION_REFUSED_PREFIX = "registration refused: ";

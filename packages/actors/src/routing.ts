@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { Channel } from "./channel";
 import { checkDeliver } from "./guards";
+import { PEER_LINK_IDENTITY, acceptTls, peerLinkKey } from "./link-tls";
 import { acceptPeer } from "./peer-auth";
 import { PeerLink } from "./peer-link";
 import {
@@ -279,7 +280,19 @@ export class Routing {
         });
       return;
     }
-    const channel = new Channel(socket);
+    // TLS on the cluster peer key first: a peer without it (or before we were admitted) gets no frame through.
+    const secure = acceptTls(socket, (identity) => {
+      const clusterKey = this.rt.mediator.peerKey;
+      return identity === PEER_LINK_IDENTITY && clusterKey ? peerLinkKey(clusterKey) : null;
+    });
+    if (!this.rt.mediator.peerKey) {
+      // Not admitted yet: the TLS handshake fails on its own (no key for any identity); the dialer hears why.
+      secure.on("error", () => {});
+      setTimeout(() => secure.destroy(), 10_000).unref();
+      this.rt.log("warn", "peer link refused", { remote: from, reason: "this theater has not been admitted by a Mediator yet" });
+      return;
+    }
+    const channel = new Channel(secure);
     if (this.rt.stopping) {
       channel.destroy("theater is stopping");
       return;

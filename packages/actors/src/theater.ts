@@ -1,3 +1,4 @@
+import { logLine, logRecord, type LogRecord } from "@malleo/core";
 import { createServer, type Server } from "node:net";
 import { ActorCells } from "./actor-cells";
 import type { Channel } from "./channel";
@@ -40,9 +41,10 @@ export class Theater {
 
   constructor(options: TheaterOptions) {
     this.vmId = options.vmId;
-    const sink: TheaterLog = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+    // The one log schema (packages/core log.ts): time, level, component, msg, then the fields.
+    const sink: TheaterLog = options.log ?? ((entry) => process.stderr.write(`${logLine(entry as LogRecord)}\n`));
     const log = (level: LogLevel, msg: string, fields: LogFields = {}) =>
-      sink({ ts: new Date().toISOString(), level, component: "theater", vmId: this.vmId, msg, ...fields });
+      sink(logRecord("theater", level, msg, { vmId: this.vmId, ...fields }));
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     // The parts reach each other through `rt`; each is created once, here.
     const rt = {

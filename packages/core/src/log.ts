@@ -59,7 +59,9 @@ export const stderrSink: LogSink = (record) => {
  */
 export function createLogger(component: string, sink: LogSink = stderrSink) {
   return (entry: Record<string, unknown> & { event?: unknown; msg?: unknown; level?: unknown }) => {
-    const { event, msg, level, ...fields } = entry;
+    // A record from a part with its own (the Mediator's) keeps its message and level; its time
+    // and component are this logger's.
+    const { event, msg, level, time: _time, component: _component, ...fields } = entry;
     const lvl = typeof level === "string" && (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : undefined;
     const message = typeof event === "string" ? event : typeof msg === "string" ? msg : "log";
     sink(logRecord(component, lvl ?? ("error" in fields ? "warn" : "info"), message, fields));

@@ -1,6 +1,15 @@
-import type { MigratedActor, SnapshotReply, SpawnReply } from "@malleo/actors";
-import { parseUan } from "@malleo/actors";
-import type { MediatorRuntime } from "./mediator-runtime";
+import {
+  isCount,
+  isHostedActorList,
+  isNameList,
+  isRecord,
+  migratedActorProblem,
+  parseUan,
+  type MigratedActor,
+  type SnapshotReply,
+  type SpawnReply,
+} from "@malleo/actors";
+import { checkedReply, type MediatorRuntime } from "./mediator-runtime";
 
 /**
  * Checkpoint requests: copies of actors as a migration would ship them (snapshot), an
@@ -15,7 +24,21 @@ export class Checkpoints {
    * state), left running or held as they are. Take them held (awaitReady) for a consistent cut.
    */
   async snapshotActors(vmId: string, uans: string[]): Promise<SnapshotReply> {
-    return this.rt.registry.connected(vmId).channel.request<SnapshotReply>({ type: "snapshot", uans }, this.rt.requestTimeoutMs);
+    const record = this.rt.registry.connected(vmId);
+    const asked = new Set(uans);
+    // Each copy must be an actor we asked for, in the shape a restore installs (as a migration's).
+    return checkedReply<SnapshotReply>(
+      this.rt,
+      record,
+      "snapshot",
+      await record.channel.request({ type: "snapshot", uans }, this.rt.requestTimeoutMs),
+      (r) =>
+        isRecord(r) &&
+        Array.isArray(r.actors) &&
+        r.actors.every((actor) => migratedActorProblem(actor) === null && asked.has((actor as MigratedActor).uan)) &&
+        isNameList(r.missing) &&
+        isNameList(r.held),
+    );
   }
 
   /**
@@ -28,7 +51,15 @@ export class Checkpoints {
       this.rt.registry
         .records()
         .filter((record) => record.channel.isOpen)
-        .map((record) => record.channel.request({ type: "discard", uans }, this.rt.requestTimeoutMs)),
+        .map(async (record) =>
+          checkedReply(
+            this.rt,
+            record,
+            "discard",
+            await record.channel.request({ type: "discard", uans }, this.rt.requestTimeoutMs),
+            (r) => isRecord(r) && isCount(r.discarded),
+          ),
+        ),
     );
     for (const uan of gone) this.rt.directory.delete(uan);
     this.rt.log("info", "actors discarded", { count: gone.size });
@@ -44,7 +75,14 @@ export class Checkpoints {
     }
     for (const actor of actors) directory.recordActor({ uan: actor.uan, behavior: actor.behavior }, vmId);
     try {
-      const reply = await record.channel.request<SpawnReply>({ type: "restore", actors, seqBase }, this.rt.requestTimeoutMs);
+      const restoring = new Set(actors.map((actor) => actor.uan));
+      const reply = checkedReply<SpawnReply>(
+        this.rt,
+        record,
+        "restore",
+        await record.channel.request({ type: "restore", actors, seqBase }, this.rt.requestTimeoutMs),
+        (r) => isRecord(r) && isHostedActorList(r.actors) && r.actors.every((actor) => restoring.has(actor.uan)),
+      );
       for (const actor of reply.actors) directory.recordActor(actor, vmId);
     } catch (error) {
       for (const actor of actors) directory.delete(actor.uan);

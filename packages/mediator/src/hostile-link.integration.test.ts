@@ -3,15 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Channel,
   JSON_FRAME_FLAG,
+  MAX_THEATER_REPLY_FRAME_BYTES,
   RECORDER_BEHAVIOR,
   REGISTRATION_REFUSED_PREFIX,
   encodeFrameHead,
+  encodeJsonFrame,
   parseAddress,
 } from "@malleo/actors";
 import { waitUntil } from "@malleo/testing";
-import { TheaterLab } from "./testing";
+import { TheaterLab, mediatorTlsSocket, socketClosed } from "./testing";
 
 // What a client of the Mediator port may do before and after admission, and what it costs us.
+// `rawSocket` is plain TCP (refused by TLS before any frame); `tlsSocket` has passed TLS on the
+// key of a VM (as a theater, or someone who read its secret, would) and then misbehaves.
 
 async function rawSocket(address: string): Promise<Socket> {
   const { host, port } = parseAddress(address);
@@ -21,9 +25,10 @@ async function rawSocket(address: string): Promise<Socket> {
   return socket;
 }
 
-function closedPromise(socket: Socket): Promise<void> {
-  return new Promise((resolve) => (socket.destroyed ? resolve() : socket.once("close", () => resolve())));
-}
+const closedPromise = socketClosed;
+
+/** Past TLS on the key of hl-a (whose theater is registered): what admission alone must refuse. */
+const tlsSocket = (address: string) => mediatorTlsSocket(address, "hl-a", "secret-of-hl-a");
 
 function logged(lab: TheaterLab, msg: string, match: (entry: Record<string, unknown>) => boolean = () => true): boolean {
   return lab.mediatorLog.some((entry) => entry.msg === msg && match(entry));
@@ -38,8 +43,31 @@ describe("the Mediator port against hostile clients", () => {
   });
   afterAll(() => lab.cleanup());
 
-  it("never decodes a structured-clone frame before admission: the link is closed and logged", async () => {
+  it("refuses a plain-TCP client at TLS: nothing it sends is read as a frame, and it is logged", async () => {
+    const before = lab.mediator.admissionStats().refusedTls;
     const socket = await rawSocket(lab.address);
+    const closed = closedPromise(socket);
+    socket.write(encodeJsonFrame({ t: "req", id: 1, body: { type: "admit", vmId: "hl-a", secret: "secret-of-hl-a" } }));
+    await closed;
+    await waitUntil("the refusal to be counted", () => lab.mediator.admissionStats().refusedTls > before);
+    expect(logged(lab, "connection refused: no TLS handshake on a VM's key")).toBe(true);
+    expect(logged(lab, "connection closed before admission: bad input", (e) => /admit/.test(String(e.reason)))).toBe(false);
+  });
+
+  it("refuses TLS on a wrong key, or for a VM nobody expects, before admission", async () => {
+    const before = lab.mediator.admissionStats().refusedTls;
+    await expect(mediatorTlsSocket(lab.address, "hl-a", "a guess")).rejects.toMatchObject({
+      code: "ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC",
+    });
+    await expect(mediatorTlsSocket(lab.address, "hl-nobody", "x")).rejects.toMatchObject({
+      code: "ERR_SSL_TLSV1_ALERT_UNKNOWN_PSK_IDENTITY",
+    });
+    await waitUntil("both refusals to be counted", () => lab.mediator.admissionStats().refusedTls >= before + 2);
+    expect(lab.mediator.theater("hl-a")).toBeDefined(); // the real theater is untouched
+  });
+
+  it("never decodes a structured-clone frame before admission: the link is closed and logged", async () => {
+    const socket = await tlsSocket(lab.address);
     const channel = new Channel(socket);
     channel.send({ type: "register", vmId: "hl-a", secret: "x", address: "127.0.0.1:1", pid: 1, actors: [] });
     await channel.closed;
@@ -58,7 +86,7 @@ describe("the Mediator port against hostile clients", () => {
           String(entry.reason).includes("structured-clone frame before the peer was authenticated"),
       ).length;
     const before = refusals();
-    const socket = await rawSocket(lab.address);
+    const socket = await tlsSocket(lab.address);
     const closed = closedPromise(socket);
     const payload = Buffer.alloc(64, 7);
     const body = { t: "req", id: 1, body: { type: "migrate-in", transfer: 1, last: true } };
@@ -68,7 +96,7 @@ describe("the Mediator port against hostile clients", () => {
   });
 
   it("cuts off a frame header above 64 KiB before admission, before buffering it", async () => {
-    const socket = await rawSocket(lab.address);
+    const socket = await tlsSocket(lab.address);
     const closed = closedPromise(socket);
     const header = Buffer.alloc(4);
     header.writeUInt32BE((JSON_FRAME_FLAG | (65 * 1024)) >>> 0, 0); // a JSON frame of 65 KiB
@@ -80,12 +108,12 @@ describe("the Mediator port against hostile clients", () => {
   });
 
   it("refuses anything but admit before admission, as JSON, and closes", async () => {
-    const channel = new Channel(await rawSocket(lab.address));
+    const channel = new Channel(await tlsSocket(lab.address));
     await expect(channel.requestJson({ type: "resolve", uan: "uan://hl/resident" }, 5_000)).rejects.toThrow(
       `${REGISTRATION_REFUSED_PREFIX}"resolve" before admission`,
     );
     await channel.closed;
-    const garbage = new Channel(await rawSocket(lab.address));
+    const garbage = new Channel(await tlsSocket(lab.address));
     await expect(garbage.requestJson({ type: "admit", vmId: ["x"], secret: 1 }, 5_000)).rejects.toThrow("malformed admission");
     await garbage.closed;
   });
@@ -110,7 +138,7 @@ describe("the Mediator port against hostile clients", () => {
 
   it("an admitted client cannot register actors placed elsewhere or never placed, nor crash it with bad messages", async () => {
     lab.mediator.expectTheater("hl-evil", "evil-secret", { actors: ["uan://hl/placed-here"] });
-    const channel = new Channel(await rawSocket(lab.address));
+    const channel = new Channel(await mediatorTlsSocket(lab.address, "hl-evil", "evil-secret"));
     await channel.requestJson({ type: "admit", vmId: "hl-evil", secret: "evil-secret", address: "127.0.0.1:9", pid: 9 }, 5_000);
     await channel.request(
       {
@@ -143,5 +171,71 @@ describe("the Mediator port against hostile clients", () => {
       };
       return state.received.length === 1;
     });
+  });
+
+  /** A client admitted and registered as `vmId` (with no actors), answering requests with `answer`. */
+  async function admittedAs(vmId: string, answer: (body: unknown) => unknown = () => ({})): Promise<Channel> {
+    lab.mediator.expectTheater(vmId, `secret-of-${vmId}`, { actors: [] });
+    const channel = new Channel(await mediatorTlsSocket(lab.address, vmId, `secret-of-${vmId}`), {
+      onRequest: (body) => answer(body),
+    });
+    const hello = { vmId, secret: `secret-of-${vmId}`, address: "127.0.0.1:9", pid: 9 };
+    await channel.requestJson({ type: "admit", ...hello }, 5_000);
+    await channel.request({ type: "register", ...hello, actors: [] }, 5_000);
+    return channel;
+  }
+
+  it("closes only the link of an admitted theater that announces a frame above its cap, or sends a raw payload", async () => {
+    const big = await admittedAs("hl-big");
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(MAX_THEATER_REPLY_FRAME_BYTES + 1, 0); // one byte more than a snapshot reply may take
+    big.socket.write(header);
+    await big.closed;
+    await waitUntil("the cut-off to be logged", () =>
+      logged(
+        lab,
+        "theater lost",
+        (e) => e.vmId === "hl-big" && String(e.reason).includes(`exceeds the limit of ${MAX_THEATER_REPLY_FRAME_BYTES}`),
+      ),
+    );
+    const raw = await admittedAs("hl-raw");
+    raw.send({ type: "held", uans: [] }, [Buffer.alloc(64, 1)]); // theaters never send the Mediator a raw payload
+    await raw.closed;
+    await waitUntil("the raw payload's cut-off to be logged", () =>
+      logged(
+        lab,
+        "theater lost",
+        (e) => e.vmId === "hl-raw" && String(e.reason).includes("a frame with a raw payload is not taken"),
+      ),
+    );
+    await waitUntil("both VMs to be without a theater", () => !lab.mediator.theater("hl-big") && !lab.mediator.theater("hl-raw"));
+    // The Mediator and the real theater carry on.
+    expect(lab.mediator.theater("hl-a")).toBeDefined();
+    expect(await lab.mediator.collectStates(["uan://hl/resident"])).toHaveProperty("size", 1);
+  });
+
+  it("a malformed snapshot, restore or discard reply fails that request, naming it, and closes only that link", async () => {
+    const bad: Record<string, unknown> = {
+      snapshot: { actors: [{ uan: "uan://hl/resident", behavior: 7 }], missing: [], held: [] },
+      restore: { actors: "all of them" },
+      discard: { discarded: -1 },
+    };
+    for (const [type, reply] of Object.entries(bad)) {
+      const vmId = `hl-bad-${type}`;
+      const channel = await admittedAs(vmId, (body) => ((body as { type?: unknown }).type === type ? reply : {}));
+      const request =
+        type === "snapshot"
+          ? lab.mediator.snapshotActors(vmId, ["uan://hl/resident"])
+          : type === "restore"
+            ? lab.mediator.restoreActors(vmId, [], 0)
+            : lab.mediator.discardActors(["uan://hl/nobody"]);
+      await expect(request).rejects.toThrow(`the theater of VM ${vmId} sent a malformed ${type} reply`);
+      await channel.closed;
+      expect(logged(lab, "theater link closed: bad input", (e) => e.reason === `malformed ${type} reply`)).toBe(true);
+      expect(lab.mediator.theater(vmId)).toBeUndefined();
+    }
+    // A well-formed snapshot still works, from the real theater.
+    const snapshot = await lab.mediator.snapshotActors("hl-a", ["uan://hl/resident"]);
+    expect(snapshot.actors.map((actor) => actor.uan)).toEqual(["uan://hl/resident"]);
   });
 });

@@ -1,2 +1,11 @@
-export { Mediator, type ActorInfo, type ActorSpec, type MediatorOptions, type ProgressEvent, type TheaterInfo } from "./mediator";
+export {
+  Mediator,
+  type ActorInfo,
+  type ActorSpec,
+  type MediatorOptions,
+  type ProgressEvent,
+  type TheaterInfo,
+  type TheaterSecretStore,
+  type TheaterSecrets,
+} from "./mediator";
 export { messagesInFlight } from "./consistent-cut";

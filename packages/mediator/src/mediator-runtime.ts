@@ -70,6 +70,23 @@ export interface MediatorOptions {
   maxUnadmittedConnections?: number;
   /** …and at most this many from one remote address; default 32. */
   maxUnadmittedPerAddress?: number;
+  /**
+   * Where rotated VM secrets are kept (the worker: Postgres). Given, every registration spends
+   * the secret it proved: the reply carries a fresh one, saved here first, and once the theater
+   * confirms it the old one is refused. Absent: secrets are not rotated.
+   */
+  secretStore?: TheaterSecretStore;
+}
+
+/** SHA-256 digests of a VM's secrets: its boot secret's, and those a theater may prove now (newest first). */
+export interface TheaterSecrets {
+  boot: Buffer;
+  accepted: Buffer[];
+}
+
+export interface TheaterSecretStore {
+  save(vmId: string, secrets: TheaterSecrets): Promise<void>;
+  load(vmId: string): Promise<TheaterSecrets | null>;
 }
 
 export interface TheaterRecord {

@@ -1,16 +1,8 @@
-import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  Channel,
-  RECORDER_BEHAVIOR,
-  REGISTRATION_REFUSED_PREFIX,
-  THEATER_EXIT_CODES,
-  parseAddress,
-  type RecorderState,
-} from "@malleo/actors";
+import { Channel, RECORDER_BEHAVIOR, REGISTRATION_REFUSED_PREFIX, THEATER_EXIT_CODES, type RecorderState } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
 import { waitUntil } from "@malleo/testing";
-import { TheaterLab, connectAsPeer } from "./testing";
+import { TheaterLab, connectAsPeer, mediatorTlsSocket } from "./testing";
 
 // Throttled so that the ready barriers land mid-run (checked below); the arithmetic does not
 // depend on it: the grid must come out bit-identical whatever the timing.
@@ -43,11 +35,9 @@ describe("mediator with real theater processes", () => {
     expect(lab.mediator.theater("vm-unexpected")).toBeUndefined();
     expect(lab.log("vm-wrong-secret")).toContain("wrong secret for VM vm-wrong-secret");
 
-    // On the wire: the refusal carries its reason, then the Mediator closes the connection.
-    const { host, port } = parseAddress(lab.address);
-    const socket = connect({ host, port });
-    await new Promise<void>((resolve) => socket.once("connect", resolve));
-    const channel = new Channel(socket);
+    // On the wire: TLS on the VM's real key, then an admission with another secret: the refusal
+    // carries its reason, then the Mediator closes the connection.
+    const channel = new Channel(await mediatorTlsSocket(lab.address, "vm-wrong-secret", "the-real-one"));
     const admit = { type: "admit", vmId: "vm-wrong-secret", secret: "guess", address: "127.0.0.1:1", pid: 1 };
     await expect(channel.requestJson(admit, 5_000)).rejects.toThrow(
       `${REGISTRATION_REFUSED_PREFIX}wrong secret for VM vm-wrong-secret`,

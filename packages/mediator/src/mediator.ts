@@ -1,7 +1,9 @@
+import { logRecord } from "@malleo/core";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import {
   Channel,
+  MAX_THEATER_REPLY_FRAME_BYTES,
   MIN_PEER_KEY_BYTES,
   REGISTRATION_REFUSED_PREFIX,
   appOfUan,
@@ -10,6 +12,7 @@ import {
   isName,
   isNameList,
   isRecord,
+  acceptTls,
   formatAddress,
   type ActorSpec,
   type CollectReply,
@@ -37,7 +40,14 @@ import { ReadyBarrier } from "./ready-barrier";
 import { TheaterRegistry } from "./registry";
 
 export type { ActorProfile, ActorSpec } from "@malleo/actors";
-export type { ActorInfo, MediatorOptions, ProgressEvent, TheaterInfo } from "./mediator-runtime";
+export type {
+  ActorInfo,
+  MediatorOptions,
+  ProgressEvent,
+  TheaterInfo,
+  TheaterSecretStore,
+  TheaterSecrets,
+} from "./mediator-runtime";
 
 /** What a connection that has not been admitted yet costs us: a timer and a slot. */
 interface Unadmitted {
@@ -65,6 +75,7 @@ export class Mediator {
   /** Connections that proved a VM's secret (`admit`), and which VM. */
   private readonly admitted = new Map<Channel, string>();
   private connectionsRefused = 0;
+  private tlsRefused = 0;
   private closedBeforeAdmission = 0;
 
   constructor(options: MediatorOptions = {}) {
@@ -74,7 +85,7 @@ export class Mediator {
     const rt = {
       options,
       log: (level: MediatorLogLevel, msg: string, fields: Record<string, unknown> = {}) =>
-        options.log?.({ ts: new Date().toISOString(), level, component: "mediator", msg, ...fields }),
+        options.log?.(logRecord("mediator", level, msg, fields)),
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       peerKey: options.peerKey ? Buffer.from(options.peerKey) : randomBytes(32),
       dropLink: (channel: Channel, reason: string, dropOptions?: { afterReply?: boolean }) =>
@@ -139,11 +150,24 @@ export class Mediator {
     this.rt.registry.expectTheater(vmId, secret, options);
   }
 
-  /** Connections waiting for admission now, refused at the cap, and closed for bad input before admission. */
-  admissionStats(): { waiting: number; refusedAtCap: number; closedBeforeAdmission: number } {
+  /**
+   * `expectTheater` for a theater that may have registered before (a worker restart or takeover
+   * adopting it): if the secret store holds secrets rotated from this boot secret, those are
+   * expected instead, and the boot secret is refused.
+   */
+  readmitTheater(vmId: string, bootSecret: string, options: { actors?: Iterable<string> } = {}): Promise<void> {
+    return this.rt.registry.readmitTheater(vmId, bootSecret, options);
+  }
+
+  /**
+   * Connections waiting for admission now, refused at the cap, refused by TLS (no handshake on a
+   * VM's key), and closed for bad input before admission.
+   */
+  admissionStats(): { waiting: number; refusedAtCap: number; refusedTls: number; closedBeforeAdmission: number } {
     return {
       waiting: this.unadmitted.size,
       refusedAtCap: this.connectionsRefused,
+      refusedTls: this.tlsRefused,
       closedBeforeAdmission: this.closedBeforeAdmission,
     };
   }
@@ -190,7 +214,14 @@ export class Mediator {
         });
       return;
     }
-    const channel = new Channel(socket);
+    // TLS first, on the key of the VM the client names (link-tls.ts): no key, no frame.
+    const secure = acceptTls(socket, (identity) => this.rt.registry.linkKeyFor(identity));
+    let secured = false;
+    secure.once("secure", () => (secured = true));
+    secure.once("close", () => {
+      if (!secured) this.refusedTls(address);
+    });
+    const channel = new Channel(secure);
     channel.requireJsonUntilTrusted();
     this.connections.add(channel);
     const timeoutMs = this.options.admissionTimeoutMs ?? 10_000;
@@ -205,6 +236,14 @@ export class Mediator {
       onMessage: (body) => this.guarded(channel, () => this.handleTheaterMessage(body, channel)),
       onClose: (reason) => this.handleDisconnect(channel, reason),
     });
+  }
+
+  /** A connection that never completed the TLS handshake (plain TCP, an unknown VM, a wrong key, or too slow). */
+  private refusedTls(remote: string): void {
+    this.tlsRefused++;
+    // The first 20, then one line per 100: a flood must not become a flood of logs.
+    if (this.tlsRefused <= 20 || this.tlsRefused % 100 === 0)
+      this.log("warn", "connection refused: no TLS handshake on a VM's key", { remote, soFar: this.tlsRefused });
   }
 
   private leaveUnadmitted(channel: Channel): void {
@@ -245,6 +284,7 @@ export class Mediator {
     }
     if (type === "register") return this.rt.registry.register(body as RegisterRequest, channel, this.admitted.get(channel));
     if (!this.rt.registry.vmOf(channel)) throw new Error("not registered");
+    if (type === "secret-adopted") return this.rt.registry.confirmRotation(channel);
     if (type === "resolve") {
       const resolved = this.rt.directory.resolve((body as { uan?: unknown }).uan);
       if (!resolved) {
@@ -274,7 +314,8 @@ export class Mediator {
     if (secretRefused) return refuse(secretRefused);
     this.leaveUnadmitted(channel);
     this.admitted.set(channel, vmId);
-    channel.trust();
+    // Up to the largest reply a theater sends (a snapshot of its actors); never a raw payload.
+    channel.trust({ frameBytes: MAX_THEATER_REPLY_FRAME_BYTES, rawPayloadFrameBytes: 0 });
     return { admitted: true };
   }
 

@@ -1,37 +1,42 @@
 // Who may join: a theater takes actor messages and migrations only over links whose dialer proved
-// the cluster peer key, which the Mediator hands to the theaters it admitted. One test per refusal,
+// the cluster peer key, which the Mediator hands to the theaters it admitted: first TLS on a key
+// derived from it (link-tls.ts), then the challenge–response on top. One test per refusal,
 // against real theater processes.
 import { randomBytes } from "node:crypto";
 import { connect, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Channel,
+  MAX_MESSAGE_FRAME_BYTES,
   PEER_NONCE_BYTES,
   PeerRefusedError,
   RECORDER_BEHAVIOR,
   Theater,
   bodyType,
+  acceptTls,
   builtinBehaviors,
   connectToPeer,
+  encodeJsonFrame,
   encodeMigratedActor,
   encodeMigrationBatch,
   parseAddress,
+  peerLinkKey,
   type MigratedActor,
   type RecorderState,
 } from "@malleo/actors";
 import { waitUntil } from "@malleo/testing";
-import { TheaterLab, connectAsPeer } from "./testing";
+import { TheaterLab, connectAsPeer, peerTlsSocket, socketClosed } from "./testing";
 
 // This suite's range is 25000–25999; nobody listens on NOBODY_PORT.
 const IMPOSTOR_PORT = 25030;
 const NOBODY_PORT = 25031;
 
-/** A plain TCP client speaking the frame protocol, that never does the handshake. */
-async function connectRaw(address: string, received: unknown[]): Promise<Channel> {
-  const { host, port } = parseAddress(address);
-  const socket = connect({ host, port });
-  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-  return new Channel(socket, { onMessage: (body) => received.push(body) });
+/**
+ * A client that holds the cluster key (it passes TLS) and speaks the frame protocol, but never
+ * does the peer handshake on top: what that handshake alone must refuse.
+ */
+async function connectRaw(address: string, received: unknown[], key: Uint8Array): Promise<Channel> {
+  return new Channel(await peerTlsSocket(address, key), { onMessage: (body) => received.push(body) });
 }
 
 async function receivedBy(lab: TheaterLab, uan: string): Promise<unknown[]> {
@@ -66,11 +71,11 @@ describe("theater admission: peer links", () => {
     const uan = "uan://probe/adm-deliver";
     await lab.mediator.spawnActors("adm-a", [{ uan, behavior: RECORDER_BEHAVIOR, init: null }]);
     const told: unknown[] = [];
-    const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, told);
+    const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, told, lab.mediator.peerKey);
     raw.sendJson({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
     await raw.closed; // the theater closed the link
     // The same as a structured clone is not even decoded: the link is cut before the handshake.
-    const binary = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
+    const binary = await connectRaw(lab.mediator.theater("adm-a")!.address, [], lab.mediator.peerKey);
     binary.send({ type: "deliver", to: uan, from: null, body: "forged", hops: 0 });
     await expect(binary.closed).resolves.toBeTypeOf("string");
     await waitUntil("the binary frame's cut-off to be logged", () =>
@@ -88,13 +93,13 @@ describe("theater admission: peer links", () => {
 
   it("refuses a migrate-in sent without the handshake, and installs nothing", async () => {
     const uan = "uan://probe/adm-smuggled";
-    const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
+    const raw = await connectRaw(lab.mediator.theater("adm-a")!.address, [], lab.mediator.peerKey);
     // As JSON (a JSON frame cannot carry the batch, but the request is judged by its type alone).
     const reply = raw.requestJson({ type: "migrate-in", transfer: 1, last: true }, 10_000);
     await expect(reply).rejects.toThrow('peer refused: request "migrate-in" sent before the handshake');
     await raw.closed;
     // As a frame with a raw payload (the way migrations travel after the handshake) it is never decoded.
-    const binary = await connectRaw(lab.mediator.theater("adm-a")!.address, []);
+    const binary = await connectRaw(lab.mediator.theater("adm-a")!.address, [], lab.mediator.peerKey);
     const binaryReply = binary.request({ type: "migrate-in", transfer: 1, last: true }, 10_000, migrationBatch(uan));
     await expect(binaryReply).rejects.toThrow(/closed/);
 
@@ -105,11 +110,8 @@ describe("theater admission: peer links", () => {
   });
 
   it("cuts a peer off that announces a large frame before the handshake, before buffering it", async () => {
-    const { host, port } = parseAddress(lab.mediator.theater("adm-a")!.address);
-    const socket = connect({ host, port });
-    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    socket.on("error", () => {}); // a reset is one way of being cut off
+    const socket = await peerTlsSocket(lab.mediator.theater("adm-a")!.address, lab.mediator.peerKey);
+    const closed = socketClosed(socket);
     socket.resume(); // read (and drop) the challenge, so the close is seen
     const header = Buffer.alloc(4);
     header.writeUInt32BE(1024 * 1024, 0); // a 1 MiB frame: far more than any handshake frame
@@ -148,36 +150,75 @@ describe("theater admission: peer links", () => {
     });
   });
 
-  it("refuses a handshake made with a wrong key, and logs who tried", async () => {
+  it("refuses a plain-TCP client and a wrong key at TLS, before any frame, and carries on", async () => {
+    const address = lab.mediator.theater("adm-b")!.address;
+    const { host, port } = parseAddress(address);
+    // Plain TCP, with a well-formed frame: never read as one (it is not a TLS record).
+    const plain = connect({ host, port });
+    plain.on("error", () => {});
+    await new Promise<void>((resolve) => plain.once("connect", resolve));
+    const plainClosed = socketClosed(plain);
+    plain.write(encodeJsonFrame({ t: "msg", body: { type: "peer-auth", vmId: "plain", address: "10.9.9.9:1" } }));
+    await plainClosed;
+    await waitUntil("the plain client's cut-off to be logged", () =>
+      /"msg":"peer link closed during the handshake".*wrong version number/.test(lab.log("adm-b")),
+    );
+    // TLS on another key: the handshake fails on the key, and the dialer is told it was refused.
     const attempt = connectToPeer({
-      address: lab.mediator.theater("adm-b")!.address,
+      address,
       key: randomBytes(32),
       self: { vmId: "intruder", address: "10.9.9.9:4000" },
       handlers: {},
     });
     await expect(attempt).rejects.toThrow(PeerRefusedError);
-    await expect(attempt).rejects.toThrow(/refused the link: wrong proof of the cluster peer key/);
+    await expect(attempt).rejects.toThrow(/refused the link: TLS on another cluster key/);
+    await waitUntil("the wrong key's cut-off to be logged", () =>
+      /"msg":"peer link closed during the handshake".*(bad record mac|cipher operation failed)/.test(lab.log("adm-b")),
+    );
+    // The theater carries on: an admitted peer links as before.
+    (await connectAsPeer(address, lab.mediator.peerKey)).destroy();
+  });
+
+  it("refuses a handshake made with a wrong proof over TLS, and logs who tried", async () => {
+    const told: unknown[] = [];
+    const channel = await connectRaw(lab.mediator.theater("adm-b")!.address, told, lab.mediator.peerKey);
+    await waitUntil("the challenge", () => told.some((body) => bodyType(body) === "peer-challenge"));
+    channel.sendJson({
+      type: "peer-auth",
+      vmId: "intruder",
+      address: "10.9.9.9:4000",
+      nonce: randomBytes(PEER_NONCE_BYTES).toString("base64"),
+      proof: randomBytes(32).toString("base64"),
+    });
+    await channel.closed;
+    expect(told).toContainEqual({ type: "peer-refused", reason: "wrong proof of the cluster peer key" });
     expect(lab.log("adm-b")).toMatch(
       /"msg":"peer link refused".*"claimedVm":"intruder".*"reason":"wrong proof of the cluster peer key"/,
     );
   });
 
   it("a dialing theater refuses an acceptor that cannot prove the key (an impostor at a peer's address)", async () => {
-    // Stands in for a listener that answers the challenge but does not hold the key: it welcomes anyone.
+    // Stands in for a listener that does not hold the key: TLS on another one, and it welcomes anyone.
+    const impostorKey = randomBytes(32);
     const impostor = createServer((socket) => {
-      const channel = new Channel(socket, {
-        onMessage: (body) => {
-          if (bodyType(body) === "peer-auth")
-            channel.sendJson({ type: "peer-welcome", proof: randomBytes(32).toString("base64") });
+      const channel = new Channel(
+        acceptTls(socket, () => peerLinkKey(impostorKey)),
+        {
+          onMessage: (body) => {
+            if (bodyType(body) === "peer-auth")
+              channel.sendJson({ type: "peer-welcome", proof: randomBytes(32).toString("base64") });
+          },
         },
-      });
+      );
+      channel.socket.on("error", () => {});
       channel.sendJson({ type: "peer-challenge", nonce: randomBytes(PEER_NONCE_BYTES).toString("base64") });
     });
     await new Promise<void>((resolve) => impostor.listen(IMPOSTOR_PORT, "127.0.0.1", resolve));
     try {
       const told: unknown[] = [];
       const attempt = connectAsPeer(`127.0.0.1:${IMPOSTOR_PORT}`, lab.mediator.peerKey, told);
-      await expect(attempt).rejects.toThrow(`peer 127.0.0.1:${IMPOSTOR_PORT} could not prove the cluster key`);
+      await expect(attempt).rejects.toThrow(PeerRefusedError);
+      await expect(attempt).rejects.toThrow(`peer 127.0.0.1:${IMPOSTOR_PORT} refused the link: TLS on another cluster key`);
       expect(told).toEqual([]); // nothing reached the link's handlers
     } finally {
       await new Promise((resolve) => impostor.close(resolve));
@@ -197,7 +238,8 @@ describe("theater admission: peer links", () => {
     try {
       await waitUntil("the theater to listen", () => unadmitted.address !== "");
       const attempt = connectAsPeer(unadmitted.address, lab.mediator.peerKey);
-      await expect(attempt).rejects.toThrow(/refused the link: this theater has not been admitted by a Mediator yet/);
+      // Refused at TLS: it has no key for anyone yet.
+      await expect(attempt).rejects.toThrow(/refused the link: TLS on another cluster key, or the peer is not admitted yet/);
       expect(logs).toContainEqual(
         expect.objectContaining({ msg: "peer link refused", reason: "this theater has not been admitted by a Mediator yet" }),
       );
@@ -205,6 +247,19 @@ describe("theater admission: peer links", () => {
       await unadmitted.stop();
       await starting;
     }
+  });
+
+  it("after the handshake, closes only the link that announces a message frame above its cap", async () => {
+    const address = lab.mediator.theater("adm-b")!.address;
+    const peer = await connectAsPeer(address, lab.mediator.peerKey);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(MAX_MESSAGE_FRAME_BYTES + 1, 0); // no deliver is that large; a migration batch has a raw payload
+    peer.socket.write(header);
+    await peer.closed;
+    const other = await connectAsPeer(address, lab.mediator.peerKey); // the theater carries on
+    other.destroy();
+    expect(lab.mediator.theater("adm-b")).toBeDefined();
+    expect(await lab.mediator.profileActors("adm-b")).toBeInstanceOf(Array);
   });
 
   it("admitted theaters still exchange messages and migrate actors over authenticated links", async () => {

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import {
   REGISTRATION_REFUSED_PREFIX,
   RequestTimeoutError,
@@ -6,13 +6,18 @@ import {
   isHostedActorList,
   isName,
   isRecord,
+  mediatorLinkKey,
   parseAddress,
+  parseMediatorLinkIdentity,
   parseUan,
+  secretDigest,
+  secretKeyId,
+  unmatchableKey,
   type Channel,
   type RegisterReply,
   type RegisterRequest,
 } from "@malleo/actors";
-import type { MediatorRuntime, TheaterInfo, TheaterRecord } from "./mediator-runtime";
+import type { MediatorRuntime, TheaterInfo, TheaterRecord, TheaterSecrets } from "./mediator-runtime";
 
 /**
  * The theater registry: which VMs may register (their secrets and the actors placed on them),
@@ -20,7 +25,8 @@ import type { MediatorRuntime, TheaterInfo, TheaterRecord } from "./mediator-run
  * waiting for a theater, losing one, and the heartbeat that notices a hung one.
  */
 export class TheaterRegistry {
-  private readonly expectedSecrets = new Map<string, Buffer>();
+  /** Per VM: the digest of its boot secret, and the digests a theater may prove now (newest first). */
+  private readonly expectedSecrets = new Map<string, TheaterSecrets>();
   private readonly theaters = new Map<string, TheaterRecord>();
   private readonly vmOfChannel = new Map<Channel, string>();
   private readonly registrationWaiters = new Map<string, Set<(info: TheaterInfo) => void>>();
@@ -35,16 +41,81 @@ export class TheaterRegistry {
   /** See Mediator.expectTheater. */
   expectTheater(vmId: string, secret: string, options: { actors?: Iterable<string> } = {}): void {
     if (!vmId || !secret) throw new Error("expectTheater needs a VM id and a non-empty secret");
-    this.expectedSecrets.set(vmId, digest(secret));
+    const boot = secretDigest(secret);
+    this.expectedSecrets.set(vmId, { boot, accepted: [boot] });
     if (options.actors !== undefined) this.placements.set(vmId, new Set(options.actors));
     else this.placements.delete(vmId);
+  }
+
+  /** See Mediator.readmitTheater. */
+  async readmitTheater(vmId: string, bootSecret: string, options: { actors?: Iterable<string> } = {}): Promise<void> {
+    this.expectTheater(vmId, bootSecret, options);
+    const store = this.rt.options.secretStore;
+    if (!store) return;
+    const boot = secretDigest(bootSecret);
+    const stored = await store.load(vmId);
+    // Rotations of another theater of this VM (another boot secret) are stale: the boot secret counts.
+    if (stored && stored.boot.equals(boot) && stored.accepted.length > 0)
+      this.expectedSecrets.set(vmId, { boot, accepted: stored.accepted.map((digest) => Buffer.from(digest)) });
+  }
+
+  /**
+   * After a registration proved `proven`: a fresh secret for the VM, accepted beside the proven
+   * one until the theater confirms it (`secret-adopted`), and saved first (a restarted worker must
+   * know it). Null when secrets are not rotated (no store) or the save failed (the old one stays).
+   */
+  private async rotate(vmId: string, proven: Buffer): Promise<string | null> {
+    const store = this.rt.options.secretStore;
+    const expected = this.expectedSecrets.get(vmId);
+    if (!store || !expected) return null;
+    const fresh = randomBytes(24).toString("hex");
+    const next: TheaterSecrets = { boot: expected.boot, accepted: [secretDigest(fresh), proven] };
+    try {
+      await store.save(vmId, next);
+    } catch (error) {
+      this.rt.log("error", "could not save a rotated secret; the theater keeps its secret", {
+        vmId,
+        error: (error as Error).message,
+      });
+      return null;
+    }
+    if (this.expectedSecrets.get(vmId) !== expected) return null; // the VM was forgotten or re-expected meanwhile
+    this.expectedSecrets.set(vmId, next);
+    return fresh;
+  }
+
+  /** The theater on `channel` holds its new secret: the one it registered with is refused from now on. */
+  async confirmRotation(channel: Channel): Promise<Record<string, never>> {
+    const vmId = this.vmOfChannel.get(channel);
+    const expected = vmId ? this.expectedSecrets.get(vmId) : undefined;
+    const store = this.rt.options.secretStore;
+    if (!vmId || !expected || !store) throw new Error("no secret to confirm");
+    const next: TheaterSecrets = { boot: expected.boot, accepted: expected.accepted.slice(0, 1) };
+    await store.save(vmId, next);
+    if (this.expectedSecrets.get(vmId) === expected) this.expectedSecrets.set(vmId, next);
+    this.rt.log("info", "theater secret rotated", { vmId });
+    return {};
+  }
+
+  /**
+   * The Mediator-link TLS key for a PSK identity (`<vmId> <key id>`): null for a VM nobody
+   * expects (the client hears "unknown identity"); a key that matches nothing for a known VM
+   * with another key id (it hears "wrong key").
+   */
+  linkKeyFor(identity: string): Buffer | null {
+    const parsed = parseMediatorLinkIdentity(identity);
+    const expected = parsed ? this.expectedSecrets.get(parsed.vmId) : undefined;
+    if (!parsed || !expected) return null;
+    const digest = expected.accepted.find((candidate) => secretKeyId(candidate) === parsed.keyId);
+    return digest ? mediatorLinkKey(parsed.vmId, digest) : unmatchableKey();
   }
 
   /** Null when `secret` is the one expected for `vmId`; why not otherwise. */
   whySecretRefused(vmId: string, secret: string): string | null {
     const expected = this.expectedSecrets.get(vmId);
     if (!expected) return `no theater is expected for VM ${vmId}`;
-    if (!timingSafeEqual(expected, digest(secret))) return `wrong secret for VM ${vmId}`;
+    const given = secretDigest(secret);
+    if (!expected.accepted.some((digest) => timingSafeEqual(digest, given))) return `wrong secret for VM ${vmId}`;
     return null;
   }
 
@@ -117,7 +188,7 @@ export class TheaterRegistry {
    * A theater on a connection admitted for `admittedVm` registers, bringing the actors it hosts
    * (after a Mediator restart): only those placed on its VM enter the directory.
    */
-  register(request: RegisterRequest, channel: Channel, admittedVm: string | undefined): RegisterReply {
+  async register(request: RegisterRequest, channel: Channel, admittedVm: string | undefined): Promise<RegisterReply> {
     const rt = this.rt;
     const refuse = (reason: string): never => {
       rt.log("warn", "theater registration refused", {
@@ -186,6 +257,8 @@ export class TheaterRegistry {
     const reply: RegisterReply = { accepted: true, peerKey: rt.peerKey };
     const mediators = this.failoverAddresses();
     if (mediators) reply.mediators = mediators;
+    const fresh = await this.rotate(info.vmId, secretDigest(request.secret));
+    if (fresh) reply.secret = fresh;
     return reply;
   }
 
@@ -283,8 +356,4 @@ export class TheaterRegistry {
         .finally(() => this.pinging.delete(channel));
     }
   }
-}
-
-export function digest(secret: string): Buffer {
-  return createHash("sha256").update(secret).digest();
 }

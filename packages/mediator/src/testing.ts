@@ -2,9 +2,18 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import {
   bodyType,
+  connectTls,
   connectToPeer,
+  mediatorLinkIdentity,
+  mediatorLinkKey,
+  PEER_LINK_IDENTITY,
+  parseAddress,
+  peerLinkKey,
+  secretDigest,
   spawnLocalTheater,
   type Channel,
   type LocalTheaterProcess,
@@ -28,6 +37,36 @@ export function connectAsPeer(address: string, key: Uint8Array, received: unknow
       },
     },
   });
+}
+
+/**
+ * A TLS connection to the Mediator port on the link key of `vmId` with `secret`, as a theater
+ * opens it, before anything of the Malleo protocol: for tests that then send what they like.
+ */
+export async function mediatorTlsSocket(address: string, vmId: string, secret: string): Promise<TLSSocket> {
+  const { host, port } = parseAddress(address);
+  const digest = secretDigest(secret);
+  const socket = connectTls({ host, port, identity: mediatorLinkIdentity(vmId, digest), key: mediatorLinkKey(vmId, digest) });
+  socket.on("error", () => {}); // a reset is one way of being cut off
+  await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
+  return socket;
+}
+
+/**
+ * A TLS connection to a theater's peer port on the link key derived from `clusterKey`, before
+ * the peer handshake: for tests that then skip or break the handshake.
+ */
+export async function peerTlsSocket(address: string, clusterKey: Uint8Array): Promise<TLSSocket> {
+  const { host, port } = parseAddress(address);
+  const socket = connectTls({ host, port, identity: PEER_LINK_IDENTITY, key: peerLinkKey(clusterKey) });
+  socket.on("error", () => {}); // a reset is one way of being cut off
+  await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
+  return socket;
+}
+
+/** Resolves when the socket has closed (at once if it already has). */
+export function socketClosed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => (socket.destroyed ? resolve() : socket.once("close", () => resolve())));
 }
 
 export class TheaterLab {

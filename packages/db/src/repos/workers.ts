@@ -93,6 +93,25 @@ export async function clusterKeyGet(db: Db, name: string): Promise<Buffer> {
   return Buffer.from(row.key);
 }
 
+/**
+ * Rotated theater secrets of a VM, as SHA-256 digests (never the secrets): its boot secret's and
+ * those its theater may prove now, newest first. Kept in `cluster_keys` under
+ * `theater-secrets:<vm id>` (boot digest, then the accepted ones, 32 bytes each).
+ */
+export async function theaterSecretsSave(db: Db, vmId: string, secrets: { boot: Buffer; accepted: Buffer[] }): Promise<void> {
+  const name = `theater-secrets:${vmId}`;
+  const key = Buffer.concat([secrets.boot, ...secrets.accepted]);
+  await db.clusterKey.upsert({ where: { name }, create: { name, key }, update: { key } });
+}
+
+export async function theaterSecretsLoad(db: Db, vmId: string): Promise<{ boot: Buffer; accepted: Buffer[] } | null> {
+  const row = await db.clusterKey.findUnique({ where: { name: `theater-secrets:${vmId}` } });
+  if (!row || row.key.length < 64 || row.key.length % 32 !== 0) return null;
+  const key = Buffer.from(row.key);
+  const digests = Array.from({ length: key.length / 32 }, (_, i) => key.subarray(i * 32, (i + 1) * 32));
+  return { boot: digests[0]!, accepted: digests.slice(1) };
+}
+
 // ── The leader lease ────────────────────────────────────────────────────────────────────────────
 
 /**
