@@ -22,6 +22,8 @@ export async function run(): Promise<BenchResult> {
     migrateActors: unused,
     resumeActors: unused,
     locateActors: unused,
+    checkpointApplication: unused,
+    theaterLost: unused,
     log: () => {},
   });
   const operationId = randomUUID();

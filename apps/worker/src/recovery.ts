@@ -35,7 +35,7 @@ const WORKER_ACTOR = "worker";
  */
 export class Recovery {
   private unsubscribe: (() => void) | undefined;
-  private readonly noticing = new Set<string>();
+  private readonly noticing = new Map<string, Promise<void>>();
   private readonly recovering = new Map<string, Promise<void>>();
   private stopped = false;
 
@@ -63,7 +63,25 @@ export class Recovery {
    */
   async theaterLost(vmId: string): Promise<void> {
     if (this.noticing.has(vmId) || this.stopped) return;
-    this.noticing.add(vmId);
+    const noticed = this.noticeLoss(vmId);
+    this.noticing.set(vmId, noticed);
+    await noticed;
+  }
+
+  /**
+   * For an operation that meets a VM whose theater is gone: waits out the grace period (or the
+   * loss already being noticed) and answers whether the VM is now `lost` — its application
+   * degraded and its recovery scheduled, to run once the operation lets go of its VMs.
+   */
+  async confirmLost(vmId: string): Promise<boolean> {
+    if (this.mediator.theater(vmId)) return false;
+    const vm = await vmGet(this.db, vmId);
+    if (!vm || vm.state === "deleted") return false;
+    if (vm.state !== "lost") await (this.noticing.get(vmId) ?? this.theaterLost(vmId));
+    return (await vmGet(this.db, vmId))?.state === "lost";
+  }
+
+  private async noticeLoss(vmId: string): Promise<void> {
     try {
       try {
         await this.mediator.awaitTheater(vmId, this.opts.graceMs);
