@@ -183,7 +183,7 @@ export async function runTheaterScenario(
     const startWorker = async () => {
       worker = spawnWorkerProcess(env, logFile);
       await waitFor("the worker", () => getJson(adminPort, "/healthz"), {
-        timeoutMs: 60_000,
+        timeoutMs: 120_000,
         intervalMs: 150,
         ignoreErrors: true,
       });
