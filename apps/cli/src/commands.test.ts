@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { parseReadyArgs, parseTransfer, readyCommand, UsageError, waitingLine } from "./commands";
+import {
+  parseAutoRecoveryArgs,
+  parseReadyArgs,
+  parseRestoreArgs,
+  parseTransfer,
+  readyCommand,
+  UsageError,
+  waitingLine,
+} from "./commands";
 
 const ID = "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10";
 
@@ -89,5 +97,22 @@ describe("what watch prints while an operation waits", () => {
   it("prints nothing when the operation is not waiting", () => {
     expect(waitingLine({ id: ID, status: "running", waitingReason: null })).toBeNull();
     expect(waitingLine({ id: ID, status: "rolled_back", waitingReason: reason })).toBeNull();
+  });
+});
+
+describe("restore and auto-recovery arguments", () => {
+  it("reads an application and a checkpoint sequence (with or without #)", () => {
+    expect(parseRestoreArgs(["heat", "3"])).toEqual({ applicationId: "heat", sequence: 3 });
+    expect(parseRestoreArgs(["heat", "#12"])).toEqual({ applicationId: "heat", sequence: 12 });
+  });
+  it("refuses a missing, zero, fractional or extra argument with the usage", () => {
+    for (const bad of [[], ["heat"], ["heat", "0"], ["heat", "1.5"], ["heat", "x"], ["heat", "3", "4"]])
+      expect(() => parseRestoreArgs(bad)).toThrow(UsageError);
+  });
+  it("reads on and off, nothing else", () => {
+    expect(parseAutoRecoveryArgs(["heat", "off"])).toEqual({ applicationId: "heat", enabled: false });
+    expect(parseAutoRecoveryArgs(["heat", "on"])).toEqual({ applicationId: "heat", enabled: true });
+    expect(() => parseAutoRecoveryArgs(["heat", "yes"])).toThrow(UsageError);
+    expect(() => parseAutoRecoveryArgs(["heat"])).toThrow(UsageError);
   });
 });

@@ -305,13 +305,21 @@ export class Checkpointer {
     return null;
   }
 
+  /** One checkpoint by its sequence number; throws when it is gone or corrupt (an operator chose it). */
+  private async bySequence(applicationId: string, sequence: number) {
+    const meta = (await checkpointList(this.db, applicationId)).find((m) => m.sequence === sequence);
+    const data = meta && (await checkpointData(this.db, meta.id));
+    if (!meta || !data) throw new Error(`checkpoint #${sequence} of ${applicationId} no longer exists (the last 3 are kept)`);
+    return { meta, actors: decodeCheckpoint(meta, data), unusable: [] };
+  }
+
   /**
    * Replaces every actor of the application with its copy in the newest valid checkpoint, on
    * the VMs Postgres places them on (each needs a registered theater): all of them, since a
    * consistent cut is all or nothing. Returns the checkpoint used, or null when there is none.
    */
-  async restore(applicationId: string): Promise<CheckpointMeta | null> {
-    const cp = await this.latestValid(applicationId);
+  async restore(applicationId: string, sequence?: number): Promise<CheckpointMeta | null> {
+    const cp = sequence === undefined ? await this.latestValid(applicationId) : await this.bySequence(applicationId, sequence);
     if (!cp) return null;
     const placement = new Map((await actorListByApplication(this.db, applicationId)).map((a) => [a.uan, a.vmId]));
     const byVm = new Map<string, MigratedActor[]>();

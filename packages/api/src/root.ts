@@ -1,3 +1,4 @@
+import { applicationsRouter } from "./routers/applications";
 import { auditRouter } from "./routers/audit";
 import { authRouter } from "./routers/auth";
 import { chartsRouter } from "./routers/charts";
@@ -11,6 +12,7 @@ import { createCallerFactory, createTRPCRouter } from "./trpc";
 /** The whole API, one router per noun. */
 export const appRouter = createTRPCRouter({
   topology: topologyRouter,
+  applications: applicationsRouter,
   operations: operationsRouter,
   events: eventsRouter,
   auth: authRouter,
