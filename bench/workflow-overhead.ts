@@ -24,6 +24,8 @@ export async function run(): Promise<BenchResult> {
     locateActors: unused,
     startApplication: unused,
     stopApplication: unused,
+    checkpointApplication: unused,
+    theaterLost: unused,
     log: () => {},
   });
   const operationId = randomUUID();

@@ -9,8 +9,8 @@ import { keepScreenshot, signIn } from "./helpers";
  */
 
 const STEPS = {
-  barrier: ["validate", "provision", "ready", "transfer", "resume", "cleanup"],
-  live: ["validate", "provision", "transfer", "cleanup"],
+  barrier: ["validate", "provision", "ready", "checkpoint", "transfer", "resume", "cleanup"],
+  live: ["validate", "provision", "checkpoint", "transfer", "cleanup"],
 } as const;
 const OPERATION_DEADLINE = 120_000;
 

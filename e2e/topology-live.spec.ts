@@ -197,7 +197,7 @@ test("malleo watch streams a merge's step changes from the server as they happen
   }
   expect(lines[0]).toMatchObject({ watching: expect.any(String), status: expect.stringMatching(/queued|running/) });
   const steps = lines.filter((l) => "step" in l);
-  for (const name of ["validate", "provision", "transfer", "cleanup"]) {
+  for (const name of ["validate", "provision", "checkpoint", "transfer", "cleanup"]) {
     expect(steps.filter((s) => s.step === name).map((s) => s.status)).toContain("succeeded");
   }
   // The watcher saw no step before the lock was released: each one reached it afterwards, in

@@ -116,7 +116,7 @@ test("Wait longer at a timed-out ready barrier lets the split go on once the act
   rmSync(HOLD_READY_FILE);
   await page.getByTestId("op-ready-extend").click();
   await expect(page.getByTestId("op-status")).toHaveAttribute("data-status", "succeeded", { timeout: OPERATION_DEADLINE });
-  for (const step of ["validate", "ready", "provision", "transfer", "resume", "cleanup"]) {
+  for (const step of ["validate", "ready", "provision", "checkpoint", "transfer", "resume", "cleanup"]) {
     await expect(page.getByTestId(`step-${step}`), `step ${step}`).toHaveAttribute("data-status", "succeeded");
   }
   await expect(page.getByTestId("step-ready")).toContainText("extra waits 1");

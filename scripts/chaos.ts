@@ -3,18 +3,28 @@
 // the operation ended, no actor was lost or duplicated, the heat grid is bit-identical to a
 // sequential run, every libvirt domain has its row and every row its domain, and every lock is
 // released. Failover scenarios run two workers (leader and standby, own executor IDs and ports)
-// and kill the leader: the standby takes over and finishes the operation.
+// and kill the leader: the standby takes over and finishes the operation. Then the theater, host
+// and whole-stack deaths of scripts/chaos-theaters.ts, in the same pool.
 // Ends with: `scenarios: N, passed: N, actors lost: 0, orphan VMs: 0`.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { stepsForMode, type TransferMode } from "@malleo/core";
-import { actorCreateMany, applicationUpsert, createDb, vmCreate, type Db } from "@malleo/db";
-import { databaseUrl, ensureDatabase, migrateDatabase, startEmbeddedPostgres } from "@malleo/db/admin";
-import { heatActorSpecs, heatSequential, type HeatConfig } from "@malleo/examples";
+import { startEmbeddedPostgres } from "@malleo/db/admin";
+import { heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
-import { seedSimulatedHosts, waitFor } from "@malleo/testing";
+import { waitFor } from "@malleo/testing";
+import { checkWorld, random, scenarioDatabase, seedHeat } from "./chaos-lib";
+import {
+  CHECKPOINT_MS,
+  describeTheaterScenario,
+  runTheaterScenario,
+  THEATER_HEAT,
+  theaterScenarioKey,
+  theaterScenarios,
+  type TheaterScenario,
+} from "./chaos-theaters";
 import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "./worker-process";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -36,18 +46,8 @@ interface Scenario {
   failover?: boolean;
 }
 
-/** Seeded (mulberry32), so a failing random scenario can be run again by its key. */
+/** Seeded, so a failing random scenario can be run again by its key. */
 const SEED = Number(process.env.MALLEO_CHAOS_SEED ?? 20261201);
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const LIVE_RANDOM_KILLS = 20;
 
 function liveTransferKills(): Scenario[] {
@@ -84,6 +84,7 @@ function scenarioKey(s: Scenario): string {
   return `${s.kind}:${s.mode}:${s.step}:${s.phase}${s.failover ? ":failover" : ""}`;
 }
 const scenarios = allScenarios.filter((s) => only.length === 0 || only.includes(scenarioKey(s)));
+const theaterDeaths = theaterScenarios(SEED).filter((s) => only.length === 0 || only.includes(theaterScenarioKey(s)));
 
 const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
 
@@ -97,40 +98,6 @@ const scenarioPorts = (index: number, standby = false) => ({
   mediator: PORT_BASE + 2 * index + (standby ? 200 : 0),
   admin: PORT_BASE + 2 * index + 1 + (standby ? 200 : 0),
 });
-
-async function seed(db: Db, dataDir: string, kind: "split" | "merge"): Promise<string[]> {
-  await seedSimulatedHosts(db, dataDir);
-  await applicationUpsert(db, { id: "heat", kind: "heat", config: HEAT as never });
-  const specs = heatActorSpecs("heat", HEAT);
-  // A split starts from one VM; a merge from two halves on two hosts.
-  const layout =
-    kind === "split"
-      ? [{ name: "heat-1", hostId: "pm-1", vcpus: 4, memoryMiB: 8192, actors: specs }]
-      : [
-          { name: "heat-a", hostId: "pm-2", vcpus: 2, memoryMiB: 4096, actors: specs.slice(0, HEAT.actors / 2) },
-          { name: "heat-b", hostId: "pm-3", vcpus: 2, memoryMiB: 4096, actors: specs.slice(HEAT.actors / 2) },
-        ];
-  const ids: string[] = [];
-  let ordinal = 0;
-  for (const vm of layout) {
-    const id = crypto.randomUUID();
-    ids.push(id);
-    await vmCreate(db, {
-      id,
-      name: vm.name,
-      hostId: vm.hostId,
-      applicationId: "heat",
-      vcpus: vm.vcpus,
-      memoryMiB: vm.memoryMiB,
-      state: "running",
-    });
-    await actorCreateMany(
-      db,
-      vm.actors.map((s) => ({ uan: s.uan, applicationId: "heat", vmId: id, behavior: s.behavior, ordinal: ordinal++ })),
-    );
-  }
-  return ids;
-}
 
 interface Outcome {
   status: string;
@@ -150,20 +117,12 @@ async function runScenario(
   const dataDir = path.join(workDir, name);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(path.join(dataDir, "logs"), { recursive: true });
-  const dbName = `chaos_${index}`;
-  const admin = createDb(baseUrl, { max: 1 });
-  await admin.$executeRawUnsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.$executeRawUnsafe(`DROP DATABASE IF EXISTS "${dbName}_dbos" WITH (FORCE)`);
-  await admin.$disconnect();
-  await ensureDatabase(baseUrl, dbName);
-  const url = databaseUrl(baseUrl, dbName);
-  await migrateDatabase(url);
-  const db = createDb(url, { max: 3 });
+  const { url, db } = await scenarioDatabase(baseUrl, `chaos_${index}`);
   const problems: string[] = [];
   let worker: ChildProcess | undefined;
   let standby: ChildProcess | undefined;
   try {
-    const vmIds = await seed(db, dataDir, s.kind);
+    const vmIds = await seedHeat(db, dataDir, HEAT, s.kind === "split" ? "one" : "halves");
     const ports = scenarioPorts(index);
     const standbyPorts = scenarioPorts(index, true);
     let adminPort = ports.admin;
@@ -253,36 +212,9 @@ async function runScenario(
       { timeoutMs: 120_000, intervalMs: 150, ignoreErrors: true },
     );
 
-    const inventory = await getJson<{ domains: { hostId: string; name: string }[]; actors: { uan: string; vmId: string }[] }>(
-      adminPort,
-      "/inventory",
-    );
-    const live = await db.vm.findMany({ where: { state: { not: "deleted" } } });
-    const liveNames = new Set(live.map((v) => v.name));
-    const domainNames = new Set(inventory.domains.map((d) => d.name));
-    const orphans = [...domainNames].filter((n) => !liveNames.has(n));
-    const missing = [...liveNames].filter((n) => !domainNames.has(n));
-    if (orphans.length) problems.push(`orphan domains: ${orphans.join(", ")}`);
-    if (missing.length) problems.push(`rows without a domain: ${missing.join(", ")}`);
-    const notClean = live.filter((v) => v.state !== "running" || v.lockedBy !== null);
-    if (notClean.length)
-      problems.push(`VMs not running or still locked: ${notClean.map((v) => `${v.name}:${v.state}:${v.lockedBy}`).join(", ")}`);
-
-    const rows = await db.actor.findMany();
-    const found = new Map(inventory.actors.map((a) => [a.uan, a.vmId]));
-    const lost = rows.filter((r) => !found.has(r.uan));
-    if (lost.length) problems.push(`actors lost: ${lost.map((r) => r.uan).join(", ")}`);
-    if (inventory.actors.length !== HEAT.actors)
-      problems.push(`theaters host ${inventory.actors.length} actors, expected ${HEAT.actors}`);
-    const misplaced = rows.filter((r) => found.has(r.uan) && found.get(r.uan) !== r.vmId);
-    if (misplaced.length) problems.push(`actors recorded on the wrong VM: ${misplaced.map((r) => r.uan).join(", ")}`);
-    const onDead = rows.filter((r) => !live.some((v) => v.id === r.vmId));
-    if (onDead.length) problems.push(`actors on a deleted VM: ${onDead.length}`);
-
-    const digest = await getJson<{ actors: number; sha256: string }>(adminPort, "/applications/heat/digest");
-    if (digest.sha256 !== expectedDigest) problems.push("heat grid differs from the sequential run");
-
-    return { status: done.status, actorsLost: lost.length, orphans: orphans.length, problems };
+    const world = await checkWorld(db, adminPort, HEAT, expectedDigest);
+    problems.push(...world.problems);
+    return { status: done.status, actorsLost: world.actorsLost, orphans: world.orphans, problems };
   } catch (e) {
     problems.push((e as Error).message);
     return { status: "error", actorsLost: 0, orphans: 0, problems };
@@ -305,22 +237,31 @@ async function main(): Promise<void> {
       pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort });
       say("restarted Postgres");
     })().finally(() => (restarting = undefined)));
-  const reference = heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!);
-  const expectedDigest = createHash("sha256").update(Buffer.from(reference.buffer)).digest("hex");
+  const digestOf = (h: HeatConfig) =>
+    createHash("sha256")
+      .update(Buffer.from(heatSequential(h.width, h.height, h.maxIterations!).buffer))
+      .digest("hex");
+  const expectedDigest = digestOf(HEAT);
+  const theaterDigest = digestOf(THEATER_HEAT);
+  const total = scenarios.length + theaterDeaths.length;
   let passed = 0;
   let actorsLost = 0;
   let orphans = 0;
+  const lostMs: number[] = [];
   try {
-    say(`seed ${SEED} (MALLEO_CHAOS_SEED); run one scenario again with: npm run test:chaos -- <kind:mode:step:phase>`);
+    say(`seed ${SEED} (MALLEO_CHAOS_SEED); run one scenario again with: npm run test:chaos -- <its key>`);
     // Scenarios are independent (own database, data directory, ports): run a few at a time.
     const parallel = Math.max(1, Number(process.env.MALLEO_CHAOS_PARALLEL ?? 3));
+    const tally = (ok: boolean, r: { actorsLost: number; orphans: number }) => {
+      if (ok) passed++;
+      actorsLost += r.actorsLost;
+      orphans += r.orphans;
+    };
     const report = async (s: Scenario, i: number): Promise<void> => {
       const t0 = Date.now();
       const r = await runScenario(pg.url, s, i, expectedDigest, restartPostgres);
       const ok = r.problems.length === 0;
-      if (ok) passed++;
-      actorsLost += r.actorsLost;
-      orphans += r.orphans;
+      tally(ok, r);
       const what =
         s.phase === "postgres-restart"
           ? `Postgres restarted during ${s.step}`
@@ -328,26 +269,51 @@ async function main(): Promise<void> {
       const took = ((Date.now() - t0) / 1000).toFixed(1);
       say(`${ok ? "ok  " : "FAIL"} ${s.kind}, ${what}: ${r.status} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`);
     };
+    const reportTheater = async (s: TheaterScenario, i: number): Promise<void> => {
+      const t0 = Date.now();
+      const r = await runTheaterScenario(pg.url, s, i, {
+        workDir,
+        ports: scenarioPorts(i),
+        expectedDigest: theaterDigest,
+        restartPostgres,
+      });
+      const ok = r.problems.length === 0;
+      tally(ok, r);
+      if (r.lostMs !== null) lostMs.push(r.lostMs);
+      const took = ((Date.now() - t0) / 1000).toFixed(1);
+      const lost = r.lostMs === null ? "" : `, ${r.lostMs} ms of progress lost`;
+      say(
+        `${ok ? "ok  " : "FAIL"} ${theaterScenarioKey(s)}: ${describeTheaterScenario(s)}: ${r.status}${lost} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`,
+      );
+    };
     // Restarting Postgres would disturb the others: those scenarios run alone, after them.
-    const crashes = scenarios.filter((s) => s.phase !== "postgres-restart");
-    const restarts = scenarios.filter((s) => s.phase === "postgres-restart");
-    let next = 0;
+    type Job = () => Promise<void>;
+    const jobs: Job[] = [];
+    const alone: Job[] = [];
+    let index = 0;
+    for (const s of scenarios) {
+      const i = index++;
+      (s.phase === "postgres-restart" ? alone : jobs).push(() => report(s, i));
+    }
+    for (const s of theaterDeaths) {
+      const i = index++;
+      (s.at === "stack-restart" ? alone : jobs).push(() => reportTheater(s, i));
+    }
     const runNext = async (): Promise<void> => {
-      while (next < crashes.length) {
-        const i = next++;
-        await report(crashes[i]!, i);
-      }
+      for (let job = jobs.shift(); job; job = jobs.shift()) await job();
     };
     await Promise.all(Array.from({ length: parallel }, runNext));
-    for (const [k, s] of restarts.entries()) await report(s, crashes.length + k);
+    for (const job of alone) await job();
   } finally {
     await pg.stop();
   }
-  process.stdout.write(`scenarios: ${scenarios.length}, passed: ${passed}, actors lost: ${actorsLost}, orphan VMs: ${orphans}\n`);
+  if (lostMs.length > 0)
+    say(`progress lost at a theater or stack death: max ${Math.max(...lostMs)} ms (checkpoint interval ${CHECKPOINT_MS} ms)`);
+  process.stdout.write(`scenarios: ${total}, passed: ${passed}, actors lost: ${actorsLost}, orphan VMs: ${orphans}\n`);
   if (process.env.MALLEO_CHAOS_REPORT) {
-    writeFileSync(process.env.MALLEO_CHAOS_REPORT, JSON.stringify({ scenarios: scenarios.length, passed, actorsLost, orphans }));
+    writeFileSync(process.env.MALLEO_CHAOS_REPORT, JSON.stringify({ scenarios: total, passed, actorsLost, orphans }));
   }
-  process.exit(passed === scenarios.length ? 0 : 1);
+  process.exit(passed === total ? 0 : 1);
 }
 
 void main();

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { parseDeployArgs, parseReadyArgs, parseTransfer, readyCommand, UsageError, waitingLine } from "./commands";
+import {
+  parseAutoRecoveryArgs,
+  parseDeployArgs,
+  parseReadyArgs,
+  parseRestoreArgs,
+  parseTransfer,
+  readyCommand,
+  UsageError,
+  waitingLine,
+} from "./commands";
 
 const ID = "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10";
 
@@ -118,5 +127,22 @@ describe("malleo deploy", () => {
     expect(() => parseDeployArgs(["pagerank"], { id: "r", vms: "pm-1:2:2048", config: "[1]" }, defaults)).toThrow(/JSON object/);
     expect(() => parseDeployArgs(["pagerank"], { vms: "pm-1:2:2048" }, defaults)).toThrow(/^usage: malleo deploy/);
     expect(() => parseDeployArgs([], { id: "r", vms: "pm-1:2:2048" }, defaults)).toThrow(/^usage: malleo deploy/);
+  });
+});
+
+describe("restore and auto-recovery arguments", () => {
+  it("reads an application and a checkpoint sequence (with or without #)", () => {
+    expect(parseRestoreArgs(["heat", "3"])).toEqual({ applicationId: "heat", sequence: 3 });
+    expect(parseRestoreArgs(["heat", "#12"])).toEqual({ applicationId: "heat", sequence: 12 });
+  });
+  it("refuses a missing, zero, fractional or extra argument with the usage", () => {
+    for (const bad of [[], ["heat"], ["heat", "0"], ["heat", "1.5"], ["heat", "x"], ["heat", "3", "4"]])
+      expect(() => parseRestoreArgs(bad)).toThrow(UsageError);
+  });
+  it("reads on and off, nothing else", () => {
+    expect(parseAutoRecoveryArgs(["heat", "off"])).toEqual({ applicationId: "heat", enabled: false });
+    expect(parseAutoRecoveryArgs(["heat", "on"])).toEqual({ applicationId: "heat", enabled: true });
+    expect(() => parseAutoRecoveryArgs(["heat", "yes"])).toThrow(UsageError);
+    expect(() => parseAutoRecoveryArgs(["heat"])).toThrow(UsageError);
   });
 });

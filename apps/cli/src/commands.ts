@@ -103,3 +103,25 @@ export function parseDeployArgs(
     vms,
   };
 }
+
+export const RECOVERY_USAGE =
+  "usage: malleo checkpoints <app> | malleo restore <app> <checkpoint-sequence> | malleo auto-recovery <app> on|off";
+
+/** `malleo restore <app> <sequence>` → the input of `applications.restore`. */
+export function parseRestoreArgs(args: readonly string[]): { applicationId: string; sequence: number } {
+  const [applicationId, seq, ...rest] = args;
+  if (!applicationId || !seq || rest.length > 0) throw new UsageError(RECOVERY_USAGE);
+  const sequence = Number(seq.replace(/^#/, ""));
+  if (!Number.isInteger(sequence) || sequence < 1)
+    throw new UsageError(
+      `the checkpoint is its sequence number (1, 2, …; \`malleo checkpoints ${applicationId}\` lists them), not ${seq}`,
+    );
+  return { applicationId, sequence };
+}
+
+/** `malleo auto-recovery <app> on|off` → the input of `applications.setAutoRecovery`. */
+export function parseAutoRecoveryArgs(args: readonly string[]): { applicationId: string; enabled: boolean } {
+  const [applicationId, value, ...rest] = args;
+  if (!applicationId || rest.length > 0 || (value !== "on" && value !== "off")) throw new UsageError(RECOVERY_USAGE);
+  return { applicationId, enabled: value === "on" };
+}

@@ -1,9 +1,18 @@
-// `malleo hosts | vms | ops | split | merge | cancel | ready | watch | apps | kinds | deploy` — the command-line client of the
-// Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
+// `malleo hosts | vms | ops | split | merge | cancel | ready | watch | apps | kinds | deploy | stop | start | delete |
+// checkpoints | restore | auto-recovery` — the command-line client of the Malleo API, authenticated with an API token.
+// Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
 import { hostUse } from "@malleo/core";
 import { apiClient } from "./client";
-import { parseDeployArgs, parseTransfer, readyCommand, UsageError } from "./commands";
+import {
+  parseAutoRecoveryArgs,
+  parseDeployArgs,
+  parseRestoreArgs,
+  parseTransfer,
+  readyCommand,
+  RECOVERY_USAGE,
+  UsageError,
+} from "./commands";
 import { mergeRequest, splitRequest, targetLines } from "./placement";
 import { mib, ms, table } from "./table";
 import { watchOperation } from "./watch";
@@ -28,6 +37,9 @@ commands:
   kinds                                   installed application kinds, version and default configuration
   deploy <kind> --id A --vms HOST:VCPUS:MIB[,…] [--config '<json>'] [--version V]
                                           deploy an application on new VMs (config over the kind's default)
+  checkpoints <app>                       an application's checkpoints (time, size, sha256, kind) and auto-recovery
+  restore <app> <checkpoint-sequence>     restore every actor of the application from that checkpoint (operator)
+  auto-recovery <app> on|off              recover the application by itself after a lost theater, or leave it to you
 
 options:
   --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
@@ -205,6 +217,45 @@ async function main(): Promise<number> {
     case "ready": {
       const r = await readyCommand(api, args);
       print(r.json, () => r.human);
+      return 0;
+    }
+    case "checkpoints": {
+      const [applicationId, ...rest] = args;
+      if (!applicationId || rest.length > 0) throw new UsageError(RECOVERY_USAGE);
+      const r = await api.applications.recovery.query({ applicationId });
+      print(
+        r,
+        () =>
+          `${r.applicationId}: ${r.status}${r.statusReason ? ` — ${r.statusReason}` : ""}; auto-recovery ${r.autoRecovery ? "on" : "off"}` +
+          (r.restoreRequested ? `; restore from #${r.restoreRequested.sequence} requested by ${r.restoreRequested.by}` : "") +
+          "\n" +
+          table(
+            ["#", "TAKEN", "KIND", "ITERATION", "ACTORS", "SIZE", "SHA256"],
+            r.checkpoints.map((c) => [
+              c.sequence,
+              c.takenAt.toISOString(),
+              c.reason,
+              c.iteration,
+              c.actors,
+              `${c.bytes} B`,
+              c.sha256.slice(0, 16),
+            ]),
+          ),
+      );
+      return 0;
+    }
+    case "restore": {
+      const r = await api.applications.restore.mutate(parseRestoreArgs(args));
+      print(
+        r,
+        () =>
+          `restore of ${r.applicationId} from checkpoint #${r.restoreRequested?.sequence} requested; the worker replaces every actor once no operation holds its VMs\n  follow it: malleo checkpoints ${r.applicationId}`,
+      );
+      return 0;
+    }
+    case "auto-recovery": {
+      const r = await api.applications.setAutoRecovery.mutate(parseAutoRecoveryArgs(args));
+      print(r, () => `${r.applicationId}: auto-recovery ${r.autoRecovery ? "on" : "off"}`);
       return 0;
     }
     case "watch": {

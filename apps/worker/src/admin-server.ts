@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { actorListByApplication, applicationGet, type Db } from "@malleo/db";
+import { actorListByApplication, applicationGet, vmListLive, type Db } from "@malleo/db";
 import { installedApplications } from "@malleo/applications";
 import type { Mediator } from "@malleo/mediator";
 import type { Logger } from "./log";
@@ -9,9 +9,12 @@ import type { VmManager } from "./vm-manager";
 /**
  * A small loopback-only HTTP endpoint for operators and the chaos suite: health, what really
  * exists (domains on each host, actors in each theater) and an application's result digest (its module's `result`).
+ * With `chaosFaults` (the chaos suite), `POST /chaos/hosts/<id>/lose` cuts a simulated host off
+ * as a lost machine would: its connection drops (the suite has moved its node file away) and
+ * its VMs' theater processes die.
  */
 export function startAdminServer(
-  deps: { db: Db; mediator: Mediator; vms: VmManager; log: Logger },
+  deps: { db: Db; mediator: Mediator; vms: VmManager; log: Logger; chaosFaults?: boolean },
   port: number,
 ): Promise<Server> {
   const server = createServer((req, res) => {
@@ -24,6 +27,20 @@ export function startAdminServer(
       if (url.pathname === "/healthz") return reply(200, { ok: true });
       if (url.pathname === "/inventory") {
         return reply(200, { domains: await deps.vms.listDomains(), actors: deps.mediator.listActors() });
+      }
+      const lose = /^\/chaos\/hosts\/([^/]+)\/lose$/.exec(url.pathname);
+      if (lose && req.method === "POST" && deps.chaosFaults) {
+        const hostId = decodeURIComponent(lose[1]!);
+        await deps.vms.testing.disconnectHost(hostId);
+        const killed: string[] = [];
+        for (const vm of (await vmListLive(deps.db)).filter((v) => v.hostId === hostId)) {
+          const pid = deps.vms.theaterPid(vm.id);
+          if (pid === undefined) continue;
+          process.kill(pid, "SIGKILL");
+          killed.push(vm.name);
+        }
+        deps.log({ event: "fault injected: host lost", hostId, killed });
+        return reply(200, { hostId, killed });
       }
       const m = /^\/applications\/([^/]+)\/digest$/.exec(url.pathname);
       if (m) {

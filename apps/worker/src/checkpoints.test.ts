@@ -2,7 +2,7 @@ import type { MigratedActor } from "@malleo/actors";
 import { sha256Hex } from "@malleo/db";
 import { describe, expect, it } from "vitest";
 import { messagesInFlight } from "@malleo/mediator";
-import { cutProgress, decodeCheckpoint, encodeCheckpoint } from "./checkpoints";
+import { cutProgress, decodeCheckpoint, encodeCheckpoint, storageErrorText } from "./checkpoints";
 
 const actor = (uan: string, over: Partial<MigratedActor> = {}): MigratedActor => ({
   uan,
@@ -63,5 +63,15 @@ describe("checkpoint encoding", () => {
     const corrupt = Uint8Array.from(data);
     corrupt[corrupt.length - 1]! ^= 0xff;
     expect(() => decodeCheckpoint(meta, corrupt)).toThrow("checkpoint #1 is corrupt");
+  });
+});
+
+describe("storageErrorText", () => {
+  it("keeps what the database said, without the client's call site", () => {
+    const prisma = new Error(
+      "\nInvalid `tx.checkpoint.create()` invocation in\n/x/recovery.ts:119:37\n\nDatabase error. Code: `P0001`. Message: `disk full`",
+    );
+    expect(storageErrorText(prisma)).toBe("disk full");
+    expect(storageErrorText(new Error("connection refused\n"))).toBe("connection refused");
   });
 });

@@ -1,5 +1,6 @@
 import { deserialize, serialize } from "node:v8";
 import type { MigratedActor } from "@malleo/actors";
+import { AppError } from "@malleo/core";
 import {
   actorListByApplication,
   applicationGet,
@@ -16,6 +17,7 @@ import {
 } from "@malleo/db";
 import { installedApplications } from "@malleo/applications";
 import { messagesInFlight, type Mediator } from "@malleo/mediator";
+import type { OperationCheckpoint } from "@malleo/workflows/worker";
 import type { ActorControl } from "./actor-control";
 import type { Logger } from "./log";
 
@@ -53,8 +55,24 @@ export function decodeCheckpoint(meta: Pick<CheckpointMeta, "sha256" | "sequence
   return content.actors;
 }
 
-/** A cut was taken (its write to Postgres is `written`), or why none was. */
-export type CheckpointOutcome = { written: Promise<CheckpointMeta>; actors: number; iteration: number } | { skipped: string };
+/** A cut was taken (its write to Postgres is `written`), or why none was (`otherOperation`: it holds a VM of the application). */
+export type CheckpointOutcome =
+  | { written: Promise<CheckpointMeta>; actors: number; iteration: number; heldMs: number }
+  | { skipped: string; otherOperation?: string };
+
+/** What the database said, without the client's multi-line call site (Prisma's "Message: `…`"). */
+export function storageErrorText(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return /Message: `([^`]*)`/.exec(text)?.[1] ?? text.trim().split("\n").at(-1)!.trim();
+}
+
+/** How a cut is taken: by default the checkpoint holds every actor itself, with no operation on the VMs. */
+export interface CutOptions {
+  /** The operation taking it: the VMs it holds are not in the way. */
+  operationId?: string;
+  /** VMs whose actors are already held at their safe points (a barrier operation's Ready): copied and left held. */
+  heldVms?: readonly string[];
+}
 
 /**
  * Checkpoints of each application at a consistent cut of its actors' safe points, into
@@ -65,6 +83,8 @@ export class Checkpointer {
   private readonly lastTaken = new Map<string, number>();
   private readonly writes = new Set<Promise<unknown>>();
   private busy = false;
+  private faultInjected = false;
+  private faultCuts = 0;
 
   constructor(
     private readonly db: Db,
@@ -75,6 +95,9 @@ export class Checkpointer {
       defaultIntervalMs: number;
       readyTimeoutMs: number;
       log: Logger;
+      /** The chaos suite only: `checkpoint:<held|write>:<n>` kills the n-th VM's theater there, once. */
+      killTheaterAt?: string;
+      killTheater?: (vmId: string) => void;
     },
   ) {}
 
@@ -115,10 +138,10 @@ export class Checkpointer {
    * copies them once no message is in flight between them, resumes them, and returns; the
    * write to Postgres goes on in the background (`written`; `flush` waits for every write).
    */
-  async take(applicationId: string, reason: string): Promise<CheckpointOutcome> {
-    const skip = (why: string): CheckpointOutcome => {
-      this.opts.log({ event: "checkpoint skipped", application: applicationId, reason: why });
-      return { skipped: why };
+  async take(applicationId: string, reason: string, cut: CutOptions = {}): Promise<CheckpointOutcome> {
+    const skip = (why: string, otherOperation?: string): CheckpointOutcome => {
+      this.opts.log({ event: "checkpoint skipped", application: applicationId, reason: why, operationId: cut.operationId });
+      return otherOperation ? { skipped: why, otherOperation } : { skipped: why };
     };
     const app = await applicationGet(this.db, applicationId);
     if (!app) return skip("no such application");
@@ -132,46 +155,59 @@ export class Checkpointer {
       if (!vmId || !this.mediator.theater(vmId)) return skip(`actor ${uan} is not running`);
       byVm.set(vmId, [...(byVm.get(vmId) ?? []), uan]);
     }
+    const held = new Set(cut.heldVms);
+    const toHold = [...byVm].filter(([vmId]) => !held.has(vmId));
     const startedAt = performance.now();
-    const cut = await this.control.withVms(byVm.keys(), async (): Promise<MigratedActor[] | string> => {
-      // Checked under the lock: an operation accepted meanwhile owns these actors' holds.
-      const vms = await vmListByIds(this.db, [...byVm.keys()]);
-      const busy = vms.find((v) => v.lockedBy !== null || v.state !== "running");
-      if (busy) return busy.lockedBy ? `operation ${busy.lockedBy} holds VM ${busy.name}` : `VM ${busy.name} is ${busy.state}`;
-      try {
-        const ready = await Promise.all(
-          [...byVm].map(([vmId, list]) => this.mediator.awaitReady(vmId, list, this.opts.readyTimeoutMs)),
-        );
-        const notReady = ready.flatMap((r) => r.notReady);
-        if (notReady.length > 0)
-          return `${notReady.length} actors did not reach a safe point (${notReady.slice(0, 3).join(", ")})`;
-        // Held actors send nothing; what is still on its way lands in a mailbox. Copy once all arrived.
-        const deadline = Date.now() + this.opts.readyTimeoutMs;
-        for (;;) {
-          const snaps = await Promise.all([...byVm].map(([vmId, list]) => this.mediator.snapshotActors(vmId, list)));
-          const missing = snaps.flatMap((s) => s.missing);
-          if (missing.length > 0) return `actors moved during the checkpoint (${missing.slice(0, 3).join(", ")})`;
-          const actors = snaps.flatMap((s) => s.actors);
-          const inFlight = messagesInFlight(actors);
-          if (inFlight === 0) return actors;
-          if (Date.now() > deadline) return `${inFlight} messages still in flight after ${this.opts.readyTimeoutMs} ms`;
-          await new Promise((r) => setTimeout(r, 10));
+    const copied = await this.control.withVms(
+      byVm.keys(),
+      async (): Promise<MigratedActor[] | string | { other: string; why: string }> => {
+        // Checked under the lock: an operation accepted meanwhile owns these actors' holds.
+        // (An operation's own checkpoint is taken on the VMs it holds.)
+        const vms = await vmListByIds(this.db, [...byVm.keys()]);
+        const busy = vms.find((v) => (v.lockedBy !== null && v.lockedBy !== cut.operationId) || v.state !== "running");
+        if (busy)
+          return busy.lockedBy
+            ? { other: busy.lockedBy, why: `operation ${busy.lockedBy} holds VM ${busy.name}` }
+            : `VM ${busy.name} is ${busy.state}`;
+        try {
+          const ready = await Promise.all(
+            [...toHold].map(([vmId, list]) => this.mediator.awaitReady(vmId, list, this.opts.readyTimeoutMs)),
+          );
+          const notReady = ready.flatMap((r) => r.notReady);
+          if (notReady.length > 0)
+            return `${notReady.length} actors did not reach a safe point (${notReady.slice(0, 3).join(", ")})`;
+          this.injectFault("held", [...byVm.keys()]);
+          // Held actors send nothing; what is still on its way lands in a mailbox. Copy once all arrived.
+          const deadline = Date.now() + this.opts.readyTimeoutMs;
+          for (;;) {
+            const snaps = await Promise.all([...byVm].map(([vmId, list]) => this.mediator.snapshotActors(vmId, list)));
+            const missing = snaps.flatMap((s) => s.missing);
+            if (missing.length > 0) return `actors moved during the checkpoint (${missing.slice(0, 3).join(", ")})`;
+            const actors = snaps.flatMap((s) => s.actors);
+            const inFlight = messagesInFlight(actors);
+            if (inFlight === 0) return actors;
+            if (Date.now() > deadline) return `${inFlight} messages still in flight after ${this.opts.readyTimeoutMs} ms`;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        } finally {
+          // What the operation's barrier held stays held: its Resume (or rollback) lets it go.
+          await Promise.all([...toHold].map(([vmId, list]) => this.mediator.resume(vmId, list))).catch((e: Error) =>
+            this.opts.log({ event: "checkpoint resume failed", application: applicationId, error: e.message }),
+          );
         }
-      } finally {
-        await Promise.all([...byVm].map(([vmId, list]) => this.mediator.resume(vmId, list))).catch((e: Error) =>
-          this.opts.log({ event: "checkpoint resume failed", application: applicationId, error: e.message }),
-        );
-      }
-    });
-    if (typeof cut === "string") return skip(cut);
+      },
+    );
+    if (typeof copied === "string") return skip(copied);
+    if (!Array.isArray(copied)) return skip(copied.why, copied.other);
     const heldMs = Math.round(performance.now() - startedAt);
-    const iteration = cutProgress(cut);
+    const iteration = cutProgress(copied);
+    this.injectFault("write", [...byVm.keys()]);
     const written = (async () => {
-      const data = encodeCheckpoint(applicationId, cut);
+      const data = encodeCheckpoint(applicationId, copied);
       const meta = await checkpointWrite(this.db, {
         applicationId,
         iteration,
-        actors: cut.length,
+        actors: copied.length,
         data,
         reason,
       });
@@ -191,7 +227,55 @@ export class Checkpointer {
     written
       .catch((e: Error) => this.opts.log({ event: "checkpoint not written", application: applicationId, error: e.message }))
       .finally(() => this.writes.delete(written));
-    return { written, actors: cut.length, iteration };
+    return { written, actors: copied.length, iteration, heldMs };
+  }
+
+  /**
+   * The checkpoint an operation takes before its Transfer, written before it returns. No
+   * checkpoint is needed when the application's checkpoints are off, or it has no actors; none
+   * can be taken while another operation holds one of its VMs (that one's hold and moves own
+   * its actors), which is recorded, not a failure. Anything else throws CHECKPOINT_FAILED.
+   */
+  async takeForOperation(
+    applicationId: string,
+    o: { operationId: string; kind: string; heldVms: readonly string[] },
+  ): Promise<OperationCheckpoint> {
+    const app = await applicationGet(this.db, applicationId);
+    const interval = app?.checkpointIntervalMs ?? this.opts.defaultIntervalMs;
+    if (app && interval <= 0) return { skipped: "checkpoints are off for this application" };
+    const outcome = await this.take(applicationId, `before ${o.kind}`, { operationId: o.operationId, heldVms: o.heldVms });
+    if ("skipped" in outcome) {
+      if (outcome.skipped === "no actors" || outcome.otherOperation) return { skipped: outcome.skipped };
+      throw new AppError("CHECKPOINT_FAILED", `no checkpoint before the ${o.kind}: ${outcome.skipped}`, { applicationId });
+    }
+    let meta: CheckpointMeta;
+    try {
+      meta = await outcome.written;
+    } catch (e) {
+      throw new AppError("CHECKPOINT_FAILED", `checkpoint before the ${o.kind} not written: ${storageErrorText(e)}`, {
+        applicationId,
+      });
+    }
+    this.lastTaken.set(applicationId, Date.now());
+    return {
+      sequence: meta.sequence,
+      takenAt: meta.takenAt.toISOString(),
+      iteration: meta.iteration,
+      actors: meta.actors,
+      bytes: meta.bytes,
+      sha256: meta.sha256,
+      cut: o.heldVms.length > 0 ? "barrier" : "own",
+      heldMs: outcome.heldMs,
+    };
+  }
+
+  /** At the second cut (the first leaves a checkpoint to come back to). */
+  private injectFault(point: "held" | "write", vmIds: string[]): void {
+    const m = /^checkpoint:(held|write):(\d+)$/.exec(this.opts.killTheaterAt ?? "");
+    if (this.faultInjected || !m || m[1] !== point || vmIds.length === 0) return;
+    if (++this.faultCuts < 2) return;
+    this.faultInjected = true;
+    this.opts.killTheater?.([...vmIds].sort()[Number(m[2]) % vmIds.length]!);
   }
 
   /** Waits for checkpoint writes in flight. */
@@ -221,13 +305,21 @@ export class Checkpointer {
     return null;
   }
 
+  /** One checkpoint by its sequence number; throws when it is gone or corrupt (an operator chose it). */
+  private async bySequence(applicationId: string, sequence: number) {
+    const meta = (await checkpointList(this.db, applicationId)).find((m) => m.sequence === sequence);
+    const data = meta && (await checkpointData(this.db, meta.id));
+    if (!meta || !data) throw new Error(`checkpoint #${sequence} of ${applicationId} no longer exists (the last 3 are kept)`);
+    return { meta, actors: decodeCheckpoint(meta, data), unusable: [] };
+  }
+
   /**
    * Replaces every actor of the application with its copy in the newest valid checkpoint, on
    * the VMs Postgres places them on (each needs a registered theater): all of them, since a
    * consistent cut is all or nothing. Returns the checkpoint used, or null when there is none.
    */
-  async restore(applicationId: string): Promise<CheckpointMeta | null> {
-    const cp = await this.latestValid(applicationId);
+  async restore(applicationId: string, sequence?: number): Promise<CheckpointMeta | null> {
+    const cp = sequence === undefined ? await this.latestValid(applicationId) : await this.bySequence(applicationId, sequence);
     if (!cp) return null;
     const placement = new Map((await actorListByApplication(this.db, applicationId)).map((a) => [a.uan, a.vmId]));
     const byVm = new Map<string, MigratedActor[]>();

@@ -69,12 +69,24 @@ const schema = z.object({
   MALLEO_CHAOS_CRASH_AT: z
     .string()
     .regex(
-      /^((validate|ready|provision|transfer|resume|cleanup|rollback):(before|after)|transfer:move\d+:(unrecorded|recorded))$/,
+      /^((validate|ready|provision|checkpoint|transfer|resume|cleanup|rollback):(before|after)|transfer:move\d+:(unrecorded|recorded))$/,
       {
         error: "MALLEO_CHAOS_CRASH_AT is <step>:<before|after> or transfer:move<N>:<unrecorded|recorded>, e.g. transfer:before",
       },
     )
     .optional(),
+  // Fault injection for the chaos suite only: SIGKILL a theater (once) while a checkpoint holds
+  // the application's actors (`checkpoint:held:<n>`) or writes its cut (`checkpoint:write:<n>`),
+  // at its second cut, the n-th of its VMs; or inside a Transfer, after the N-th move, at its source or target.
+  MALLEO_CHAOS_KILL_THEATER_AT: z
+    .string()
+    .regex(/^(checkpoint:(held|write):\d+|transfer:move\d+:(unrecorded|recorded):(source|target))$/, {
+      error:
+        "MALLEO_CHAOS_KILL_THEATER_AT is checkpoint:<held|write>:<n> or transfer:move<N>:<unrecorded|recorded>:<source|target>",
+    })
+    .optional(),
+  // Chaos suite only ("1"): the admin endpoint may cut a simulated host off (POST /chaos/hosts/<id>/lose).
+  MALLEO_CHAOS_FAULTS: z.enum(["0", "1"]).default("0"),
   // Tests only (the e2e suite): while this file exists, no actor reaches its ready barrier's safe point.
   MALLEO_TEST_HOLD_READY_FILE: z.string().min(1).optional(),
 });

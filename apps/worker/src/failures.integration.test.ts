@@ -178,7 +178,13 @@ describe("split and merge failure modes", () => {
       (await submitSplit(t.db, { vmId: heat!.id, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester")).id,
     );
     expect(op.status).toBe("rolled_back");
-    expect(stepOutcomes(op)).toEqual(["validate:succeeded", "provision:succeeded", "transfer:failed", "rollback:succeeded"]);
+    expect(stepOutcomes(op)).toEqual([
+      "validate:succeeded",
+      "provision:succeeded",
+      "checkpoint:succeeded",
+      "transfer:failed",
+      "rollback:succeeded",
+    ]);
     expect((await heatVms()).map((v) => [v.name, v.actors.length])).toEqual([["heat-1", HEAT.actors]]);
     await assertActorsWhereRecorded();
     await assertNoOrphans();
@@ -224,7 +230,13 @@ describe("split and merge failure modes", () => {
       expect(cancelled).toBe(true);
       expect(op.status).toBe("rolled_back");
       expect(op.error).toContain("cancelled by alice during Transfer");
-      expect(stepOutcomes(op)).toEqual(["validate:succeeded", "provision:succeeded", "transfer:failed", "rollback:succeeded"]);
+      expect(stepOutcomes(op)).toEqual([
+        "validate:succeeded",
+        "provision:succeeded",
+        "checkpoint:succeeded",
+        "transfer:failed",
+        "rollback:succeeded",
+      ]);
     } finally {
       afterMigrate = undefined;
     }

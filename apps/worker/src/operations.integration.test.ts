@@ -120,6 +120,7 @@ describe("split and merge while heat diffusion runs", () => {
     expect(splitDone.steps.filter((s) => s.status === "succeeded").map((s) => s.name)).toEqual([
       "validate",
       "provision",
+      "checkpoint",
       "transfer",
       "cleanup",
     ]);
@@ -159,6 +160,7 @@ describe("split and merge while heat diffusion runs", () => {
       "validate",
       "provision",
       "ready",
+      "checkpoint",
       "transfer",
       "resume",
       "cleanup",

@@ -1,5 +1,7 @@
 import {
   actorListByVms,
+  applicationClearRestoreRequest,
+  applicationListRestoreRequests,
   applicationGet,
   applicationList,
   applicationSetHealth,
@@ -22,6 +24,12 @@ import type { Checkpointer } from "./checkpoints";
 import type { Logger } from "./log";
 import type { VmManager } from "./vm-manager";
 
+/** An operator's request to restore from one checkpoint (applications.restore). */
+interface ManualRestore {
+  sequence: number;
+  by: string;
+}
+
 /** The audit log's actor for what the worker itself records. */
 const WORKER_ACTOR = "worker";
 
@@ -35,8 +43,10 @@ const WORKER_ACTOR = "worker";
  */
 export class Recovery {
   private unsubscribe: (() => void) | undefined;
-  private readonly noticing = new Set<string>();
+  private readonly noticing = new Map<string, Promise<void>>();
   private readonly recovering = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
   private stopped = false;
 
   constructor(
@@ -45,15 +55,38 @@ export class Recovery {
     private readonly vms: VmManager,
     private readonly checkpoints: Checkpointer,
     private readonly apps: ApplicationRunner,
-    private readonly opts: { graceMs: number; recover: boolean; log: Logger; retryMs?: number },
+    private readonly opts: { graceMs: number; recover: boolean; log: Logger; retryMs?: number; pollMs?: number },
   ) {}
 
-  /** Listens for lost theaters, and recovers what an earlier worker left lost or degraded. */
+  /**
+   * Listens for lost theaters, recovers what an earlier worker left lost or degraded, and every
+   * second serves operators' restore requests and picks up an application whose automatic
+   * recovery was turned back on while it was degraded.
+   */
   async start(): Promise<void> {
     this.unsubscribe = this.mediator.onTheaterLost((vmId) => void this.theaterLost(vmId));
-    if (!this.opts.recover) return;
-    for (const app of await applicationList(this.db)) {
-      if (app.status === "degraded" || (await vmListLost(this.db, app.id)).length > 0) this.scheduleRecovery(app.id);
+    await this.poll();
+    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      for (const r of await applicationListRestoreRequests(this.db)) {
+        if (this.recovering.has(r.id) || r.restoreRequestedSequence === null) continue;
+        void this.scheduleRecovery(r.id, { sequence: r.restoreRequestedSequence, by: r.restoreRequestedBy ?? "operator" });
+      }
+      if (!this.opts.recover) return;
+      for (const app of await applicationList(this.db)) {
+        if (!app.autoRecovery || this.recovering.has(app.id)) continue;
+        if (app.status === "degraded" || (await vmListLost(this.db, app.id)).length > 0) void this.scheduleRecovery(app.id);
+      }
+    } catch (e) {
+      this.opts.log({ event: "recovery poll failed", error: (e as Error).message });
+    } finally {
+      this.polling = false;
     }
   }
 
@@ -63,7 +96,25 @@ export class Recovery {
    */
   async theaterLost(vmId: string): Promise<void> {
     if (this.noticing.has(vmId) || this.stopped) return;
-    this.noticing.add(vmId);
+    const noticed = this.noticeLoss(vmId);
+    this.noticing.set(vmId, noticed);
+    await noticed;
+  }
+
+  /**
+   * For an operation that meets a VM whose theater is gone: waits out the grace period (or the
+   * loss already being noticed) and answers whether the VM is now `lost` — its application
+   * degraded and its recovery scheduled, to run once the operation lets go of its VMs.
+   */
+  async confirmLost(vmId: string): Promise<boolean> {
+    if (this.mediator.theater(vmId)) return false;
+    const vm = await vmGet(this.db, vmId);
+    if (!vm || vm.state === "deleted") return false;
+    if (vm.state !== "lost") await (this.noticing.get(vmId) ?? this.theaterLost(vmId));
+    return (await vmGet(this.db, vmId))?.state === "lost";
+  }
+
+  private async noticeLoss(vmId: string): Promise<void> {
     try {
       try {
         await this.mediator.awaitTheater(vmId, this.opts.graceMs);
@@ -113,7 +164,7 @@ export class Recovery {
         actors: actors.length,
         checkpoint: checkpoint?.sequence ?? null,
       });
-      if (this.opts.recover) this.scheduleRecovery(vm.applicationId);
+      if (this.opts.recover && app?.autoRecovery !== false) void this.scheduleRecovery(vm.applicationId);
     } catch (e) {
       this.opts.log({ event: "theater loss not recorded", vmId, error: (e as Error).message });
     } finally {
@@ -122,9 +173,9 @@ export class Recovery {
   }
 
   /** One recovery per application at a time; a loss during one is picked up by the next. */
-  scheduleRecovery(applicationId: string): Promise<void> {
+  scheduleRecovery(applicationId: string, manual?: ManualRestore): Promise<void> {
     const previous = this.recovering.get(applicationId) ?? Promise.resolve();
-    const next = previous.then(() => this.recoverUntilDone(applicationId));
+    const next = previous.then(() => (manual ? this.serveRestore(applicationId, manual) : this.recoverUntilDone(applicationId)));
     this.recovering.set(applicationId, next);
     void next.finally(() => {
       if (this.recovering.get(applicationId) === next) this.recovering.delete(applicationId);
@@ -135,6 +186,38 @@ export class Recovery {
   /** Resolves when the application's recoveries scheduled so far are over. */
   async settled(applicationId: string): Promise<void> {
     await this.recovering.get(applicationId);
+  }
+
+  /**
+   * An operator's "restore from this checkpoint": the same steps as a recovery (lost VMs booted
+   * afresh, then every actor replaced) from the checkpoint chosen, once no operation holds the
+   * VMs; a checkpoint gone or corrupt ends it with a failed audit record. The request is cleared
+   * either way.
+   */
+  private async serveRestore(applicationId: string, manual: ManualRestore): Promise<void> {
+    try {
+      for (let delayMs = this.opts.retryMs ?? 1_000; !this.stopped; delayMs = Math.min(delayMs * 2, 30_000)) {
+        if (await this.recoverOnce(applicationId, manual)) return;
+        await new Promise((r) => setTimeout(r, delayMs).unref());
+      }
+    } catch (e) {
+      this.opts.log({
+        event: "restore by hand failed",
+        application: applicationId,
+        sequence: manual.sequence,
+        error: (e as Error).message,
+      });
+      await auditAppend(this.db, {
+        actor: manual.by,
+        procedure: "application.recovered",
+        input: { applicationId, checkpoint: { sequence: manual.sequence }, by: manual.by },
+        ok: false,
+        error: (e as Error).message,
+      });
+    } finally {
+      await applicationClearRestoreRequest(this.db, applicationId, manual.sequence);
+      await publishEvent(this.db, { type: "application", applicationId, iteration: 0 }).catch(() => undefined);
+    }
   }
 
   private async recoverUntilDone(applicationId: string): Promise<void> {
@@ -156,7 +239,7 @@ export class Recovery {
   }
 
   /** True when done (or nothing to do); false to try again later (an operation holds the VMs). */
-  private async recoverOnce(applicationId: string): Promise<boolean> {
+  private async recoverOnce(applicationId: string, manual?: ManualRestore): Promise<boolean> {
     const app = await applicationGet(this.db, applicationId);
     if (!app) return true;
     const vms = await vmListByApplication(this.db, applicationId, ["running", "lost", "provisioning", "deleting"]);
@@ -171,7 +254,7 @@ export class Recovery {
       return false;
     }
     const lost = vms.filter((v) => v.state === "lost");
-    if (lost.length === 0 && app.status === "running") return true;
+    if (lost.length === 0 && app.status === "running" && !manual) return true;
     // Each lost VM is booted afresh: its domain destroyed (a hung guest too) and created again
     // with a new theater and secret — on its host, or on another one when its host cannot be
     // reached. The application's other VMs must be up.
@@ -191,7 +274,7 @@ export class Recovery {
     }
     const missing = vms.filter((v) => v.state === "running" && !this.mediator.theater(v.id));
     if (missing.length > 0) throw new Error(`VM ${missing[0]!.name} has no theater yet`);
-    const restored = await this.checkpoints.restore(applicationId);
+    const restored = await this.checkpoints.restore(applicationId, manual?.sequence);
     if (!restored) await this.apps.respawn(applicationId);
     for (const vm of lost) await vmMarkRecovered(this.db, vm.id);
     await applicationSetHealth(this.db, applicationId, "running", null);
@@ -199,10 +282,11 @@ export class Recovery {
       ? `checkpoint #${restored.sequence} (iteration ${restored.iteration}, taken ${restored.takenAt.toISOString()})`
       : "the beginning (no checkpoint)";
     await auditAppend(this.db, {
-      actor: WORKER_ACTOR,
+      actor: manual?.by ?? WORKER_ACTOR,
       procedure: "application.recovered",
       input: {
         applicationId,
+        ...(manual ? { by: manual.by, requested: manual.sequence } : {}),
         restartedVms: lost.map((v) => v.name),
         replaced,
         checkpoint: restored ? { sequence: restored.sequence, iteration: restored.iteration } : null,
@@ -248,6 +332,7 @@ export class Recovery {
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.timer);
     this.unsubscribe?.();
   }
 }

@@ -104,10 +104,18 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   await vms.prepareAdoption();
   // Holds and resumes per VM: operations, checkpoints and restores never interleave them.
   const control = new ActorControl();
+  /** The chaos suite's theater deaths: the process is killed as a crash would, nothing told. */
+  const killTheaterProcess = (vmId: string): void => {
+    const pid = vms.theaterPid(vmId);
+    log({ event: "fault injected: theater SIGKILL", vmId, pid });
+    if (pid !== undefined) process.kill(pid, "SIGKILL");
+  };
   const checkpoints = new Checkpointer(db, mediator, control, {
     defaultIntervalMs: env.MALLEO_CHECKPOINT_MS,
     readyTimeoutMs: env.MALLEO_READY_TIMEOUT_MS,
     log: createLogger("checkpoints"),
+    killTheaterAt: env.MALLEO_CHAOS_KILL_THEATER_AT?.startsWith("checkpoint:") ? env.MALLEO_CHAOS_KILL_THEATER_AT : undefined,
+    killTheater: killTheaterProcess,
   });
   const apps = new ApplicationRunner(db, mediator, log, checkpoints);
   apps.watchProgress();
@@ -148,7 +156,9 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
       control.withVms([from, to], () => mediator.migrate(uans, from, to, { resumeOnArrival: options?.live === true }), {
         shared: true,
       }),
+    checkpointApplication: (applicationId, options) => checkpoints.takeForOperation(applicationId, options),
     applicationActivity: (vmIds, fromMs, toMs) => mediator.activity(vmIds, fromMs, toMs),
+    theaterLost: (vmId) => recovery.confirmLost(vmId),
     resumeActors: (vmId, uans) => control.withVms([vmId], () => mediator.resume(vmId, uans)),
     locateActors: async (uans) => {
       const wanted = new Set(uans);
@@ -162,6 +172,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     startApplication: (applicationId) => apps.startOne(applicationId),
     stopApplication: (applicationId) => apps.discard(applicationId),
     log: createLogger("workflow"),
+    killTheater: (vmId) => killTheaterProcess(vmId),
   };
   installOperationEffects(hooks.wrapEffects ? hooks.wrapEffects(effects) : effects, {
     readyMs: env.MALLEO_READY_TIMEOUT_MS,
@@ -171,6 +182,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     liveChunkActors: env.MALLEO_LIVE_CHUNK_ACTORS,
     liveMovesInFlight: env.MALLEO_LIVE_MOVES_IN_FLIGHT,
     crashAt: env.MALLEO_CHAOS_CRASH_AT,
+    killTheaterAt: env.MALLEO_CHAOS_KILL_THEATER_AT,
   });
   const sys = new URL(env.systemDatabaseUrl);
   await ensureDatabase(databaseUrl(env.systemDatabaseUrl, "postgres"), sys.pathname.slice(1));
@@ -188,7 +200,10 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   await cluster?.takeOver();
   const stopDispatcher = startDispatcher(db, env.DATABASE_URL, env.MALLEO_POLL_MS, log);
   const admin = env.MALLEO_WORKER_ADMIN_PORT
-    ? await startAdminServer({ db, mediator, vms, log }, env.MALLEO_WORKER_ADMIN_PORT)
+    ? await startAdminServer(
+        { db, mediator, vms, log, chaosFaults: env.MALLEO_CHAOS_FAULTS === "1" },
+        env.MALLEO_WORKER_ADMIN_PORT,
+      )
     : undefined;
   log({ event: "worker ready", mediator: address, executorId: env.MALLEO_EXECUTOR_ID });
 

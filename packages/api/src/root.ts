@@ -12,6 +12,7 @@ import { createCallerFactory, createTRPCRouter } from "./trpc";
 /** The whole API, one router per noun. */
 export const appRouter = createTRPCRouter({
   topology: topologyRouter,
+  applications: applicationsRouter,
   operations: operationsRouter,
   events: eventsRouter,
   auth: authRouter,
@@ -19,7 +20,6 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   charts: chartsRouter,
   hosts: hostsRouter,
-  applications: applicationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   THEATER_TIMEOUT: "a new VM's theater did not register in time",
   HYPERVISOR_FAILED: "libvirt refused the request",
   TRANSFER_FAILED: "moving actors failed",
+  CHECKPOINT_FAILED: "the application could not be checkpointed",
   CANCELLED: "an operator cancelled the operation",
   CANCEL_TOO_LATE: "the operation can no longer be cancelled",
   NOT_WAITING: "the operation is not waiting for that decision",

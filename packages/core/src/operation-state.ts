@@ -3,9 +3,11 @@
 /**
  * The workflow's steps, in order; their names are what History and the timeline show. The
  * targets are provisioned before anything is held. Ready and Resume belong to barrier transfers
- * only: a live transfer holds each actor just while it moves.
+ * only: a live transfer holds each actor just while it moves. Checkpoint saves the application
+ * just before Transfer (in a barrier transfer at the cut Ready made), so an operation that
+ * meets a dead theater has a cut from the moment it started to come back to.
  */
-export const STEP_NAMES = ["validate", "provision", "ready", "transfer", "resume", "cleanup", "spawn"] as const;
+export const STEP_NAMES = ["validate", "provision", "ready", "checkpoint", "transfer", "resume", "cleanup", "spawn"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn");
@@ -20,6 +22,7 @@ export const STEP_LABELS: Record<StepName | "rollback", string> = {
   validate: "Validate & plan",
   ready: "Ready",
   provision: "Provision",
+  checkpoint: "Checkpoint",
   transfer: "Transfer",
   resume: "Resume",
   cleanup: "Clean up",

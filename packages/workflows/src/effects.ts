@@ -1,4 +1,4 @@
-import type { ActivityBits } from "@malleo/core";
+import type { ActivityBits, OperationPlan } from "@malleo/core";
 import type { Db } from "@malleo/db";
 
 /** A VM the workflow asks the VM Manager to create: row already recorded, domain and theater to come. */
@@ -36,8 +36,25 @@ export interface OperationEffects {
     options?: { live?: boolean },
   ): Promise<{ moved: number; bytes: number; holdMs?: number[] }>;
   resumeActors(vmId: string, uans: string[]): Promise<void>;
+  /**
+   * Whether the VM's theater is lost: false at once while it is registered; otherwise after the
+   * grace period in which it may come back. A lost VM is recorded `lost`, its application
+   * `degraded`, and its recovery (restore from the last checkpoint) runs once the operation ends.
+   */
+  theaterLost(vmId: string): Promise<boolean>;
   /** Where each actor lives now (by the theaters' own account); absent = not found anywhere. */
   locateActors(uans: string[]): Promise<Map<string, string>>;
+  /**
+   * Checkpoints the whole application at a consistent cut and waits for the write. `heldVms`:
+   * the VMs whose actors this operation's ready barrier already holds (copied as they are, and
+   * left held; the application's other actors are held just for the copy). Resolves with what was written, or why none was
+   * needed (checkpoints off, another operation running on the application); throws
+   * CHECKPOINT_FAILED when one could not be taken or written.
+   */
+  checkpointApplication(
+    applicationId: string,
+    options: { operationId: string; kind: OperationPlan["kind"]; heldVms: readonly string[] },
+  ): Promise<OperationCheckpoint>;
   /** When the actors of each VM made progress over [fromMs, toMs) (epoch ms), for the application's pause. */
   applicationActivity?(vmIds: string[], fromMs: number, toMs: number): Promise<ActivityBits[]>;
   log(entry: Record<string, unknown>): void;
@@ -45,6 +62,8 @@ export interface OperationEffects {
   startApplication(applicationId: string): Promise<void>;
   /** Discards the application's actors on every theater and forgets them (a rolled-back deploy). */
   stopApplication(applicationId: string): Promise<void>;
+  /** The chaos suite only: SIGKILL the VM's theater process (see WorkflowTimeouts.killTheaterAt). */
+  killTheater?(vmId: string): void;
   /**
    * Called as each recorded step starts, before its body. Production leaves it out; the
    * failure-mode tests use it to hold an operation at a precise point while they arrange a
@@ -52,6 +71,22 @@ export interface OperationEffects {
    */
   beforeStep?(operationId: string, step: string): Promise<void>;
 }
+
+/** The checkpoint an operation took before Transfer (its step's detail), or why it took none. */
+export type OperationCheckpoint =
+  | {
+      sequence: number;
+      takenAt: string;
+      iteration: number;
+      actors: number;
+      bytes: number;
+      sha256: string;
+      /** `own`: the checkpoint held every actor itself; `barrier`: at the cut of the operation's Ready. */
+      cut: "own" | "barrier";
+      /** How long the copy took, the actors held (ms). */
+      heldMs: number;
+    }
+  | { skipped: string };
 
 export interface WorkflowTimeouts {
   /** How long the ready barrier waits before asking the operator to extend or abort. */
@@ -66,4 +101,6 @@ export interface WorkflowTimeouts {
   liveMovesInFlight: number;
   /** Fault injection for the chaos suite: SIGKILL this process at `<step>:<before|after>` (first attempt only). */
   crashAt?: string;
+  /** Fault injection for the chaos suite: SIGKILL a theater at `transfer:move<N>:<unrecorded|recorded>:<source|target>` (once). */
+  killTheaterAt?: string;
 }

@@ -2,7 +2,7 @@
  * The split/merge saga: one DBOS workflow for both kinds. Each step lives in `steps/` with its
  * compensation beside it; this file only orders them.
  *
- *   validate → provision → [ready] → transfer → [resume] → clean up
+ *   validate → provision → [ready] → checkpoint → transfer → [resume] → clean up
  *
  * The targets are provisioned while the application runs on the sources. A live transfer (the
  * default) holds each actor only while it moves; a barrier transfer holds them all from Ready to
@@ -15,6 +15,7 @@ import { operationGet, operationRecordCost, operationReleaseLocks, operationTran
 import { durably, recordedStep } from "./recorded-step";
 import { fx } from "./runtime";
 import { throwIfCancelled } from "./steps/cancel-check";
+import { checkpointStep } from "./steps/checkpoint";
 import { cleanUpSources } from "./steps/cleanup";
 import type { Compensation, OperationContext } from "./steps/context";
 import { measureApplicationPause, sourceActivity, type PauseWindow, type RecordedActivity } from "./steps/measure-pause";
@@ -92,6 +93,10 @@ async function splitOrMerge(ctx: OperationContext, startedMs: number): Promise<s
       await throwIfCancelled(operationId, "ready");
       heldFromMs = (await recordedStep(operationId, "ready", () => readyStep(ctx))).heldFromMs;
     }
+
+    // Nothing has moved yet: a checkpoint that fails rolls the operation back.
+    await throwIfCancelled(operationId, "checkpoint");
+    await recordedStep(operationId, "checkpoint", () => checkpointStep(ctx));
 
     const moves = await durably("transfer-plan", () => transferPlan(ctx.plan));
     await throwIfCancelled(operationId, "transfer");

@@ -17,6 +17,17 @@ export function crashIfAsked(operationId: string, point: string): void {
   process.kill(process.pid, "SIGKILL");
 }
 
+let theaterKilled = false;
+/** Fault injection for the chaos suite: SIGKILL the source's or target's theater at `point:<source|target>` (once a process). */
+export function killTheaterIfAsked(operationId: string, point: string, move: { from: string; to: string }): void {
+  const at = workflowTimeouts().killTheaterAt;
+  if (theaterKilled || !at?.startsWith(`${point}:`)) return;
+  const vmId = at.endsWith(":source") ? move.from : move.to;
+  theaterKilled = true;
+  fx().log({ operationId, event: "fault injected: theater SIGKILL", point: at, vmId });
+  fx().killTheater?.(vmId);
+}
+
 /** The error recorded on a step attempt a worker crash interrupted (closed when the step runs again). */
 export const STEP_INTERRUPTED = "interrupted by a worker restart";
 

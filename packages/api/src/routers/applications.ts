@@ -4,6 +4,7 @@ import { applicationList } from "@malleo/db";
 import { submitDeploy } from "@malleo/workflows";
 import { z } from "zod";
 import { operationStatus } from "../operation-detail";
+import { applicationRecoveryProcedures } from "./application-recovery";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../trpc";
 
 const kindOutput = z.object({ kind: z.string(), version: z.string(), description: z.string(), defaultConfig: z.unknown() });
@@ -18,6 +19,7 @@ const applicationOutput = z.object({
 });
 
 export const applicationsRouter = createTRPCRouter({
+  ...applicationRecoveryProcedures,
   /** The installed application kinds (the registry of @malleo/applications), with a configuration to start from. */
   kinds: viewerProcedure.output(z.array(kindOutput)).query(() => installedApplications.summaries()),
 

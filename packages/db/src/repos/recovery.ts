@@ -153,3 +153,45 @@ export async function checkpointData(db: Db, id: bigint): Promise<Uint8Array | n
   const row = await db.checkpoint.findUnique({ where: { id }, select: { data: true } });
   return row ? new Uint8Array(row.data) : null;
 }
+
+/** Automatic recovery on or off for one application; false when it does not exist. */
+export async function applicationSetAutoRecovery(db: Db, id: string, enabled: boolean): Promise<boolean> {
+  const { count } = await db.application.updateMany({ where: { id }, data: { autoRecovery: enabled } });
+  return count === 1;
+}
+
+/**
+ * An operator's request to restore the application from one of its checkpoints, for the worker
+ * to serve (the web never talks to theaters). False when the application or that checkpoint
+ * does not exist.
+ */
+export async function applicationRequestRestore(db: Db, id: string, sequence: number, by: string): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const cp = await tx.checkpoint.findUnique({
+      where: { applicationId_sequence: { applicationId: id, sequence } },
+      select: { id: true },
+    });
+    if (!cp) return false;
+    const { count } = await tx.application.updateMany({
+      where: { id },
+      data: { restoreRequestedSequence: sequence, restoreRequestedBy: by },
+    });
+    return count === 1;
+  });
+}
+
+/** Applications with a restore request waiting for the worker. */
+export function applicationListRestoreRequests(db: Db) {
+  return db.application.findMany({
+    where: { restoreRequestedSequence: { not: null } },
+    select: { id: true, restoreRequestedSequence: true, restoreRequestedBy: true },
+  });
+}
+
+/** Clears a served request (only the one served: a newer request stays). */
+export async function applicationClearRestoreRequest(db: Db, id: string, sequence: number): Promise<void> {
+  await db.application.updateMany({
+    where: { id, restoreRequestedSequence: sequence },
+    data: { restoreRequestedSequence: null, restoreRequestedBy: null },
+  });
+}

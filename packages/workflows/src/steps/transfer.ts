@@ -1,6 +1,6 @@
 import { AppError, distribution, type OperationPlan } from "@malleo/core";
 import { actorListByVms, actorMove, publishEvent } from "@malleo/db";
-import { crashIfAsked } from "../recorded-step";
+import { crashIfAsked, killTheaterIfAsked } from "../recorded-step";
 import { fx, workflowTimeouts } from "../runtime";
 import { cancelRequestedBy } from "./cancel-check";
 import type { Compensation, OperationContext } from "./context";
@@ -55,6 +55,12 @@ async function moveActors(
   return { moved: r.moved, bytes: r.bytes, holdMs: r.holdMs ?? [] };
 }
 
+/** The chaos suite's fault points after a move's migration (`unrecorded`) and its record. */
+function faultPoint(operationId: string, index: number, phase: "unrecorded" | "recorded", move: Move): void {
+  crashIfAsked(operationId, `transfer:move${index}:${phase}`);
+  killTheaterIfAsked(operationId, `transfer:move${index}:${phase}`, move);
+}
+
 function chunked(moves: Move[], size: number): Move[] {
   return moves.flatMap((m) =>
     Array.from({ length: Math.ceil(m.uans.length / size) }, (_, i) => ({ ...m, uans: m.uans.slice(i * size, (i + 1) * size) })),
@@ -97,8 +103,8 @@ export async function transferLiveStep({ operationId }: OperationContext, moves:
       if (cancelledBy) break;
       const index = ++started;
       try {
-        // The chaos suite kills the worker between a move's migration and its record, and after both.
-        const r = await moveActors(move, true, (phase) => crashIfAsked(operationId, `transfer:move${index}:${phase}`));
+        // The chaos suite kills the worker (or a theater) between a move's migration and its record, and after both.
+        const r = await moveActors(move, true, (phase) => faultPoint(operationId, index, phase, move));
         moved += r.moved;
         bytes += r.bytes;
         holdMs.push(...r.holdMs);
@@ -119,12 +125,16 @@ export async function transferLiveStep({ operationId }: OperationContext, moves:
 }
 
 /** Barrier transfer: the actors were all held by Ready; one move per (source, target), all resumed by Resume. */
-export async function transferBarrierStep(_ctx: OperationContext, moves: Move[], heldFromMs: number): Promise<TransferResult> {
+export async function transferBarrierStep(
+  { operationId }: OperationContext,
+  moves: Move[],
+  heldFromMs: number,
+): Promise<TransferResult> {
   let moved = 0;
   let bytes = 0;
   const holdMs: number[] = [];
-  for (const m of moves) {
-    const r = await moveActors(m, false);
+  for (const [i, m] of moves.entries()) {
+    const r = await moveActors(m, false, (phase) => faultPoint(operationId, i + 1, phase, m));
     await publishEvent(fx().db, { type: "topology" });
     moved += r.moved;
     bytes += r.bytes;
@@ -133,12 +143,28 @@ export async function transferBarrierStep(_ctx: OperationContext, moves: Move[],
   return { mode: "barrier", moved, bytes, hold: distribution(holdMs), heldFromMs, heldUntilMs: Date.now() };
 }
 
-/** Undo of Transfer: what already moved goes back to its source (running there again, in a live transfer). */
+/**
+ * Undo of Transfer: what already moved goes back to its source (running there again, in a live
+ * transfer). When the source's or the target's theater is lost, the actors cannot all be moved
+ * back: they are recorded on their source again, where the application's recovery restores all
+ * of them from the checkpoint taken before this Transfer (a consistent cut), once the operation
+ * has ended `rolled_back` with the lost VM shown `lost`, never `running` with actors it lacks.
+ */
 export function moveBack(ctx: OperationContext, moves: Move[]): Compensation {
   return {
     what: "move the actors back to their source VMs",
     undo: async () => {
       for (const m of moves) {
+        if ((await fx().theaterLost(m.from)) || (await fx().theaterLost(m.to))) {
+          fx().log({
+            operationId: ctx.operationId,
+            event: "theater lost: actors recorded back on their source for recovery",
+            from: m.from,
+            to: m.to,
+          });
+          await actorMove(fx().db, m.uans, m.from);
+          continue;
+        }
         const where = await fx().locateActors(m.uans);
         const back = m.uans.filter((u) => where.get(u) === m.to);
         if (back.length > 0) await fx().migrateActors(back, m.to, m.from, { live: ctx.mode === "live" });
