@@ -1,4 +1,4 @@
-// `malleo hosts | vms | ops | split | merge | cancel | ready | watch | apps | kinds | deploy` — the command-line client of the
+// `malleo hosts | vms | ops | split | merge | cancel | ready | watch | apps | kinds | deploy | stop | start | delete` — the command-line client of the
 // Malleo API, authenticated with an API token. Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
 import { apiClient, type ApiClient } from "./client";
@@ -24,6 +24,7 @@ commands:
   kinds                                   installed application kinds, version and default configuration
   deploy <kind> --id A --vms HOST:VCPUS:MIB[,…] [--config '<json>'] [--version V]
                                           deploy an application on new VMs (config over the kind's default)
+  stop|start|delete <application>         hold its actors / resume them / destroy its VMs and actors (history kept)
 
 options:
   --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
@@ -248,6 +249,15 @@ async function main(): Promise<number> {
         () =>
           `accepted: deploy ${input.kind} as ${input.applicationId} on ${input.vms.length} new VMs (${input.vms.map((v) => v.hostId).join(", ")}) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
       );
+      return 0;
+    }
+    case "stop":
+    case "start":
+    case "delete": {
+      const [applicationId] = args;
+      if (!applicationId || args.length > 1) throw new UsageError(`usage: malleo ${command} <application>`);
+      const op = await api.applications[command].mutate({ applicationId });
+      print(op, () => `accepted: ${command} ${applicationId} — operation ${op.id}\n  follow it: malleo watch ${op.id}`);
       return 0;
     }
     default:

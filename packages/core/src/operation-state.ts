@@ -5,10 +5,10 @@
  * targets are provisioned before anything is held. Ready and Resume belong to barrier transfers
  * only: a live transfer holds each actor just while it moves.
  */
-export const STEP_NAMES = ["validate", "provision", "ready", "transfer", "resume", "cleanup", "spawn"] as const;
+export const STEP_NAMES = ["validate", "provision", "ready", "transfer", "resume", "cleanup", "spawn", "discard"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn");
+const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn" && s !== "discard");
 /** A deploy: its targets are created and its actors started on them. */
 export const DEPLOY_STEPS: readonly StepName[] = ["validate", "provision", "spawn"];
 
@@ -24,6 +24,7 @@ export const STEP_LABELS: Record<StepName | "rollback", string> = {
   resume: "Resume",
   cleanup: "Clean up",
   spawn: "Start actors",
+  discard: "Discard actors",
   rollback: "Roll back",
 };
 
