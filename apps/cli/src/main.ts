@@ -40,6 +40,7 @@ commands:
   checkpoints <app>                       an application's checkpoints (time, size, sha256, kind) and auto-recovery
   restore <app> <checkpoint-sequence>     restore every actor of the application from that checkpoint (operator)
   auto-recovery <app> on|off              recover the application by itself after a lost theater, or leave it to you
+  stop|start|delete <application>         hold its actors / resume them / destroy its VMs and actors (history kept)
 
 options:
   --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
@@ -292,6 +293,15 @@ async function main(): Promise<number> {
         () =>
           `accepted: deploy ${input.kind} as ${input.applicationId} on ${input.vms.length} new VMs (${input.vms.map((v) => v.hostId).join(", ")}) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
       );
+      return 0;
+    }
+    case "stop":
+    case "start":
+    case "delete": {
+      const [applicationId] = args;
+      if (!applicationId || args.length > 1) throw new UsageError(`usage: malleo ${command} <application>`);
+      const op = await api.applications[command].mutate({ applicationId });
+      print(op, () => `accepted: ${command} ${applicationId} — operation ${op.id}\n  follow it: malleo watch ${op.id}`);
       return 0;
     }
     default:

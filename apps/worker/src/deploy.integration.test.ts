@@ -167,3 +167,77 @@ describe("deploying an application", () => {
     expect(Buffer.from(ranks.buffer, ranks.byteOffset, ranks.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
   });
 });
+
+describe("stopping, starting and deleting an application", () => {
+  const RUNNING: PagerankConfig = { ...PAGERANK, nodes: 1000, partitions: 4, maxIterations: null, iterationDelayMs: 10 };
+  let uans: string[] = [];
+  const iterations = async () =>
+    [...(await worker.mediator.collectStates(uans)).values()].map((s) => (s as { iteration: number }).iteration);
+  const run = async (p: Promise<{ id: string }>) => {
+    const op = await waitForOperationEnd(t.db, (await p).id, { timeoutMs: 60_000 });
+    expect(op.error).toBeNull();
+    return op;
+  };
+
+  it("stop holds every actor where it is, start resumes them; each refused from the wrong status", async () => {
+    await run(
+      as("operator").applications.deploy({
+        applicationId: "loop",
+        kind: "pagerank",
+        config: RUNNING,
+        vms: [{ hostId: "pm-3", vcpus: 2, memoryMiB: 2048 }],
+      }),
+    );
+    uans = (await t.db.actor.findMany({ where: { applicationId: "loop" } })).map((a) => a.uan);
+    expect(await refusal(as("operator").applications.start({ applicationId: "loop" }))).toBe(
+      "application loop is running; it can be started only when stopped",
+    );
+    expect(await refusal(as("viewer").applications.stop({ applicationId: "loop" }))).toMatch(/operator/);
+    expect(await refusal(as("operator").applications.stop({ applicationId: "nope" }))).toBe("application nope does not exist");
+
+    const stopped = await run(as("operator").applications.stop({ applicationId: "loop" }));
+    expect(stopped.status).toBe("succeeded");
+    expect((await t.db.application.findUniqueOrThrow({ where: { id: "loop" } })).status).toBe("stopped");
+    expect((await t.db.vm.findMany({ where: { applicationId: "loop" } })).map((v) => [v.state, v.lockedBy])).toEqual([
+      ["running", null],
+    ]);
+    // Held: over a window in which the running application made about 30 iterations, none advanced.
+    const held = await iterations();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await iterations()).toEqual(held);
+    expect(await refusal(as("operator").applications.stop({ applicationId: "loop" }))).toMatch(
+      /is stopped; it can be stopped only when running/,
+    );
+
+    await run(as("operator").applications.start({ applicationId: "loop" }));
+    expect((await t.db.application.findUniqueOrThrow({ where: { id: "loop" } })).status).toBe("running");
+    await waitFor("every actor past where it was held", async () =>
+      (await iterations()).every((n, i) => n > held[i]!) ? true : undefined,
+    );
+  });
+
+  it("delete is refused while an operation holds one of its VMs; then destroys its VMs and actors and keeps its history", async () => {
+    const [vm] = await t.db.vm.findMany({ where: { applicationId: "loop", state: "running" } });
+    const split = await submitSplit(t.db, { vmId: vm!.id, count: 2, targetHostIds: ["pm-3", "pm-3"] }, "test");
+    expect(await refusal(as("operator").applications.delete({ applicationId: "loop" }))).toMatch(
+      new RegExp(`VM loop-1 is held by operation ${split.id}`),
+    );
+    expect((await waitForOperationEnd(t.db, split.id, { timeoutMs: 60_000 })).status).toBe("succeeded");
+
+    const deleted = await run(as("operator").applications.delete({ applicationId: "loop" }));
+    const steps = await t.db.operationStep.findMany({ where: { operationId: deleted.id }, orderBy: { id: "asc" } });
+    expect(steps.map((s) => `${s.name}:${s.status}`)).toEqual(["validate:succeeded", "discard:succeeded", "cleanup:succeeded"]);
+    const vms = await t.db.vm.findMany({ where: { applicationId: "loop" } });
+    expect(vms.length).toBe(3);
+    expect(vms.every((v) => v.state === "deleted")).toBe(true);
+    expect((await worker.vms.listDomains()).filter((d) => d.name.startsWith("loop-"))).toEqual([]);
+    expect(await t.db.actor.count({ where: { applicationId: "loop" } })).toBe(0);
+    expect(worker.mediator.listActors().filter((a) => uans.includes(a.uan))).toEqual([]);
+    const app = await t.db.application.findUniqueOrThrow({ where: { id: "loop" } });
+    expect(app.status).toBe("deleted");
+    // History stays: its deploy, stop, start, split and delete.
+    const kinds = (await t.db.operation.findMany({ orderBy: { createdAt: "asc" } })).map((o) => o.kind);
+    expect(kinds.slice(-5)).toEqual(["deploy", "stop", "start", "split", "delete"]);
+    expect(await refusal(as("operator").applications.delete({ applicationId: "loop" }))).toMatch(/is deleted/);
+  });
+});

@@ -8,7 +8,7 @@ export const redactInput = sanitizeForRecord;
 
 function operationIdOf(path: string, rawInput: unknown, data: unknown): string | undefined {
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  if (!path.startsWith("operations.") && path !== "applications.deploy") return undefined;
+  if (!path.startsWith("operations.") && !path.startsWith("applications.")) return undefined;
   const fromData = (data as { id?: unknown } | undefined)?.id;
   if (typeof fromData === "string" && uuid.test(fromData)) return fromData;
   const fromInput = (rawInput as { id?: unknown } | undefined)?.id;

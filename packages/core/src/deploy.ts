@@ -60,5 +60,31 @@ export function planDeploy(
 }
 
 /** Every kind of operation: what History filters on and every operation output names. */
-export const OPERATION_KINDS = ["split", "merge", "deploy"] as const;
+export const OPERATION_KINDS = ["split", "merge", "deploy", "stop", "start", "delete"] as const;
 export const operationKind = z.enum(OPERATION_KINDS);
+
+/** Stop (actors hold, VMs stay), start (they resume) or delete (VMs destroyed, actors gone, history kept). */
+export const APPLICATION_ACTIONS = ["stop", "start", "delete"] as const;
+export type ApplicationAction = (typeof APPLICATION_ACTIONS)[number];
+export const applicationActionInput = z.object({ applicationId, ...requestGuard }).strict();
+
+/** Which application statuses each action starts from; anything else is refused with the reason. */
+export const APPLICATION_ACTION_FROM: Record<ApplicationAction, readonly string[]> = {
+  stop: ["running"],
+  start: ["stopped"],
+  delete: ["running", "stopped", "degraded"],
+};
+
+/** An action's plan: the application's VMs as its sources (locked for it), no targets. */
+export function planApplicationAction(
+  action: ApplicationAction,
+  appId: string,
+  vms: readonly { id: string; name: string; hostId: string }[],
+): OperationPlan {
+  return {
+    kind: action,
+    applicationId: appId,
+    sources: vms.map((v) => ({ id: v.id, name: v.name, hostId: v.hostId })),
+    targets: [],
+  };
+}

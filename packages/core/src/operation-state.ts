@@ -7,10 +7,20 @@
  * just before Transfer (in a barrier transfer at the cut Ready made), so an operation that
  * meets a dead theater has a cut from the moment it started to come back to.
  */
-export const STEP_NAMES = ["validate", "provision", "ready", "checkpoint", "transfer", "resume", "cleanup", "spawn"] as const;
+export const STEP_NAMES = [
+  "validate",
+  "provision",
+  "ready",
+  "checkpoint",
+  "transfer",
+  "resume",
+  "cleanup",
+  "spawn",
+  "discard",
+] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn");
+const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn" && s !== "discard");
 /** A deploy: its targets are created and its actors started on them. */
 export const DEPLOY_STEPS: readonly StepName[] = ["validate", "provision", "spawn"];
 
@@ -27,6 +37,7 @@ export const STEP_LABELS: Record<StepName | "rollback", string> = {
   resume: "Resume",
   cleanup: "Clean up",
   spawn: "Start actors",
+  discard: "Discard actors",
   rollback: "Roll back",
 };
 

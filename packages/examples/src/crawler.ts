@@ -6,7 +6,9 @@
 // and while a hold is requested it starts no new fetch. Sequenced, exactly-once delivery of the
 // batches (the runtime's) plus the owner's seen-set make every reachable URL fetched once.
 import { Agent, request } from "node:http";
-import { formatUan, type ActorBehavior, type ActorContext, type ActorSpec, type BehaviorRegistry } from "@malleo/actors";
+// Names from their own entry point: the API validates deployments with this module and must not load the theater runtime.
+import type { ActorBehavior, ActorContext, ActorSpec, BehaviorRegistry } from "@malleo/actors";
+import { formatUan } from "@malleo/actors/names";
 import { CRAWLER_SEED_PATH, ROBOTS_PATH } from "./crawler-site";
 
 export const CRAWLER_PARTITION_BEHAVIOR = "crawler.partition";

@@ -4,7 +4,9 @@
 // ("ghost rows") with their neighbours every iteration. Ghost rows are tagged with the iteration
 // they belong to, so there is no global barrier and no timing can change the arithmetic: both
 // kernels call `relaxRow`, so the result is bit-identical to `heatSequential`.
-import { formatUan, type ActorBehavior, type ActorContext, type ActorSpec, type BehaviorRegistry } from "@malleo/actors";
+// Names from their own entry point: the API validates deployments with this module and must not load the theater runtime.
+import type { ActorBehavior, ActorContext, ActorSpec, BehaviorRegistry } from "@malleo/actors";
+import { formatUan } from "@malleo/actors/names";
 
 export const HEAT_SLAB_BEHAVIOR = "heat.slab";
 export const HEAT_HOT_EDGE_TEMPERATURE = 100;

@@ -8,7 +8,7 @@
 // - `ApplicationRegistry`: the modules a deployment runs;
 // - `@malleo/sdk/testing`: the local harness (real theaters, moves between them).
 export type { ActorBehavior, ActorContext, ActorSpec, BehaviorRegistry } from "@malleo/actors";
-export { appOfUan, formatUan, parseUan, type ParsedUan } from "@malleo/actors";
+export { appOfUan, formatUan, parseUan, type ParsedUan } from "@malleo/actors/names";
 export {
   ApplicationModuleError,
   applicationModuleProblems,

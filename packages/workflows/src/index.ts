@@ -2,5 +2,6 @@
 // itself (DBOS) is imported by the worker from "@malleo/workflows/worker".
 export * from "./submit";
 export * from "./deploy";
+export * from "./application-actions";
 export type * from "./effects";
 export * from "./control";

@@ -24,6 +24,7 @@ import { readyStep, resumeSources } from "./steps/ready";
 import { resumeStep } from "./steps/resume";
 import { rollBack } from "./steps/rollback";
 import { discardActors, spawnStep } from "./steps/spawn";
+import { discardApplicationStep, holdApplicationStep, resumeApplicationStep } from "./steps/application-actions";
 import { moveBack, transferBarrierStep, transferLiveStep, transferPlan, type TransferResult } from "./steps/transfer";
 import { validateStep } from "./steps/validate";
 
@@ -40,7 +41,41 @@ async function runOperation(operationId: string): Promise<string> {
     await operationTransition(db, operationId, "running", { from: ["queued"] });
     return Date.now();
   });
-  return op.kind === "deploy" ? deploy(ctx) : splitOrMerge(ctx, startedMs);
+  if (op.kind === "deploy") return deploy(ctx);
+  if (op.kind === "stop" || op.kind === "start") return stopOrStart(ctx, op.kind);
+  if (op.kind === "delete") return deleteApplication(ctx);
+  return splitOrMerge(ctx, startedMs);
+}
+
+/** stop: validate → ready (every actor held; resumed again on failure); start: validate → resume. */
+async function stopOrStart(ctx: OperationContext, kind: "stop" | "start"): Promise<string> {
+  const { operationId } = ctx;
+  const compensations: Compensation[] = [];
+  try {
+    await recordedStep(operationId, "validate", async () => ({ vms: ctx.plan.sources.length }));
+    if (kind === "stop") {
+      compensations.push({ what: "resume the actors", undo: async () => void (await resumeApplicationStep(ctx)) });
+      await recordedStep(operationId, "ready", () => holdApplicationStep(ctx));
+    } else await recordedStep(operationId, "resume", () => resumeApplicationStep(ctx));
+  } catch (e) {
+    return rollBack(operationId, compensations, e);
+  }
+  await finish(operationId);
+  return "succeeded";
+}
+
+/** delete: discard the actors, then destroy the VMs (clean-up, retried, never rolled back). */
+async function deleteApplication(ctx: OperationContext): Promise<string> {
+  const { operationId } = ctx;
+  try {
+    await recordedStep(operationId, "validate", async () => ({ vms: ctx.plan.sources.length }));
+    await recordedStep(operationId, "discard", () => discardApplicationStep(ctx));
+  } catch (e) {
+    return rollBack(operationId, [], e);
+  }
+  await cleanUpSources(ctx);
+  await finish(operationId);
+  return "succeeded";
 }
 
 /** validate → provision → spawn; a failure destroys what was created and discards the actors. */

@@ -1,7 +1,7 @@
 import { installedApplications } from "@malleo/applications";
-import { deployInput } from "@malleo/core";
+import { applicationActionInput, deployInput, type ApplicationAction } from "@malleo/core";
 import { applicationList } from "@malleo/db";
-import { submitDeploy } from "@malleo/workflows";
+import { submitApplicationAction, submitDeploy } from "@malleo/workflows";
 import { z } from "zod";
 import { operationStatus } from "../operation-detail";
 import { applicationRecoveryProcedures } from "./application-recovery";
@@ -17,6 +17,24 @@ const applicationOutput = z.object({
   status: z.string(),
   statusReason: z.string().nullable(),
 });
+
+const actionOutput = z.object({
+  id: z.string(),
+  kind: z.enum(["stop", "start", "delete"]),
+  status: operationStatus,
+  applicationId: z.string(),
+});
+
+/** stop / start / delete: an operation on all of the application's VMs, locked like a split's. */
+function applicationAction(action: ApplicationAction) {
+  return operatorProcedure
+    .input(applicationActionInput)
+    .output(actionOutput)
+    .mutation(async ({ ctx, input }) => {
+      const op = await submitApplicationAction(ctx.db, action, input, ctx.user.name);
+      return { id: op.id, kind: action, status: op.status, applicationId: input.applicationId };
+    });
+}
 
 export const applicationsRouter = createTRPCRouter({
   ...applicationRecoveryProcedures,
@@ -47,4 +65,11 @@ export const applicationsRouter = createTRPCRouter({
       const op = await submitDeploy(ctx.db, input, ctx.user.name);
       return { id: op.id, kind: "deploy" as const, status: op.status, applicationId: input.applicationId };
     }),
+
+  /** Its actors hold at their safe points; its VMs stay. Refused unless it is running. */
+  stop: applicationAction("stop"),
+  /** A stopped application's actors resume. */
+  start: applicationAction("start"),
+  /** Its actors discarded, its VMs destroyed; its row, operations and audit trail kept. Refused while an operation holds one of its VMs. */
+  delete: applicationAction("delete"),
 });

@@ -46,7 +46,7 @@ const applicationOutput = z.object({
   iteration: z.number().int(),
   updatedAt: z.date(),
   /** degraded while some actors are lost (a theater stopped answering); the reason says what and from which checkpoint. */
-  status: z.enum(["running", "degraded"]),
+  status: z.enum(["running", "degraded", "stopped", "deleted"]),
   statusReason: z.string().nullable(),
 });
 
