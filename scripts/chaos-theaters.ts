@@ -125,7 +125,8 @@ function injectedKillAt(logFile: string): number | undefined {
   for (const line of readFileSync(logFile, "utf8").split("\n")) {
     if (!line.includes('"fault injected: theater SIGKILL"')) continue;
     try {
-      return Date.parse((JSON.parse(line) as { t: string }).t);
+      const at = Date.parse((JSON.parse(line) as { time: string }).time);
+      if (Number.isFinite(at)) return at;
     } catch {
       // a partly written line
     }
