@@ -16,7 +16,7 @@ import {
   type Db,
 } from "@malleo/db";
 import { installedApplications } from "@malleo/applications";
-import { messagesInFlight, type Mediator } from "@malleo/mediator";
+import { describeInFlight, inFlightPairs, type Mediator } from "@malleo/mediator";
 import type { OperationCheckpoint } from "@malleo/workflows/worker";
 import type { ActorControl } from "./actor-control";
 import type { Logger } from "./log";
@@ -184,9 +184,12 @@ export class Checkpointer {
             const missing = snaps.flatMap((s) => s.missing);
             if (missing.length > 0) return `actors moved during the checkpoint (${missing.slice(0, 3).join(", ")})`;
             const actors = snaps.flatMap((s) => s.actors);
-            const inFlight = messagesInFlight(actors);
-            if (inFlight === 0) return actors;
-            if (Date.now() > deadline) return `${inFlight} messages still in flight after ${this.opts.readyTimeoutMs} ms`;
+            const pairs = inFlightPairs(actors);
+            if (pairs.length === 0) return actors;
+            if (Date.now() > deadline) {
+              const inFlight = pairs.reduce((sum, p) => sum + p.count, 0);
+              return `${inFlight} messages still in flight after ${this.opts.readyTimeoutMs} ms: ${describeInFlight(pairs)}`;
+            }
             await new Promise((r) => setTimeout(r, 10));
           }
         } finally {

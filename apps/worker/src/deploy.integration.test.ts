@@ -112,11 +112,10 @@ describe("deploying an application", () => {
     expect(audited.every((a) => !a.ok && a.actor.startsWith("the-"))).toBe(true);
   });
 
-  // KNOWN DEFECT, found when this session's branches were merged (the test passed on the SDK's
-  // branch alone): after the split and the barrier merge, PageRank stalls with messages sent and
-  // never received ("2 messages still in flight"), and a barrier merge's Checkpoint step gives up
-  // on "4 messages still in flight". A message is lost: skipped, not weakened, until it is found.
-  it.skip("deploys PageRank on two new VMs; split and merged, its ranks are bit-identical to the reference", async () => {
+  // Found a lost message once (1 run in 4): a source theater stopping at Clean up welcomed a peer
+  // that finished its handshake after the goodbyes, took its message and exited before forwarding
+  // it. A stopping theater now refuses such a link (its dialer routes through the Mediator).
+  it("deploys PageRank on two new VMs; split and merged, its ranks are bit-identical to the reference", async () => {
     const accepted = await as("operator").applications.deploy(deployRequest());
     expect(accepted.kind).toBe("deploy");
     const op = await waitForOperationEnd(t.db, accepted.id, { timeoutMs: 60_000 });

@@ -81,6 +81,7 @@ export {
   PEER_NONCE_BYTES,
   PeerRefusedError,
   acceptPeer,
+  answerPeerChallenge,
   connectToPeer,
   type AcceptPeerOptions,
   type ConnectToPeerOptions,

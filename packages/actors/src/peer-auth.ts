@@ -77,6 +77,22 @@ function nonceOf(value: unknown): Buffer | null {
 
 export class PeerRefusedError extends Error {}
 
+/** The dialer's answer to an acceptor's challenge: its own nonce and its proof of the key over both. */
+export function answerPeerChallenge(
+  key: Uint8Array,
+  self: PeerIdentity,
+  acceptorNonce: Uint8Array,
+): { auth: PeerAuth; dialerNonce: Buffer } {
+  const dialerNonce = randomBytes(PEER_NONCE_BYTES);
+  const auth: PeerAuth = {
+    type: "peer-auth",
+    ...self,
+    nonce: dialerNonce.toString("base64"),
+    proof: proof(key, DIALER_LABEL, acceptorNonce, dialerNonce).toString("base64"),
+  };
+  return { auth, dialerNonce };
+}
+
 export interface ConnectToPeerOptions {
   address: string;
   key: Uint8Array;
@@ -135,14 +151,9 @@ export function connectToPeer(options: ConnectToPeerOptions): Promise<Channel> {
           const challenged = type === "peer-challenge" ? nonceOf((body as PeerChallenge).nonce) : null;
           if (challenged && dialerNonce === null) {
             acceptorNonce = challenged;
-            dialerNonce = randomBytes(PEER_NONCE_BYTES);
-            const auth: PeerAuth = {
-              type: "peer-auth",
-              ...options.self,
-              nonce: Buffer.from(dialerNonce).toString("base64"),
-              proof: proof(options.key, DIALER_LABEL, acceptorNonce, dialerNonce).toString("base64"),
-            };
-            self.sendJson(auth);
+            const answer = answerPeerChallenge(options.key, options.self, acceptorNonce);
+            dialerNonce = answer.dialerNonce;
+            self.sendJson(answer.auth);
             return;
           }
           if (type === "peer-welcome" && dialerNonce && acceptorNonce) {
@@ -184,6 +195,11 @@ export interface AcceptPeerOptions {
   /** The cluster peer key; null while this theater has not been admitted (every peer is refused). */
   key: Uint8Array | null;
   timeoutMs?: number;
+  /**
+   * Asked once the peer proved the key, before it is welcomed: a reason refuses the link (the
+   * dialer hands back what it queued and routes it elsewhere). A stopping theater refuses here.
+   */
+  refuseAfterProof?(): string | null;
   /** The peer proved the key: returns the handlers for its traffic (installed synchronously). */
   onAuthenticated(peer: PeerIdentity): ChannelHandlers;
   /** The link was refused and is being closed; `claimed` is what the peer said it was, if anything. */
@@ -235,6 +251,11 @@ export function acceptPeer(channel: Channel, options: AcceptPeerOptions): void {
       const dialerNonce = nonceOf(auth.nonce);
       if (!dialerNonce || !sameProof(proof(key, DIALER_LABEL, acceptorNonce, dialerNonce), auth.proof)) {
         refuse("wrong proof of the cluster peer key", claimed);
+        return;
+      }
+      const late = options.refuseAfterProof?.() ?? null;
+      if (late) {
+        refuse(late, claimed);
         return;
       }
       done = true;

@@ -66,6 +66,10 @@ export class Routing {
     return [...this.parked.keys()];
   }
 
+  get resolvingActors(): string[] {
+    return [...this.resolving.keys()];
+  }
+
   /** The actor lives here now: no pointer or cached location for it. */
   forget(uan: string): void {
     this.forwarding.delete(uan);
@@ -306,6 +310,9 @@ export class Routing {
     const migration = this.rt.migration;
     acceptPeer(channel, {
       key: this.rt.mediator.peerKey,
+      // A link that finishes its handshake once we are stopping would deliver after our goodbyes
+      // and need forwarding after our links ended: refused, its dialer routes through the Mediator.
+      refuseAfterProof: () => (this.rt.stopping ? "theater is stopping" : null),
       onRefused: (reason, claimed) => {
         this.handshaking.delete(channel);
         this.rt.log("warn", "peer link refused", {
@@ -362,9 +369,18 @@ export class Routing {
     ).finally(() => this.goodbyeWaiters.delete(channel));
   }
 
-  /** Closes our outgoing links gracefully (each within `timeoutMs`). */
-  endLinks(timeoutMs: number): Promise<unknown> {
-    return Promise.all([...this.links.values()].map((link) => withTimeout(link.end(), timeoutMs)));
+  /**
+   * Closes our outgoing links gracefully (each within `timeoutMs`), and any link made meanwhile
+   * (a message handed back by a link that never came up is forwarded on another).
+   */
+  async endLinks(timeoutMs: number): Promise<void> {
+    const ended = new Set<PeerLink>();
+    for (;;) {
+      const next = [...this.links.values()].filter((link) => !ended.has(link));
+      if (next.length === 0) return;
+      for (const link of next) ended.add(link);
+      await Promise.all(next.map((link) => withTimeout(link.end(), timeoutMs)));
+    }
   }
 
   /** Cuts every incoming connection (and those still in the handshake). */

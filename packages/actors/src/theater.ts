@@ -170,11 +170,18 @@ export class Theater {
     this.server?.close();
     // Peers confirm on the same connection they delivered on, so after the acks nothing is in flight to us.
     await rt.routing.sayGoodbyeToIncoming();
-    await this.waitFor(() => rt.routing.settled, STOP_STEP_TIMEOUT_MS);
-    if (rt.routing.parkedActors.length > 0)
-      rt.log("error", "stopping with undeliverable messages", { actors: rt.routing.parkedActors });
+    // Forward what is pending, then end our links. A link that never comes up hands its messages
+    // back; they are routed afresh (through the Mediator), so settle and end once more.
+    for (let round = 0; round < 3; round++) {
+      await this.waitFor(() => rt.routing.settled, STOP_STEP_TIMEOUT_MS);
+      await rt.routing.endLinks(STOP_STEP_TIMEOUT_MS);
+      if (rt.routing.settled) break;
+    }
+    if (!rt.routing.settled)
+      rt.log("error", "stopping with undeliverable messages", {
+        actors: [...new Set([...rt.routing.parkedActors, ...rt.routing.resolvingActors])],
+      });
     rt.mediator.flushProgress();
-    await rt.routing.endLinks(STOP_STEP_TIMEOUT_MS);
   }
 
   private async waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -14,6 +14,7 @@ import {
   Theater,
   bodyType,
   acceptTls,
+  answerPeerChallenge,
   builtinBehaviors,
   connectToPeer,
   encodeJsonFrame,
@@ -247,6 +248,38 @@ describe("theater admission: peer links", () => {
       await unadmitted.stop();
       await starting;
     }
+  });
+
+  it("a stopping theater refuses a peer that finishes its handshake after the goodbyes (it would deliver too late)", async () => {
+    await lab.boot(["adm-stopping"]);
+    const address = lab.mediator.theater("adm-stopping")!.address;
+    // A peer that never confirms the goodbye keeps the theater in its stop for a while.
+    const goodbyes: unknown[] = [];
+    const holder = await connectToPeer({
+      address,
+      key: lab.mediator.peerKey,
+      self: { vmId: "slow-peer", address: "127.0.0.1:2" },
+      handlers: { onMessage: (body) => goodbyes.push(body) },
+    });
+    // A second peer is mid-handshake when the stop begins.
+    const told: unknown[] = [];
+    const late = await connectRaw(address, told, lab.mediator.peerKey);
+    await waitUntil("the challenge", () => told.some((body) => bodyType(body) === "peer-challenge"));
+    const stopping = lab.mediator.stopTheater("adm-stopping");
+    await waitUntil("the goodbye", () => goodbyes.some((body) => bodyType(body) === "goodbye"));
+    const challenge = told.find((body) => bodyType(body) === "peer-challenge") as { nonce: string };
+    const { auth } = answerPeerChallenge(
+      lab.mediator.peerKey,
+      { vmId: "late-peer", address: "127.0.0.1:3" },
+      Buffer.from(challenge.nonce, "base64"),
+    );
+    late.sendJson(auth);
+    await late.closed;
+    expect(told).toContainEqual({ type: "peer-refused", reason: "theater is stopping" });
+    expect(told.some((body) => bodyType(body) === "peer-welcome")).toBe(false);
+    await stopping;
+    holder.destroy();
+    expect(lab.log("adm-stopping")).toMatch(/"msg":"peer link refused".*"claimedVm":"late-peer".*"reason":"theater is stopping"/);
   });
 
   it("after the handshake, closes only the link that announces a message frame above its cap", async () => {
