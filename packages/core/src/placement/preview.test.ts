@@ -218,7 +218,7 @@ describe("the preview's verdict is the server's", () => {
         vcpus: fc.integer({ min: 1, max: 8 }),
         memoryMiB: fc.constantFrom(512, 768, 2048, 8192),
         state: fc.constantFrom("running", "running", "running", "provisioning"),
-        locked: fc.boolean(),
+        locked: fc.constantFrom(false, false, false, true),
         applicationId: fc.constantFrom("heat", "heat", "crawler"),
       })
       .map((v): PreviewVm => ({
