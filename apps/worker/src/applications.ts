@@ -24,6 +24,8 @@ export class ApplicationRunner {
   private readonly published = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeRestored: (() => void) | undefined;
+  private publishing: Promise<void> = Promise.resolve();
   /** What the applications' `services` started (e.g. a crawler's site), closed at stop; by application. */
   private readonly services = new Map<string, ApplicationServices<unknown>>();
   private readonly specsByApp = new Map<string, ActorSpec[]>();
@@ -46,6 +48,26 @@ export class ApplicationRunner {
       if (!m) this.iterations.set(e.app, (m = new Map()));
       m.set(e.uan, e.iteration);
     });
+    // A restore takes the application back to its checkpoint: what its actors reported before is
+    // stale, and its recorded progress goes back at once (not on the next report), so nobody
+    // reads the old figure once it runs again.
+    this.unsubscribeRestored ??= this.checkpoints?.onRestored((app, restored) =>
+      this.serialised(async () => {
+        this.iterations.set(app, new Map(restored.progress));
+        this.published.delete(app);
+        const iteration = restored.progress.size > 0 ? Math.min(...restored.progress.values()) : restored.iteration;
+        await this.publishOne(app, iteration).catch((e: Error) =>
+          this.log({ event: "progress not recorded", application: app, error: e.message }),
+        );
+      }),
+    );
+  }
+
+  /** Progress writes one at a time: a tick that read the old figures never lands after a restore's. */
+  private serialised(task: () => Promise<void>): Promise<void> {
+    const run = this.publishing.then(task);
+    this.publishing = run.catch(() => {});
+    return run;
   }
 
   async start(): Promise<void> {
@@ -152,23 +174,27 @@ export class ApplicationRunner {
     this.log({ event: "application respawned from scratch", application: applicationId, actors: rows.length });
   }
 
-  private async publishProgress(): Promise<void> {
-    for (const [app, m] of this.iterations) {
-      if (m.size === 0) continue;
-      const slowest = Math.min(...m.values());
-      if (this.published.get(app) === slowest) continue;
-      try {
-        await applicationSetIteration(this.db, app, slowest);
-        // The throughput chart's samples (iterations over time).
-        await applicationProgressAppend(this.db, app, slowest);
-        await publishEvent(this.db, { type: "application", applicationId: app, iteration: slowest });
-        // Only once written: a write lost to a database restart is tried again on the next tick,
-        // even when the application has finished and its progress no longer changes.
-        this.published.set(app, slowest);
-      } catch (e) {
-        this.log({ event: "progress not recorded", application: app, error: (e as Error).message });
+  private publishProgress(): Promise<void> {
+    return this.serialised(async () => {
+      for (const [app, m] of this.iterations) {
+        if (m.size === 0) continue;
+        const slowest = Math.min(...m.values());
+        if (this.published.get(app) === slowest) continue;
+        await this.publishOne(app, slowest).catch((e: Error) =>
+          this.log({ event: "progress not recorded", application: app, error: e.message }),
+        );
       }
-    }
+    });
+  }
+
+  private async publishOne(app: string, iteration: number): Promise<void> {
+    await applicationSetIteration(this.db, app, iteration);
+    // The throughput chart's samples (iterations over time).
+    await applicationProgressAppend(this.db, app, iteration);
+    await publishEvent(this.db, { type: "application", applicationId: app, iteration });
+    // Only once written: a write lost to a database restart is tried again on the next tick,
+    // even when the application has finished and its progress no longer changes.
+    this.published.set(app, iteration);
   }
 
   /** Checks the stored configuration with the application's schema, starts its services, builds its actors. */
@@ -190,6 +216,7 @@ export class ApplicationRunner {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
+    this.unsubscribeRestored?.();
     const services = [...this.services.values()];
     this.services.clear();
     await Promise.all(services.map((s) => s.close()));

@@ -41,6 +41,22 @@ export function cutProgress(actors: readonly MigratedActor[]): number {
   return least ?? 0;
 }
 
+/** Each actor's progress in a cut, by UAN (actors whose behavior reports none are left out). */
+export function progressByActor(actors: readonly MigratedActor[]): Map<string, number> {
+  const progress = new Map<string, number>();
+  for (const a of actors) {
+    const p = installedApplications.progressOf(a.behavior, a.state);
+    if (p !== undefined) progress.set(a.uan, p);
+  }
+  return progress;
+}
+
+/** Told once an application's actors were replaced by a checkpoint's, before the restore returns. */
+export type RestoredListener = (
+  applicationId: string,
+  restored: { iteration: number; progress: Map<string, number> },
+) => Promise<void>;
+
 export function encodeCheckpoint(applicationId: string, actors: MigratedActor[]): Uint8Array {
   return serialize({ format: 1, applicationId, actors } satisfies CheckpointContent);
 }
@@ -82,6 +98,7 @@ export class Checkpointer {
   private timer: NodeJS.Timeout | undefined;
   private readonly lastTaken = new Map<string, number>();
   private readonly writes = new Set<Promise<unknown>>();
+  private readonly restoredListeners = new Set<RestoredListener>();
   private busy = false;
   private faultInjected = false;
   private faultCuts = 0;
@@ -337,6 +354,9 @@ export class Checkpointer {
       await this.mediator.discardActors([...placement.keys()]);
       for (const [vmId, actors] of byVm) await this.mediator.restoreActors(vmId, actors, seqBase);
     });
+    // The progress shown (and waited on) is the checkpoint's now, before anyone is told the application runs.
+    for (const listener of this.restoredListeners)
+      await listener(applicationId, { iteration: cp.meta.iteration, progress: progressByActor(cp.actors) });
     await auditAppend(this.db, {
       actor: "worker",
       procedure: "checkpoint.restored",
@@ -358,6 +378,12 @@ export class Checkpointer {
       actors: cp.actors.length,
     });
     return cp.meta;
+  }
+
+  /** `listener` runs inside every restore, after the actors are replaced; returns the unsubscribe. */
+  onRestored(listener: RestoredListener): () => void {
+    this.restoredListeners.add(listener);
+    return () => this.restoredListeners.delete(listener);
   }
 
   stop(): void {

@@ -128,6 +128,10 @@ describe("checkpoints and recovery", () => {
     expect(stored.bytes).toBe(stored.data.length);
     expect(stored.sha256).toMatch(/^[0-9a-f]{64}$/);
 
+    // Well past the checkpoint when the theater dies: the progress shown must go back to it.
+    await waitFor("heat to run past its checkpoint", async () =>
+      (await app("heat")).iteration > taken.iteration + 200 ? true : undefined,
+    );
     const lostVm = vmIds.get("heat-2")!;
     process.kill(worker!.vms.theaterPid(lostVm)!, "SIGKILL");
     await waitFor("the theater loss to be recorded", () =>
@@ -140,6 +144,16 @@ describe("checkpoints and recovery", () => {
     );
     expect(recovered.input).toMatchObject({ applicationId: "heat", restartedVms: ["heat-2"], checkpoint: { sequence: 1 } });
     expect(await app("heat")).toMatchObject({ status: "running", statusReason: null, restoreEpoch: 1 });
+    // The recorded progress went back to the checkpoint's within the restore, before it was audited
+    // (and before the application ran again): nobody reads the figure from before the loss.
+    const restoredAudit = await t.db.auditEvent.findFirstOrThrow({
+      where: { procedure: "checkpoint.restored", input: { path: ["applicationId"], equals: "heat" } },
+    });
+    const shownAtRestore = await t.db.applicationProgress.findFirstOrThrow({
+      where: { applicationId: "heat", at: { lte: restoredAudit.at } },
+      orderBy: { id: "desc" },
+    });
+    expect(shownAtRestore.iteration).toBe(taken.iteration);
     expect((await t.db.vm.findUniqueOrThrow({ where: { id: lostVm } })).state).toBe("running");
     // Every actor lives where Postgres places it, once.
     const hosted = new Map(worker!.mediator.listActors().map((a) => [a.uan, a.vmId]));
