@@ -2,17 +2,16 @@
 // theater is killed (SIGKILL), the worker restarts it and restores the whole application from
 // the checkpoint, and the run ends bit-identical to the sequential kernel. Then a worker
 // restart: the application comes back from its last checkpoint, falling back past a corrupt one.
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, renameSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorListByApplication, actorMove, vmCreate } from "@malleo/db";
+import { actorListByApplication } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { testUriFile } from "@malleo/hypervisor";
 import { heatActorSpecs, heatAssemble, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
 import { submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts, waitFor } from "@malleo/testing";
+import { seedApplicationVms, seedSimulatedHosts, waitFor } from "@malleo/testing";
 import { loadWorkerEnv, type WorkerEnv } from "./env";
 import { startWorker, type RunningWorker, type WorkerHooks } from "./worker";
 
@@ -42,30 +41,13 @@ const hooks: WorkerHooks = {
 
 /** Seeds an application on two VMs (its first half on one, the rest on the other), as after a split. */
 async function seedTwoVms(id: string, config: HeatConfig, hosts: [string, string]): Promise<void> {
-  const first = await seedApplicationVm(t.db, {
+  const ids = await seedApplicationVms(t.db, {
     applicationId: id,
     kind: "heat",
     config,
-    vm: { name: `${id}-1`, hostId: hosts[0], vcpus: 2, memoryMiB: 1024 },
+    vms: hosts.map((hostId, i) => ({ name: `${id}-${i + 1}`, hostId, vcpus: 2, memoryMiB: 1024 })),
   });
-  const second = randomUUID();
-  await vmCreate(t.db, {
-    id: second,
-    name: `${id}-2`,
-    hostId: hosts[1],
-    applicationId: id,
-    vcpus: 2,
-    memoryMiB: 1024,
-    state: "running",
-  });
-  const actors = await actorListByApplication(t.db, id);
-  await actorMove(
-    t.db,
-    actors.slice(actors.length / 2).map((a) => a.uan),
-    second,
-  );
-  vmIds.set(`${id}-1`, first);
-  vmIds.set(`${id}-2`, second);
+  ids.forEach((vmId, i) => vmIds.set(`${id}-${i + 1}`, vmId));
 }
 
 const app = (id: string) => t.db.application.findUniqueOrThrow({ where: { id } });

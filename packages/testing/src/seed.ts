@@ -2,7 +2,7 @@
 // driver and an application with one running VM holding all its actors.
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { actorCreateMany, applicationUpsert, hostUpsert, vmCreate, type Db } from "@malleo/db";
+import { actorCreateMany, actorListByApplication, actorMove, applicationUpsert, hostUpsert, vmCreate, type Db } from "@malleo/db";
 import { installedApplications } from "@malleo/applications";
 import type { HeatConfig } from "@malleo/examples";
 import { simulatedHostFile } from "@malleo/hypervisor";
@@ -46,4 +46,38 @@ export async function seedApplicationVm(
     specs.map((s, ordinal) => ({ uan: s.uan, applicationId: app.applicationId, vmId, behavior: s.behavior, ordinal })),
   );
   return vmId;
+}
+
+/**
+ * Records an application over several running VMs, as after a split: its actors in ordinal order,
+ * in contiguous runs of (nearly) equal length, the first run on the first VM. Returns the VMs' ids.
+ */
+export async function seedApplicationVms(
+  db: Db,
+  app: {
+    applicationId: string;
+    kind: string;
+    config: object;
+    vms: { name: string; hostId: string; vcpus: number; memoryMiB: number }[];
+  },
+): Promise<string[]> {
+  const [first, ...rest] = app.vms;
+  if (!first) throw new Error("seedApplicationVms needs at least one VM");
+  const ids = [await seedApplicationVm(db, { ...app, vm: first })];
+  for (const vm of rest) {
+    const id = randomUUID();
+    await vmCreate(db, { id, ...vm, applicationId: app.applicationId, state: "running" });
+    ids.push(id);
+  }
+  const actors = await actorListByApplication(db, app.applicationId);
+  for (let i = 1; i < ids.length; i++) {
+    const from = Math.floor((actors.length * i) / ids.length);
+    const to = Math.floor((actors.length * (i + 1)) / ids.length);
+    await actorMove(
+      db,
+      actors.slice(from, to).map((a) => a.uan),
+      ids[i]!,
+    );
+  }
+  return ids;
 }
