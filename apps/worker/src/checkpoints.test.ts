@@ -1,7 +1,7 @@
 import type { MigratedActor } from "@malleo/actors";
 import { sha256Hex } from "@malleo/db";
 import { describe, expect, it } from "vitest";
-import { describeInFlight, inFlightPairs, messagesInFlight } from "@malleo/mediator";
+import { countersOf, describeInFlight, inFlightPairs, messagesInFlight } from "@malleo/mediator";
 import { cutProgress, decodeCheckpoint, encodeCheckpoint, storageErrorText } from "./checkpoints";
 
 const actor = (uan: string, over: Partial<MigratedActor> = {}): MigratedActor => ({
@@ -32,7 +32,7 @@ describe("messagesInFlight", () => {
     expect(messagesInFlight([a, b])).toBe(2);
     expect(messagesInFlight([a, actor("uan://h/b")])).toBe(5); // nothing received yet
     // Which pair, and where the gap is: what an operator reads when a checkpoint gives up.
-    const pairs = inFlightPairs([a, b]);
+    const pairs = inFlightPairs([a, b].map(countersOf));
     expect(pairs).toEqual([{ from: "uan://h/a", to: "uan://h/b", count: 2, lastSent: 5, accepted: 2, waiting: 1 }]);
     expect(describeInFlight(pairs)).toBe("uan://h/a → uan://h/b: 2 (sent up to 5, taken up to 2, 1 waiting)");
     const many = Array.from({ length: 5 }, (_, i) => ({ ...pairs[0]!, from: `uan://h/s${i}` }));

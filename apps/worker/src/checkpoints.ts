@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import type { MigratedActor } from "@malleo/actors";
 import { AppError } from "@malleo/core";
@@ -175,9 +176,10 @@ export class Checkpointer {
     const held = new Set(cut.heldVms);
     const toHold = [...byVm].filter(([vmId]) => !held.has(vmId));
     const startedAt = performance.now();
-    const copied = await this.control.withVms(
+    const token = randomUUID();
+    const cutOutcome = await this.control.withVms(
       byVm.keys(),
-      async (): Promise<MigratedActor[] | string | { other: string; why: string }> => {
+      async (): Promise<{ kept: true } | string | { other: string; why: string }> => {
         // Checked under the lock: an operation accepted meanwhile owns these actors' holds.
         // (An operation's own checkpoint is taken on the VMs it holds.)
         const vms = await vmListByIds(this.db, [...byVm.keys()]);
@@ -194,15 +196,20 @@ export class Checkpointer {
           if (notReady.length > 0)
             return `${notReady.length} actors did not reach a safe point (${notReady.slice(0, 3).join(", ")})`;
           this.injectFault("held", [...byVm.keys()]);
-          // Held actors send nothing; what is still on its way lands in a mailbox. Copy once all arrived.
+          // Held actors send nothing; what is still on its way lands in a mailbox. Once all has
+          // arrived (the counters say), each theater copies its actors locally and they run again:
+          // the copies travel after the resume, outside the pause.
           const deadline = Date.now() + this.opts.readyTimeoutMs;
+          let arrived = false;
           for (;;) {
-            const snaps = await Promise.all([...byVm].map(([vmId, list]) => this.mediator.snapshotActors(vmId, list)));
-            const missing = snaps.flatMap((s) => s.missing);
+            const keep = arrived ? token : undefined;
+            const cuts = await Promise.all([...byVm].map(([vmId, list]) => this.mediator.cutActors(vmId, list, keep)));
+            const missing = cuts.flatMap((c) => c.missing);
             if (missing.length > 0) return `actors moved during the checkpoint (${missing.slice(0, 3).join(", ")})`;
-            const actors = snaps.flatMap((s) => s.actors);
-            const pairs = inFlightPairs(actors);
-            if (pairs.length === 0) return actors;
+            const pairs = inFlightPairs(cuts.flatMap((c) => c.counters));
+            arrived = pairs.length === 0;
+            if (arrived && keep !== undefined) return { kept: true };
+            if (arrived) continue; // copy now: held actors receive nothing new
             if (Date.now() > deadline) {
               const inFlight = pairs.reduce((sum, p) => sum + p.count, 0);
               return `${inFlight} messages still in flight after ${this.opts.readyTimeoutMs} ms: ${describeInFlight(pairs)}`;
@@ -217,9 +224,15 @@ export class Checkpointer {
         }
       },
     );
-    if (typeof copied === "string") return skip(copied);
-    if (!Array.isArray(copied)) return skip(copied.why, copied.other);
+    if (typeof cutOutcome === "string") return skip(cutOutcome);
+    if ("other" in cutOutcome) return skip(cutOutcome.why, cutOutcome.other);
     const heldMs = Math.round(performance.now() - startedAt);
+    let copied: MigratedActor[];
+    try {
+      copied = (await Promise.all([...byVm].map(([vmId, list]) => this.mediator.fetchKept(vmId, token, list)))).flat();
+    } catch (e) {
+      return skip(`the copies taken at the cut did not arrive: ${(e as Error).message}`);
+    }
     const iteration = cutProgress(copied);
     this.injectFault("write", [...byVm.keys()]);
     const written = (async () => {

@@ -1,6 +1,15 @@
+import { serialize } from "node:v8";
 import { spawnReply, type ActorCell } from "./actor-cells";
 import { migratedActorOf } from "./migration";
-import type { MigratedActor, RestoreRequest, SnapshotReply, SpawnReply } from "./protocol";
+import type {
+  ActorCounters,
+  CutReply,
+  MigratedActor,
+  RestoreRequest,
+  SnapshotFetchReply,
+  SnapshotReply,
+  SpawnReply,
+} from "./protocol";
 import type { TheaterRuntime } from "./theater-runtime";
 
 /**
@@ -9,7 +18,53 @@ import type { TheaterRuntime } from "./theater-runtime";
  * before it is restored (discard).
  */
 export class Checkpoints {
+  /** The copy the last `cut` with `keep` took, until fetched (one at a time: a new one replaces it). */
+  private kept: { token: string; data: Uint8Array } | null = null;
+
   constructor(private readonly rt: TheaterRuntime) {}
+
+  /**
+   * The actors' delivery counters, and with `keep` a copy of them taken now (serialized here, at
+   * once: after this turn they may run and change) that `fetchKept` sends later.
+   */
+  cut(uans: string[], keep?: string): CutReply {
+    const cells = this.rt.cells;
+    const counters: ActorCounters[] = [];
+    const actors: MigratedActor[] = [];
+    const missing: string[] = [];
+    const held: string[] = [];
+    for (const uan of uans) {
+      const cell = cells.byUan.get(uan);
+      if (!cell || cell.incoming || cell.outgoing) {
+        missing.push(uan);
+        continue;
+      }
+      counters.push({
+        uan,
+        sendSeq: cell.sendSeq,
+        recvNext: cell.recvNext,
+        waiting: new Map([...cell.reorder].map(([peer, waiting]) => [peer, waiting.size])),
+        seqBase: cell.seqBase,
+      });
+      if (cell.held) held.push(uan);
+      if (keep !== undefined) actors.push(migratedActorOf(cell, [...cell.mailbox, ...cells.pendingSelfMessages(cell)]));
+    }
+    let keptBytes = 0;
+    if (keep !== undefined) {
+      const data = serialize(actors);
+      this.kept = { token: keep, data };
+      keptBytes = data.byteLength;
+    }
+    return { counters, missing, held, keptBytes };
+  }
+
+  /** Sends the copy kept under `token` and forgets it. */
+  fetchKept(token: string): SnapshotFetchReply {
+    const kept = this.kept;
+    if (!kept || kept.token !== token) throw new Error(`no snapshot kept under ${JSON.stringify(token.slice(0, 100))}`);
+    this.kept = null;
+    return { data: kept.data };
+  }
 
   /**
    * Each actor as a migration would ship it (state, mailbox with pending self-messages, delivery

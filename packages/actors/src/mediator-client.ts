@@ -19,6 +19,7 @@ import {
   type ActivityRequest,
   type ActorSpec,
   type AdmitReply,
+  type CutRequest,
   type DeliverMessage,
   type DirectoryEntry,
   type MigrateFinishRequest,
@@ -26,6 +27,7 @@ import {
   type MigrateSettleRequest,
   type RegisterReply,
   type RestoreRequest,
+  type SnapshotFetchRequest,
 } from "./protocol";
 import type { TheaterRuntime } from "./theater-runtime";
 
@@ -299,6 +301,12 @@ export class MediatorClient {
       }
       case "snapshot":
         return checkpoints.snapshot(request.uans as string[]);
+      case "cut": {
+        const { uans, keep } = body as CutRequest;
+        return checkpoints.cut(uans, keep);
+      }
+      case "snapshot-fetch":
+        return checkpoints.fetchKept((body as SnapshotFetchRequest).token);
       case "restore":
         return checkpoints.restore(body as RestoreRequest);
       case "discard":

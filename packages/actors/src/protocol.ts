@@ -229,6 +229,41 @@ export interface SnapshotReply {
   /** Which of `actors` were held at their safe point when copied. */
   held: string[];
 }
+/**
+ * The delivery counters of actors, for a consistent cut: sequence numbers sent, taken in order,
+ * and held out of order, per peer. With `keep`, the theater also copies the actors (as a snapshot
+ * would) and keeps the copy under that token until `snapshot-fetch`: the actors can run again
+ * before the copy travels.
+ */
+export interface CutRequest {
+  type: "cut";
+  uans: string[];
+  keep?: string;
+}
+export interface ActorCounters {
+  uan: string;
+  sendSeq: Map<string, number>;
+  recvNext: Map<string, number>;
+  /** How many messages wait out of order, per sender. */
+  waiting: Map<string, number>;
+  seqBase?: number;
+}
+export interface CutReply {
+  counters: ActorCounters[];
+  missing: string[];
+  held: string[];
+  /** Bytes kept under the token (0 without `keep`). */
+  keptBytes: number;
+}
+/** The copy a `cut` with `keep` took, sent once and forgotten. */
+export interface SnapshotFetchRequest {
+  type: "snapshot-fetch";
+  token: string;
+}
+export interface SnapshotFetchReply {
+  /** v8-serialized MigratedActor[]. */
+  data: Uint8Array;
+}
 /** Installs actors from a checkpoint, running, with sequence numbers rebased onto `seqBase`. */
 export interface RestoreRequest {
   type: "restore";

@@ -1,3 +1,4 @@
+import { deserialize } from "node:v8";
 import {
   isCount,
   isHostedActorList,
@@ -5,7 +6,10 @@ import {
   isRecord,
   migratedActorProblem,
   parseUan,
+  type ActorCounters,
+  type CutReply,
   type MigratedActor,
+  type SnapshotFetchReply,
   type SnapshotReply,
   type SpawnReply,
 } from "@malleo/actors";
@@ -39,6 +43,57 @@ export class Checkpoints {
         isNameList(r.missing) &&
         isNameList(r.held),
     );
+  }
+
+  /**
+   * The delivery counters of actors of one VM (for a consistent cut); with `keep`, the theater
+   * also copies them at once and keeps the copy under that token for `fetchKept`, so the
+   * actors can be resumed before the copy travels.
+   */
+  async cutActors(vmId: string, uans: string[], keep?: string): Promise<CutReply> {
+    const record = this.rt.registry.connected(vmId);
+    const asked = new Set(uans);
+    const request = keep === undefined ? { type: "cut", uans } : { type: "cut", uans, keep };
+    return checkedReply<CutReply>(
+      this.rt,
+      record,
+      "cut",
+      await record.channel.request(request, this.rt.requestTimeoutMs),
+      (r) =>
+        isRecord(r) &&
+        Array.isArray(r.counters) &&
+        r.counters.every((c) => isCounters(c) && asked.has(c.uan)) &&
+        isNameList(r.missing) &&
+        isNameList(r.held) &&
+        isCount(r.keptBytes),
+    );
+  }
+
+  /** The copy a `cutActors` with `keep` took on that VM; each must be an actor asked for, in the shape a restore installs. */
+  async fetchKept(vmId: string, token: string, uans: string[]): Promise<MigratedActor[]> {
+    const record = this.rt.registry.connected(vmId);
+    const asked = new Set(uans);
+    const reply = checkedReply<SnapshotFetchReply>(
+      this.rt,
+      record,
+      "snapshot-fetch",
+      await record.channel.request({ type: "snapshot-fetch", token }, this.rt.requestTimeoutMs),
+      (r) => isRecord(r) && r.data instanceof Uint8Array,
+    );
+    let actors: unknown;
+    try {
+      actors = deserialize(reply.data);
+    } catch (e) {
+      throw new Error(`the snapshot kept on VM ${vmId} does not decode: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(actors)) throw new Error(`the snapshot kept on VM ${vmId} is not a list of actors`);
+    for (const actor of actors) {
+      const problem = migratedActorProblem(actor);
+      if (problem) throw new Error(`the snapshot kept on VM ${vmId} is malformed: ${problem}`);
+      if (!asked.has((actor as MigratedActor).uan))
+        throw new Error(`the snapshot kept on VM ${vmId} holds ${(actor as MigratedActor).uan}, which was not asked for`);
+    }
+    return actors as MigratedActor[];
   }
 
   /**
@@ -91,4 +146,18 @@ export class Checkpoints {
     this.rt.log("info", "actors restored", { vmId, count: actors.length });
     await directory.pushDirectory(actors.map((actor) => ({ uan: actor.uan, address: record.info.address })));
   }
+}
+
+const isCountMap = (value: unknown): value is Map<string, number> =>
+  value instanceof Map && [...value].every(([k, v]) => typeof k === "string" && isCount(v));
+
+function isCounters(value: unknown): value is ActorCounters {
+  return (
+    isRecord(value) &&
+    typeof value.uan === "string" &&
+    isCountMap(value.sendSeq) &&
+    isCountMap(value.recvNext) &&
+    isCountMap(value.waiting) &&
+    (value.seqBase === undefined || isCount(value.seqBase))
+  );
 }

@@ -1,4 +1,15 @@
-import type { MigratedActor } from "@malleo/actors";
+import type { ActorCounters, MigratedActor } from "@malleo/actors";
+
+/** A snapshot's delivery counters, as a theater's `cut` reports them. */
+export function countersOf(actor: MigratedActor): ActorCounters {
+  return {
+    uan: actor.uan,
+    sendSeq: actor.sendSeq,
+    recvNext: actor.recvNext,
+    waiting: new Map([...actor.reorder].map(([peer, waiting]) => [peer, waiting.size])),
+    seqBase: actor.seqBase,
+  };
+}
 
 /** Messages one actor sent another that the receiver has not received yet. */
 export interface InFlightPair {
@@ -18,7 +29,7 @@ export interface InFlightPair {
  * mailbox nor in a reorder buffer): on their way over a link, parked or being forwarded, pair by
  * pair. A cut with none is consistent — every message one actor's state counts as sent, another's holds.
  */
-export function inFlightPairs(actors: readonly MigratedActor[]): InFlightPair[] {
+export function inFlightPairs(actors: readonly ActorCounters[]): InFlightPair[] {
   const byUan = new Map(actors.map((a) => [a.uan, a]));
   const pairs: InFlightPair[] = [];
   for (const sender of actors) {
@@ -27,7 +38,7 @@ export function inFlightPairs(actors: readonly MigratedActor[]): InFlightPair[] 
       if (!receiver) continue; // another application's actor: not part of this cut
       const base = receiver.seqBase ?? 0;
       const accepted = (receiver.recvNext.get(sender.uan) ?? base + 1) - 1;
-      const waiting = receiver.reorder.get(sender.uan)?.size ?? 0;
+      const waiting = receiver.waiting.get(sender.uan) ?? 0;
       const count = lastSent - accepted - waiting;
       if (count !== 0) pairs.push({ from: sender.uan, to, count, lastSent, accepted, waiting });
     }
@@ -36,7 +47,7 @@ export function inFlightPairs(actors: readonly MigratedActor[]): InFlightPair[] 
 }
 
 export function messagesInFlight(actors: readonly MigratedActor[]): number {
-  return inFlightPairs(actors).reduce((sum, p) => sum + p.count, 0);
+  return inFlightPairs(actors.map(countersOf)).reduce((sum, p) => sum + p.count, 0);
 }
 
 /** "a → b: 2 (sent up to 41, taken up to 39, 0 waiting)", the first few, for an error or a log. */

@@ -214,28 +214,57 @@ describe("the Mediator port against hostile clients", () => {
     expect(await lab.mediator.collectStates(["uan://hl/resident"])).toHaveProperty("size", 1);
   });
 
-  it("a malformed snapshot, restore or discard reply fails that request, naming it, and closes only that link", async () => {
+  it("a malformed snapshot, restore, discard, cut or kept-copy reply fails that request, naming it, and closes only that link", async () => {
     const bad: Record<string, unknown> = {
       snapshot: { actors: [{ uan: "uan://hl/resident", behavior: 7 }], missing: [], held: [] },
       restore: { actors: "all of them" },
       discard: { discarded: -1 },
+      cut: {
+        counters: [{ uan: "uan://hl/resident", sendSeq: "many", recvNext: new Map(), waiting: new Map() }],
+        missing: [],
+        held: [],
+        keptBytes: 0,
+      },
+      "snapshot-fetch": { data: "not bytes" },
     };
     for (const [type, reply] of Object.entries(bad)) {
       const vmId = `hl-bad-${type}`;
       const channel = await admittedAs(vmId, (body) => ((body as { type?: unknown }).type === type ? reply : {}));
-      const request =
-        type === "snapshot"
-          ? lab.mediator.snapshotActors(vmId, ["uan://hl/resident"])
-          : type === "restore"
-            ? lab.mediator.restoreActors(vmId, [], 0)
-            : lab.mediator.discardActors(["uan://hl/nobody"]);
+      const requests: Record<string, () => Promise<unknown>> = {
+        snapshot: () => lab.mediator.snapshotActors(vmId, ["uan://hl/resident"]),
+        restore: () => lab.mediator.restoreActors(vmId, [], 0),
+        discard: () => lab.mediator.discardActors(["uan://hl/nobody"]),
+        cut: () => lab.mediator.cutActors(vmId, ["uan://hl/resident"], "t"),
+        "snapshot-fetch": () => lab.mediator.fetchKept(vmId, "t", ["uan://hl/resident"]),
+      };
+      const request = requests[type]!();
       await expect(request).rejects.toThrow(`the theater of VM ${vmId} sent a malformed ${type} reply`);
       await channel.closed;
       expect(logged(lab, "theater link closed: bad input", (e) => e.reason === `malformed ${type} reply`)).toBe(true);
       expect(lab.mediator.theater(vmId)).toBeUndefined();
     }
+    // A kept copy that does not decode, or holds an actor not asked for, fails that request only.
+    const garbage = await admittedAs("hl-garbage", (body) =>
+      (body as { type?: unknown }).type === "snapshot-fetch" ? { data: new Uint8Array([0xff, 0x0d, 0x6f, 0x22]) } : {},
+    );
+    await expect(lab.mediator.fetchKept("hl-garbage", "t", ["uan://hl/resident"])).rejects.toThrow(
+      "the snapshot kept on VM hl-garbage",
+    );
+    garbage.destroy();
     // A well-formed snapshot still works, from the real theater.
     const snapshot = await lab.mediator.snapshotActors("hl-a", ["uan://hl/resident"]);
     expect(snapshot.actors.map((actor) => actor.uan)).toEqual(["uan://hl/resident"]);
+    // So does a cut that keeps a copy at the theater, fetched once.
+    const cut = await lab.mediator.cutActors("hl-a", ["uan://hl/resident", "uan://hl/nobody"], "token-1");
+    expect(cut.counters.map((c) => c.uan)).toEqual(["uan://hl/resident"]);
+    expect(cut.missing).toEqual(["uan://hl/nobody"]);
+    expect(cut.keptBytes).toBeGreaterThan(0);
+    await expect(lab.mediator.fetchKept("hl-a", "another token", ["uan://hl/resident"])).rejects.toThrow(
+      'no snapshot kept under "another token"',
+    );
+    const kept = await lab.mediator.fetchKept("hl-a", "token-1", ["uan://hl/resident"]);
+    expect(kept.map((actor) => [actor.uan, actor.behavior])).toEqual([["uan://hl/resident", snapshot.actors[0]!.behavior]]);
+    expect(kept[0]!.state).toEqual(snapshot.actors[0]!.state);
+    await expect(lab.mediator.fetchKept("hl-a", "token-1", ["uan://hl/resident"])).rejects.toThrow("no snapshot kept");
   });
 });

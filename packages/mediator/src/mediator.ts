@@ -16,6 +16,7 @@ import {
   formatAddress,
   type ActorSpec,
   type CollectReply,
+  type CutReply,
   type ActorProfile,
   type ActivityReply,
   type AdmitReply,
@@ -505,6 +506,19 @@ export class Mediator {
    */
   snapshotActors(vmId: string, uans: string[]): Promise<SnapshotReply> {
     return this.rt.checkpoints.snapshotActors(vmId, uans);
+  }
+
+  /**
+   * The delivery counters of actors of one VM, for a consistent cut; with `keep`, the theater
+   * copies them at once and keeps the copy (`fetchKept` brings it), so they may run again first.
+   */
+  cutActors(vmId: string, uans: string[], keep?: string): Promise<CutReply> {
+    return this.rt.checkpoints.cutActors(vmId, uans, keep);
+  }
+
+  /** The copy `cutActors(…, keep)` took on that VM, once. */
+  fetchKept(vmId: string, token: string, uans: string[]): Promise<MigratedActor[]> {
+    return this.rt.checkpoints.fetchKept(vmId, token, uans);
   }
 
   /**
