@@ -386,7 +386,13 @@ function ProbeResult({ answer, error }: { answer: ProbeAnswer | undefined; error
       </p>
     );
   return (
-    <div className="callout callout--bad" role="alert" data-testid="host-test-result" data-ok="false" data-kind={answer.kind}>
+    <div
+      className="callout callout--bad probe-result"
+      role="alert"
+      data-testid="host-test-result"
+      data-ok="false"
+      data-kind={answer.kind}
+    >
       <p>Cannot connect: {answer.reason}.</p>
       {answer.detail && <p className="mono muted">libvirt: {answer.detail}</p>}
     </div>
