@@ -8,7 +8,8 @@ import { E2E_DATA_DIR } from "./paths";
  * Hosts from the admin page, in a real browser against the whole stack: an admin registers a
  * simulated host by its libvirt URI and the running worker connects to it and reads its
  * capacity; invalid input is explained beside its field; quota and overcommit are changed;
- * a host carrying VMs cannot be removed (the refusal names them), an empty one can; the audit
+ * a host carrying VMs cannot be removed (the refusal names them), an empty one can; a URI is
+ * tested before it is saved (the worker tries it; the web never talks to libvirt); the audit
  * log shows the changes.
  */
 
@@ -26,6 +27,50 @@ function simulatedHostUri(id: string): string {
   );
   return `test://${file}`;
 }
+
+test("an admin tests a URI before registering it: libvirt's figures for a good one, the reason for a bad one, nothing saved", async ({
+  page,
+}) => {
+  await signIn(page);
+  await page.getByTestId("nav-admin").click();
+  const uri = page.getByTestId("host-register-uri");
+  const testButton = page.getByTestId("host-register-test");
+  const result = page.getByTestId("host-test-result");
+  await expect(testButton).toBeDisabled(); // no URI yet
+
+  // A good URI: the worker opens it and reports what libvirt read.
+  await uri.fill(simulatedHostUri("pm-try"));
+  await testButton.click();
+  await expect(result).toHaveAttribute("data-ok", "true", { timeout: 20_000 });
+  await expect(result).toContainText("6 CPUs · 12 GiB (malleo-sim)");
+  await keepScreenshot(page, "hosts-test-connection-ok");
+
+  // Changing the URI clears the answer; a missing simulated host file says so.
+  const missing = path.resolve(E2E_DATA_DIR, "nowhere/pm-try.xml");
+  await uri.fill(`test://${missing}`);
+  await expect(result).toHaveCount(0);
+  await testButton.click();
+  await expect(result).toHaveAttribute("data-ok", "false", { timeout: 20_000 });
+  await expect(result).toHaveAttribute("data-kind", "missing-file");
+  await expect(result).toContainText(`Cannot connect: simulated host file ${missing} does not exist.`);
+
+  // A machine that refuses the connection: the plain reason, and libvirt's words below it.
+  await uri.fill("qemu+ssh://127.0.0.1:1/system");
+  await testButton.click();
+  await expect(result).toHaveAttribute("data-kind", "refused", { timeout: 20_000 });
+  await expect(result).toContainText("Cannot connect: the host refused the connection.");
+  await expect(result).toContainText("libvirt: ");
+  await keepScreenshot(page, "hosts-test-connection-refused");
+
+  // A URI the rules refuse: register's own refusal, and nothing contacted.
+  await uri.fill("xen:///system");
+  await testButton.click();
+  await expect(result).toContainText('URI refused, nothing was contacted: "xen:///system" is not a libvirt URI Malleo drives');
+
+  // Testing saved nothing.
+  await expect(page.getByTestId("host-row-pm-try")).toHaveCount(0);
+  await uri.fill("");
+});
 
 test("an admin registers a host by URI; the worker connects, reads its capacity and shows it online", async ({ page }) => {
   await signIn(page);
@@ -141,4 +186,5 @@ test("an admin changes quota and overcommit, and removes hosts only when no VM r
   await page.getByTestId("nav-history").click();
   await expect(page.getByTestId("audit-row").filter({ hasText: "registered host" }).first()).toBeVisible();
   await expect(page.getByTestId("audit-row").filter({ hasText: "removed host" }).first()).toBeVisible();
+  await expect(page.getByTestId("audit-row").filter({ hasText: "tested the connection to URI" }).first()).toBeVisible();
 });

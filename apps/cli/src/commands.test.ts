@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  hostTestCommand,
   parseAutoRecoveryArgs,
   parseDeployArgs,
   parseReadyArgs,
@@ -144,5 +145,62 @@ describe("restore and auto-recovery arguments", () => {
     expect(parseAutoRecoveryArgs(["heat", "on"])).toEqual({ applicationId: "heat", enabled: true });
     expect(() => parseAutoRecoveryArgs(["heat", "yes"])).toThrow(UsageError);
     expect(() => parseAutoRecoveryArgs(["heat"])).toThrow(UsageError);
+  });
+});
+
+describe("malleo hosts test <uri>", () => {
+  const apiAnswering = (answer: Awaited<ReturnType<Parameters<typeof hostTestCommand>[0]["hosts"]["test"]["mutate"]>>) => {
+    const sent: unknown[] = [];
+    return {
+      sent,
+      api: {
+        hosts: {
+          test: {
+            mutate: async (input: { uri: string }) => {
+              sent.push(input);
+              return answer;
+            },
+          },
+        },
+      },
+    };
+  };
+
+  it("sends the URI as hosts.test and prints what libvirt reported (exit 0)", async () => {
+    const { api, sent } = apiAnswering({
+      ok: true,
+      cpus: 6,
+      memoryMiB: 12288,
+      model: "malleo-sim",
+      hostname: "pm-4",
+      elapsedMs: 3,
+    });
+    const r = await hostTestCommand(api, ["qemu+ssh://root@pm-4/system"]);
+    expect(sent).toEqual([{ uri: "qemu+ssh://root@pm-4/system" }]);
+    expect(r.exitCode).toBe(0);
+    expect(r.human).toBe(
+      "connected to pm-4: 6 CPUs, 12288 MiB (malleo-sim), answered in 3 ms\n  register it: the Admin page, or hosts.register",
+    );
+  });
+
+  it("prints why it could not connect, with libvirt's words (exit 1)", async () => {
+    const { api } = apiAnswering({
+      ok: false,
+      kind: "refused",
+      reason: "the host refused the connection",
+      detail: "ssh: connect to host 127.0.0.1 port 1: Connection refused",
+    });
+    const r = await hostTestCommand(api, ["qemu+ssh://127.0.0.1:1/system"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.human).toBe(
+      "cannot connect to qemu+ssh://127.0.0.1:1/system: the host refused the connection (refused)\n  libvirt: ssh: connect to host 127.0.0.1 port 1: Connection refused",
+    );
+  });
+
+  it("needs exactly one URI", async () => {
+    const { api, sent } = apiAnswering({ ok: true, cpus: 1, memoryMiB: 1, elapsedMs: 1 });
+    await expect(hostTestCommand(api, [])).rejects.toThrow(new UsageError("usage: malleo hosts test <libvirt-uri>"));
+    await expect(hostTestCommand(api, ["test:///default", "extra"])).rejects.toThrow(UsageError);
+    expect(sent).toEqual([]);
   });
 });

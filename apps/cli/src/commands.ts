@@ -125,3 +125,38 @@ export function parseAutoRecoveryArgs(args: readonly string[]): { applicationId:
   if (!applicationId || rest.length > 0 || (value !== "on" && value !== "off")) throw new UsageError(RECOVERY_USAGE);
   return { applicationId, enabled: value === "on" };
 }
+
+export const HOSTS_TEST_USAGE = "usage: malleo hosts test <libvirt-uri>";
+
+/** What `hosts.test` answers (packages/api host-probe.ts). */
+type HostTestAnswer =
+  | { ok: true; cpus: number; memoryMiB: number; model?: string; hostname?: string; elapsedMs: number }
+  | { ok: false; kind: string; reason: string; detail?: string };
+
+/**
+ * `malleo hosts test <uri>`: a worker tries the URI (nothing is registered). Exit code 0 when it
+ * connected, 1 when it could not (the reason and libvirt's words are printed); a URI the rules
+ * refuse comes back as the server's refusal.
+ */
+export async function hostTestCommand(
+  api: { hosts: { test: { mutate(input: { uri: string }): Promise<HostTestAnswer> } } },
+  args: readonly string[],
+): Promise<{ json: unknown; human: string; exitCode: 0 | 1 }> {
+  const [uri, ...rest] = args;
+  if (!uri || rest.length > 0) throw new UsageError(HOSTS_TEST_USAGE);
+  const r = await api.hosts.test.mutate({ uri });
+  if (r.ok) {
+    const on = r.hostname ? ` to ${r.hostname}` : "";
+    const model = r.model ? ` (${r.model})` : "";
+    return {
+      json: r,
+      human: `connected${on}: ${r.cpus} CPUs, ${r.memoryMiB} MiB${model}, answered in ${r.elapsedMs} ms\n  register it: the Admin page, or hosts.register`,
+      exitCode: 0,
+    };
+  }
+  return {
+    json: r,
+    human: `cannot connect to ${uri}: ${r.reason} (${r.kind})${r.detail ? `\n  libvirt: ${r.detail}` : ""}`,
+    exitCode: 1,
+  };
+}

@@ -1,10 +1,11 @@
-// `malleo hosts | vms | ops | split | merge | cancel | ready | watch | apps | kinds | deploy | stop | start | delete |
+// `malleo hosts [test <uri>] | vms | ops | split | merge | cancel | ready | watch | apps | kinds | deploy | stop | start | delete |
 // checkpoints | restore | auto-recovery` — the command-line client of the Malleo API, authenticated with an API token.
 // Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
 import { hostUse } from "@malleo/core";
 import { apiClient } from "./client";
 import {
+  hostTestCommand,
   parseAutoRecoveryArgs,
   parseDeployArgs,
   parseRestoreArgs,
@@ -21,6 +22,8 @@ const USAGE = `usage: malleo <command> [options]
 
 commands:
   hosts                                   hosts with VM slots, vCPUs and memory used
+  hosts test <libvirt-uri>                try a URI before registering it (admin): a worker
+                                          connects and reports CPUs and memory, or why not
   vms [--host H] [--app A]                VMs with vCPUs, memory, state and actors
   ops [--status S] [--kind K] [--vm V] [--host H] [--operator O] [--limit N]
                                           operations, newest first
@@ -91,6 +94,12 @@ async function main(): Promise<number> {
 
   switch (command) {
     case "hosts": {
+      if (args[0] === "test") {
+        const r = await hostTestCommand(api, args.slice(1));
+        print(r.json, () => r.human);
+        return r.exitCode;
+      }
+      if (args.length > 0) throw new UsageError(`malleo hosts takes no arguments, or: test <libvirt-uri>\n\n${USAGE}`);
       const topo = await api.topology.get.query();
       const rows = topo.hosts.map((h) => {
         const used = hostUse(h.vms);

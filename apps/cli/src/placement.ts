@@ -6,6 +6,7 @@ import {
   defaultSplitTargets,
   previewMerge,
   previewSplit,
+  type PlanApplication,
   type PlacementHost,
   type PlacementPreview,
   type PreviewVm,
@@ -15,6 +16,12 @@ import { UsageError } from "./commands";
 /** The part of `topology.get` placement reads. */
 export interface TopologyForPlacement {
   hosts: (PlacementHost & { vms: PreviewVm[] })[];
+  /** A degraded application's VMs are refused before sending. */
+  applications?: PlanApplication[];
+}
+
+function applicationOf(topo: TopologyForPlacement, vm: PreviewVm | undefined): PlanApplication | undefined {
+  return topo.applications?.find((a) => a.id === vm?.applicationId);
 }
 
 /** The server would refuse the request: every reason, one a line (exit code 1, nothing sent). */
@@ -49,7 +56,7 @@ export function splitRequest(
       throw new UsageError(`--count is the number of new VMs, 2 or more, not ${opts.count ?? '""'}`);
     targetHostIds = defaultSplitTargets(topo.hosts, source, count);
   }
-  const preview = previewSplit({ hosts: topo.hosts, source, targetHostIds });
+  const preview = previewSplit({ hosts: topo.hosts, source, targetHostIds, application: applicationOf(topo, source) });
   if (preview.problems.length > 0) throw new PlacementRefused(preview);
   return { vmId: source.id, targetHostIds, preview };
 }
@@ -62,7 +69,7 @@ export function mergeRequest(
 ): { vmIds: string[]; targetHostId: string; preview: PlacementPreview } {
   const sources = vmNames.map((n) => findVm(topo, n));
   const targetHostId = host ?? defaultMergeTarget(topo.hosts, sources);
-  const preview = previewMerge({ hosts: topo.hosts, sources, targetHostId });
+  const preview = previewMerge({ hosts: topo.hosts, sources, targetHostId, application: applicationOf(topo, sources[0]) });
   if (preview.problems.length > 0) throw new PlacementRefused(preview);
   return { vmIds: sources.map((s) => s.id), targetHostId, preview };
 }

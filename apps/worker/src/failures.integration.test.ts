@@ -190,7 +190,7 @@ describe("split and merge failure modes", () => {
     await assertNoOrphans();
     // The actor that died with the target is gone until recovery restores heat from the
     // operation's own checkpoint; until then heat is degraded and another split is refused at
-    // its Checkpoint step. Recovery runs once no operation holds heat's VMs.
+    // submission (APPLICATION_DEGRADED). Recovery runs once no operation holds heat's VMs.
     await waitFor(
       "heat recovered from the split's checkpoint",
       async () => ((await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).status === "running" ? true : undefined),

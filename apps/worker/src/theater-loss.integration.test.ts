@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actorListByApplication, actorMove, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import type { HeatConfig } from "@malleo/examples";
-import { submitSplit } from "@malleo/workflows";
+import { submitMerge, submitSplit } from "@malleo/workflows";
 import { seedApplicationVm, seedSimulatedHosts, waitFor } from "@malleo/testing";
 import { loadWorkerEnv } from "./env";
 import { startWorker, type RunningWorker } from "./worker";
@@ -124,6 +124,30 @@ describe("a theater that dies", () => {
 
     // A lost VM takes no new operation.
     await expect(submitSplit(t.db, { vmId: vm2, count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester")).rejects.toThrow();
+  });
+
+  it("leaves its application's surviving VMs refusing a split or merge at submission, with what to do, changing nothing", async () => {
+    const app = await t.db.application.findUniqueOrThrow({ where: { id: "heat" } });
+    expect(app.status).toBe("degraded");
+    const before = { operations: await t.db.operation.count(), vms: await t.db.vm.findMany({ orderBy: { name: "asc" } }) };
+    const expected = `application heat is degraded: ${app.statusReason}; restore it from a checkpoint first (applications.restore) or wait for automatic recovery`;
+    // heat-1 still runs: without the rule the split would be accepted and fail at its Checkpoint step.
+    await expect(submitSplit(t.db, { vmId: vm1, count: 2, targetHostIds: ["pm-1", "pm-3"] }, "tester")).rejects.toMatchObject({
+      code: "APPLICATION_DEGRADED",
+      message: expected,
+    });
+    await expect(submitMerge(t.db, { vmIds: [vm1, vm2], targetHostId: "pm-3" }, "tester")).rejects.toMatchObject({
+      code: "APPLICATION_DEGRADED",
+      message: expected,
+    });
+    await t.db.application.update({ where: { id: "heat" }, data: { autoRecovery: false } });
+    await expect(submitSplit(t.db, { vmId: vm1, count: 2, targetHostIds: ["pm-1", "pm-3"] }, "tester")).rejects.toMatchObject({
+      message: expect.stringContaining("automatic recovery is off for it: restore it from a checkpoint first"),
+    });
+    await t.db.application.update({ where: { id: "heat" }, data: { autoRecovery: true } });
+    // No operation row, no lock, no VM row.
+    expect(await t.db.operation.count()).toBe(before.operations);
+    expect(await t.db.vm.findMany({ orderBy: { name: "asc" } })).toEqual(before.vms);
   });
 
   it("that hangs (SIGSTOP: its connection stays open) is found by the heartbeat and lost the same way", async () => {

@@ -13,6 +13,7 @@ import {
 import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
 import { installOperationEffects, type OperationEffects } from "@malleo/workflows/worker";
+import { serveHostProbes } from "./host-probes";
 import { startAdminServer } from "./admin-server";
 import { ActorControl } from "./actor-control";
 import { ApplicationRunner } from "./applications";
@@ -199,6 +200,13 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   await DBOS.launch();
   await cluster?.takeOver();
   const stopDispatcher = startDispatcher(db, env.DATABASE_URL, env.MALLEO_POLL_MS, log);
+  // "Test connection" of a URI before it is registered (hosts.test): only workers talk to libvirt.
+  const stopHostProbes = serveHostProbes(db, {
+    databaseUrl: env.DATABASE_URL,
+    executorId: env.MALLEO_EXECUTOR_ID,
+    uriPolicy,
+    log,
+  });
   const admin = env.MALLEO_WORKER_ADMIN_PORT
     ? await startAdminServer(
         { db, mediator, vms, log, chaosFaults: env.MALLEO_CHAOS_FAULTS === "1" },
@@ -217,6 +225,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     mediatorAddress: address,
     async stop() {
       stopDispatcher();
+      await stopHostProbes();
       admin?.close();
       checkpoints.stop();
       recovery.stop();

@@ -13,6 +13,9 @@ describe("auditTarget", () => {
   it("falls back to what a refused request asked for", () => {
     expect(auditTarget("users.create", { name: "shorty", role: "viewer" }, undefined)).toBe("shorty (viewer)");
     expect(auditTarget("hosts.remove", { id: "pm-9" }, undefined)).toBe("host pm-9");
+    expect(auditTarget("hosts.test", { uri: "qemu+ssh://root@pm-9/system" }, { ok: false })).toBe(
+      "URI qemu+ssh://root@pm-9/system",
+    );
   });
   it("names a token and whom it acts as; operations and sign-ins have none", () => {
     expect(

@@ -40,6 +40,10 @@ export function auditTarget(path: string, rawInput: unknown, data: unknown): str
     const role = str(out.role) ?? str(input.role);
     return name && (role ? `${name} (${role})` : name);
   }
+  if (path === "hosts.test") {
+    const uri = str(input.uri);
+    return uri && `URI ${uri}`;
+  }
   if (path.startsWith("hosts.")) {
     const name = str(input.name) ?? str(input.id) ?? str(out.id);
     return name && `host ${name}`;

@@ -8,6 +8,7 @@ export const malleoEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("topology") }),
   z.object({ type: z.literal("operation"), operationId: z.string() }),
   z.object({ type: z.literal("application"), applicationId: z.string(), iteration: z.number().int() }),
+  z.object({ type: z.literal("host-probe"), probeId: z.string() }),
   z.object({
     type: z.literal("actors"),
     vms: z.array(
@@ -30,7 +31,8 @@ export type ListenFn = typeof listenEvents;
  * has no loader or the read failed; clients then refetch.
  */
 export type LiveEvent =
-  Exclude<MalleoEvent, { type: "operation" }> | { type: "operation"; operationId: string; operation?: OperationDetail };
+  | Exclude<MalleoEvent, { type: "operation" } | { type: "host-probe" }>
+  | { type: "operation"; operationId: string; operation?: OperationDetail };
 
 export interface EventHub {
   /** Yields every event published after the first `next()` until `signal` aborts or the consumer returns. */
@@ -90,6 +92,8 @@ export function createEventHub(url: string, opts: EventHubOptions = {}): EventHu
         url,
         (raw) => {
           const parsed = malleoEventSchema.safeParse(raw);
+          // A "test connection" request is for the workers, not for browsers.
+          if (parsed.success && parsed.data.type === "host-probe") return;
           if (parsed.success && parsed.data.type === "operation" && opts.loadOperation)
             publishOperation(parsed.data.operationId, opts.loadOperation);
           else if (parsed.success) emitter.emit("event", parsed.data);

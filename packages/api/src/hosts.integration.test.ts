@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "./auth/roles";
 import { describeInputIssues } from "./errors";
 import { createEventHub } from "./event-hub";
+import { probeHostThroughWorker } from "./host-probe";
 import { createCaller } from "./root";
 
 /**
@@ -140,6 +141,42 @@ describe("hosts.register", () => {
       ["olga", false],
     ]);
     expect(rows.at(-1)!.input).toMatchObject({ name: "pm-o", uri: "qemu:///session" });
+  });
+});
+
+describe("hosts.test (no worker runs here: apps/worker's host-probe test has one)", () => {
+  it("refuses a URI by exactly register's rules, before any request reaches a worker", async () => {
+    const outside = `test://${path.join(os.tmpdir(), "elsewhere", "pm-out.xml")}`;
+    for (const uri of ["xen:///system", "qemu+tcp://pm-4/system", "qemu+ssh://pm-4/system?command=/bin/sh", outside]) {
+      const viaRegister = await refusal(as("admin").hosts.register({ name: "pm-t", uri, vmQuota: 1 }));
+      expect(await refusal(as("admin").hosts.test({ uri }))).toBe(viaRegister);
+    }
+    expect(await refusal(as("admin").hosts.test({ uri: outside }))).toContain("names a file outside the data directory");
+    expect(await t.db.hostProbe.count()).toBe(0);
+    expect(await t.db.host.count({ where: { id: "pm-t" } })).toBe(0);
+  });
+
+  it("is for admins only; a viewer or operator is refused and nothing is asked of a worker", async () => {
+    for (const role of ["viewer", "operator"] as const)
+      expect(await refusal(as(role, `${role}-1`).hosts.test({ uri: "test:///default" }))).toMatch(/this needs the admin role/);
+    expect(await t.db.hostProbe.count()).toBe(0);
+    const audit = await t.db.auditEvent.findMany({
+      where: { procedure: "hosts.test", actor: { in: ["viewer-1", "operator-1"] } },
+    });
+    expect(audit.map((r) => [r.actor, r.ok, r.target])).toEqual([
+      ["viewer-1", false, "URI test:///default"],
+      ["operator-1", false, "URI test:///default"],
+    ]);
+  });
+
+  it("answers that no worker answered when none serves the request, and leaves no row", async () => {
+    const answer = await probeHostThroughWorker(t.db, "test:///default", "ada", 300);
+    expect(answer).toEqual({
+      ok: false,
+      kind: "no-worker",
+      reason: "no worker answered within 300 ms; only the worker talks to libvirt — is it running?",
+    });
+    expect(await t.db.hostProbe.count()).toBe(0);
   });
 });
 

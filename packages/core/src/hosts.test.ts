@@ -6,6 +6,8 @@ import {
   checkTargetHostsReachable,
   hostRegisterInput,
   hostUpdateInput,
+  hostFailure,
+  hostProbeFailed,
   hostReasonForViewers,
   hostUriPolicyFromEnv,
   hostUriPolicyProblem,
@@ -105,6 +107,48 @@ describe("hostUriPolicyProblem: simulated hosts and the data directory", () => {
     expect(hostReasonForViewers("unable to connect to server at 'pm-2:16514': Connection refused")).toMatch(
       /refused the connection/,
     );
+  });
+
+  it("keeps a missing simulated host file's own words for viewers, and a name that does not resolve as unreachable", () => {
+    expect(
+      hostReasonForViewers("[pm-9] HOST_UNREACHABLE: simulated host file /d/pm-9.xml does not exist (uri test:///d/pm-9.xml)"),
+    ).toBe("HOST_UNREACHABLE: simulated host file /d/pm-9.xml does not exist");
+    expect(hostReasonForViewers("ssh: Could not resolve hostname pm-9: Name or service not known")).toBe(
+      "the host cannot be reached (see the worker log)",
+    );
+  });
+});
+
+describe("hostFailure / hostProbeFailed: why a connection failed, for the admin trying a URI", () => {
+  it.each([
+    ["Cannot recv data: ssh: connect to host 127.0.0.1 port 1: Connection refused: Connection reset by peer", "refused"],
+    [
+      "Cannot recv data: ssh: Could not resolve hostname pm-x.invalid: Name or service not known: Connection reset by peer",
+      "unknown-host",
+    ],
+    ["connecting to qemu+ssh://pm-9/system timed out after 8000 ms", "timeout"],
+    ["Cannot recv data: Permission denied (publickey,password).", "auth"],
+    ["Cannot read CA certificate '/etc/pki/CA/cacert.pem': No such file or directory", "identity"],
+    ["Cannot recv data: Host key verification failed.", "identity"],
+    ["ssh: connect to host 10.9.9.9 port 22: No route to host", "unreachable"],
+    ["simulated host file /d/pm-9.xml does not exist (uri test:///d/pm-9.xml)", "missing-file"],
+    ["XML error: failed to parse xml document", "failed"],
+  ])("%s → %s", (error, kind) => {
+    expect(hostFailure(error).kind).toBe(kind);
+  });
+
+  it("answers the kind, a plain reason and libvirt's words without Malleo's prefix", () => {
+    expect(
+      hostProbeFailed(
+        "[probe] HOST_UNREACHABLE: cannot connect to qemu+ssh://127.0.0.1:1/system: Cannot recv data: ssh: connect to host 127.0.0.1 port 1: Connection refused",
+      ),
+    ).toEqual({
+      ok: false,
+      kind: "refused",
+      reason: "the host refused the connection",
+      detail:
+        "cannot connect to qemu+ssh://127.0.0.1:1/system: Cannot recv data: ssh: connect to host 127.0.0.1 port 1: Connection refused",
+    });
   });
 });
 

@@ -118,22 +118,63 @@ export function hostUriPolicyProblem(uri: string, policy: HostUriPolicy): string
   return null;
 }
 
+// Malleo's own message for a missing simulated host file names only the file of the URI.
+const MISSING_FILE_RE = /\b(HOST_UNREACHABLE: )?simulated host file (\S+) does not exist\b/;
+
+/** Why a libvirt connection could not be made, in kinds an operator acts on differently. */
+export type HostFailureKind =
+  "missing-file" | "identity" | "auth" | "unknown-host" | "refused" | "timeout" | "unreachable" | "failed";
+
+/**
+ * A libvirt connection failure as a kind and one plain sentence (no libvirt text in it: that
+ * can quote the files it read or the network's details).
+ */
+export function hostFailure(error: string): { kind: HostFailureKind; reason: string } {
+  const missing = MISSING_FILE_RE.exec(error);
+  if (missing) return { kind: "missing-file", reason: `simulated host file ${missing[2]} does not exist` };
+  if (/host key|known_hosts|certificate|verif/i.test(error))
+    return { kind: "identity", reason: "the host's identity could not be verified" };
+  if (/permission denied|authenticat|auth failed/i.test(error))
+    return { kind: "auth", reason: "authentication to the host failed" };
+  if (/connection refused/i.test(error)) return { kind: "refused", reason: "the host refused the connection" };
+  if (/timed out|timeout/i.test(error)) return { kind: "timeout", reason: "the host did not answer in time" };
+  if (/not known|could not resolve|name resolution|no address associated/i.test(error))
+    return { kind: "unknown-host", reason: "the host name could not be resolved" };
+  if (/no route|unreachable|resolve|network/i.test(error)) return { kind: "unreachable", reason: "the host cannot be reached" };
+  return { kind: "failed", reason: "the connection to the host's libvirt failed" };
+}
+
+/** How long a worker tries a URI for "test connection" (open and read the node), and how long the API waits for it. */
+export const HOST_PROBE_TIMEOUT_MS = 8_000;
+export const HOST_PROBE_WAIT_MS = HOST_PROBE_TIMEOUT_MS + 4_000;
+
+/** What "test connection" answers: what libvirt reported, or why no connection could be made. */
+export type HostProbeAnswer =
+  | { ok: true; cpus: number; memoryMiB: number; model?: string; hostname?: string; elapsedMs: number }
+  | {
+      ok: false;
+      /** `uri-refused`: the URI rules refused it and nothing was contacted; `no-worker`: no worker answered. */
+      kind: HostFailureKind | "uri-refused" | "no-worker";
+      reason: string;
+      /** libvirt's own words (admins only; they may quote files or the network's details). */
+      detail?: string;
+    };
+
+/** A failed probe's answer from the error it met: kind, plain reason, libvirt's text (without our prefix) as the detail. */
+export function hostProbeFailed(error: string): HostProbeAnswer {
+  const { kind, reason } = hostFailure(error);
+  return { ok: false, kind, reason, detail: error.replace(/^\[[^\]]*\] [A-Z_]+: /, "").slice(0, 500) };
+}
+
 /**
  * What viewers may read of a host's connection failure: a generic reason. libvirt's own text
- * can quote the files it read (a test-driver file's parse error) or the network's details; it
  * goes to the worker's log instead.
  */
 export function hostReasonForViewers(error: string): string {
-  // Malleo's own message for a missing simulated host file names only the file of the URI.
-  const missing = /\b(HOST_UNREACHABLE: )?simulated host file (\S+) does not exist\b/.exec(error);
-  if (missing) return `${missing[1] ?? ""}simulated host file ${missing[2]} does not exist`;
-  if (/host key|known_hosts|certificate|verif/i.test(error))
-    return "the host's identity could not be verified (see the worker log)";
-  if (/permission denied|authenticat|auth failed/i.test(error)) return "authentication to the host failed (see the worker log)";
-  if (/connection refused/i.test(error)) return "the host refused the connection (see the worker log)";
-  if (/timed out|timeout/i.test(error)) return "the host did not answer in time (see the worker log)";
-  if (/no route|unreachable|not known|resolve|network/i.test(error)) return "the host cannot be reached (see the worker log)";
-  return "the connection to the host's libvirt failed (see the worker log)";
+  const { kind, reason } = hostFailure(error);
+  if (kind === "missing-file") return `${MISSING_FILE_RE.exec(error)?.[1] ?? ""}${reason}`;
+  // Viewers have always been told "cannot be reached" for a name that does not resolve.
+  return `${kind === "unknown-host" ? "the host cannot be reached" : reason} (see the worker log)`;
 }
 
 export const MAX_CPU_OVERCOMMIT = 16;
@@ -177,6 +218,9 @@ export const hostRegisterInput = z
   })
   .strict();
 export type HostRegisterInput = z.infer<typeof hostRegisterInput>;
+
+/** A URI to try before registering it ("test connection"): the same form rules as registration. */
+export const hostTestInput = hostRegisterInput.pick({ uri: true }).strict();
 
 export const hostUpdateInput = z
   .object({

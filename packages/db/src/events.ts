@@ -16,6 +16,8 @@ export type MalleoEvent =
   | { type: "topology" }
   | { type: "operation"; operationId: string }
   | { type: "application"; applicationId: string; iteration: number }
+  // A "test connection" request (host_probes) for a worker to serve.
+  | { type: "host-probe"; probeId: string }
   // Sent by the database itself whenever actors change VM: each batch of a Transfer, as it commits.
   | { type: "actors"; vms: VmActorCounts[] };
 

@@ -21,6 +21,7 @@ export * from "./repos/telemetry";
 export * from "./repos/topology-summary";
 export * from "./repos/workers";
 export * from "./repos/recovery";
+export * from "./repos/host-probes";
 export type {
   Host,
   Vm,

@@ -20,7 +20,7 @@ import {
   domainStop,
   type DomainContext,
 } from "./domain";
-import { errorMessage, HypervisorError } from "./errors";
+import { errorMessage, HypervisorError, wrapLibvirtError } from "./errors";
 import { hostCapacity, hostKindOf, hostSpecProblems, testUriFile } from "./host";
 import type {
   DomainInfo,
@@ -102,6 +102,15 @@ export class HostConnection {
   /** Node CPUs / memory (nodeGetInfo). */
   capacity(): Promise<HostCapacity> {
     return this.track(() => hostCapacity(this.ctx.hv, this.spec));
+  }
+
+  /** The hypervisor machine's host name (virConnectGetHostname). */
+  hostname(): Promise<string> {
+    return this.track(() =>
+      this.ctx.hv.connectGetHostname().catch((e: unknown) => {
+        throw wrapLibvirtError(e, this.spec.id, "LIBVIRT_ERROR", "connectGetHostname failed");
+      }),
+    );
   }
 
   /**

@@ -14,6 +14,7 @@ import {
 } from "@malleo/core";
 import {
   actorListByVms,
+  applicationGet,
   deadlinePassed,
   hostUsageList,
   operationGetByIdempotencyKey,
@@ -143,7 +144,8 @@ export async function submitOnce<I extends RequestGuard>(
 }
 
 /**
- * Validate & plan for a split, then record the operation with its VM locks. The worker picks
+ * Validate & plan for a split, then record the operation with its VM locks. A degraded
+ * application's VMs are refused here (APPLICATION_DEGRADED), before anything is written. The worker picks
  * queued operations up and runs them as durable workflows.
  */
 export async function submitSplit(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
@@ -163,7 +165,8 @@ async function createSplit(
   const [source] = await loadVms(db, [input.vmId]);
   const actors = await actorListByVms(db, [input.vmId]);
   const id = randomUUID();
-  const plan = planSplit(source!, actors, input.targetHostIds, (i) => targetIdentity(source!.applicationId, id, i));
+  const application = await applicationGet(db, source!.applicationId);
+  const plan = planSplit(source!, actors, input.targetHostIds, (i) => targetIdentity(source!.applicationId, id, i), application);
   await checkPlanCapacity(db, plan, { requireReachable: true });
   const op = await operationCreateWithLocks(db, {
     id,
@@ -197,7 +200,8 @@ async function createMerge(
   const sources = await loadVms(db, input.vmIds);
   const actors = await actorListByVms(db, input.vmIds);
   const id = randomUUID();
-  const plan = planMerge(sources, actors, input.targetHostId, targetIdentity(sources[0]!.applicationId, id, 0));
+  const application = await applicationGet(db, sources[0]!.applicationId);
+  const plan = planMerge(sources, actors, input.targetHostId, targetIdentity(sources[0]!.applicationId, id, 0), application);
   await checkPlanCapacity(db, plan, { requireReachable: true });
   const op = await operationCreateWithLocks(db, {
     id,

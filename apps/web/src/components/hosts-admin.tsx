@@ -277,6 +277,8 @@ function RegisterHost() {
       },
     }),
   );
+  // "Test connection": a worker tries the URI and answers what libvirt reported; nothing is saved.
+  const probe = useMutation(trpc.hosts.test.mutationOptions());
   const [name, setName] = useState("");
   const [uri, setUri] = useState("");
   const settings = useHostSettings({ vmQuota: 4, cpuOvercommit: 1, memoryOvercommit: 1 });
@@ -318,7 +320,10 @@ function RegisterHost() {
             className="mono"
             style={{ width: "100%" }}
             aria-invalid={issues.uri ? true : undefined}
-            onChange={(e) => setUri(e.target.value)}
+            onChange={(e) => {
+              setUri(e.target.value);
+              probe.reset(); // an answer is about the URI it was given
+            }}
           />
           {issues.uri && (
             <span className="table__error" role="alert" data-testid="host-register-uri-error">
@@ -329,10 +334,21 @@ function RegisterHost() {
       </div>
       <div className="form-row">
         <HostSettingsFields settings={settings} issues={issues} testIdPrefix="host-register" />
+        <button
+          type="button"
+          className="button"
+          data-testid="host-register-test"
+          disabled={probe.isPending || uri.trim() === ""}
+          title="A worker opens the URI with libvirt and reads the host's CPUs and memory; nothing is registered"
+          onClick={() => probe.mutate({ uri })}
+        >
+          {probe.isPending ? "Testing…" : "Test connection"}
+        </button>
         <button type="submit" className="button button--primary" data-testid="host-register-submit" disabled={register.isPending}>
           Register host
         </button>
       </div>
+      <ProbeResult answer={probe.data} error={probe.error} />
       <p className="muted">
         URIs: <span className="mono">test:///default</span>, <span className="mono">test:///&lt;absolute path&gt;.xml</span>{" "}
         (simulated), <span className="mono">qemu:///system</span>,{" "}
@@ -346,5 +362,39 @@ function RegisterHost() {
         </p>
       )}
     </form>
+  );
+}
+
+type ProbeAnswer = RouterOutputs["hosts"]["test"];
+
+/** What "Test connection" found, inline under the form: libvirt's figures, or why it could not connect. */
+function ProbeResult({ answer, error }: { answer: ProbeAnswer | undefined; error: unknown }) {
+  if (error) {
+    const uriIssue = fieldIssues(error).uri;
+    return (
+      <p className="callout callout--bad" role="alert" data-testid="host-test-result" data-ok="false">
+        URI refused, nothing was contacted: {uriIssue ?? describeError(error)}
+      </p>
+    );
+  }
+  if (!answer) return null;
+  if (answer.ok)
+    return (
+      <p className="callout callout--good" role="status" data-testid="host-test-result" data-ok="true">
+        Connected{answer.hostname ? ` to ${answer.hostname}` : ""}: {answer.cpus} CPUs · {formatMiB(answer.memoryMiB)}
+        {answer.model ? ` (${answer.model})` : ""} · answered in {answer.elapsedMs} ms
+      </p>
+    );
+  return (
+    <div
+      className="callout callout--bad probe-result"
+      role="alert"
+      data-testid="host-test-result"
+      data-ok="false"
+      data-kind={answer.kind}
+    >
+      <p>Cannot connect: {answer.reason}.</p>
+      {answer.detail && <p className="mono muted">libvirt: {answer.detail}</p>}
+    </div>
   );
 }

@@ -9,12 +9,20 @@ import { formatMiB, plural } from "../lib/format";
 import { hostChoiceLabel, unchoosableNote } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPCClient } from "../trpc/react";
-import type { TopologyHost } from "../trpc/types";
+import type { TopologyApplication, TopologyHost } from "../trpc/types";
 import { Modal } from "./modal";
 import { PlanPreview } from "./plan-preview";
 import { TransferModeChoice } from "./transfer-mode";
 
-export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose: () => void }) {
+export function MergeDialog({
+  hosts,
+  applications: known,
+  onClose,
+}: {
+  hosts: TopologyHost[];
+  applications: readonly TopologyApplication[];
+  onClose: () => void;
+}) {
   const client = useTRPCClient();
   const router = useRouter();
   const keys = useRef(keyKeeper()).current;
@@ -38,7 +46,8 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
   const sources = selected.map((id) => vms.find((v) => v.id === id)).filter((v) => v !== undefined);
   const targetHostId = chosenTarget ?? defaultMergeTarget(hosts, sources);
   // The server's own rules (@malleo/core): the merged VM, the hosts after, every refusal.
-  const preview = previewMerge({ hosts, sources, targetHostId });
+  const application = known.find((a) => a.id === sources[0]?.applicationId);
+  const preview = previewMerge({ hosts, sources, targetHostId, application });
   const problems = preview.problems.map((p) => p.message);
   const notOffered = unchoosableNote(preview.choices[0] ?? []);
   const merged = preview.targets[0]!;
@@ -78,7 +87,11 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
           {vms
             .filter((v) => v.applicationId === app)
             .map((vm) => {
-              const blocker = mergeBlocker(vm)?.message ?? null;
+              const blocker =
+                mergeBlocker(
+                  vm,
+                  known.find((a) => a.id === vm.applicationId),
+                )?.message ?? null;
               return (
                 <label
                   key={vm.id}
@@ -96,7 +109,12 @@ export function MergeDialog({ hosts, onClose }: { hosts: TopologyHost[]; onClose
                   <span className="muted">
                     on {vm.hostId} · {vm.vcpus} vCPU · {formatMiB(vm.memoryMiB)} · {plural(vm.actorCount, "actor")}
                   </span>
-                  {blocker && <span className="muted"> — {vm.lockedBy ? "locked" : vm.state}</span>}
+                  {blocker && (
+                    <span className="muted">
+                      {" "}
+                      — {vm.lockedBy ? "locked" : vm.state === "running" ? "application degraded" : vm.state}
+                    </span>
+                  )}
                 </label>
               );
             })}

@@ -9,12 +9,22 @@ import { formatMiB, plural } from "../lib/format";
 import { divisionText, hostChoiceLabel, unchoosableNote } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPCClient } from "../trpc/react";
-import type { TopologyHost, TopologyVm } from "../trpc/types";
+import type { TopologyApplication, TopologyHost, TopologyVm } from "../trpc/types";
 import { Modal } from "./modal";
 import { PlanPreview } from "./plan-preview";
 import { TransferModeChoice } from "./transfer-mode";
 
-export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; hosts: TopologyHost[]; onClose: () => void }) {
+export function SplitDialog({
+  source,
+  hosts,
+  application,
+  onClose,
+}: {
+  source: TopologyVm;
+  hosts: TopologyHost[];
+  application: TopologyApplication | undefined;
+  onClose: () => void;
+}) {
   const client = useTRPCClient();
   const router = useRouter();
   const keys = useRef(keyKeeper()).current;
@@ -35,7 +45,7 @@ export function SplitDialog({ source, hosts, onClose }: { source: TopologyVm; ho
   });
 
   // The server's own rules (@malleo/core): each target's share, the hosts after, every refusal.
-  const preview = previewSplit({ hosts, source, targetHostIds: targets });
+  const preview = previewSplit({ hosts, source, targetHostIds: targets, application });
   const problems = preview.problems.map((p) => p.message);
   const notOffered = unchoosableNote(preview.choices[0] ?? []);
 

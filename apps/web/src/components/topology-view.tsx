@@ -4,7 +4,7 @@ import { placeableCapacity, splitBlocker } from "@malleo/core";
 import { useQuery } from "@tanstack/react-query";
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
-import { useDeferredValue, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
+import { createContext, useContext, useDeferredValue, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 import { describeError } from "../lib/errors";
 import { actorShortName, compactRanges, formatMiB, plural, shortId } from "../lib/format";
 import { vmActivity } from "../lib/vm-activity";
@@ -17,6 +17,9 @@ import { StatusBadge } from "./status-badge";
 import { useNow } from "./use-now";
 import { usePageOffset } from "./use-page-offset";
 import { useCanOperate } from "./user-context";
+
+/** The topology's applications by id: a VM card's Split says why when its application is degraded. */
+const ApplicationsById = createContext<ReadonlyMap<string, TopologyApplication>>(new Map());
 
 export function TopologyView() {
   const trpc = useTRPC();
@@ -143,10 +146,20 @@ export function TopologyView() {
         </span>
       </form>
 
-      <HostGrid hosts={shown} onSplit={canOperate ? setSplitVmId : null} />
+      <ApplicationsById.Provider value={new Map(applications.map((a) => [a.id, a]))}>
+        <HostGrid hosts={shown} onSplit={canOperate ? setSplitVmId : null} />
+      </ApplicationsById.Provider>
 
-      {splitVm && <SplitDialog key={splitVm.id} source={splitVm} hosts={hosts} onClose={() => setSplitVmId(null)} />}
-      {mergeOpen && <MergeDialog hosts={hosts} onClose={() => setMergeOpen(false)} />}
+      {splitVm && (
+        <SplitDialog
+          key={splitVm.id}
+          source={splitVm}
+          hosts={hosts}
+          application={applications.find((a) => a.id === splitVm.applicationId)}
+          onClose={() => setSplitVmId(null)}
+        />
+      )}
+      {mergeOpen && <MergeDialog hosts={hosts} applications={applications} onClose={() => setMergeOpen(false)} />}
     </>
   );
 }
@@ -377,7 +390,7 @@ function useActorDelta(count: number): number | null {
 }
 
 function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => void) | null }) {
-  const blocker = splitBlocker(vm)?.message ?? null;
+  const blocker = splitBlocker(vm, useContext(ApplicationsById).get(vm.applicationId))?.message ?? null;
   const delta = useActorDelta(vm.actorCount);
   // After a live count update the actor list is older than the count until the next refetch.
   const listed = vm.actors.length > 0 && vm.actors.length === vm.actorCount;

@@ -17,6 +17,7 @@ describe("auditAction", () => {
       "created API token nightly acting as otto",
     );
     expect(auditAction(row("hosts.register", { target: "host pm-4" }))).toBe("registered host pm-4");
+    expect(auditAction(row("hosts.test", { target: "URI qemu:///system" }))).toBe("tested the connection to URI qemu:///system");
   });
   it("reads operations and sign-ins as actions, and keeps an unknown procedure's name", () => {
     expect(auditAction(row("operations.split"))).toBe("requested a split");

@@ -23,6 +23,7 @@ const VERBS: Record<string, string> = {
   "hosts.register": "registered",
   "hosts.update": "changed the settings of",
   "hosts.remove": "removed",
+  "hosts.test": "tested the connection to",
   "operations.split": "requested a split",
   "operations.merge": "requested a merge",
   "operations.cancel": "requested cancel of an operation",

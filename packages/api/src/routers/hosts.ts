@@ -4,6 +4,7 @@ import {
   checkHostSettings,
   hostRegisterInput,
   hostRemoveInput,
+  hostTestInput,
   hostUpdateInput,
   hostUriPolicyFromEnv,
   hostUriPolicyProblem,
@@ -23,6 +24,7 @@ import {
 } from "@malleo/db";
 import path from "node:path";
 import { z } from "zod";
+import { hostProbeOutput, probeHostThroughWorker } from "../host-probe";
 import { adminProcedure, createTRPCRouter, viewerProcedure } from "../trpc";
 
 const hostOutput = z.object({
@@ -62,6 +64,15 @@ async function hostById(db: Db, id: string): Promise<z.infer<typeof hostOutput>>
   return hostView(host);
 }
 
+/** This process's URI rules beyond the form (simulated hosts only where enabled, files only in the data directory). */
+function refuseByPolicy(uri: string): void {
+  const policyProblem = hostUriPolicyProblem(
+    uri,
+    hostUriPolicyFromEnv(process.env, (p) => path.resolve(p)),
+  );
+  if (policyProblem) throw new AppError("INVALID_INPUT", `uri: ${policyProblem}`, { field: "uri" });
+}
+
 function notFound(id: string): never {
   throw new AppError("NOT_FOUND", `host ${id} is not registered; the hosts list shows which are`, { hostId: id });
 }
@@ -78,12 +89,7 @@ export const hostsRouter = createTRPCRouter({
     .input(hostRegisterInput)
     .output(hostOutput)
     .mutation(async ({ ctx, input }) => {
-      // Simulated hosts: only where they are enabled, and only files in the data directory.
-      const policyProblem = hostUriPolicyProblem(
-        input.uri,
-        hostUriPolicyFromEnv(process.env, (p) => path.resolve(p)),
-      );
-      if (policyProblem) throw new AppError("INVALID_INPUT", `uri: ${policyProblem}`, { field: "uri" });
+      refuseByPolicy(input.uri);
       // test:///default opens a fresh, separate simulated machine per connection; any other URI
       // registered twice would count one machine's capacity twice.
       const sameUri = input.uri === "test:///default" ? [] : await hostListByUri(ctx.db, input.uri);
@@ -98,6 +104,20 @@ export const hostsRouter = createTRPCRouter({
       });
       await publishEvent(ctx.db, { type: "topology" });
       return hostById(ctx.db, input.name);
+    }),
+
+  /**
+   * "Test connection": tries a URI before it is registered — refused by exactly the rules of
+   * `register`, with nothing contacted — and answers what libvirt reported (CPUs, memory, host
+   * name) or why it could not connect. A worker tries it (the web never talks to libvirt);
+   * nothing is registered or changed.
+   */
+  test: adminProcedure
+    .input(hostTestInput)
+    .output(hostProbeOutput)
+    .mutation(async ({ ctx, input }) => {
+      refuseByPolicy(input.uri);
+      return probeHostThroughWorker(ctx.db, input.uri, ctx.user.name);
     }),
 
   /** Changes the VM quota and overcommit ratios; refused when the live VMs would no longer fit. */

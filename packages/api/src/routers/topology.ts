@@ -48,6 +48,8 @@ const applicationOutput = z.object({
   /** degraded while some actors are lost (a theater stopped answering); the reason says what and from which checkpoint. */
   status: z.enum(["running", "degraded", "stopped", "deleted"]),
   statusReason: z.string().nullable(),
+  /** Off: a degraded application stays degraded until an operator restores it. */
+  autoRecovery: z.boolean(),
 });
 
 export const topologyOutput = z.object({

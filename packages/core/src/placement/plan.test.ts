@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { contiguousGroups, planMerge, planSplit, type PlanVm } from "./plan";
+import { AppError } from "../errors";
+import { applicationBlocker, contiguousGroups, planMerge, planSplit, type PlanVm } from "./plan";
 
 const vm = (id: string, hostId: string, extra: Partial<PlanVm> = {}): PlanVm => ({
   id,
@@ -62,5 +63,49 @@ describe("planMerge", () => {
     expect(() =>
       planMerge([vm("a", "pm-1"), vm("b", "pm-1", { applicationId: "crawler" })], [], "pm-1", { id: "t", name: "t" }),
     ).toThrow("VMs of different applications (heat, crawler) cannot be merged");
+  });
+});
+
+describe("a degraded application", () => {
+  const lost = "VM heat-2 lost: its theater stopped answering with 32 actors; recoverable from checkpoint #4 (iteration 900)";
+  const degraded = { id: "heat", status: "degraded", statusReason: lost, autoRecovery: true };
+  const refusal = (fn: () => unknown): AppError => {
+    try {
+      fn();
+    } catch (e) {
+      if (AppError.is(e)) return e;
+      throw e;
+    }
+    throw new Error("not refused");
+  };
+
+  it("refuses a split of any of its VMs, naming the application, what was lost and what to do", () => {
+    const e = refusal(() => planSplit(vm("a", "pm-1"), [], ["pm-2", "pm-3"], (i) => ({ id: `${i}`, name: `${i}` }), degraded));
+    expect(e.code).toBe("APPLICATION_DEGRADED");
+    expect(e.message).toBe(
+      `application heat is degraded: ${lost}; restore it from a checkpoint first (applications.restore) or wait for automatic recovery`,
+    );
+    expect(e.details).toEqual({ applicationId: "heat", status: "degraded" });
+  });
+
+  it("refuses a merge of its VMs", () => {
+    const e = refusal(() => planMerge([vm("a", "pm-1"), vm("b", "pm-1")], [], "pm-1", { id: "t", name: "t" }, degraded));
+    expect(e.code).toBe("APPLICATION_DEGRADED");
+  });
+
+  it("says only to restore when automatic recovery is off", () => {
+    expect(applicationBlocker({ ...degraded, autoRecovery: false })?.message).toBe(
+      `application heat is degraded: ${lost}; automatic recovery is off for it: restore it from a checkpoint first (applications.restore)`,
+    );
+  });
+
+  it("blocks nothing once it runs again, and nothing of another status", () => {
+    expect(applicationBlocker({ ...degraded, status: "running", statusReason: null })).toBeNull();
+    expect(applicationBlocker(null)).toBeNull();
+    const plan = planSplit(vm("a", "pm-1"), [], ["pm-2", "pm-3"], (i) => ({ id: `${i}`, name: `${i}` }), {
+      ...degraded,
+      status: "running",
+    });
+    expect(plan.targets).toHaveLength(2);
   });
 });

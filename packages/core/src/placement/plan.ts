@@ -61,6 +61,34 @@ export function vmBlocker(vm: Pick<PlanVm, "id" | "name" | "state" | "lockedBy">
   return null;
 }
 
+/** An application as a split or merge of its VMs sees it (its recovery state). */
+export interface PlanApplication {
+  id: string;
+  status: string;
+  /** What was lost and from which checkpoint it can come back (set by the worker with `degraded`). */
+  statusReason?: string | null;
+  /** False: nothing restores it until an operator does (applications.setAutoRecovery). */
+  autoRecovery?: boolean;
+}
+
+/**
+ * Why no split or merge of this application's VMs can be accepted now, or null. A degraded
+ * application has lost actors: its Checkpoint step would fail, and an operation holding its VMs
+ * delays the restore that brings them back.
+ */
+export function applicationBlocker(app: PlanApplication | null | undefined): AppError | null {
+  if (!app || app.status !== "degraded") return null;
+  const what = app.statusReason ?? "some of its actors were lost with their theater";
+  const next =
+    app.autoRecovery === false
+      ? "automatic recovery is off for it: restore it from a checkpoint first (applications.restore)"
+      : "restore it from a checkpoint first (applications.restore) or wait for automatic recovery";
+  return new AppError("APPLICATION_DEGRADED", `application ${app.id} is degraded: ${what}; ${next}`, {
+    applicationId: app.id,
+    status: app.status,
+  });
+}
+
 function requireRunning(vm: PlanVm): void {
   const blocker = vmBlocker(vm);
   if (blocker) throw blocker;
@@ -72,7 +100,10 @@ export function planSplit(
   actors: PlanActor[],
   targetHostIds: string[],
   targetIdentity: (i: number) => { id: string; name: string },
+  application?: PlanApplication | null,
 ): OperationPlan {
+  const degraded = applicationBlocker(application);
+  if (degraded) throw degraded;
   requireRunning(source);
   const shares = divideResources(source, targetHostIds.length);
   const ordered = [...actors].sort((a, b) => a.ordinal - b.ordinal);
@@ -96,15 +127,18 @@ export function planMerge(
   actors: PlanActor[],
   targetHostId: string,
   target: { id: string; name: string },
+  application?: PlanApplication | null,
 ): OperationPlan {
   if (sources.length < 2) throw new AppError("MERGE_INVALID", "a merge needs at least 2 VMs", { count: sources.length });
-  sources.forEach(requireRunning);
   const apps = new Set(sources.map((s) => s.applicationId));
   if (apps.size > 1) {
     throw new AppError("MERGE_INVALID", `VMs of different applications (${[...apps].join(", ")}) cannot be merged`, {
       applications: [...apps],
     });
   }
+  const degraded = applicationBlocker(application);
+  if (degraded) throw degraded;
+  sources.forEach(requireRunning);
   const total = sumResources(sources);
   return {
     kind: "merge",

@@ -232,6 +232,9 @@ describe("the preview's verdict is the server's", () => {
         memoryMiB: v.memoryMiB,
         actorCount: 3,
       }));
+  const arbApplication = fc
+    .record({ status: fc.constantFrom("running", "running", "running", "degraded"), autoRecovery: fc.boolean() })
+    .map((a) => ({ id: "heat", ...a, statusReason: a.status === "degraded" ? "VM heat-1 lost" : null }));
   /** The sources are on their hosts, as in the database. */
   const withSources = (hosts: PlacementHost[], sources: PreviewVm[]) =>
     hosts.map((h) => ({ ...h, vms: [...h.vms, ...sources.filter((s) => s.hostId === h.id)] }));
@@ -254,16 +257,18 @@ describe("the preview's verdict is the server's", () => {
         arbHosts,
         arbVm("src"),
         fc.array(fc.constantFrom(...hostIds), { minLength: 1, maxLength: 5 }),
-        (raw, source, targets) => {
+        arbApplication,
+        (raw, source, targets, app) => {
           const hosts = withSources(raw, [source]);
+          const application = { ...app, id: source.applicationId };
           const server = serverVerdict(() =>
             checkPlanPlacement(
               hosts,
-              planSplit(source, [], targets, (i) => ({ id: `t${i}`, name: `t${i}` })),
+              planSplit(source, [], targets, (i) => ({ id: `t${i}`, name: `t${i}` }), application),
               { requireReachable: true },
             ),
           );
-          expect(previewVerdict(previewSplit({ hosts, source, targetHostIds: targets }))).toBe(server);
+          expect(previewVerdict(previewSplit({ hosts, source, targetHostIds: targets, application }))).toBe(server);
           seen.add(server?.split(":")[0] ?? "accepted");
         },
       ),
@@ -271,6 +276,7 @@ describe("the preview's verdict is the server's", () => {
     );
     // The inputs reach acceptance and every kind of refusal, so the agreement means something.
     expect([...seen].sort()).toEqual([
+      "APPLICATION_DEGRADED",
       "CAPACITY_EXCEEDED",
       "HOST_UNREACHABLE",
       "NOT_FOUND",
@@ -290,19 +296,24 @@ describe("the preview's verdict is the server's", () => {
         fc.tuple(arbVm("a"), arbVm("b"), arbVm("c")),
         fc.integer({ min: 1, max: 3 }),
         fc.constantFrom(...hostIds),
-        (raw, vms, n, target) => {
+        arbApplication,
+        (raw, vms, n, target, app) => {
           const sources = vms.slice(0, n);
           const hosts = withSources(raw, sources);
+          const application = { ...app, id: sources[0]!.applicationId };
           const server = serverVerdict(() =>
-            checkPlanPlacement(hosts, planMerge(sources, [], target, { id: "t", name: "t" }), { requireReachable: true }),
+            checkPlanPlacement(hosts, planMerge(sources, [], target, { id: "t", name: "t" }, application), {
+              requireReachable: true,
+            }),
           );
-          expect(previewVerdict(previewMerge({ hosts, sources, targetHostId: target }))).toBe(server);
+          expect(previewVerdict(previewMerge({ hosts, sources, targetHostId: target, application }))).toBe(server);
           seen.add(server?.split(":")[0] ?? "accepted");
         },
       ),
       { numRuns: 2000 },
     );
     expect([...seen].sort()).toEqual([
+      "APPLICATION_DEGRADED",
       "CAPACITY_EXCEEDED",
       "HOST_UNREACHABLE",
       "MERGE_INVALID",

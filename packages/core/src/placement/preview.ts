@@ -1,7 +1,7 @@
 import { placeableCapacity } from "../capacity";
 import { AppError } from "../errors";
 import { divideResources, sumResources, type Resources } from "../resources";
-import { contiguousGroups, vmBlocker, type PlanVm } from "./plan";
+import { applicationBlocker, contiguousGroups, vmBlocker, type PlanApplication, type PlanVm } from "./plan";
 import { placementProblems, problemOf, type Placement, type PlacementHost, type PlacementProblem } from "./problems";
 import { hostChoices, type HostChoice } from "./targets";
 
@@ -40,18 +40,24 @@ export interface PlacementPreview {
   problems: PlacementProblem[];
 }
 
-/** Why a VM cannot be split right now (held, not running, a single vCPU), or null. */
-export function splitBlocker(vm: Pick<PlanVm, "id" | "name" | "state" | "lockedBy" | "vcpus">): PlacementProblem | null {
-  const blocker = vmBlocker(vm);
+/** Why a VM cannot be split right now (its application degraded, held, not running, a single vCPU), or null. */
+export function splitBlocker(
+  vm: Pick<PlanVm, "id" | "name" | "state" | "lockedBy" | "vcpus">,
+  application?: PlanApplication | null,
+): PlacementProblem | null {
+  const blocker = applicationBlocker(application) ?? vmBlocker(vm);
   if (blocker) return problemOf(blocker);
   return vm.vcpus < 2
     ? { code: "SPLIT_TOO_SMALL", message: `VM ${vm.name} has 1 vCPU and cannot be divided`, details: { vmId: vm.id } }
     : null;
 }
 
-/** Why a VM cannot take part in a merge right now, or null. */
-export function mergeBlocker(vm: Pick<PlanVm, "id" | "name" | "state" | "lockedBy">): PlacementProblem | null {
-  const blocker = vmBlocker(vm);
+/** Why a VM cannot take part in a merge right now (its application degraded, held, not running), or null. */
+export function mergeBlocker(
+  vm: Pick<PlanVm, "id" | "name" | "state" | "lockedBy">,
+  application?: PlanApplication | null,
+): PlacementProblem | null {
+  const blocker = applicationBlocker(application) ?? vmBlocker(vm);
   return blocker ? problemOf(blocker) : null;
 }
 
@@ -107,9 +113,13 @@ export function previewSplit(input: {
   hosts: readonly PlacementHost[];
   source: PreviewVm;
   targetHostIds: readonly string[];
+  /** The source's application: a degraded one is refused first. */
+  application?: PlanApplication | null;
 }): PlacementPreview {
   const { hosts, source, targetHostIds } = input;
   const problems: PlacementProblem[] = [];
+  const degraded = applicationBlocker(input.application);
+  if (degraded) problems.push(problemOf(degraded));
   const blocker = vmBlocker(source);
   if (blocker) problems.push(problemOf(blocker));
   let shares: Resources[] = [];
@@ -150,15 +160,13 @@ export function previewMerge(input: {
   hosts: readonly PlacementHost[];
   sources: readonly PreviewVm[];
   targetHostId: string;
+  /** The sources' application (when they share one): a degraded one is refused. */
+  application?: PlanApplication | null;
 }): PlacementPreview {
   const { hosts, sources, targetHostId } = input;
   const problems: PlacementProblem[] = [];
   if (sources.length < 2)
     problems.push({ code: "MERGE_INVALID", message: "a merge needs at least 2 VMs", details: { count: sources.length } });
-  for (const s of sources) {
-    const blocker = mergeBlocker(s);
-    if (blocker) problems.push(blocker);
-  }
   const apps = [...new Set(sources.map((s) => s.applicationId))];
   if (apps.length > 1)
     problems.push({
@@ -166,6 +174,12 @@ export function previewMerge(input: {
       message: `VMs of different applications (${apps.join(", ")}) cannot be merged`,
       details: { applications: apps },
     });
+  const degraded = applicationBlocker(input.application);
+  if (degraded) problems.push(problemOf(degraded));
+  for (const s of sources) {
+    const blocker = mergeBlocker(s);
+    if (blocker) problems.push(blocker);
+  }
   const total = sumResources([...sources]);
   const leaving = new Set(sources.map((s) => s.id));
   const placements = targetHostId ? [{ hostId: targetHostId, resources: total }] : [];

@@ -52,7 +52,7 @@ export async function topologySummary(db: Db) {
        ORDER BY v.created_at, v.name`,
     db.application.findMany({
       orderBy: { id: "asc" },
-      select: { id: true, kind: true, iteration: true, updatedAt: true, status: true, statusReason: true },
+      select: { id: true, kind: true, iteration: true, updatedAt: true, status: true, statusReason: true, autoRecovery: true },
     }),
     db.$queryRaw<{ t: string | null }[]>`SELECT to_regclass('public.vm_cpu_samples')::text AS t`,
   ]);
