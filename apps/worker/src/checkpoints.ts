@@ -89,6 +89,12 @@ export interface CutOptions {
   operationId?: string;
   /** VMs whose actors are already held at their safe points (a barrier operation's Ready): copied and left held. */
   heldVms?: readonly string[];
+  /**
+   * Where the copy is made: at each theater, in memory, shipped after the resume (the default), or
+   * shipped whole to the worker while the actors are held (how it was done before; the
+   * checkpoint benchmark's same-run baseline).
+   */
+  copy?: "theater" | "worker";
 }
 
 /**
@@ -177,9 +183,12 @@ export class Checkpointer {
     const toHold = [...byVm].filter(([vmId]) => !held.has(vmId));
     const startedAt = performance.now();
     const token = randomUUID();
+    // Where the pause goes: holding at safe points, waiting for messages in flight, the local copy, the resume.
+    const phases = { readyMs: 0, arrivedMs: 0, copyMs: 0, resumeMs: 0 };
+    const mark = (phase: keyof typeof phases, since: number) => (phases[phase] = Math.round(performance.now() - since));
     const cutOutcome = await this.control.withVms(
       byVm.keys(),
-      async (): Promise<{ kept: true } | string | { other: string; why: string }> => {
+      async (): Promise<{ kept: true } | { shipped: MigratedActor[] } | string | { other: string; why: string }> => {
         // Checked under the lock: an operation accepted meanwhile owns these actors' holds.
         // (An operation's own checkpoint is taken on the VMs it holds.)
         const vms = await vmListByIds(this.db, [...byVm.keys()]);
@@ -188,10 +197,13 @@ export class Checkpointer {
           return busy.lockedBy
             ? { other: busy.lockedBy, why: `operation ${busy.lockedBy} holds VM ${busy.name}` }
             : `VM ${busy.name} is ${busy.state}`;
+        let since = performance.now();
         try {
           const ready = await Promise.all(
             [...toHold].map(([vmId, list]) => this.mediator.awaitReady(vmId, list, this.opts.readyTimeoutMs)),
           );
+          mark("readyMs", since);
+          since = performance.now();
           const notReady = ready.flatMap((r) => r.notReady);
           if (notReady.length > 0)
             return `${notReady.length} actors did not reach a safe point (${notReady.slice(0, 3).join(", ")})`;
@@ -208,8 +220,20 @@ export class Checkpointer {
             if (missing.length > 0) return `actors moved during the checkpoint (${missing.slice(0, 3).join(", ")})`;
             const pairs = inFlightPairs(cuts.flatMap((c) => c.counters));
             arrived = pairs.length === 0;
-            if (arrived && keep !== undefined) return { kept: true };
-            if (arrived) continue; // copy now: held actors receive nothing new
+            if (arrived && cut.copy === "worker") {
+              const snaps = await Promise.all([...byVm].map(([vmId, list]) => this.mediator.snapshotActors(vmId, list)));
+              mark("copyMs", since);
+              return { shipped: snaps.flatMap((snap) => snap.actors) };
+            }
+            if (arrived && keep !== undefined) {
+              mark("copyMs", since);
+              return { kept: true };
+            }
+            if (arrived) {
+              mark("arrivedMs", since);
+              since = performance.now();
+              continue; // copy now: held actors receive nothing new
+            }
             if (Date.now() > deadline) {
               const inFlight = pairs.reduce((sum, p) => sum + p.count, 0);
               return `${inFlight} messages still in flight after ${this.opts.readyTimeoutMs} ms: ${describeInFlight(pairs)}`;
@@ -217,10 +241,12 @@ export class Checkpointer {
             await new Promise((r) => setTimeout(r, 10));
           }
         } finally {
+          since = performance.now();
           // What the operation's barrier held stays held: its Resume (or rollback) lets it go.
           await Promise.all([...toHold].map(([vmId, list]) => this.mediator.resume(vmId, list))).catch((e: Error) =>
             this.opts.log({ event: "checkpoint resume failed", application: applicationId, error: e.message }),
           );
+          mark("resumeMs", since);
         }
       },
     );
@@ -229,7 +255,10 @@ export class Checkpointer {
     const heldMs = Math.round(performance.now() - startedAt);
     let copied: MigratedActor[];
     try {
-      copied = (await Promise.all([...byVm].map(([vmId, list]) => this.mediator.fetchKept(vmId, token, list)))).flat();
+      copied =
+        "shipped" in cutOutcome
+          ? cutOutcome.shipped
+          : (await Promise.all([...byVm].map(([vmId, list]) => this.mediator.fetchKept(vmId, token, list)))).flat();
     } catch (e) {
       return skip(`the copies taken at the cut did not arrive: ${(e as Error).message}`);
     }
@@ -253,6 +282,7 @@ export class Checkpointer {
         bytes: meta.bytes,
         reason,
         heldMs,
+        ...phases,
       });
       return meta;
     })();

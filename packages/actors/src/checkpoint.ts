@@ -1,5 +1,6 @@
 import { serialize } from "node:v8";
 import { spawnReply, type ActorCell } from "./actor-cells";
+import { fastCopy } from "./copy";
 import { migratedActorOf } from "./migration";
 import type {
   ActorCounters,
@@ -19,13 +20,13 @@ import type { TheaterRuntime } from "./theater-runtime";
  */
 export class Checkpoints {
   /** The copy the last `cut` with `keep` took, until fetched (one at a time: a new one replaces it). */
-  private kept: { token: string; data: Uint8Array } | null = null;
+  private kept: { token: string; actors: MigratedActor[] } | null = null;
 
   constructor(private readonly rt: TheaterRuntime) {}
 
   /**
-   * The actors' delivery counters, and with `keep` a copy of them taken now (serialized here, at
-   * once: after this turn they may run and change) that `fetchKept` sends later.
+   * The actors' delivery counters, and with `keep` a copy of them taken now (in memory, at once:
+   * after this turn they may run and change) that `fetchKept` serializes and sends later.
    */
   cut(uans: string[], keep?: string): CutReply {
     const cells = this.rt.cells;
@@ -49,13 +50,9 @@ export class Checkpoints {
       if (cell.held) held.push(uan);
       if (keep !== undefined) actors.push(migratedActorOf(cell, [...cell.mailbox, ...cells.pendingSelfMessages(cell)]));
     }
-    let keptBytes = 0;
-    if (keep !== undefined) {
-      const data = serialize(actors);
-      this.kept = { token: keep, data };
-      keptBytes = data.byteLength;
-    }
-    return { counters, missing, held, keptBytes };
+    // A memory copy now (typed arrays sliced, not serialized): the actors may run again at once.
+    if (keep !== undefined) this.kept = { token: keep, actors: fastCopy(actors) };
+    return { counters: fastCopy(counters), missing, held, kept: keep !== undefined };
   }
 
   /** Sends the copy kept under `token` and forgets it. */
@@ -63,7 +60,7 @@ export class Checkpoints {
     const kept = this.kept;
     if (!kept || kept.token !== token) throw new Error(`no snapshot kept under ${JSON.stringify(token.slice(0, 100))}`);
     this.kept = null;
-    return { data: kept.data };
+    return { data: serialize(kept.actors) };
   }
 
   /**

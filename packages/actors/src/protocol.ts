@@ -252,8 +252,8 @@ export interface CutReply {
   counters: ActorCounters[];
   missing: string[];
   held: string[];
-  /** Bytes kept under the token (0 without `keep`). */
-  keptBytes: number;
+  /** A copy was kept under the token. */
+  kept: boolean;
 }
 /** The copy a `cut` with `keep` took, sent once and forgotten. */
 export interface SnapshotFetchRequest {

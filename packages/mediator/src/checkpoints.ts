@@ -65,7 +65,7 @@ export class Checkpoints {
         r.counters.every((c) => isCounters(c) && asked.has(c.uan)) &&
         isNameList(r.missing) &&
         isNameList(r.held) &&
-        isCount(r.keptBytes),
+        typeof r.kept === "boolean",
     );
   }
 

@@ -108,37 +108,44 @@ export async function checkpointWrite(
   db: Db,
   c: { applicationId: string; iteration: number; actors: number; data: Uint8Array; reason: string },
 ): Promise<CheckpointMeta> {
-  return db.$transaction(async (tx) => {
-    // Serialises writers of one application (sequence numbers, pruning).
-    await tx.$executeRaw`SELECT 1 FROM applications WHERE id = ${c.applicationId} FOR UPDATE`;
-    const last = await tx.checkpoint.findFirst({
-      where: { applicationId: c.applicationId },
-      orderBy: { sequence: "desc" },
-      select: { sequence: true },
-    });
-    const row = await tx.checkpoint.create({
-      data: {
-        applicationId: c.applicationId,
-        sequence: (last?.sequence ?? 0) + 1,
-        iteration: c.iteration,
-        actors: c.actors,
-        bytes: c.data.length,
-        sha256: sha256Hex(c.data),
-        data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) as Uint8Array<ArrayBuffer>,
-        reason: c.reason,
-      },
-      select: META,
-    });
-    const keep = await tx.checkpoint.findMany({
-      where: { applicationId: c.applicationId },
-      orderBy: { sequence: "desc" },
-      take: CHECKPOINTS_KEPT,
-      select: { id: true },
-    });
-    await tx.checkpoint.deleteMany({ where: { applicationId: c.applicationId, id: { notIn: keep.map((k) => k.id) } } });
-    return row;
-  });
+  const sha256 = sha256Hex(c.data); // before the transaction: it holds the application's row lock
+  return db.$transaction(
+    async (tx) => {
+      // Serialises writers of one application (sequence numbers, pruning).
+      await tx.$executeRaw`SELECT 1 FROM applications WHERE id = ${c.applicationId} FOR UPDATE`;
+      const last = await tx.checkpoint.findFirst({
+        where: { applicationId: c.applicationId },
+        orderBy: { sequence: "desc" },
+        select: { sequence: true },
+      });
+      const row = await tx.checkpoint.create({
+        data: {
+          applicationId: c.applicationId,
+          sequence: (last?.sequence ?? 0) + 1,
+          iteration: c.iteration,
+          actors: c.actors,
+          bytes: c.data.length,
+          sha256,
+          data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) as Uint8Array<ArrayBuffer>,
+          reason: c.reason,
+        },
+        select: META,
+      });
+      const keep = await tx.checkpoint.findMany({
+        where: { applicationId: c.applicationId },
+        orderBy: { sequence: "desc" },
+        take: CHECKPOINTS_KEPT,
+        select: { id: true },
+      });
+      await tx.checkpoint.deleteMany({ where: { applicationId: c.applicationId, id: { notIn: keep.map((k) => k.id) } } });
+      return row;
+    },
+    // Tens of MiB into a bytea take seconds on a loaded host: Prisma's 5 s default aborted such a write.
+    { timeout: CHECKPOINT_WRITE_TIMEOUT_MS, maxWait: CHECKPOINT_WRITE_TIMEOUT_MS },
+  );
 }
+
+const CHECKPOINT_WRITE_TIMEOUT_MS = 120_000;
 
 /** Newest first, without the data. */
 export function checkpointList(db: Db, applicationId: string): Promise<CheckpointMeta[]> {
