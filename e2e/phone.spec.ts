@@ -192,7 +192,18 @@ test("History and the audit log read as lists on a phone, and a row opens its op
   const second = (await cells.nth(1).boundingBox())!;
   expect(second.y).toBeGreaterThan(first.y);
   await expect(page.getByTestId("audit-table").locator("thead")).toBeHidden();
+  // The filters fold behind one button, so the rows come first; opened, they are all there.
+  await expect(page.getByTestId("history-filters")).toBeHidden();
+  await expect(page.getByTestId("audit-filters")).toBeHidden();
+  const toggle = page.getByTestId("history-filters-toggle");
+  await expect(toggle).toHaveText("Filters");
+  await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  const filtersTop = (await toggle.boundingBox())!.y;
+  expect((await row.boundingBox())!.y - filtersTop).toBeLessThan(page.viewportSize()!.height / 2);
+  await toggle.click();
+  await expect(page.getByTestId("history-filters")).toBeVisible();
   await page.getByTestId("filter-status").selectOption("rolled_back");
+  await expect(toggle).toHaveText("Hide filters · 1 active");
   await expect(page.locator('[data-testid="history-row"]').first()).toHaveAttribute("data-status", "rolled_back");
   await keepScreenshot(page, "phone-history");
   await expectNoSidewaysScroll(page, "history, filtered");

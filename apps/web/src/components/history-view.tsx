@@ -5,6 +5,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
+import { CollapsibleFilters } from "./collapsible-filters";
 import { auditAction, auditFilterQuery, auditVia, readableError, type AuditFilter } from "../lib/audit";
 import { historyFilterFromParams } from "../lib/csv";
 import { describeError } from "../lib/errors";
@@ -73,7 +74,11 @@ export function HistoryView() {
         </a>
       </div>
 
-      <form className="filters panel" data-testid="history-filters" onSubmit={(e) => e.preventDefault()}>
+      <CollapsibleFilters
+        className="filters panel"
+        testId="history-filters"
+        active={new Set([...params.keys()].filter((k) => k !== "page" && k !== "size")).size}
+      >
         <label className="field field--inline">
           <span className="field__label">VM</span>
           <DebouncedInput
@@ -171,7 +176,7 @@ export function HistoryView() {
             Clear filters
           </button>
         )}
-      </form>
+      </CollapsibleFilters>
 
       {history.isPending ? (
         <p className="placeholder">Loading history…</p>
@@ -345,7 +350,11 @@ function AuditLog() {
           Export CSV (UTC)
         </a>
       </div>
-      <form className="filters audit__filters" data-testid="audit-filters" onSubmit={(e) => e.preventDefault()}>
+      <CollapsibleFilters
+        className="filters audit__filters"
+        testId="audit-filters"
+        active={Object.values(filter).filter((v) => v !== undefined && v !== "").length}
+      >
         <label className="field field--inline">
           <span className="field__label">Who</span>
           <select
@@ -416,7 +425,7 @@ function AuditLog() {
             Clear filters
           </button>
         )}
-      </form>
+      </CollapsibleFilters>
     </>
   );
   if (audit.isError)
