@@ -15,6 +15,8 @@ const OPERATION_DEADLINE = 120_000;
 /** Each page, and what shows once its data has drawn. */
 const PAGES: Record<string, string> = {
   "/": "article.vm",
+  "/applications": '[data-testid="apps-table"] tbody tr',
+  "/applications/heat": '[data-testid="app-vms"] tbody tr',
   "/history": '[data-testid="audit-row"]',
   "/charts": '[data-testid="chart-throughput"] .chart__body',
   "/admin": '[data-testid="hosts-table"] tbody tr',
