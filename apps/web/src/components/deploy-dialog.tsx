@@ -11,6 +11,7 @@ import { hostChoiceLabel } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPC, useTRPCClient } from "../trpc/react";
 import type { ApplicationKind, TopologyHost } from "../trpc/types";
+import { FormOutcome } from "./form-outcome";
 import { Modal } from "./modal";
 
 interface VmRequest {
@@ -223,25 +224,7 @@ function DeployForm({
         </table>
       </fieldset>
 
-      {problems.length > 0 && (
-        <ul className="callout callout--warn" data-testid="deploy-problems">
-          {problems.map((p) => (
-            <li key={p}>{p}</li>
-          ))}
-        </ul>
-      )}
-      {deploy.isError && (
-        <p
-          // The dialog's body scrolls: bring the refusal into view (a new message mounts anew).
-          key={deploy.error.message}
-          ref={(el) => el?.scrollIntoView({ block: "nearest" })}
-          className="callout callout--bad"
-          role="alert"
-          data-testid="deploy-error"
-        >
-          {describeError(deploy.error)}
-        </p>
-      )}
+      <FormOutcome problems={problems} error={deploy.error} testIdPrefix="deploy" />
       <div className="modal__foot deploy__foot">
         <button type="button" className="button button--ghost" onClick={onClose}>
           Cancel
