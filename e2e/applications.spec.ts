@@ -132,7 +132,7 @@ test("an operator deploys PageRank, stops, starts and restores it, switches reco
   await expect(checkpoint.locator('td[data-label="sha256"]')).toHaveText(/^[0-9a-f]{12}$/);
   await expect(checkpoint.locator('td[data-label="Taken at"]')).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
   // Far enough past the checkpoint that going back to it shows.
-  const before = await expectIterationRising(page, cut + 100);
+  const before = await expectIterationRising(page, cut + 200);
 
   // Restore from that checkpoint: the progress goes back to the cut, then rises again.
   await page.getByTestId(`app-restore-${sequence}`).click();
@@ -238,4 +238,9 @@ test("a viewer sees an application's page with every action disabled and the rea
     "Your role is viewer: an operator changes recovery and restores checkpoints",
   );
   await keepScreenshot(viewer, "application-viewer");
+  // The topology's application card leads to the same page.
+  await viewer.getByTestId("nav-topology").click();
+  await viewer.getByTestId("app-link-heat").click();
+  await expect(viewer).toHaveURL(/\/applications\/heat$/);
+  await expect(viewer.getByTestId("app-page-title")).toHaveText("heat");
 });

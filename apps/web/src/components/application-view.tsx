@@ -3,7 +3,7 @@
 import { TERMINAL_STATUSES, type ApplicationAction, type OperationStatus } from "@malleo/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { ACTION_LABELS, applicationActionBlocker } from "../lib/application";
 import { describeError } from "../lib/errors";
 import { formatBytes, formatInstant, formatMiB, formatTime, plural, shortId, statusLabel } from "../lib/format";
@@ -280,6 +280,24 @@ function FollowedOperation({ id, kind }: { id: string; kind: string }) {
   );
 }
 
+/**
+ * Live iteration events only ever raise the counter shown (an older event must not undo a newer
+ * refetch), so once a restore has been served the progress it went back to is read anew: the
+ * worker records the restored actors' progress within 500 ms.
+ */
+function useRefetchWhenRestored(pendingSequence: number | null): void {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const was = useRef(pendingSequence);
+  useEffect(() => {
+    const before = was.current;
+    was.current = pendingSequence;
+    if (before === null || pendingSequence !== null) return;
+    const timers = [1000, 3000].map((ms) => setTimeout(() => void queryClient.invalidateQueries(trpc.topology.pathFilter()), ms));
+    return () => timers.forEach(clearTimeout);
+  }, [pendingSequence, queryClient, trpc]);
+}
+
 /** Checkpoints, automatic recovery and "restore from checkpoint #N". */
 function Recovery({ id, app, now }: { id: string; app: TopologyApplication; now: number }) {
   const trpc = useTRPC();
@@ -293,6 +311,7 @@ function Recovery({ id, app, now }: { id: string; app: TopologyApplication; now:
   const restore = useMutation(trpc.applications.restore.mutationOptions({ onSuccess: onChanged }));
   const [restoring, setRestoring] = useState<ApplicationCheckpoint | null>(null);
   const viewerWhy = "Your role is viewer: an operator changes recovery and restores checkpoints";
+  useRefetchWhenRestored(recovery.data?.restoreRequested?.sequence ?? null);
   const deleted = app.status === "deleted";
 
   if (recovery.isPending) return <p className="placeholder">Loading checkpoints…</p>;
