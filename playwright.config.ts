@@ -34,12 +34,20 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: "desktop", testIgnore: /phone\.spec\.ts$/, use: { viewport: { width: 1280, height: 800 } } },
+    { name: "desktop", testIgnore: /(phone|applications)\.spec\.ts$/, use: { viewport: { width: 1280, height: 800 } } },
+    {
+      // Deploys, stops, starts and deletes an application of its own: after the desktop specs,
+      // whose History and topology counts it would otherwise change.
+      name: "applications",
+      testMatch: /applications\.spec\.ts$/,
+      dependencies: ["desktop"],
+      use: { viewport: { width: 1280, height: 800 } },
+    },
     {
       // Every flow again on a phone, once the desktop specs are done (it starts from what they leave).
       name: "phone",
       testMatch: /phone\.spec\.ts$/,
-      dependencies: ["desktop"],
+      dependencies: ["applications"],
       use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
     },
   ],

@@ -94,3 +94,41 @@ describe("applications: checkpoints and recovery", () => {
     expect((await t.db.application.findUniqueOrThrow({ where: { id: "heat" } })).restoreRequestedSequence).toBeNull();
   });
 });
+
+describe("applications: what the console's pages read", () => {
+  it("each installed kind comes with its config schema as JSON Schema, its default config valid against it", async () => {
+    const kinds = await as("viewer").applications.kinds();
+    expect(kinds.map((k) => k.kind)).toEqual(["crawler", "heat", "pagerank"]);
+    const pagerank = kinds.find((k) => k.kind === "pagerank")!;
+    const props = pagerank.configSchema.properties as Record<string, Record<string, unknown>>;
+    expect(props.nodes).toMatchObject({ type: "integer", minimum: 2, maximum: 200_000 });
+    expect(props.damping).toMatchObject({ type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 });
+    expect(props.maxIterations!.anyOf).toEqual(expect.arrayContaining([{ type: "null" }]));
+    expect(pagerank.configSchema.required).toEqual(Object.keys(pagerank.defaultConfig as object));
+    expect(pagerank.configSchema.additionalProperties).toBe(false);
+  });
+
+  it("lists an application with its installed version", async () => {
+    const heat = (await as("viewer").applications.list()).find((a) => a.id === "heat")!;
+    expect(heat).toMatchObject({ kind: "heat", version: "1.0.0" });
+  });
+
+  it("lists an application's operations newest first, by plan or input, and no other application's", async () => {
+    await applicationUpsert(t.db, { id: "other", kind: "heat", config: {} });
+    const plan = (applicationId: string) => ({ kind: "split", applicationId, sources: [], targets: [] });
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    const split = await t.db.operation.create({
+      data: { kind: "split", input: { vmId: "x" }, plan: plan("heat"), createdAt: at(1) },
+    });
+    const stop = await t.db.operation.create({ data: { kind: "stop", input: { applicationId: "heat" }, createdAt: at(2) } });
+    await t.db.operation.create({ data: { kind: "split", input: { vmId: "y" }, plan: plan("other"), createdAt: at(3) } });
+    const ops = await as("viewer").applications.operations({ applicationId: "heat" });
+    expect(ops.map((o) => [o.id, o.kind])).toEqual([
+      [stop.id, "stop"],
+      [split.id, "split"],
+    ]);
+    expect((await as("viewer").applications.operations({ applicationId: "heat", limit: 1 })).map((o) => o.id)).toEqual([stop.id]);
+    expect(await as("viewer").applications.operations({ applicationId: "nope" })).toEqual([]);
+    await expect(as("viewer").applications.operations({ applicationId: "heat", limit: 0 })).rejects.toThrow();
+  });
+});

@@ -4,12 +4,12 @@ import { defaultMergeTarget, mergeBlocker, previewMerge, type TransferMode } fro
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
-import { describeError } from "../lib/errors";
 import { formatMiB, plural } from "../lib/format";
 import { hostChoiceLabel, unchoosableNote } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPCClient } from "../trpc/react";
 import type { TopologyApplication, TopologyHost } from "../trpc/types";
+import { FormOutcome } from "./form-outcome";
 import { Modal } from "./modal";
 import { PlanPreview } from "./plan-preview";
 import { TransferModeChoice } from "./transfer-mode";
@@ -146,25 +146,7 @@ export function MergeDialog({
 
       {problems.length === 0 && <PlanPreview preview={preview} labels={["merged VM"]} transfer={transfer} />}
 
-      {problems.length > 0 && (
-        <ul className="callout callout--warn" data-testid="merge-problems">
-          {problems.map((p) => (
-            <li key={p}>{p}</li>
-          ))}
-        </ul>
-      )}
-      {merge.isError && (
-        <p
-          // The dialog's body scrolls: bring the outcome into view (a new message mounts anew).
-          key={merge.error.message}
-          ref={(el) => el?.scrollIntoView({ block: "nearest" })}
-          className="callout callout--bad"
-          role="alert"
-          data-testid="merge-error"
-        >
-          {describeError(merge.error)}
-        </p>
-      )}
+      <FormOutcome problems={problems} error={merge.error} testIdPrefix="merge" />
     </Modal>
   );
 }

@@ -16,7 +16,8 @@ export function Modal({
   size?: "small" | "large";
   onClose: () => void;
   children: ReactNode;
-  footer: ReactNode;
+  /** The dialog's buttons; a form that holds its own submit button leaves it out. */
+  footer?: ReactNode;
   testId?: string;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -48,7 +49,7 @@ export function Modal({
         </button>
       </header>
       <div className="modal__body">{children}</div>
-      <footer className="modal__foot">{footer}</footer>
+      {footer && <footer className="modal__foot">{footer}</footer>}
     </dialog>
   );
 }

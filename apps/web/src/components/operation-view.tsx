@@ -6,7 +6,7 @@ import Link from "next/link";
 import { useRef, useState } from "react";
 import { expectedPause } from "@malleo/api/pause-estimate";
 import { describeError } from "../lib/errors";
-import { elapsed, formatBytes, formatDuration, formatMiB, formatTime, plural, shortId } from "../lib/format";
+import { elapsed, formatBytes, formatDuration, formatMiB, formatTime, plural, shortId, statusLabel } from "../lib/format";
 import {
   cancelBlocker,
   operationLog,
@@ -59,7 +59,7 @@ export function OperationView({ id }: { id: string }) {
       <div className="page-head">
         <div>
           <h1>
-            <span className="op-kind">{op.kind === "split" ? "Split" : "Merge"}</span> {operationTitle(op.plan)}
+            <span className="op-kind">{statusLabel(op.kind)}</span> {operationTitle(op.plan)}
           </h1>
           <p className="muted mono">{op.id}</p>
         </div>

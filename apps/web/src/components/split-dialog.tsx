@@ -4,12 +4,12 @@ import { defaultSplitTargets, previewSplit, type TransferMode } from "@malleo/co
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
-import { describeError } from "../lib/errors";
 import { formatMiB, plural } from "../lib/format";
 import { divisionText, hostChoiceLabel, unchoosableNote } from "../lib/placement-text";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPCClient } from "../trpc/react";
 import type { TopologyApplication, TopologyHost, TopologyVm } from "../trpc/types";
+import { FormOutcome } from "./form-outcome";
 import { Modal } from "./modal";
 import { PlanPreview } from "./plan-preview";
 import { TransferModeChoice } from "./transfer-mode";
@@ -138,25 +138,7 @@ export function SplitDialog({
 
       {problems.length === 0 && <PlanPreview preview={preview} labels={targets.map((_, i) => `#${i + 1}`)} transfer={transfer} />}
 
-      {problems.length > 0 && (
-        <ul className="callout callout--warn" data-testid="split-problems">
-          {problems.map((p) => (
-            <li key={p}>{p}</li>
-          ))}
-        </ul>
-      )}
-      {split.isError && (
-        <p
-          // The dialog's body scrolls: bring the outcome into view (a new message mounts anew).
-          key={split.error.message}
-          ref={(el) => el?.scrollIntoView({ block: "nearest" })}
-          className="callout callout--bad"
-          role="alert"
-          data-testid="split-error"
-        >
-          {describeError(split.error)}
-        </p>
-      )}
+      <FormOutcome problems={problems} error={split.error} testIdPrefix="split" />
     </Modal>
   );
 }

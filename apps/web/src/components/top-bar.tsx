@@ -9,6 +9,7 @@ import { useIsAdmin } from "./user-context";
 
 const PAGES = [
   { href: "/", label: "Topology", testId: "nav-topology" },
+  { href: "/applications", label: "Applications", testId: "nav-applications" },
   { href: "/history", label: "History", testId: "nav-history" },
   { href: "/charts", label: "Charts", testId: "nav-charts" },
   { href: "/admin", label: "Admin", testId: "nav-admin", admin: true },

@@ -267,7 +267,9 @@ function ApplicationCard({ app, vms }: { app: TopologyApplication; vms: Topology
   return (
     <article className="app-card" data-testid={`app-${app.id}`}>
       <div className="app-card__title">
-        <span className="app-card__name">{app.id}</span>
+        <Link className="app-card__name" href={`/applications/${app.id}`} data-testid={`app-link-${app.id}`} title="Its own page">
+          {app.id}
+        </Link>
         {app.kind !== app.id && <span className="tag">{app.kind}</span>}
         {app.status !== "running" && <StatusBadge status={app.status} testId={`app-status-${app.id}`} />}
       </div>

@@ -1,17 +1,50 @@
 import { installedApplications } from "@malleo/applications";
 import { applicationActionInput, deployInput, type ApplicationAction } from "@malleo/core";
-import { applicationList } from "@malleo/db";
+import { applicationList, type Db } from "@malleo/db";
 import { submitApplicationAction, submitDeploy } from "@malleo/workflows";
 import { z } from "zod";
-import { operationStatus } from "../operation-detail";
+import { operationOutput, operationStatus } from "../operation-detail";
 import { applicationRecoveryProcedures } from "./application-recovery";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../trpc";
 
-const kindOutput = z.object({ kind: z.string(), version: z.string(), description: z.string(), defaultConfig: z.unknown() });
+const kindOutput = z.object({
+  kind: z.string(),
+  version: z.string(),
+  description: z.string(),
+  defaultConfig: z.unknown(),
+  /** The application's config schema as JSON Schema (draft 2020-12, the input side): what the console's deploy form is generated from. */
+  configSchema: z.record(z.string(), z.unknown()),
+});
+
+/** The installed kinds, each with its config schema as JSON Schema (what zod cannot express, such as a refine, is checked on deploy). */
+function kindSummaries(): z.infer<typeof kindOutput>[] {
+  return installedApplications.summaries().map((s) => ({
+    ...s,
+    configSchema: z.toJSONSchema(installedApplications.get(s.kind).configSchema, { io: "input", unrepresentable: "any" }),
+  }));
+}
+
+/** The installed module's version of a kind (a deploy never runs another), null for a kind no longer installed. */
+function installedVersion(kind: string): string | null {
+  return installedApplications.has(kind) ? installedApplications.get(kind).version : null;
+}
+
+/** An application's operations, newest first: those whose plan or input names it (a split names its VM, its plan the application). */
+async function applicationOperations(db: Db, applicationId: string, limit: number) {
+  const ids = await db.$queryRaw<{ id: string }[]>`
+    SELECT id::text AS id FROM operations
+     WHERE plan->>'applicationId' = ${applicationId} OR input->>'applicationId' = ${applicationId}
+     ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
+  const rows = await db.operation.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((r) => byId.get(r.id) ?? []);
+}
 
 const applicationOutput = z.object({
   id: z.string(),
   kind: z.string(),
+  /** The installed module's version; null when its kind is no longer installed. */
+  version: z.string().nullable(),
   config: z.unknown(),
   iteration: z.number().int(),
   status: z.string(),
@@ -39,19 +72,26 @@ function applicationAction(action: ApplicationAction) {
 export const applicationsRouter = createTRPCRouter({
   ...applicationRecoveryProcedures,
   /** The installed application kinds (the registry of @malleo/applications), with a configuration to start from. */
-  kinds: viewerProcedure.output(z.array(kindOutput)).query(() => installedApplications.summaries()),
+  kinds: viewerProcedure.output(z.array(kindOutput)).query(() => kindSummaries()),
 
   /** Every application, deployed or seeded. */
   list: viewerProcedure.output(z.array(applicationOutput)).query(async ({ ctx }) =>
     (await applicationList(ctx.db)).map((a) => ({
       id: a.id,
       kind: a.kind,
+      version: installedVersion(a.kind),
       config: a.config,
       iteration: a.iteration,
       status: a.status,
       statusReason: a.statusReason,
     })),
   ),
+
+  /** The application's recent operations (deploy, stop, start, delete, split, merge), newest first; kept after a delete. */
+  operations: viewerProcedure
+    .input(z.object({ applicationId: z.string().min(1).max(200), limit: z.number().int().min(1).max(100).default(20) }).strict())
+    .output(z.array(operationOutput))
+    .query(({ ctx, input }) => applicationOperations(ctx.db, input.applicationId, input.limit)),
 
   /**
    * Deploy an application: its kind (installed), its configuration (checked by the application's
