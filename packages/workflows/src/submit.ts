@@ -134,8 +134,9 @@ export async function submitOnce<I extends RequestGuard>(
   try {
     return await create(request, deadline === undefined ? undefined : new Date(deadline));
   } catch (e) {
-    // Two requests with one key at once: the second waited on the first's row and lost.
-    if (key && UniqueViolation.is(e)) {
+    // Two requests with one key at once: the second lost to the first — on the key's unique row,
+    // or earlier, on the VM lock the first one took (VM_LOCKED). Either way it is a replay.
+    if (key && (UniqueViolation.is(e) || AppError.is(e))) {
       const existing = await operationGetByIdempotencyKey(db, key);
       if (existing) return replayOf(existing, kind, operator, request, key);
     }
