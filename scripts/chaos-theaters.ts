@@ -278,7 +278,12 @@ export async function runTheaterScenario(
       // A theater died. One that held actors is recorded lost with the newest checkpoint, and the
       // application comes back from it (or a later one). (A source that died after its last
       // actor moved out, and was cleaned up within the grace period, lost nothing.)
-      killedAt ??= injectedKillAt(logFile);
+      // An injected kill (at a checkpoint's hold or write) may come a checkpoint or two after the
+      // first one: wait for the worker's line saying it fired.
+      killedAt ??= await waitFor("the injected theater kill", async () => injectedKillAt(logFile), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      }).catch(() => undefined);
       if (killedAt === undefined) problems.push("no theater was killed");
       const lost = (await audits("theater.lost"))[0] ?? (operationId ? undefined : await firstAudit("theater.lost"));
       const lostActors = (lost?.input as { actors?: number } | undefined)?.actors ?? 0;
