@@ -55,8 +55,7 @@ export class ApplicationRunner {
       this.serialised(async () => {
         this.iterations.set(app, new Map(restored.progress));
         this.published.delete(app);
-        const iteration = restored.progress.size > 0 ? Math.min(...restored.progress.values()) : restored.iteration;
-        await this.publishOne(app, iteration).catch((e: Error) =>
+        await this.publishOne(app, restored.iteration).catch((e: Error) =>
           this.log({ event: "progress not recorded", application: app, error: e.message }),
         );
       }),

@@ -1,7 +1,7 @@
-import type { MigratedActor } from "@malleo/actors";
+import { countersOf, type MigratedActor } from "@malleo/actors";
 import { sha256Hex } from "@malleo/db";
 import { describe, expect, it } from "vitest";
-import { countersOf, describeInFlight, inFlightPairs, messagesInFlight } from "@malleo/mediator";
+import { describeInFlight, inFlightPairs, messagesInFlight } from "@malleo/mediator";
 import { cutProgress, decodeCheckpoint, encodeCheckpoint, storageErrorText } from "./checkpoints";
 
 const actor = (uan: string, over: Partial<MigratedActor> = {}): MigratedActor => ({

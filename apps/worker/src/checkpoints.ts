@@ -32,16 +32,6 @@ interface CheckpointContent {
 /** Each restore gives the application's sequence numbers a range of their own (see Theater.restore). */
 export const RESTORE_SEQ_RANGE = 2 ** 32;
 
-/** The application's progress at the cut: the least advanced actor's (what its behaviors report as progress). */
-export function cutProgress(actors: readonly MigratedActor[]): number {
-  let least: number | undefined;
-  for (const a of actors) {
-    const p = installedApplications.progressOf(a.behavior, a.state);
-    if (p !== undefined) least = least === undefined ? p : Math.min(least, p);
-  }
-  return least ?? 0;
-}
-
 /** Each actor's progress in a cut, by UAN (actors whose behavior reports none are left out). */
 export function progressByActor(actors: readonly MigratedActor[]): Map<string, number> {
   const progress = new Map<string, number>();
@@ -50,6 +40,12 @@ export function progressByActor(actors: readonly MigratedActor[]): Map<string, n
     if (p !== undefined) progress.set(a.uan, p);
   }
   return progress;
+}
+
+/** The application's progress at the cut: the least advanced actor's (0 when no behavior reports any). */
+export function cutProgress(actors: readonly MigratedActor[]): number {
+  const progress = [...progressByActor(actors).values()];
+  return progress.length > 0 ? Math.min(...progress) : 0;
 }
 
 /** Told once an application's actors were replaced by a checkpoint's, before the restore returns. */

@@ -2,15 +2,8 @@ import { serialize } from "node:v8";
 import { spawnReply, type ActorCell } from "./actor-cells";
 import { fastCopy } from "./copy";
 import { migratedActorOf } from "./migration";
-import type {
-  ActorCounters,
-  CutReply,
-  MigratedActor,
-  RestoreRequest,
-  SnapshotFetchReply,
-  SnapshotReply,
-  SpawnReply,
-} from "./protocol";
+import { countersOf } from "./counters";
+import type { CutReply, MigratedActor, RestoreRequest, SnapshotFetchReply, SnapshotReply, SpawnReply } from "./protocol";
 import type { TheaterRuntime } from "./theater-runtime";
 
 /**
@@ -29,30 +22,16 @@ export class Checkpoints {
    * after this turn they may run and change) that `fetchKept` serializes and sends later.
    */
   cut(uans: string[], keep?: string): CutReply {
-    const cells = this.rt.cells;
-    const counters: ActorCounters[] = [];
-    const actors: MigratedActor[] = [];
-    const missing: string[] = [];
-    const held: string[] = [];
-    for (const uan of uans) {
-      const cell = cells.byUan.get(uan);
-      if (!cell || cell.incoming || cell.outgoing) {
-        missing.push(uan);
-        continue;
-      }
-      counters.push({
-        uan,
-        sendSeq: cell.sendSeq,
-        recvNext: cell.recvNext,
-        waiting: new Map([...cell.reorder].map(([peer, waiting]) => [peer, waiting.size])),
-        seqBase: cell.seqBase,
-      });
-      if (cell.held) held.push(uan);
-      if (keep !== undefined) actors.push(migratedActorOf(cell, [...cell.mailbox, ...cells.pendingSelfMessages(cell)]));
-    }
+    const { here, missing } = this.present(uans);
     // A memory copy now (typed arrays sliced, not serialized): the actors may run again at once.
-    if (keep !== undefined) this.kept = { token: keep, actors: fastCopy(actors) };
-    return { counters: fastCopy(counters), missing, held, kept: keep !== undefined };
+    if (keep !== undefined) this.kept = { token: keep, actors: fastCopy(here.map((cell) => this.copyOf(cell))) };
+    // The reply is serialized as it is sent, before anything here runs again: no copy needed.
+    return {
+      counters: here.map(countersOf),
+      missing,
+      held: here.filter((cell) => cell.held).map((cell) => cell.uan),
+      kept: keep !== undefined,
+    };
   }
 
   /** Sends the copy kept under `token` and forgets it. */
@@ -68,19 +47,26 @@ export class Checkpoints {
    * order state), without moving or changing it: a checkpoint of actors held at their safe point.
    */
   snapshot(uans: string[]): SnapshotReply {
-    const cells = this.rt.cells;
-    const actors: MigratedActor[] = [];
+    const { here, missing } = this.present(uans);
+    // The reply is serialized as it is sent, before anything here runs again: a copy.
+    return { actors: here.map((cell) => this.copyOf(cell)), missing, held: here.filter((cell) => cell.held).map((c) => c.uan) };
+  }
+
+  /** The actors asked for that live here and are not being shipped in or out; the others are missing. */
+  private present(uans: string[]): { here: ActorCell[]; missing: string[] } {
+    const here: ActorCell[] = [];
     const missing: string[] = [];
     for (const uan of uans) {
-      const cell = cells.byUan.get(uan);
-      if (!cell || cell.incoming || cell.outgoing) {
-        missing.push(uan);
-        continue;
-      }
-      actors.push(migratedActorOf(cell, [...cell.mailbox, ...cells.pendingSelfMessages(cell)]));
+      const cell = this.rt.cells.byUan.get(uan);
+      if (!cell || cell.incoming || cell.outgoing) missing.push(uan);
+      else here.push(cell);
     }
-    // The reply is serialized as it is sent, before anything here runs again: a copy.
-    return { actors, missing, held: actors.filter((a) => cells.byUan.get(a.uan)?.held).map((a) => a.uan) };
+    return { here, missing };
+  }
+
+  /** The actor as a migration would ship it: state, mailbox with pending self-messages, delivery order state. */
+  private copyOf(cell: ActorCell): MigratedActor {
+    return migratedActorOf(cell, [...cell.mailbox, ...this.rt.cells.pendingSelfMessages(cell)]);
   }
 
   /**

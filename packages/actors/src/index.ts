@@ -88,6 +88,7 @@ export {
   type PeerIdentity,
 } from "./peer-auth";
 export * from "./protocol";
+export { countersOf } from "./counters";
 export * from "./guards";
 export {
   THEATER_EXIT_CODES,

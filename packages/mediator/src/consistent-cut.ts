@@ -1,15 +1,4 @@
-import type { ActorCounters, MigratedActor } from "@malleo/actors";
-
-/** A snapshot's delivery counters, as a theater's `cut` reports them. */
-export function countersOf(actor: MigratedActor): ActorCounters {
-  return {
-    uan: actor.uan,
-    sendSeq: actor.sendSeq,
-    recvNext: actor.recvNext,
-    waiting: new Map([...actor.reorder].map(([peer, waiting]) => [peer, waiting.size])),
-    seqBase: actor.seqBase,
-  };
-}
+import { countersOf, type ActorCounters, type MigratedActor } from "@malleo/actors";
 
 /** Messages one actor sent another that the receiver has not received yet. */
 export interface InFlightPair {

@@ -8,4 +8,4 @@ export {
   type TheaterSecretStore,
   type TheaterSecrets,
 } from "./mediator";
-export { countersOf, describeInFlight, inFlightPairs, messagesInFlight, type InFlightPair } from "./consistent-cut";
+export { describeInFlight, inFlightPairs, messagesInFlight, type InFlightPair } from "./consistent-cut";
