@@ -13,7 +13,9 @@ export default defineConfig({
   outputDir: "test-results/",
   fullyParallel: false,
   workers: 1,
-  retries: 0,
+  // One retry on a shared, noisy 2-core machine; a test that needed it is listed as flaky at the end of
+  // `npm test` (scripts/test.ts), never passed over in silence.
+  retries: 1,
   timeout: 300_000,
   reporter: [["list"]],
   use: {

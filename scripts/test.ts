@@ -24,7 +24,71 @@ interface Counts {
   failed: number;
   skipped: number;
 }
-type Phase = { name: string; args: string[]; env?: Record<string, string>; counts?: () => Counts };
+type Phase = {
+  name: string;
+  args: string[];
+  env?: Record<string, string>;
+  counts?: () => Counts;
+  /** The failed tests' names and first error lines, repeated at the end of the run (CI shows its tail). */
+  failures?: () => string[];
+};
+
+const firstLine = (text: string | undefined) =>
+  (text ?? "")
+    .split("\n")
+    .find((l) => l.trim() !== "")
+    ?.trim()
+    .slice(0, 300) ?? "";
+
+function vitestFailures(project: string): () => string[] {
+  return () => {
+    const r = JSON.parse(readFileSync(path.join(reports, `${project}.json`), "utf8")) as {
+      testResults?: Array<{
+        name: string;
+        status: string;
+        message?: string;
+        assertionResults?: Array<{ status: string; fullName: string; failureMessages?: string[] }>;
+      }>;
+    };
+    const out: string[] = [];
+    for (const file of r.testResults ?? []) {
+      const rel = path.relative(root, file.name);
+      const failed = (file.assertionResults ?? []).filter((t) => t.status === "failed");
+      for (const t of failed) out.push(`${rel} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+      if (failed.length === 0 && file.status === "failed") out.push(`${rel}: ${firstLine(file.message)}`);
+    }
+    return out;
+  };
+}
+
+interface PlaywrightSuite {
+  title: string;
+  suites?: PlaywrightSuite[];
+  specs?: Array<{
+    title: string;
+    file: string;
+    line: number;
+    tests: Array<{ projectName: string; status: string; results: Array<{ error?: { message?: string } }> }>;
+  }>;
+}
+
+function playwrightFailures(): string[] {
+  const r = JSON.parse(readFileSync(path.join(reports, "e2e.json"), "utf8")) as { suites?: PlaywrightSuite[] };
+  const out: string[] = [];
+  const walk = (suite: PlaywrightSuite) => {
+    for (const spec of suite.specs ?? [])
+      for (const t of spec.tests)
+        if (t.status === "unexpected" || t.status === "flaky")
+          out.push(
+            `[${t.projectName}] ${spec.file}:${spec.line} ${spec.title}${t.status === "flaky" ? " (flaky: passed on retry)" : ""}: ${firstLine(
+              t.results.find((x) => x.error)?.error?.message,
+            )}`,
+          );
+    for (const s of suite.suites ?? []) walk(s);
+  };
+  for (const s of r.suites ?? []) walk(s);
+  return out;
+}
 
 function vitestCounts(project: string): () => Counts {
   return () => {
@@ -41,8 +105,13 @@ const phases: Phase[] = [
   { name: "typecheck", args: [bin("typescript/bin/tsc"), "-p", "tsconfig.json", "--noEmit"] },
   { name: "lint", args: [bin("eslint/bin/eslint.js"), "--max-warnings=0", "."] },
   { name: "format", args: [bin("prettier/bin/prettier.cjs"), "--check", "--log-level=warn", "."] },
-  { name: "unit", args: vitest("unit"), counts: vitestCounts("unit") },
-  { name: "integration", args: vitest("integration"), counts: vitestCounts("integration") },
+  { name: "unit", args: vitest("unit"), counts: vitestCounts("unit"), failures: vitestFailures("unit") },
+  {
+    name: "integration",
+    args: vitest("integration"),
+    counts: vitestCounts("integration"),
+    failures: vitestFailures("integration"),
+  },
   {
     // Fuzzed frames at the Mediator and a peer port during a split and a merge, and a table of
     // hostile API inputs (scripts/hostile.ts); its last line sums them up.
@@ -71,6 +140,7 @@ const phases: Phase[] = [
       const s = (JSON.parse(readFileSync(path.join(reports, "e2e.json"), "utf8")) as { stats: Record<string, number> }).stats;
       return { passed: (s.expected ?? 0) + (s.flaky ?? 0), failed: s.unexpected ?? 0, skipped: s.skipped ?? 0 };
     },
+    failures: playwrightFailures,
   },
   {
     // Real guests under libvirt's qemu driver (about 2 minutes); where libvirtd cannot run it
@@ -86,12 +156,14 @@ const phases: Phase[] = [
       `--outputFile.json=${path.join(reports, "guests.json")}`,
     ],
     counts: vitestCounts("guests"),
+    failures: vitestFailures("guests"),
   },
 ];
 
 const only = process.argv.slice(2);
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
 const failedPhases: string[] = [];
+const failedTests: string[] = [];
 const started = Date.now();
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
@@ -120,9 +192,21 @@ for (const phase of phases) {
   total.failed += counts.failed;
   total.skipped += counts.skipped;
   if (!ok) failedPhases.push(phase.name);
+  if (phase.failures) {
+    try {
+      for (const f of phase.failures()) failedTests.push(`${phase.name}: ${f}`);
+    } catch {
+      // no report to read: the phase's own output above says why
+    }
+  }
   process.stdout.write(
     `=== ${phase.name}: ${ok ? "passed" : "FAILED"} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${counts.passed} passed, ${counts.failed} failed) ===\n`,
   );
+}
+if (failedTests.length > 0) {
+  process.stdout.write(`\nfailed or flaky tests:\n`);
+  for (const f of failedTests.slice(0, 20)) process.stdout.write(`  ${f}\n`);
+  if (failedTests.length > 20) process.stdout.write(`  … and ${failedTests.length - 20} more\n`);
 }
 process.stdout.write(`\nsuite finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.stdout.write(failedPhases.length ? `; failed phases: ${failedPhases.join(", ")}\n` : "\n");
