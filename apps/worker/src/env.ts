@@ -1,5 +1,6 @@
 import os from "node:os";
 import path from "node:path";
+import { systemDatabaseUrlFor } from "@malleo/workflows";
 import { z } from "zod";
 
 // Configuration is validated once, here; nothing else in the worker reads process.env.
@@ -30,7 +31,7 @@ const schema = z.object({
   // Loopback-only admin endpoint (health, inventory, application digest); off when unset.
   MALLEO_WORKER_ADMIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MALLEO_APP_VERSION: z.string().min(1).default("malleo-1"),
-  MALLEO_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  MALLEO_POLL_MS: z.coerce.number().int().positive().default(250),
   // Real guests on qemu hosts (docs/operations.md): the image, the bridge and the accelerator.
   MALLEO_GUEST_DIR: z.string().default(".data/guest"),
   MALLEO_BRIDGE: z.string().default("malleo0"),
@@ -60,6 +61,7 @@ const schema = z.object({
     .int()
     .positive()
     .default(15 * 60_000),
+  MALLEO_READY_RECHECK_MS: z.coerce.number().int().positive().default(30_000),
   MALLEO_CLEANUP_RETRY_MS: z.coerce.number().int().positive().default(1_000),
   MALLEO_CLEANUP_RETRY_MAX_MS: z.coerce.number().int().positive().default(30_000),
   /** Live transfer: actors per move, and moves in flight at once. */
@@ -127,14 +129,12 @@ export function loadWorkerEnv(source: Record<string, string | undefined> = proce
     throw new Error(`invalid worker configuration:\n${lines}`);
   }
   const env = parsed.data;
-  // DBOS keeps its own tables; by default in a sibling database `<name>_dbos` on the same server.
-  const sys = new URL(env.DATABASE_URL);
-  sys.pathname = `${sys.pathname.replace(/\/$/, "") || "/malleo"}_dbos`;
   return {
     ...env,
     MALLEO_MEDIATOR_HOST: mediatorListenHost(env),
     dataDir: path.resolve(env.MALLEO_DATA_DIR),
-    systemDatabaseUrl: env.MALLEO_SYSTEM_DATABASE_URL ?? sys.toString(),
+    // DBOS keeps its own tables; by default in a sibling database `<name>_dbos` on the same server.
+    systemDatabaseUrl: systemDatabaseUrlFor(env.DATABASE_URL, env.MALLEO_SYSTEM_DATABASE_URL ?? ""),
     clusterMediators: (env.MALLEO_CLUSTER_MEDIATORS ?? "").split(",").filter((a) => a.trim() !== ""),
   };
 }

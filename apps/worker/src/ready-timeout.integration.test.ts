@@ -68,6 +68,9 @@ beforeAll(async () => {
       MALLEO_EXECUTOR_ID: "ready-worker",
       MALLEO_POLL_MS: "200",
       MALLEO_READY_TIMEOUT_MS: "300",
+      // The operator's answer must arrive as a DBOS message: the fallback re-read of the recorded
+      // decision comes only after 10 minutes, far past these tests' waits.
+      MALLEO_READY_RECHECK_MS: "600000",
     }),
   );
 });

@@ -19,7 +19,7 @@ import { ActorControl } from "./actor-control";
 import { ApplicationRunner } from "./applications";
 import { Checkpointer, type CheckpointOutcome } from "./checkpoints";
 import type { ClusterMembership } from "./cluster";
-import { startDispatcher } from "./dispatcher";
+import { startOperationQueue } from "./hand-over";
 import type { WorkerEnv } from "./env";
 import { createLogger } from "./log";
 import { CpuSampler, readCpuTimes } from "./cpu-sampler";
@@ -46,8 +46,8 @@ export interface RunningWorker {
 
 /**
  * Starts the worker's parts in order: Mediator, VM Manager (hosts, then the live VMs and their
- * theaters), the applications' actors, then DBOS (which resumes interrupted workflows) and
- * the dispatcher of newly accepted operations.
+ * theaters), the applications' actors, then DBOS (which resumes interrupted workflows and
+ * dequeues newly accepted operations).
  */
 export interface WorkerHooks {
   /** Tests only: wraps the real effects (e.g. to hold a step while a real failure is arranged). */
@@ -178,6 +178,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   installOperationEffects(hooks.wrapEffects ? hooks.wrapEffects(effects) : effects, {
     readyMs: env.MALLEO_READY_TIMEOUT_MS,
     readyDecisionMs: env.MALLEO_READY_DECISION_TIMEOUT_MS,
+    readyRecheckMs: env.MALLEO_READY_RECHECK_MS,
     cleanupRetryMs: env.MALLEO_CLEANUP_RETRY_MS,
     cleanupRetryMaxMs: env.MALLEO_CLEANUP_RETRY_MAX_MS,
     liveChunkActors: env.MALLEO_LIVE_CHUNK_ACTORS,
@@ -199,7 +200,8 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   });
   await DBOS.launch();
   await cluster?.takeOver();
-  const stopDispatcher = startDispatcher(db, env.DATABASE_URL, env.MALLEO_POLL_MS, log);
+  // Accepted operations arrive on DBOS's queue (enqueued by the web server with DBOS's client).
+  const operationQueue = await startOperationQueue(db, { pollMs: env.MALLEO_POLL_MS, sweepMs: env.MALLEO_RECONCILE_MS, log });
   // "Test connection" of a URI before it is registered (hosts.test): only workers talk to libvirt.
   const stopHostProbes = serveHostProbes(db, {
     databaseUrl: env.DATABASE_URL,
@@ -224,7 +226,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     reconcile: () => reconciler.runOnce(),
     mediatorAddress: address,
     async stop() {
-      stopDispatcher();
+      await operationQueue.stop();
       await stopHostProbes();
       admin?.close();
       checkpoints.stop();

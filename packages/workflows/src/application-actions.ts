@@ -11,7 +11,8 @@ import {
   planApplicationAction,
   type ApplicationAction,
 } from "@malleo/core";
-import { applicationGet, operationCreateWithLocks, publishEvent, vmListByApplication, type Db, type Operation } from "@malleo/db";
+import { applicationGet, operationCreateWithLocks, vmListByApplication, type Db, type Operation } from "@malleo/db";
+import { accepted } from "./queue";
 import { parseInput, submitOnce } from "./submit";
 
 export async function submitApplicationAction(
@@ -49,7 +50,6 @@ export async function submitApplicationAction(
       idempotencyKey: guarded.idempotencyKey,
       deadline,
     });
-    await publishEvent(db, { type: "operation", operationId: op.id });
-    return op;
+    return accepted(db, op);
   });
 }

@@ -1,5 +1,6 @@
 import { AppError, TERMINAL_STATUSES, type RequestGuard } from "@malleo/core";
 import { deadlinePassed, operationDecideReady, operationGetForControl, operationRequestCancel, type Db } from "@malleo/db";
+import { sendReadyMessage } from "./queue";
 
 async function loadForControl(db: Db, operationId: string) {
   const op = await operationGetForControl(db, operationId);
@@ -37,6 +38,9 @@ export async function cancelOperation(db: Db, operationId: string, operator: str
   if (!(await operationRequestCancel(db, operationId, operator, guard.idempotencyKey))) {
     throw new AppError("CANCEL_TOO_LATE", `operation ${operationId} was cancelled already or has just moved on`, {});
   }
+  // A workflow waiting on a timed-out ready barrier wakes on it (DBOS message); any other running
+  // step reads the recorded request at its next boundary.
+  if (op.status === "running") await sendReadyMessage(db, operationId, "cancel");
   return { id: operationId, cancelRequested: true };
 }
 
@@ -56,5 +60,6 @@ export async function decideReadyTimeout(db: Db, operationId: string, decision: 
       },
     );
   }
+  await sendReadyMessage(db, operationId, decision);
   return { id: operationId, decision, by: operator };
 }

@@ -5,7 +5,8 @@
 import { randomUUID } from "node:crypto";
 import { installedApplications } from "@malleo/applications";
 import { AppError, deployInput, planDeploy, type DeployInput, type RequestGuard } from "@malleo/core";
-import { operationCreateWithLocks, publishEvent, type Db, type Operation } from "@malleo/db";
+import { accepted } from "./queue";
+import { operationCreateWithLocks, type Db, type Operation } from "@malleo/db";
 import { ApplicationConfigError, UnknownApplicationKindError } from "@malleo/sdk";
 import { checkPlanCapacity, parseInput, submitOnce } from "./submit";
 
@@ -64,6 +65,5 @@ async function createDeploy(
     deadline,
     application: { id: input.applicationId, kind: input.kind, config: config as never },
   });
-  await publishEvent(db, { type: "operation", operationId: op.id });
-  return op;
+  return accepted(db, op);
 }

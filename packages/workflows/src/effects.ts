@@ -93,6 +93,8 @@ export interface WorkflowTimeouts {
   readyMs: number;
   /** How long an unanswered ready timeout waits for the operator before aborting. */
   readyDecisionMs: number;
+  /** While waiting for that answer (a DBOS message), re-read the recorded decision this often in case a message was lost. */
+  readyRecheckMs: number;
   /** Clean-up retry backoff: first delay and cap. */
   cleanupRetryMs: number;
   cleanupRetryMaxMs: number;

@@ -5,3 +5,4 @@ export * from "./deploy";
 export * from "./application-actions";
 export type * from "./effects";
 export * from "./control";
+export * from "./queue";

@@ -12,7 +12,8 @@
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { AppError, operationTransferMode, type OperationPlan } from "@malleo/core";
 import { operationGet, operationRecordCost, operationReleaseLocks, operationTransition, publishEvent } from "@malleo/db";
-import { durably, recordedStep } from "./recorded-step";
+import { OPERATION_QUEUE, OPERATION_WORKFLOW } from "./queue";
+import { durably, recordedStep, recordedWorkflowStep } from "./recorded-step";
 import { fx } from "./runtime";
 import { throwIfCancelled } from "./steps/cancel-check";
 import { checkpointStep } from "./steps/checkpoint";
@@ -126,7 +127,7 @@ async function splitOrMerge(ctx: OperationContext, startedMs: number): Promise<s
     let heldFromMs = 0;
     if (ctx.mode === "barrier") {
       await throwIfCancelled(operationId, "ready");
-      heldFromMs = (await recordedStep(operationId, "ready", () => readyStep(ctx))).heldFromMs;
+      heldFromMs = (await recordedWorkflowStep(operationId, "ready", () => readyStep(ctx))).heldFromMs;
     }
 
     // Nothing has moved yet: a checkpoint that fails rolls the operation back.
@@ -187,9 +188,12 @@ async function recordCost(
   });
 }
 
-export const operationWorkflow = DBOS.registerWorkflow(runOperation, { name: "malleo.operation" });
+export const operationWorkflow = DBOS.registerWorkflow(runOperation, { name: OPERATION_WORKFLOW });
 
-/** Starts (or attaches to) the workflow of an operation; the operation id is the workflow id, so this is idempotent. */
-export async function startOperationWorkflow(operationId: string) {
-  return DBOS.startWorkflow(operationWorkflow, { workflowID: operationId })(operationId);
+/**
+ * Enqueues the workflow of an operation on the operation queue (what `handOverOperation` does with
+ * DBOS's client, from this process); the operation id is the workflow id, so this is idempotent.
+ */
+export async function enqueueOperationWorkflow(operationId: string) {
+  return DBOS.startWorkflow(operationWorkflow, { workflowID: operationId, queueName: OPERATION_QUEUE })(operationId);
 }

@@ -66,6 +66,54 @@ export async function recordedStep<T>(operationId: string, name: StepName | "rol
   );
 }
 
+/**
+ * A step of the log whose body runs in the workflow itself rather than as one DBOS step, because
+ * it waits for a message (`DBOS.recv` may only be called there): its start and its end are durable
+ * steps of their own, and the body is made of `durably` steps and waits. A crash before the start
+ * is recorded re-runs it as a new attempt (the interrupted one closed); after that, recovery
+ * replays what the body had done and carries on inside the same attempt.
+ */
+export async function recordedWorkflowStep<T>(operationId: string, name: StepName, body: () => Promise<T>): Promise<T> {
+  const row = await DBOS.runStep(
+    async () => {
+      const { db } = fx();
+      await stepCloseInterrupted(db, operationId, name, STEP_INTERRUPTED);
+      const attempt = (await stepCount(db, operationId, name)) + 1;
+      const started = await stepStart(db, operationId, name, attempt);
+      await publishEvent(db, { type: "operation", operationId });
+      fx().log({ operationId, step: name, attempt, event: "step started" });
+      maybeCrash(operationId, name, "before", attempt);
+      await fx().beforeStep?.(operationId, name);
+      return { id: started.id, attempt };
+    },
+    { name: `${name} (start)`, ...RETRY_TRANSIENT },
+  );
+  let result: T;
+  try {
+    result = await body();
+  } catch (e) {
+    await DBOS.runStep(
+      async () => {
+        await stepFinish(fx().db, row.id, "failed", { error: errorText(e) });
+        fx().log({ operationId, step: name, attempt: row.attempt, event: "step failed", error: errorText(e) });
+        await publishEvent(fx().db, { type: "operation", operationId });
+      },
+      { name: `${name} (failed)`, ...RETRY_TRANSIENT },
+    );
+    throw e;
+  }
+  await DBOS.runStep(
+    async () => {
+      maybeCrash(operationId, name, "after", row.attempt);
+      await stepFinish(fx().db, row.id, "succeeded", result === undefined ? {} : { detail: result as never });
+      fx().log({ operationId, step: name, attempt: row.attempt, event: "step succeeded" });
+      await publishEvent(fx().db, { type: "operation", operationId });
+    },
+    { name: `${name} (end)`, ...RETRY_TRANSIENT },
+  );
+  return result;
+}
+
 /** A recorded database read or write that is not itself a step of the log (DBOS checkpoints its result). */
 export function durably<T>(name: string, body: () => Promise<T>): Promise<T> {
   return DBOS.runStep(body, { name, ...RETRY_TRANSIENT });

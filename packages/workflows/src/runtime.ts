@@ -4,6 +4,7 @@ let effects: OperationEffects | undefined;
 let timeouts: WorkflowTimeouts = {
   readyMs: 30_000,
   readyDecisionMs: 15 * 60_000,
+  readyRecheckMs: 30_000,
   cleanupRetryMs: 1_000,
   cleanupRetryMaxMs: 30_000,
   liveChunkActors: 8,

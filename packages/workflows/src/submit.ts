@@ -19,7 +19,6 @@ import {
   hostUsageList,
   operationGetByIdempotencyKey,
   operationCreateWithLocks,
-  publishEvent,
   vmListByIds,
   vmReserve,
   type Db,
@@ -28,6 +27,7 @@ import {
   UniqueViolation,
 } from "@malleo/db";
 import { z } from "zod";
+import { accepted } from "./queue";
 
 /** The input as `schema` reads it; refused as INVALID_INPUT naming every issue. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -180,8 +180,7 @@ async function createSplit(
     idempotencyKey,
     deadline,
   });
-  await publishEvent(db, { type: "operation", operationId: op.id });
-  return op;
+  return accepted(db, op);
 }
 
 export async function submitMerge(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
@@ -215,6 +214,5 @@ async function createMerge(
     idempotencyKey,
     deadline,
   });
-  await publishEvent(db, { type: "operation", operationId: op.id });
-  return op;
+  return accepted(db, op);
 }
