@@ -151,6 +151,8 @@ for (const size of ["desktop", "phone"] as const) {
     expect(await rows.count()).toBeGreaterThan(16);
     await expect(rows.first()).toContainText("msg/s");
     await expectNoSidewaysScroll(page, "the application page with its communication table open");
+    const found = await seriousViolations(page, `application, actor groups and table (${size})`);
+    expect(found, found.join("\n")).toEqual([]);
     await page.context().close();
   });
 }

@@ -135,7 +135,7 @@ function Heatmap({ matrix, mode }: { matrix: CommunicationMatrix; mode: Communic
           data-testid="app-comm-heatmap"
           data-mode={mode}
           data-size={matrix.axis.length}
-          style={{ gridTemplateColumns: `minmax(4.5em, max-content) repeat(${matrix.axis.length}, minmax(1.4em, 1fr))` }}
+          style={{ gridTemplateColumns: `minmax(3.5em, max-content) repeat(${matrix.axis.length}, minmax(1.1em, 1fr))` }}
         >
           <span className="heatmap__corner">from ↓ to →</span>
           {matrix.axis.map((a) => (
