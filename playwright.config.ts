@@ -36,7 +36,11 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: "desktop", testIgnore: /(phone|applications)\.spec\.ts$/, use: { viewport: { width: 1280, height: 800 } } },
+    {
+      name: "desktop",
+      testIgnore: /(phone|applications|accessibility)\.spec\.ts$/,
+      use: { viewport: { width: 1280, height: 800 } },
+    },
     {
       // Deploys, stops, starts and deletes an application of its own: after the desktop specs,
       // whose History and topology counts it would otherwise change.
@@ -51,6 +55,13 @@ export default defineConfig({
       testMatch: /phone\.spec\.ts$/,
       dependencies: ["applications"],
       use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+    },
+    {
+      // axe-core over every page at both sizes (each test opens its own desktop or phone
+      // context), and the screenshots in docs/screenshots/: last, on a console every flow has used.
+      name: "accessibility",
+      testMatch: /accessibility\.spec\.ts$/,
+      dependencies: ["phone"],
     },
   ],
   webServer: {

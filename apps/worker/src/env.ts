@@ -39,6 +39,8 @@ const schema = z.object({
   MALLEO_GUEST_ACCELERATOR: z.enum(["auto", "kvm", "qemu"]).default("auto"),
   // VM Manager loops: CPU sampling (vm_cpu_samples) and reconciliation/host health.
   MALLEO_CPU_SAMPLE_MS: z.coerce.number().int().positive().default(5_000),
+  // Actor communication sampling (application_communication, the application page's heatmap).
+  MALLEO_COMM_SAMPLE_MS: z.coerce.number().int().positive().default(5_000),
   MALLEO_RECONCILE_MS: z.coerce.number().int().positive().default(15_000),
   // Durable applications (docs/operations.md, "Checkpoints and recovery").
   // Checkpoint interval of applications without their own (applications.checkpoint_interval_ms); 0: none.

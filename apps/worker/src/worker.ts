@@ -22,6 +22,7 @@ import type { ClusterMembership } from "./cluster";
 import { startOperationQueue } from "./hand-over";
 import type { WorkerEnv } from "./env";
 import { createLogger } from "./log";
+import { CommunicationSampler } from "./communication-sampler";
 import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { GuestTheaters } from "./guest-theaters";
 import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
@@ -139,6 +140,10 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     intervalMs: env.MALLEO_CPU_SAMPLE_MS,
     log,
   });
+  const communicationSampler = new CommunicationSampler(db, (vmIds) => mediator.messageCounts(vmIds), {
+    intervalMs: env.MALLEO_COMM_SAMPLE_MS,
+    log,
+  });
   const reconciler = new Reconciler(db, vms, {
     intervalMs: env.MALLEO_RECONCILE_MS,
     log,
@@ -146,6 +151,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
   });
   await reconciler.runOnce().catch((e: Error) => log({ event: "reconcile failed", error: e.message }));
   cpuSampler.start();
+  communicationSampler.start();
   reconciler.start();
 
   const effects: OperationEffects = {
@@ -238,7 +244,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
       }
       await checkpoints.flush();
       await apps.stop();
-      await Promise.all([cpuSampler.stop(), reconciler.stop()]);
+      await Promise.all([cpuSampler.stop(), communicationSampler.stop(), reconciler.stop()]);
       await DBOS.shutdown().catch((e: Error) => log({ event: "dbos shutdown failed", error: e.message }));
       // A standby takes over once the lease is released: it adopts the theaters, so they keep running.
       // (Unknown, with Postgres unreachable: the theaters are kept — the next leader adopts them.)

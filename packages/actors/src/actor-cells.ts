@@ -11,6 +11,7 @@ import type {
   MailboxEntry,
   PrepareReply,
   ProfileReply,
+  MessageCountsReply,
   SpawnReply,
 } from "./protocol";
 import type { TheaterRuntime } from "./theater-runtime";
@@ -282,6 +283,15 @@ export class ActorCells {
         receivedFrom: Object.fromEntries(cell.profile.receivedFrom),
         sentTo: Object.fromEntries(cell.profile.sentTo),
       });
+    }
+    return { actors };
+  }
+
+  /** Each hosted actor's messages sent per receiver, without measuring its state. */
+  messageCounts(): MessageCountsReply {
+    const actors: MessageCountsReply["actors"] = [];
+    for (const cell of this.byUan.values()) {
+      if (!cell.incoming) actors.push({ uan: cell.uan, sentTo: Object.fromEntries(cell.profile.sentTo) });
     }
     return { actors };
   }

@@ -290,6 +290,8 @@ export class MediatorClient {
         return {};
       case "profile":
         return cells.profile();
+      case "message-counts":
+        return cells.messageCounts();
       case "directory":
         routing.applyDirectory(request.entries as DirectoryEntry[]);
         return {};

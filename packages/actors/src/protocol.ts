@@ -303,6 +303,13 @@ export interface ProfileRequest {
 export interface ProfileReply {
   actors: ActorProfile[];
 }
+/** Only the message counters of each actor: what the console's communication view samples, cheap (no state sizes). */
+export interface MessageCountsRequest {
+  type: "message-counts";
+}
+export interface MessageCountsReply {
+  actors: { uan: string; sentTo: Record<string, number> }[];
+}
 
 /** Mediator → target after a failed migration: what became of the transferred actors. */
 export interface MigrateSettleRequest {
@@ -343,6 +350,7 @@ export type MediatorToTheaterRequest =
   | DirectoryUpdateRequest
   | CollectRequest
   | ProfileRequest
+  | MessageCountsRequest
   | ActivityRequest
   | SnapshotRequest
   | RestoreRequest

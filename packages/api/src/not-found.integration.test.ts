@@ -40,6 +40,12 @@ const cases: [path: string, input: unknown, message: string, query?: boolean][] 
   ["operations.merge", { vmIds: [missing, randomUUID()], targetHostId: "pm-1" }, `VM ${missing} does not exist or was deleted`],
   ["hosts.update", { id: "pm-zz", vmQuota: 2 }, "host pm-zz is not registered; the hosts list shows which are"],
   ["hosts.remove", { id: "pm-zz" }, "host pm-zz is not registered; the hosts list shows which are"],
+  [
+    "applications.communication",
+    { applicationId: "app-zz" },
+    "application app-zz does not exist; the topology lists the applications",
+    true,
+  ],
 ];
 
 describe("unknown ids", () => {

@@ -9,3 +9,4 @@ export * from "./inputs";
 export * from "./pause";
 export * from "./log";
 export * from "./deploy";
+export * from "./communication";

@@ -10,6 +10,7 @@ export * from "./repos/applications";
 export * from "./repos/operations";
 export * from "./repos/topology";
 export * from "./repos/cpu-samples";
+export * from "./repos/communication";
 export * from "./repos/host-health";
 export * from "./repos/users";
 export * from "./repos/sessions";

@@ -22,6 +22,7 @@ import {
   type AdmitReply,
   type MigratedActor,
   type ProfileReply,
+  type MessageCountsReply,
   type ProgressItem,
   type RegisterRequest,
   type SnapshotReply,
@@ -464,6 +465,25 @@ export class Mediator {
       }),
     );
     return profiles.flat().sort((a, b) => a.uan.localeCompare(b.uan));
+  }
+
+  /**
+   * Each actor's messages sent per receiver on the given VMs' theaters, with the VM it runs on:
+   * the counters alone, cheap enough to sample every few seconds. A VM whose theater is not
+   * connected or does not answer in time is left out (its actors are missing from the answer).
+   */
+  async messageCounts(vmIds: string[]): Promise<Array<{ uan: string; vmId: string; sentTo: Record<string, number> }>> {
+    const replies = await Promise.all(
+      vmIds.map(async (vmId) => {
+        const record = this.rt.registry.record(vmId);
+        if (!record?.channel.isOpen) return [];
+        const reply = await record.channel
+          .request<MessageCountsReply>({ type: "message-counts" }, this.rt.requestTimeoutMs)
+          .catch(() => null);
+        return (reply?.actors ?? []).map((actor) => ({ ...actor, vmId }));
+      }),
+    );
+    return replies.flat();
   }
 
   // ── Results and shutdown ──────────────────────────────────────────────────────────────────

@@ -10,6 +10,7 @@ import { formatBytes, formatInstant, formatMiB, formatTime, plural, shortId, sta
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPC, useTRPCClient } from "../trpc/react";
 import type { ApplicationCheckpoint, ApplicationRecovery, TopologyApplication, TopologyVm } from "../trpc/types";
+import { ApplicationCommunication } from "./application-communication";
 import { ConfirmDialog } from "./confirm-dialog";
 import { useIterationRate, useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
@@ -124,6 +125,7 @@ export function ApplicationView({ id }: { id: string }) {
         )}
       </section>
 
+      <ApplicationCommunication id={id} now={now} />
       <Recovery id={id} app={app} now={now} />
       <RecentOperations id={id} now={now} />
     </>

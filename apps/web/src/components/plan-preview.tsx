@@ -37,7 +37,7 @@ export function PlanPreview({
   return (
     <div className="preview" data-testid="plan-preview">
       <h3 className="panel__subtitle">Each target receives</h3>
-      <table className="table table--compact">
+      <table className="table table--compact table--stack">
         <thead>
           <tr>
             <th>New VM</th>
@@ -51,19 +51,27 @@ export function PlanPreview({
         <tbody>
           {targets.map((t) => (
             <tr key={t.label} data-testid="preview-target" data-actors={t.actors}>
-              <td>{t.label}</td>
-              <td>{t.hostId}</td>
-              <td className="num">{t.vcpus}</td>
-              <td className="num">{formatMiB(t.memoryMiB)}</td>
-              <td className="num">{t.actors}</td>
-              <td className="num">{perActor === null ? "—" : `≈ ${formatBytes(t.actors * perActor)}`}</td>
+              <td data-label="New VM">{t.label}</td>
+              <td data-label="Host">{t.hostId}</td>
+              <td data-label="vCPU" className="num">
+                {t.vcpus}
+              </td>
+              <td data-label="Memory" className="num">
+                {formatMiB(t.memoryMiB)}
+              </td>
+              <td data-label="Actors" className="num">
+                {t.actors}
+              </td>
+              <td data-label="Bytes" className="num">
+                {perActor === null ? "—" : `≈ ${formatBytes(t.actors * perActor)}`}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
 
       <h3 className="panel__subtitle">Hosts after the operation</h3>
-      <table className="table table--compact" data-testid="preview-hosts">
+      <table className="table table--compact table--stack" data-testid="preview-hosts">
         <thead>
           <tr>
             <th>Host</th>
@@ -75,14 +83,14 @@ export function PlanPreview({
         <tbody>
           {after.map((h) => (
             <tr key={h.hostId} data-testid={`preview-host-${h.hostId}`} data-slots={h.slots}>
-              <td>{h.hostId}</td>
-              <td className={`num${h.slots > h.vmQuota ? " over" : ""}`}>
+              <td data-label="Host">{h.hostId}</td>
+              <td data-label="VM slots" className={`num${h.slots > h.vmQuota ? " over" : ""}`}>
                 {h.slots} / {h.vmQuota}
               </td>
-              <td className={`num${h.vcpus > h.limitVcpus ? " over" : ""}`}>
+              <td data-label="vCPUs" className={`num${h.vcpus > h.limitVcpus ? " over" : ""}`}>
                 {h.vcpus} / {h.limitVcpus}
               </td>
-              <td className={`num${h.memoryMiB > h.limitMemoryMiB ? " over" : ""}`}>
+              <td data-label="Memory" className={`num${h.memoryMiB > h.limitMemoryMiB ? " over" : ""}`}>
                 {formatMiB(h.memoryMiB)} / {formatMiB(h.limitMemoryMiB)}
               </td>
             </tr>

@@ -4,6 +4,7 @@ import { applicationList, type Db } from "@malleo/db";
 import { submitApplicationAction, submitDeploy } from "@malleo/workflows";
 import { z } from "zod";
 import { operationOutput, operationStatus } from "../operation-detail";
+import { applicationCommunicationProcedures } from "./application-communication";
 import { applicationRecoveryProcedures } from "./application-recovery";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../trpc";
 
@@ -71,6 +72,7 @@ function applicationAction(action: ApplicationAction) {
 
 export const applicationsRouter = createTRPCRouter({
   ...applicationRecoveryProcedures,
+  ...applicationCommunicationProcedures,
   /** The installed application kinds (the registry of @malleo/applications), with a configuration to start from. */
   kinds: viewerProcedure.output(z.array(kindOutput)).query(() => kindSummaries()),
 

@@ -21,3 +21,12 @@ export async function vmCpuSamplesSince(db: Db, since: Date): Promise<{ vmId: st
   >`SELECT vm_id::text AS "vmId", at, cpu_percent::float8 AS "cpuPercent"
       FROM vm_cpu_samples WHERE at >= ${since} ORDER BY at ASC LIMIT 20000`;
 }
+
+/** One application's progress samples since `since`, oldest first. */
+export function applicationProgressOf(db: Db, applicationId: string, since: Date) {
+  return db.applicationProgress.findMany({
+    where: { applicationId, at: { gte: since } },
+    orderBy: { at: "asc" },
+    select: { applicationId: true, at: true, iteration: true },
+  });
+}

@@ -1,0 +1,205 @@
+import { mkdirSync } from "node:fs";
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Browser, type BrowserContextOptions, type Page } from "@playwright/test";
+import { ADMIN_PASSWORD } from "./helpers";
+
+/**
+ * Every console page through axe-core at desktop and phone size, failing on any serious or
+ * critical violation (each printed with its rule, impact and the elements it found); the
+ * application page's communication view; focus returned to what opened a dialog. With
+ * MALLEO_SCREENSHOTS=1 it also writes each page at both sizes to docs/screenshots/
+ * (`<page>-desktop.png`, `<page>-phone.png`): not on every run, since live figures and times
+ * change each picture and would dirty the tree.
+ *
+ * Its own project ("accessibility", playwright.config.ts), after every other spec, so that
+ * History, Charts and the operation page show what a used console shows. Alone:
+ * `npx playwright test --project accessibility --no-deps`.
+ */
+
+const SIZES: Record<"desktop" | "phone", BrowserContextOptions> = {
+  desktop: { viewport: { width: 1280, height: 800 } },
+  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+};
+const SCREENSHOTS = process.env.MALLEO_SCREENSHOTS === "1";
+const SCREENSHOT_DIR = "docs/screenshots";
+/** The rules of WCAG 2.1 A and AA that axe checks. */
+const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
+
+interface ConsolePage {
+  name: string;
+  path: (page: Page) => Promise<string>;
+  /** Shown once the page's data has drawn. */
+  ready: string;
+  signedOut?: boolean;
+}
+
+const fixed = (path: string) => () => Promise.resolve(path);
+
+const PAGES: ConsolePage[] = [
+  { name: "sign-in", path: fixed("/sign-in"), ready: '[data-testid="sign-in-submit"]', signedOut: true },
+  { name: "topology", path: fixed("/"), ready: "article.vm" },
+  { name: "charts", path: fixed("/charts"), ready: '[data-testid="chart-throughput"] .chart__body' },
+  { name: "history", path: fixed("/history"), ready: '[data-testid="audit-row"]' },
+  { name: "admin", path: fixed("/admin"), ready: '[data-testid="hosts-table"] tbody tr' },
+  { name: "applications", path: fixed("/applications"), ready: '[data-testid="apps-table"] tbody tr' },
+  { name: "application", path: fixed("/applications/heat"), ready: '[data-testid="app-comm-heatmap"]' },
+  { name: "operation", path: async (page) => `/operations/${await someOperation(page)}`, ready: '[data-testid="op-status"]' },
+  { name: "not-found", path: fixed("/no-such-page"), ready: '[data-testid="not-found"]' },
+];
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto("/sign-in");
+  await page.getByTestId("sign-in-name").fill("admin");
+  await page.getByTestId("sign-in-password").fill(ADMIN_PASSWORD);
+  await page.getByTestId("sign-in-submit").click();
+  await expect(page.getByTestId("user-name")).toHaveText("admin", { timeout: 30_000 });
+}
+
+async function newPage(browser: Browser, size: keyof typeof SIZES, signedIn: boolean): Promise<Page> {
+  const page = await (await browser.newContext(SIZES[size])).newPage();
+  if (signedIn) await signIn(page);
+  return page;
+}
+
+async function trpcGet<T>(page: Page, procedure: string, input: unknown): Promise<T> {
+  const r = await page.request.get(`/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
+  expect(r.ok(), `${procedure}: ${r.status()}`).toBe(true);
+  return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
+}
+
+/** The newest operation; on a console that never ran one (this spec alone), a split of heat's first VM. */
+async function someOperation(page: Page): Promise<string> {
+  const { items } = await trpcGet<{ items: { id: string }[] }>(page, "operations.list", { limit: 1 });
+  if (items[0]) return items[0].id;
+  type Vm = { id: string; applicationId: string; state: string };
+  const topology = await trpcGet<{ hosts: { vms: Vm[] }[] }>(page, "topology.get", undefined);
+  const vm = topology.hosts.flatMap((h) => h.vms).find((v) => v.applicationId === "heat" && v.state === "running")!;
+  const r = await page.request.post("/api/trpc/operations.split", {
+    data: { json: { vmId: vm.id, count: 2, targetHostIds: ["pm-2", "pm-3"] } },
+  });
+  expect(r.ok(), `split: ${await r.text()}`).toBe(true);
+  return ((await r.json()) as { result: { data: { json: { id: string } } } }).result.data.json.id;
+}
+
+/** The page is no wider than the screen: nothing to scroll sideways. */
+async function expectNoSidewaysScroll(page: Page, what: string): Promise<void> {
+  const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  expect(scrollWidth, `${what}: ${scrollWidth} px of page in a ${innerWidth} px screen`).toBeLessThanOrEqual(innerWidth);
+}
+
+/** The serious and critical violations on the page as it is now, one line each. */
+async function seriousViolations(page: Page, name: string): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
+  return results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .flatMap((v) => v.nodes.map((n) => `${name}: ${v.id} (${v.impact}) at ${n.target.join(" ")} — ${v.help}`));
+}
+
+for (const size of ["desktop", "phone"] as const) {
+  test(`every page has no serious or critical accessibility violation (${size})`, async ({ browser }) => {
+    const signedIn = await newPage(browser, size, true);
+    const signedOut = await newPage(browser, size, false);
+    if (SCREENSHOTS) mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    const found: string[] = [];
+    for (const p of PAGES) {
+      const page = p.signedOut ? signedOut : signedIn;
+      await page.goto(await p.path(signedIn));
+      await expect(page.locator(p.ready).first()).toBeVisible({ timeout: 45_000 });
+      await page.evaluate(() => document.fonts.ready);
+      found.push(...(await seriousViolations(page, `${p.name} (${size})`)));
+      if (size === "phone") await expectNoSidewaysScroll(page, p.name);
+      if (SCREENSHOTS)
+        await page.screenshot({ path: `${SCREENSHOT_DIR}/${p.name}-${size}.png`, fullPage: true, animations: "disabled" });
+    }
+    for (const line of found) console.log(line);
+    expect(found, found.join("\n")).toEqual([]);
+    await signedIn.context().close();
+    await signedOut.context().close();
+  });
+
+  test(`the application page shows its communication between VMs and between actor groups, with a table (${size})`, async ({
+    browser,
+  }) => {
+    const page = await newPage(browser, size, true);
+    await page.goto("/applications/heat");
+    const heatmap = page.getByTestId("app-comm-heatmap");
+    await expect(heatmap).toBeVisible({ timeout: 45_000 });
+    await expect(heatmap).toHaveAttribute("data-mode", "vm");
+    const vms = Number(await heatmap.getAttribute("data-size"));
+    expect(vms).toBeGreaterThanOrEqual(1);
+    // Cross + inside = all: the two shares add up to 100 %.
+    const share = Number(await page.getByTestId("app-comm-cross").getAttribute("data-share"));
+    expect(share).toBeGreaterThanOrEqual(0);
+    expect(share).toBeLessThanOrEqual(1);
+    if (vms === 1) expect(share).toBe(0);
+    await expect(page.getByTestId("app-comm-advice")).toContainText(vms === 1 ? "All messages stay inside" : "cross VMs");
+    await expect(page.getByTestId("app-chart-throughput")).toBeVisible();
+    await expect(page.getByTestId("app-comm-vms-over-time").locator("li").first()).toContainText("VM");
+
+    // heat's 64 actors in 16 groups of 4 contiguous ordinals: slabs talk to their neighbours only,
+    // so the busiest cells sit on and beside the diagonal.
+    await page.getByTestId("app-comm-mode-group").check();
+    await expect(heatmap).toHaveAttribute("data-mode", "group");
+    await expect(heatmap).toHaveAttribute("data-size", "16");
+    expect(Number(await page.getByTestId("app-comm-cell-0-1").getAttribute("data-rate"))).toBeGreaterThan(0);
+    expect(Number(await page.getByTestId("app-comm-cell-0-8").getAttribute("data-rate"))).toBe(0);
+
+    // The table alternative holds the same pairs, busiest first.
+    await page.getByTestId("app-comm-table-toggle").locator("summary").click();
+    const rows = page.getByTestId("app-comm-row");
+    await expect(rows.first()).toBeVisible();
+    expect(await rows.count()).toBeGreaterThan(16);
+    await expect(rows.first()).toContainText("msg/s");
+    await expectNoSidewaysScroll(page, "the application page with its communication table open");
+    const found = await seriousViolations(page, `application, actor groups and table (${size})`);
+    expect(found, found.join("\n")).toEqual([]);
+    await page.context().close();
+  });
+}
+
+/** Dialogs open over their page: each checked as it opens, then closed with Escape (nothing submitted). */
+const DIALOGS: { name: string; path: string; open: string; dialog: string }[] = [
+  { name: "split dialog", path: "/", open: '[data-testid^="split-button-"]:enabled', dialog: "split-dialog" },
+  { name: "deploy dialog", path: "/applications", open: '[data-testid="deploy-button"]:enabled', dialog: "deploy-dialog" },
+  {
+    name: "delete confirmation",
+    path: "/applications/heat",
+    open: '[data-testid="app-delete"]:enabled',
+    dialog: "app-delete-confirm",
+  },
+];
+
+for (const size of ["desktop", "phone"] as const) {
+  test(`every dialog has no serious or critical accessibility violation (${size})`, async ({ browser }) => {
+    const page = await newPage(browser, size, true);
+    const found: string[] = [];
+    for (const d of DIALOGS) {
+      await page.goto(d.path);
+      const opener = page.locator(d.open).first();
+      await expect(opener).toBeVisible({ timeout: 30_000 });
+      await opener.click();
+      await expect(page.getByTestId(d.dialog)).toBeVisible();
+      found.push(...(await seriousViolations(page, `${d.name} (${size})`)));
+      if (size === "phone") await expectNoSidewaysScroll(page, d.name);
+      await page.keyboard.press("Escape");
+      await expect(page.getByTestId(d.dialog)).toHaveCount(0);
+    }
+    for (const line of found) console.log(line);
+    expect(found, found.join("\n")).toEqual([]);
+    await page.context().close();
+  });
+}
+
+test("a dialog opened from the keyboard gives focus back to its button when it closes", async ({ browser }) => {
+  const page = await newPage(browser, "desktop", true);
+  await page.goto("/");
+  const split = page.locator('[data-testid^="split-button-"]:enabled').first();
+  await expect(split).toBeVisible({ timeout: 30_000 });
+  await split.focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("dialog[open]")).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.locator("dialog[open]")).toHaveCount(0);
+  await expect(split).toBeFocused();
+  await page.context().close();
+});
