@@ -1,0 +1,118 @@
+// Running the bundle child process (child.ts) from the web or worker process: the bundle's code is
+// loaded there, never here. The child is time- and memory-limited and killed when it overstays.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ActorSpec } from "@malleo/actors";
+import { bundleManifestSchema, type BundleManifest } from "./manifest";
+import type { BundleAnswer, BundleRequest } from "./protocol";
+
+// Paths from this file's own location, by string: a bundler (the web build) must not turn them into assets.
+const here = dirname(fileURLToPath(import.meta.url));
+const childEntry = join(here, "child.ts");
+/** The repository root: the child runs there, so that `--import tsx` resolves from its node_modules. */
+const root = join(here, "../../../..");
+
+export interface BundleLimits {
+  /** How long the child may take to load the bundle and answer (default 15 s). */
+  timeoutMs?: number;
+  /** Its V8 heap limit (default 256 MiB). */
+  memoryMiB?: number;
+}
+
+/** A bundle refused, with every reason; nothing was stored. */
+export class BundleRefusedError extends Error {
+  constructor(
+    readonly problems: string[],
+    /** The configuration was refused by the module's schema (not the bundle itself). */
+    readonly configInvalid = false,
+  ) {
+    super(`the bundle is refused: ${problems.join("; ")}`);
+    this.name = "BundleRefusedError";
+  }
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Writes the bytes where the child (and a theater) imports them from: one file per checksum. */
+export function bundleFile(bytes: Uint8Array, dir = join(tmpdir(), "malleo-bundles")): string {
+  const file = join(dir, `${sha256Hex(bytes)}.mjs`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, bytes);
+  return file;
+}
+
+async function ask(file: string, request: BundleRequest, limits: BundleLimits): Promise<BundleAnswer> {
+  const timeoutMs = limits.timeoutMs ?? 15_000;
+  const memoryMiB = limits.memoryMiB ?? 256;
+  const child = spawn(process.execPath, [`--max-old-space-size=${memoryMiB}`, "--import", "tsx", childEntry, file], {
+    cwd: root,
+    stdio: ["pipe", "ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: process.env.NODE_ENV ?? "production" },
+  });
+  const out: Buffer[] = [];
+  let err = "";
+  child.stdio[3]!.on("data", (b: Buffer) => out.push(b));
+  child.stderr!.on("data", (b: Buffer) => {
+    if (err.length < 64 * 1024) err += b.toString("utf8");
+  });
+  child.stdin!.end(JSON.stringify(request));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+    child.once("close", (c, s) => resolve([c, s]));
+    child.once("error", () => resolve([null, null]));
+  });
+  clearTimeout(timer);
+  if (timedOut) throw new BundleRefusedError([`it did not load and answer within ${timeoutMs / 1000} s`]);
+  const text = Buffer.concat(out).toString("utf8");
+  if (text) {
+    try {
+      return JSON.parse(text) as BundleAnswer;
+    } catch {
+      // fall through: a truncated answer is a crash
+    }
+  }
+  if (/heap out of memory|Allocation failed/i.test(err))
+    throw new BundleRefusedError([`it ran out of memory while loading (limit ${memoryMiB} MiB)`]);
+  const last = err.trim().split("\n").slice(-3).join(" ").slice(0, 500);
+  throw new BundleRefusedError([`its check exited (${signal ?? `code ${code}`}) without an answer${last ? `: ${last}` : ""}`]);
+}
+
+/** Loads the bundle in a child process and returns its manifest; refuses, saying why, one that is not an application. */
+export async function inspectBundle(file: string, limits: BundleLimits = {}): Promise<BundleManifest> {
+  const a = await ask(file, { command: "inspect" }, limits);
+  if (!a.ok) throw new BundleRefusedError(a.problems);
+  if (!("manifest" in a)) throw new BundleRefusedError(["its check answered something else than a manifest"]);
+  const parsed = bundleManifestSchema.safeParse(a.manifest);
+  if (!parsed.success) throw new BundleRefusedError([`its manifest is malformed: ${parsed.error.message}`]);
+  return parsed.data;
+}
+
+export interface BundlePlan {
+  config: unknown;
+  actors: ActorSpec[];
+  groups: string[][];
+}
+
+/** The configuration as the module's schema reads it, its actors and their layout onto `vms` VMs — computed in a child process. */
+export async function planBundle(
+  file: string,
+  applicationId: string,
+  config: unknown,
+  vms: number,
+  limits: BundleLimits = {},
+): Promise<BundlePlan> {
+  const a = await ask(file, { command: "plan", applicationId, config, vms }, limits);
+  if (!a.ok) throw new BundleRefusedError(a.problems, a.configInvalid === true);
+  if (!("actors" in a)) throw new BundleRefusedError(["its check answered something else than a plan"]);
+  return a;
+}
