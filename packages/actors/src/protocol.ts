@@ -264,6 +264,19 @@ export interface SnapshotFetchReply {
   /** v8-serialized MigratedActor[]. */
   data: Uint8Array;
 }
+/** Theater → Mediator: the bundle of an application whose behaviors this theater lacks. */
+export interface BundleRequest {
+  type: "bundle";
+  applicationId: string;
+  behaviors: string[];
+}
+/** The bundle the application runs: its file's bytes and the sha256 it was registered with. */
+export interface BundleReply {
+  kind: string;
+  version: string;
+  sha256: string;
+  bytes: Uint8Array;
+}
 /** Installs actors from a checkpoint, running, with sequence numbers rebased onto `seqBase`. */
 export interface RestoreRequest {
   type: "restore";

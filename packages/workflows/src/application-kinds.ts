@@ -4,7 +4,7 @@
 // only in a child process (@malleo/sdk/bundle), never here.
 import { installedApplications } from "@malleo/applications";
 import { AppError } from "@malleo/core";
-import { bundleBytes, bundleFind, bundleLatest, bundleList, type Db } from "@malleo/db";
+import { applicationGet, bundleBytes, bundleFind, bundleLatest, bundleList, type Db } from "@malleo/db";
 import type { ActorSpec } from "@malleo/actors";
 import { ApplicationConfigError, UnknownApplicationKindError } from "@malleo/sdk";
 import { BundleRefusedError, bundleFile, planBundle, type BundleManifest } from "@malleo/sdk/bundle";
@@ -137,4 +137,24 @@ export async function bundleFileOf(db: Db, kind: string, version: string): Promi
   if (!file.endsWith(`${b.sha256}.mjs`))
     throw new AppError("INTERNAL", `the stored ${kind} ${version} bundle does not match its sha256`);
   return file;
+}
+
+/** The bundle an application runs, for the Mediator to send a theater (null for an installed kind). */
+export async function bundleOfApplication(
+  db: Db,
+  applicationId: string,
+): Promise<{ kind: string; version: string; sha256: string; bytes: Uint8Array } | null> {
+  const app = await applicationGet(db, applicationId);
+  if (!app?.bundleVersion) return null;
+  const b = await bundleBytes(db, app.kind, app.bundleVersion);
+  return b && { kind: app.kind, version: app.bundleVersion, ...b };
+}
+
+/** A bundle application's actors for its stored configuration, computed in a child process (its code never runs here). */
+export async function bundleActorSpecs(
+  db: Db,
+  app: { id: string; kind: string; config: unknown; bundleVersion: string },
+): Promise<ActorSpec[]> {
+  const plan = await planBundle(await bundleFileOf(db, app.kind, app.bundleVersion), app.id, app.config, 1);
+  return plan.actors;
 }

@@ -1,7 +1,9 @@
 // The short-lived process that loads a bundle: never the web or worker process (application code
-// runs only here and in theaters). `node --import tsx child.ts <bundle.mjs>` reads one request as
-// JSON on stdin and writes one answer as JSON on fd 3 (stdout is left to the bundle's own logs).
+// runs only here and in theaters). `node --import tsx child.ts <bundle.mjs>` reads one request
+// (V8-serialized) on stdin and writes one answer the same way on fd 3 (stdout is left to the
+// bundle's own logs).
 import { readFileSync, writeSync } from "node:fs";
+import { deserialize, serialize } from "node:v8";
 import type { ActorSpec } from "@malleo/actors";
 import { ApplicationModuleError, contiguousLayout, type ApplicationModule } from "../application";
 import { loadApplicationModules } from "../load";
@@ -9,12 +11,18 @@ import { applicationManifest } from "./manifest";
 import type { BundleAnswer, BundleRequest } from "./protocol";
 
 function answer(a: BundleAnswer): never {
-  writeSync(3, JSON.stringify(a));
+  const bytes = serialize(a);
+  for (let at = 0; at < bytes.byteLength;) at += writeSync(3, bytes, at);
   process.exit(0);
 }
 
 async function loadOne(file: string): Promise<ApplicationModule> {
   const modules = await loadApplicationModules(file);
+  if (modules[0]?.services)
+    throw new ApplicationModuleError(
+      ["it has `services`, which run in the worker process; a bundle's code runs only in theaters"],
+      "the bundle",
+    );
   if (modules.length > 1)
     throw new ApplicationModuleError(
       [`it exports ${modules.length} applications (${modules.map((m) => m.kind).join(", ")}); a bundle exports one`],
@@ -34,7 +42,7 @@ function issuesOf(module: ApplicationModule, config: unknown): { config: unknown
 async function main(): Promise<void> {
   const file = process.argv[2];
   if (!file) answer({ ok: false, problems: ["no bundle file given"] });
-  const request = JSON.parse(readFileSync(0, "utf8")) as BundleRequest;
+  const request = deserialize(readFileSync(0)) as BundleRequest;
   let module: ApplicationModule;
   try {
     module = await loadOne(file);
@@ -43,6 +51,13 @@ async function main(): Promise<void> {
     answer({ ok: false, problems });
   }
   if (request.command === "inspect") answer({ ok: true, manifest: applicationManifest(module) });
+  if (request.command === "result") {
+    if (!module.result) answer({ ok: false, problems: [`a ${module.kind} application has no result`] });
+    const checked = issuesOf(module, request.config);
+    if ("issues" in checked) answer({ ok: false, problems: checked.issues, configInvalid: true });
+    const r = module.result(checked.config, request.states);
+    answer({ ok: true, result: new Uint8Array(r.buffer, r.byteOffset, r.byteLength).slice() });
+  }
   // plan: the configuration as the module's own schema reads it, its actors and their layout.
   const checked = issuesOf(module, request.config);
   if ("issues" in checked) answer({ ok: false, problems: checked.issues, configInvalid: true });

@@ -2,19 +2,33 @@
 // loaded there, never here. The child is time- and memory-limited and killed when it overstays.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deserialize, serialize } from "node:v8";
 import type { ActorSpec } from "@malleo/actors";
 import { bundleManifestSchema, type BundleManifest } from "./manifest";
 import type { BundleAnswer, BundleRequest } from "./protocol";
 
-// Paths from this file's own location, by string: a bundler (the web build) must not turn them into assets.
-const here = dirname(fileURLToPath(import.meta.url));
-const childEntry = join(here, "child.ts");
-/** The repository root: the child runs there, so that `--import tsx` resolves from its node_modules. */
-const root = join(here, "../../../..");
+const CHILD = "packages/sdk/src/bundle/child.ts";
+
+/**
+ * The repository root: where the child's entry is, and its cwd, so that `--import tsx` resolves
+ * from its node_modules. Found upwards from this file's location (by string: a bundler must not
+ * turn it into an asset) — from the web build's server chunks too — or else from the cwd.
+ */
+function repositoryRoot(): string {
+  for (const start of [dirname(fileURLToPath(import.meta.url)), process.cwd()]) {
+    for (let dir = start; ; dir = dirname(dir)) {
+      if (existsSync(join(dir, CHILD))) return dir;
+      if (dirname(dir) === dir) break;
+    }
+  }
+  throw new Error(`cannot find ${CHILD} above ${fileURLToPath(import.meta.url)} or ${process.cwd()}`);
+}
+
+let root: string | undefined;
 
 export interface BundleLimits {
   /** How long the child may take to load the bundle and answer (default 15 s). */
@@ -50,7 +64,8 @@ export function bundleFile(bytes: Uint8Array, dir = join(tmpdir(), "malleo-bundl
 async function ask(file: string, request: BundleRequest, limits: BundleLimits): Promise<BundleAnswer> {
   const timeoutMs = limits.timeoutMs ?? 15_000;
   const memoryMiB = limits.memoryMiB ?? 256;
-  const child = spawn(process.execPath, [`--max-old-space-size=${memoryMiB}`, "--import", "tsx", childEntry, file], {
+  root ??= repositoryRoot();
+  const child = spawn(process.execPath, [`--max-old-space-size=${memoryMiB}`, "--import", "tsx", join(root, CHILD), file], {
     cwd: root,
     stdio: ["pipe", "ignore", "pipe", "pipe"],
     env: { PATH: process.env.PATH ?? "", NODE_ENV: process.env.NODE_ENV ?? "production" },
@@ -61,7 +76,8 @@ async function ask(file: string, request: BundleRequest, limits: BundleLimits): 
   child.stderr!.on("data", (b: Buffer) => {
     if (err.length < 64 * 1024) err += b.toString("utf8");
   });
-  child.stdin!.end(JSON.stringify(request));
+  child.stdin!.on("error", () => {}); // a child that dies before reading: its exit says why
+  child.stdin!.end(serialize(request));
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -73,10 +89,10 @@ async function ask(file: string, request: BundleRequest, limits: BundleLimits): 
   });
   clearTimeout(timer);
   if (timedOut) throw new BundleRefusedError([`it did not load and answer within ${timeoutMs / 1000} s`]);
-  const text = Buffer.concat(out).toString("utf8");
-  if (text) {
+  const answer = Buffer.concat(out);
+  if (answer.byteLength > 0) {
     try {
-      return JSON.parse(text) as BundleAnswer;
+      return deserialize(answer) as BundleAnswer;
     } catch {
       // fall through: a truncated answer is a crash
     }
@@ -115,4 +131,17 @@ export async function planBundle(
   if (!a.ok) throw new BundleRefusedError(a.problems, a.configInvalid === true);
   if (!("actors" in a)) throw new BundleRefusedError(["its check answered something else than a plan"]);
   return a;
+}
+
+/** The application's result from its actors' states (its module's `result`), computed in a child process. */
+export async function bundleResult(
+  file: string,
+  config: unknown,
+  states: ReadonlyMap<string, unknown>,
+  limits: BundleLimits = {},
+): Promise<Uint8Array> {
+  const a = await ask(file, { command: "result", config, states }, { memoryMiB: 1024, ...limits });
+  if (!a.ok) throw new BundleRefusedError(a.problems, a.configInvalid === true);
+  if (!("result" in a)) throw new BundleRefusedError(["its check answered something else than a result"]);
+  return a.result;
 }
