@@ -215,6 +215,8 @@ export interface MigratedActor {
   /** Where the actor's sequence numbers start (absent: 0); raised by each restore from a checkpoint. */
   seqBase?: number;
   profile: ActorProfileCounters;
+  /** In a checkpoint's copy: the behavior's `progress` of this state, computed by the theater (absent: none reported). */
+  progress?: number;
 }
 
 /** Copies of actors as a migration would ship them, left in place (a checkpoint's content). */

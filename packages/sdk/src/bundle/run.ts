@@ -18,14 +18,22 @@ const CHILD = "packages/sdk/src/bundle/child.ts";
  * from its node_modules. Found upwards from this file's location (by string: a bundler must not
  * turn it into an asset) — from the web build's server chunks too — or else from the cwd.
  */
+function ownDirectory(): string {
+  try {
+    return dirname(fileURLToPath(import.meta.url));
+  } catch {
+    return process.cwd(); // not a file: URL (some bundlers)
+  }
+}
+
 function repositoryRoot(): string {
-  for (const start of [dirname(fileURLToPath(import.meta.url)), process.cwd()]) {
+  for (const start of [ownDirectory(), process.cwd()]) {
     for (let dir = start; ; dir = dirname(dir)) {
       if (existsSync(join(dir, CHILD))) return dir;
       if (dirname(dir) === dir) break;
     }
   }
-  throw new Error(`cannot find ${CHILD} above ${fileURLToPath(import.meta.url)} or ${process.cwd()}`);
+  throw new Error(`cannot find ${CHILD} above ${ownDirectory()} or ${process.cwd()}`);
 }
 
 let root: string | undefined;
