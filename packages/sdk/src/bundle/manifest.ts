@@ -12,10 +12,32 @@ export const bundleManifestSchema = z
     configSchema: z.record(z.string(), z.unknown()),
     defaultConfig: z.unknown(),
     behaviors: z.array(z.string()),
+    /** Its actors' state format (the module's `stateVersion`, default 1)… */
+    stateVersion: z.number().int().min(1).default(1),
+    /** …and whether it reads older formats (`migrateState`). */
+    migratesState: z.boolean().default(false),
   })
   .strict();
 
 export type BundleManifest = z.infer<typeof bundleManifestSchema>;
+
+/**
+ * Why the actors of a running application at version `from` cannot be restored under `to` from a
+ * checkpoint (an upgrade), or null when they can: another kind, or a state format `to` does not
+ * read (a newer one without `migrateState`, or an older one).
+ */
+export function upgradeRefusal(
+  from: Pick<BundleManifest, "kind" | "version" | "stateVersion">,
+  to: Pick<BundleManifest, "kind" | "version" | "stateVersion" | "migratesState">,
+): string | null {
+  if (from.kind !== to.kind) return `${to.kind} ${to.version} is another kind than the application's (${from.kind})`;
+  if (from.version === to.version) return `the application already runs ${from.kind} ${from.version}`;
+  if (to.stateVersion < from.stateVersion)
+    return `${to.kind} ${to.version} has state format ${to.stateVersion}, older than the running ${from.version}'s ${from.stateVersion}: its actors could not read their checkpointed states`;
+  if (to.stateVersion > from.stateVersion && !to.migratesState)
+    return `${to.kind} ${to.version} changed the state format (${from.stateVersion} → ${to.stateVersion}) and has no migrateState: the running actors' states are incompatible`;
+  return null;
+}
 
 /** The manifest of a loaded module. */
 export function applicationManifest(module: ApplicationModule): BundleManifest {
@@ -26,5 +48,7 @@ export function applicationManifest(module: ApplicationModule): BundleManifest {
     configSchema: z.toJSONSchema(module.configSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>,
     defaultConfig: module.defaultConfig,
     behaviors: Object.keys(module.behaviors).sort(),
+    stateVersion: module.stateVersion ?? 1,
+    migratesState: typeof module.migrateState === "function",
   };
 }
