@@ -1,8 +1,9 @@
-// `malleo hosts [test <uri>] | vms | ops | split | merge | cancel | ready | watch | apps | kinds | deploy | stop | start | delete |
+// `malleo hosts [test <uri>] | vms | ops | split | merge | cancel | ready | watch | apps | kinds | bundle | bundles | deploy | stop | start | delete |
 // checkpoints | restore | auto-recovery` — the command-line client of the Malleo API, authenticated with an API token.
 // Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
 import { hostUse } from "@malleo/core";
+import { bundleBuildCommand, bundleRegisterCommand } from "./bundle";
 import { apiClient } from "./client";
 import {
   hostTestCommand,
@@ -37,7 +38,10 @@ commands:
   ready extend|abort <operation-id>       answer a ready barrier that timed out: wait longer, or abort (roll back)
   watch <operation-id>                    follow an operation's steps live (server-sent events) until it ends
   apps                                    applications with kind, status and progress
-  kinds                                   installed application kinds, version and default configuration
+  kinds                                   application kinds (installed and registered bundles), version and default configuration
+  bundle build <dir> [--out FILE]         build an application folder into one self-contained bundle file (no token needed)
+  bundle register <file>                  register a bundle (admin): checked, stored with its version and sha256
+  bundles                                 the registered bundles: kind, version, sha256, size, who and when
   deploy <kind> --id A --vms HOST:VCPUS:MIB[,…] [--config '<json>'] [--version V]
                                           deploy an application on new VMs (config over the kind's default)
   checkpoints <app>                       an application's checkpoints (time, size, sha256, kind) and auto-recovery
@@ -73,6 +77,7 @@ const { values: opts, positionals } = parseArgs({
     vms: { type: "string" },
     config: { type: "string" },
     version: { type: "string" },
+    out: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -86,6 +91,11 @@ async function main(): Promise<number> {
   if (opts.help || !command) {
     process.stdout.write(USAGE);
     return command || opts.help ? 0 : 2;
+  }
+  if (command === "bundle" && args[0] === "build") {
+    const r = await bundleBuildCommand(args[1], opts.out);
+    print(r, () => `built ${r.file} (${r.bytes} bytes) from ${r.entry}\n  register it: malleo bundle register ${r.file}`);
+    return 0;
   }
   const url = opts.url ?? process.env.MALLEO_URL ?? "http://127.0.0.1:3000";
   const token = opts.token ?? process.env.MALLEO_TOKEN;
@@ -287,8 +297,29 @@ async function main(): Promise<number> {
       const kinds = await api.applications.kinds.query();
       print(kinds, () =>
         table(
-          ["KIND", "VERSION", "DESCRIPTION", "DEFAULT CONFIG"],
-          kinds.map((k) => [k.kind, k.version, k.description, JSON.stringify(k.defaultConfig)]),
+          ["KIND", "VERSION", "SOURCE", "DESCRIPTION", "DEFAULT CONFIG"],
+          kinds.map((k) => [k.kind, k.version, k.source, k.description, JSON.stringify(k.defaultConfig)]),
+        ),
+      );
+      return 0;
+    }
+    case "bundle": {
+      if (args[0] !== "register" || args.length !== 2)
+        throw new UsageError("usage: malleo bundle build <dir> [--out FILE] | malleo bundle register <file>");
+      const b = await bundleRegisterCommand(url, token, args[1]);
+      print(b, () =>
+        b.created
+          ? `registered ${b.kind} ${b.version} (sha256 ${b.sha256}, ${b.size} bytes; behaviors ${b.behaviors.join(", ")})\n  deploy it: malleo deploy ${b.kind} --id <app> --vms HOST:VCPUS:MIB`
+          : `${b.kind} ${b.version} is already registered with these bytes (sha256 ${b.sha256}); nothing changed`,
+      );
+      return 0;
+    }
+    case "bundles": {
+      const bundles = await api.applications.bundles.query();
+      print(bundles, () =>
+        table(
+          ["KIND", "VERSION", "SHA256", "SIZE", "REGISTERED BY", "AT"],
+          bundles.map((b) => [b.kind, b.version, b.sha256.slice(0, 16), b.size, b.registeredBy, b.registeredAt.toISOString()]),
         ),
       );
       return 0;

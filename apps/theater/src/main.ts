@@ -2,7 +2,8 @@
 import { logRecord, stderrSink, type LogLevel } from "@malleo/core";
 import { THEATER_EXIT_CODES, Theater, TheaterRefusedError, builtinBehaviors } from "@malleo/actors";
 import { installedApplications } from "@malleo/applications";
-import { ApplicationRegistry, loadApplicationModules } from "@malleo/sdk";
+import { ApplicationRegistry, loadApplicationModules, type BehaviorRegistry } from "@malleo/sdk";
+import { bundleFile } from "@malleo/sdk/bundle";
 import { TheaterConfigError, readTheaterConfig } from "./config";
 
 const log = (level: LogLevel, msg: string, fields: Record<string, unknown>) =>
@@ -18,6 +19,15 @@ async function main(): Promise<void> {
     process.exit(THEATER_EXIT_CODES.badArguments);
   }
   const { vmId, fault } = config;
+
+  /** A bundle the Mediator sent (its sha256 checked by the runtime): imported here, its behaviors registered. */
+  const importBundle = async (bundle: { kind: string; version: string; bytes: Uint8Array }): Promise<BehaviorRegistry> => {
+    const modules = await loadApplicationModules(bundleFile(bundle.bytes));
+    const module = modules.find((m) => m.kind === bundle.kind);
+    if (!module) throw new Error(`the ${bundle.kind} ${bundle.version} bundle exports no ${bundle.kind} application`);
+    if (installedApplications.has(module.kind)) throw new Error(`the bundle's kind ${module.kind} is an installed application`);
+    return module.behaviors;
+  };
 
   // Modules named at start (the SDK's test harness) are hosted besides the installed applications.
   let extraBehaviors = {};
@@ -48,6 +58,7 @@ async function main(): Promise<void> {
     listenHost: config.listenHost,
     advertisedHost: config.advertisedHost,
     behaviors: { ...builtinBehaviors, ...installedApplications.behaviors(), ...extraBehaviors },
+    importBundle,
     onFatal: (reason) => {
       log("error", "fatal", { vmId, reason });
       process.exit(THEATER_EXIT_CODES.refused);

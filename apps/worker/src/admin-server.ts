@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { actorListByApplication, applicationGet, vmListLive, type Db } from "@malleo/db";
 import { installedApplications } from "@malleo/applications";
+import { bundleResult } from "@malleo/sdk/bundle";
+import { bundleFileOf } from "@malleo/workflows";
 import type { Mediator } from "@malleo/mediator";
 import type { Logger } from "./log";
 import type { VmManager } from "./vm-manager";
@@ -48,9 +50,15 @@ export function startAdminServer(
         if (!app) return reply(404, { error: "no such application" });
         const uans = (await actorListByApplication(deps.db, app.id)).map((a) => a.uan);
         const states = await deps.mediator.collectStates(uans);
-        const module = installedApplications.get(app.kind);
-        if (!module.result) return reply(404, { error: `a ${app.kind} application has no result to digest` });
-        const result = module.result(installedApplications.parseConfig(app.kind, app.config), states);
+        let result: ArrayBufferView;
+        if (app.bundleVersion) {
+          // A bundle's `result` runs in a child process, as all of its code outside theaters.
+          result = await bundleResult(await bundleFileOf(deps.db, app.kind, app.bundleVersion), app.config, states);
+        } else {
+          const module = installedApplications.get(app.kind);
+          if (!module.result) return reply(404, { error: `a ${app.kind} application has no result to digest` });
+          result = module.result(installedApplications.parseConfig(app.kind, app.config), states);
+        }
         return reply(200, {
           actors: states.size,
           sha256: createHash("sha256")

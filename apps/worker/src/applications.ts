@@ -12,6 +12,7 @@ import {
 import { installedApplications } from "@malleo/applications";
 import type { ActorSpec, Mediator } from "@malleo/mediator";
 import type { ApplicationRegistry, ApplicationServices } from "@malleo/sdk";
+import { bundleActorSpecs } from "@malleo/workflows";
 import type { Checkpointer } from "./checkpoints";
 import type { Logger } from "./log";
 
@@ -96,7 +97,7 @@ export class ApplicationRunner {
   private async startApplication(app: Application, options: { failLoudly?: boolean } = {}): Promise<void> {
     let list: ActorSpec[];
     try {
-      list = await this.buildActors(app.id, app.kind, app.config);
+      list = await this.buildActors(app.id, app.kind, app.config, app.bundleVersion);
     } catch (e) {
       this.log({ event: "application not started", application: app.id, kind: app.kind, error: (e as Error).message });
       if (options.failLoudly) throw e;
@@ -197,7 +198,9 @@ export class ApplicationRunner {
   }
 
   /** Checks the stored configuration with the application's schema, starts its services, builds its actors. */
-  private async buildActors(appId: string, kind: string, stored: unknown): Promise<ActorSpec[]> {
+  private async buildActors(appId: string, kind: string, stored: unknown, bundleVersion: string | null): Promise<ActorSpec[]> {
+    // A bundle's module runs in a child process: it has no services (refused when registered).
+    if (bundleVersion) return bundleActorSpecs(this.db, { id: appId, kind, config: stored, bundleVersion });
     const module = this.applications.get(kind);
     let config = this.applications.parseConfig(kind, stored);
     if (module.services) {

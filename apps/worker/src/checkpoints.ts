@@ -36,7 +36,8 @@ export const RESTORE_SEQ_RANGE = 2 ** 32;
 export function progressByActor(actors: readonly MigratedActor[]): Map<string, number> {
   const progress = new Map<string, number>();
   for (const a of actors) {
-    const p = installedApplications.progressOf(a.behavior, a.state);
+    // The theater's figure (a bundle's behaviors run nowhere else); older checkpoints carry none.
+    const p = a.progress ?? installedApplications.progressOf(a.behavior, a.state);
     if (p !== undefined) progress.set(a.uan, p);
   }
   return progress;

@@ -12,6 +12,7 @@ import {
 } from "@malleo/db";
 import { databaseUrl, ensureDatabase } from "@malleo/db/admin";
 import { Mediator } from "@malleo/mediator";
+import { bundleOfApplication } from "@malleo/workflows";
 import { installOperationEffects, type OperationEffects } from "@malleo/workflows/worker";
 import { serveHostProbes } from "./host-probes";
 import { startAdminServer } from "./admin-server";
@@ -75,6 +76,8 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     // A hung guest or a lost host never closes its connection: the heartbeat notices it.
     heartbeatMs: env.MALLEO_THEATER_HEARTBEAT_MS || undefined,
     heartbeatTimeoutMs: env.MALLEO_THEATER_HEARTBEAT_TIMEOUT_MS,
+    // A theater without a bundle application's behaviors gets its bundle from Postgres through us.
+    bundleFor: (applicationId) => bundleOfApplication(db, applicationId),
   });
   const uriPolicy = hostUriPolicyFromEnv(
     { MALLEO_MODE: env.MALLEO_MODE, MALLEO_SIMULATED_HOSTS: env.MALLEO_SIMULATED_HOSTS },

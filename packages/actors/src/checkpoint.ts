@@ -64,9 +64,14 @@ export class Checkpoints {
     return { here, missing };
   }
 
-  /** The actor as a migration would ship it: state, mailbox with pending self-messages, delivery order state. */
+  /**
+   * The actor as a migration would ship it: state, mailbox with pending self-messages, delivery
+   * order state; and its progress, computed here where its behavior is (a bundle's is nowhere else).
+   */
   private copyOf(cell: ActorCell): MigratedActor {
-    return migratedActorOf(cell, [...cell.mailbox, ...this.rt.cells.pendingSelfMessages(cell)]);
+    const copy = migratedActorOf(cell, [...cell.mailbox, ...this.rt.cells.pendingSelfMessages(cell)]);
+    const progress = cell.behavior.progress?.(cell.state);
+    return progress === undefined ? copy : { ...copy, progress };
   }
 
   /**

@@ -271,10 +271,12 @@ export class MediatorClient {
   }
 
   private async handleMediatorRequest(body: unknown, channel: Channel): Promise<unknown> {
-    const { cells, migration, checkpoints, routing } = this.rt;
+    const { cells, migration, checkpoints, routing, bundles } = this.rt;
     const request = body as { type: string } & Record<string, unknown>;
     switch (bodyType(body)) {
       case "spawn":
+        // A bundle application's first actors here: its behaviors are fetched and imported first.
+        await bundles.ensure(request.specs as ActorSpec[]);
         return cells.spawn(request.specs as ActorSpec[]);
       case "prepare":
         return cells.prepare(request.uans as string[]);
@@ -310,6 +312,7 @@ export class MediatorClient {
       case "snapshot-fetch":
         return checkpoints.fetchKept((body as SnapshotFetchRequest).token);
       case "restore":
+        await bundles.ensure((body as RestoreRequest).actors);
         return checkpoints.restore(body as RestoreRequest);
       case "discard":
         return checkpoints.discard(request.uans as string[]);

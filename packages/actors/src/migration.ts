@@ -209,11 +209,24 @@ export class Migration {
   }
 
   /** Target side, phase one, batch by batch: install held and uncommitted; the last reply acknowledges. */
-  migrateIn(request: MigrateInRequest, channel: Channel, payload: ChunkedBytes | undefined): Record<string, never> {
+  migrateIn(
+    request: MigrateInRequest,
+    channel: Channel,
+    payload: ChunkedBytes | undefined,
+  ): Record<string, never> | Promise<Record<string, never>> {
     const rt = this.rt;
     if (rt.stopping) throw new Error("theater is stopping");
     if (!payload) throw new Error("migrate-in without its batch");
     const migrated = decodeMigrationBatch(payload);
+    // The first actors of a bundle application here: its behaviors are fetched, then the batch installed.
+    const loading = rt.bundles.ensure(migrated);
+    if (loading) return loading.then(() => this.installIncoming(request, channel, migrated));
+    return this.installIncoming(request, channel, migrated);
+  }
+
+  private installIncoming(request: MigrateInRequest, channel: Channel, migrated: MigratedActor[]): Record<string, never> {
+    const rt = this.rt;
+    if (rt.stopping) throw new Error("theater is stopping");
     for (const actor of migrated) {
       if (!rt.options.behaviors[actor.behavior]) throw new Error(`unknown behavior "${actor.behavior}" for ${actor.uan}`);
       const existing = rt.cells.byUan.get(actor.uan);

@@ -215,6 +215,8 @@ export interface MigratedActor {
   /** Where the actor's sequence numbers start (absent: 0); raised by each restore from a checkpoint. */
   seqBase?: number;
   profile: ActorProfileCounters;
+  /** In a checkpoint's copy: the behavior's `progress` of this state, computed by the theater (absent: none reported). */
+  progress?: number;
 }
 
 /** Copies of actors as a migration would ship them, left in place (a checkpoint's content). */
@@ -263,6 +265,19 @@ export interface SnapshotFetchRequest {
 export interface SnapshotFetchReply {
   /** v8-serialized MigratedActor[]. */
   data: Uint8Array;
+}
+/** Theater → Mediator: the bundle of an application whose behaviors this theater lacks. */
+export interface BundleRequest {
+  type: "bundle";
+  applicationId: string;
+  behaviors: string[];
+}
+/** The bundle the application runs: its file's bytes and the sha256 it was registered with. */
+export interface BundleReply {
+  kind: string;
+  version: string;
+  sha256: string;
+  bytes: Uint8Array;
 }
 /** Installs actors from a checkpoint, running, with sequence numbers rebased onto `seqBase`. */
 export interface RestoreRequest {

@@ -335,13 +335,15 @@ export class Routing {
             } else if (type === "goodbye-ack") this.goodbyeWaiters.get(self)?.();
             else this.dropPeerLink(self, `unknown message ${JSON.stringify(type?.slice(0, 100) ?? "untyped")}`);
           },
-          onRequest: (body, self, payload): unknown => {
-            const type = bodyType(body);
-            if (type === "migrate-in") return migration.migrateIn(body as MigrateInRequest, self, payload);
-            if (type === "migrate-commit") return migration.commitMigrateIn(body as MigrateCommitRequest, self);
-            if (type === "migrate-abort") return migration.discardIncoming((cell) => cell.incoming?.channel === self);
-            throw new Error(`unknown peer request ${JSON.stringify(type)}`);
-          },
+          // While a bundle loads for a migration's actors, its later batches and its commit wait, in order.
+          onRequest: (body, self, payload): unknown =>
+            this.rt.bundles.afterLoads(() => {
+              const type = bodyType(body);
+              if (type === "migrate-in") return migration.migrateIn(body as MigrateInRequest, self, payload);
+              if (type === "migrate-commit") return migration.commitMigrateIn(body as MigrateCommitRequest, self);
+              if (type === "migrate-abort") return migration.discardIncoming((cell) => cell.incoming?.channel === self);
+              throw new Error(`unknown peer request ${JSON.stringify(type)}`);
+            }),
           onClose: () => {
             this.incoming.delete(channel);
             this.goodbyeWaiters.get(channel)?.();

@@ -1,9 +1,11 @@
 import type { BehaviorRegistry } from "./behavior";
 import type { ActorCells } from "./actor-cells";
+import type { BundleBehaviors } from "./bundle-behaviors";
 import type { Checkpoints } from "./checkpoint";
 import type { Mailboxes } from "./mailbox";
 import type { MediatorClient } from "./mediator-client";
 import type { Migration } from "./migration";
+import type { BundleReply } from "./protocol";
 import type { Routing } from "./routing";
 
 /**
@@ -53,6 +55,11 @@ export interface TheaterOptions {
   migrationBatchBytes?: number;
   /** Test hooks to make failure windows deterministic. */
   faults?: TheaterFaultHooks;
+  /**
+   * Imports an application bundle the Mediator sent (its sha256 already checked) and returns its
+   * behaviors; without it, actors of behaviors the theater was not started with are refused.
+   */
+  importBundle?: (bundle: BundleReply) => Promise<BehaviorRegistry>;
 }
 
 export interface TheaterFaultHooks {
@@ -101,6 +108,7 @@ export interface TheaterRuntime {
   readonly migration: Migration;
   readonly checkpoints: Checkpoints;
   readonly mediator: MediatorClient;
+  readonly bundles: BundleBehaviors;
 }
 
 export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T | undefined> {

@@ -1,3 +1,4 @@
+import { BundleBehaviors } from "./bundle-behaviors";
 import { logLine, logRecord, type LogRecord } from "@malleo/core";
 import { createServer, type Server } from "node:net";
 import { ActorCells } from "./actor-cells";
@@ -74,6 +75,7 @@ export class Theater {
     rt.routing = new Routing(rt);
     rt.migration = new Migration(rt);
     rt.checkpoints = new Checkpoints(rt);
+    rt.bundles = new BundleBehaviors(rt);
     this.rt = rt;
   }
 

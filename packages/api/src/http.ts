@@ -57,10 +57,11 @@ function refusalResponse(status: number, code: string, message: string, calls: n
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
 
-async function readBounded(req: Request, maxBytes: number): Promise<string | null> {
+/** The request's body, or null once it is larger than `maxBytes` (declared or read); reading stops there. */
+export async function readBoundedBytes(req: Request, maxBytes: number): Promise<Buffer | null> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) return null;
-  if (!req.body) return "";
+  if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -74,7 +75,11 @@ async function readBounded(req: Request, maxBytes: number): Promise<string | nul
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+async function readBounded(req: Request, maxBytes: number): Promise<string | null> {
+  return (await readBoundedBytes(req, maxBytes))?.toString("utf8") ?? null;
 }
 
 /** Each call's raw input of a tRPC request: a batch is `{"0": …, "1": …}`, a single call the value itself. */

@@ -16,3 +16,5 @@ export { TRPC_CODE_BY_APP_CODE, trpcCodeForAppCode, describeInputIssues } from "
 
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export { handleBundleUpload, BUNDLE_CONTENT_TYPES, type BundleUploadAnswer, type BundleUploadOptions } from "./bundles/upload";
+export { registerBundle, MAX_BUNDLE_BYTES, type RegisteredBundle } from "./bundles/register-bundle";

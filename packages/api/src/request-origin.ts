@@ -64,9 +64,13 @@ export function isHttps(req: Request, policy: OriginPolicy = {}): boolean {
 
 /**
  * Why a mutation (a POST to /api/trpc) is refused before it is read, or null when it may go on.
- * 403 when it comes from another origin, 415 when its body is not JSON.
+ * 403 when it comes from another origin, 415 when its body is not of `contentTypes` (JSON by default).
  */
-export function checkMutationRequest(req: Request, policy: OriginPolicy = {}): OriginRefusal | null {
+export function checkMutationRequest(
+  req: Request,
+  policy: OriginPolicy = {},
+  contentTypes: readonly string[] = ["application/json"],
+): OriginRefusal | null {
   const site = req.headers.get("sec-fetch-site")?.trim().toLowerCase();
   if (site === "cross-site" || site === "same-site") {
     return {
@@ -89,11 +93,11 @@ export function checkMutationRequest(req: Request, policy: OriginPolicy = {}): O
     }
   }
   const type = req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") {
+  if (type === undefined || !contentTypes.includes(type)) {
     return {
       status: 415,
       code: "UNSUPPORTED_MEDIA_TYPE",
-      message: `refused: a change must be sent as application/json, not ${type ? JSON.stringify(type.slice(0, 100)) : "a body without a Content-Type"}`,
+      message: `refused: a change must be sent as ${contentTypes.join(" or ")}, not ${type ? JSON.stringify(type.slice(0, 100)) : "a body without a Content-Type"}`,
     };
   }
   return null;

@@ -23,6 +23,7 @@ export * from "./repos/topology-summary";
 export * from "./repos/workers";
 export * from "./repos/recovery";
 export * from "./repos/host-probes";
+export * from "./repos/application-bundles";
 export type {
   Host,
   Vm,

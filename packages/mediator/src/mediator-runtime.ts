@@ -1,3 +1,4 @@
+import type { BundleReply } from "@malleo/actors";
 import type { Channel } from "@malleo/actors";
 import type { Checkpoints } from "./checkpoints";
 import type { ActorDirectory } from "./directory";
@@ -76,6 +77,11 @@ export interface MediatorOptions {
    * confirms it the old one is refused. Absent: secrets are not rotated.
    */
   secretStore?: TheaterSecretStore;
+  /**
+   * The bundle an application runs (the worker: Postgres), for a theater that lacks its
+   * behaviors; null when the application runs no bundle. Absent: theaters are refused bundles.
+   */
+  bundleFor?: (applicationId: string, vmId: string) => Promise<BundleReply | null>;
 }
 
 /** SHA-256 digests of a VM's secrets: its boot secret's, and those a theater may prove now (newest first). */

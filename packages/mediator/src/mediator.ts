@@ -20,6 +20,7 @@ import {
   type ActorProfile,
   type ActivityReply,
   type AdmitReply,
+  type BundleReply,
   type MigratedActor,
   type ProfileReply,
   type MessageCountsReply,
@@ -287,6 +288,7 @@ export class Mediator {
     if (type === "register") return this.rt.registry.register(body as RegisterRequest, channel, this.admitted.get(channel));
     if (!this.rt.registry.vmOf(channel)) throw new Error("not registered");
     if (type === "secret-adopted") return this.rt.registry.confirmRotation(channel);
+    if (type === "bundle") return this.serveBundle(body, this.rt.registry.vmOf(channel)!);
     if (type === "resolve") {
       const resolved = this.rt.directory.resolve((body as { uan?: unknown }).uan);
       if (!resolved) {
@@ -298,6 +300,23 @@ export class Mediator {
     const reason = `unknown request ${JSON.stringify(type?.slice(0, 100) ?? "untyped")}`;
     this.dropLink(channel, reason, { afterReply: true });
     throw new Error(reason);
+  }
+
+  /** A theater lacks an application's behaviors: the bundle that application runs, or why not. */
+  private async serveBundle(body: unknown, vmId: string): Promise<BundleReply> {
+    const applicationId = isRecord(body) && isName(body.applicationId) ? body.applicationId : undefined;
+    if (!applicationId) throw new Error("malformed bundle request");
+    if (!this.options.bundleFor) throw new Error(`this Mediator delivers no bundles (asked for ${applicationId}'s)`);
+    const bundle = await this.options.bundleFor(applicationId, vmId);
+    if (!bundle) throw new Error(`application ${applicationId} runs no registered bundle`);
+    this.log("info", "bundle delivered", {
+      vmId,
+      applicationId,
+      kind: bundle.kind,
+      version: bundle.version,
+      bytes: bundle.bytes.byteLength,
+    });
+    return bundle;
   }
 
   /** Checks the VM's secret; the connection then takes structured-clone frames (and `register`). */

@@ -43,6 +43,14 @@ export interface ApplicationModule<Config = unknown> {
    * digest or a bit-exact comparison reads.
    */
   result?(config: Config, states: ReadonlyMap<string, unknown>): ArrayBufferView;
+  /**
+   * The format of its actors' states (default 1). A new version whose states an older version's
+   * checkpoint cannot be restored into as they are raises it — and gives `migrateState`, or an
+   * upgrade of a running application to it is refused.
+   */
+  readonly stateVersion?: number;
+  /** A state of an older `stateVersion` (`from`) as this version reads it, for one actor's behavior. */
+  migrateState?(state: unknown, from: number, behavior: string): unknown;
 }
 
 /** Why a module is not an application: every missing or malformed piece, named. */
@@ -71,7 +79,9 @@ export function applicationModuleProblems(value: unknown): string[] {
   const schema = m.configSchema as { safeParse?: unknown } | undefined;
   if (typeof schema?.safeParse !== "function") problems.push("`configSchema` is missing (a zod schema)");
   if (typeof m.actors !== "function") problems.push("`actors(appId, config)` is missing");
-  for (const hook of ["layout", "services", "result"] as const) {
+  if (m.stateVersion !== undefined && (!Number.isInteger(m.stateVersion) || (m.stateVersion as number) < 1))
+    problems.push("`stateVersion` must be a positive integer");
+  for (const hook of ["layout", "services", "result", "migrateState"] as const) {
     if (m[hook] !== undefined && typeof m[hook] !== "function") problems.push(`\`${hook}\` must be a function`);
   }
   if (typeof m.behaviors !== "object" || m.behaviors === null)

@@ -1,13 +1,12 @@
-// Deploying an application: validated (its kind installed, its configuration by the module's own
+// Deploying an application: validated (its kind installed or registered as a bundle, its configuration by the module's own
 // schema, its VMs against quota and capacity as for a split), planned (the application's layout
 // of its actors onto the new VMs) and recorded — the application row and a `deploy` operation in
 // one transaction. The worker runs it like a split: validate → provision → spawn.
 import { randomUUID } from "node:crypto";
-import { installedApplications } from "@malleo/applications";
-import { AppError, deployInput, planDeploy, type DeployInput, type RequestGuard } from "@malleo/core";
-import { accepted } from "./queue";
+import { deployInput, planDeploy, type DeployInput, type RequestGuard } from "@malleo/core";
 import { operationCreateWithLocks, type Db, type Operation } from "@malleo/db";
-import { ApplicationConfigError, UnknownApplicationKindError } from "@malleo/sdk";
+import { deployPlanOfKind } from "./application-kinds";
+import { accepted } from "./queue";
 import { checkPlanCapacity, parseInput, submitOnce } from "./submit";
 
 export async function submitDeploy(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
@@ -17,27 +16,6 @@ export async function submitDeploy(db: Db, rawInput: unknown, operator: string):
   );
 }
 
-/** The configuration as the application's schema reads it; refusals name the kind and every field. */
-function checkedConfig(input: Omit<DeployInput, keyof RequestGuard>): unknown {
-  try {
-    const module = installedApplications.get(input.kind);
-    if (input.version !== undefined && input.version !== module.version) {
-      throw new AppError(
-        "INVALID_INPUT",
-        `version ${input.version} of ${input.kind} is not installed (installed: ${module.version})`,
-        { kind: input.kind, installed: module.version },
-      );
-    }
-    return installedApplications.parseConfig(input.kind, input.config);
-  } catch (e) {
-    if (e instanceof UnknownApplicationKindError)
-      throw new AppError("INVALID_INPUT", e.message, { kind: e.kind, installed: e.known });
-    if (e instanceof ApplicationConfigError)
-      throw new AppError("INVALID_INPUT", e.message, { issues: e.issues.map((message) => ({ path: ["config"], message })) });
-    throw e;
-  }
-}
-
 async function createDeploy(
   db: Db,
   input: Omit<DeployInput, keyof RequestGuard>,
@@ -45,9 +23,7 @@ async function createDeploy(
   deadline: Date | undefined,
   operator: string,
 ): Promise<Operation> {
-  const config = checkedConfig(input);
-  const specs = installedApplications.actorSpecs(input.kind, input.applicationId, config);
-  const groups = installedApplications.layout(input.kind, specs, input.vms.length).map((g) => g.map((s) => s.uan));
+  const { config, groups, bundleVersion } = await deployPlanOfKind(db, input, input.vms.length);
   const id = randomUUID();
   const plan = planDeploy(input.applicationId, input.vms, groups, (i) => ({
     id: randomUUID(),
@@ -57,13 +33,13 @@ async function createDeploy(
   const op = await operationCreateWithLocks(db, {
     id,
     kind: "deploy",
-    input: { ...input, config } as never,
+    input: { ...input, config, ...(bundleVersion ? { version: bundleVersion } : {}) } as never,
     plan: plan as never,
     vmIds: [],
     operator,
     idempotencyKey,
     deadline,
-    application: { id: input.applicationId, kind: input.kind, config: config as never },
+    application: { id: input.applicationId, kind: input.kind, config: config as never, bundleVersion },
   });
   return accepted(db, op);
 }

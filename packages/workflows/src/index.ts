@@ -2,6 +2,7 @@
 // itself (DBOS) is imported by the worker from "@malleo/workflows/worker".
 export * from "./submit";
 export * from "./deploy";
+export * from "./application-kinds";
 export * from "./application-actions";
 export type * from "./effects";
 export * from "./control";

@@ -8,6 +8,7 @@ import { formatAgo, formatInstant, formatTime } from "../lib/format";
 import { useTRPC } from "../trpc/react";
 import { ConfirmDialog } from "./confirm-dialog";
 import { CopyButton } from "./copy-button";
+import { BundlesAdmin } from "./bundles-admin";
 import { HostsAdmin } from "./hosts-admin";
 import { useNow } from "./use-now";
 import { useUser } from "./user-context";
@@ -19,7 +20,9 @@ export function AdminView() {
       <div className="page-head">
         <div>
           <h1>Admin</h1>
-          <p className="muted">Who may sign in, with which role, the API tokens scripts and the CLI use, and the hosts.</p>
+          <p className="muted">
+            Who may sign in, with which role, the API tokens scripts and the CLI use, the hosts, and the application bundles.
+          </p>
         </div>
       </div>
       <div className="grid-2">
@@ -27,6 +30,7 @@ export function AdminView() {
         <Tokens />
       </div>
       <HostsAdmin />
+      <BundlesAdmin />
     </>
   );
 }

@@ -23,7 +23,7 @@ interface VmRequest {
 const MAX_VMS = 8;
 
 /**
- * Deploy an installed application: its kind and version, its configuration (a form generated
+ * Deploy an application (installed, or a registered bundle): its kind and version, its configuration (a form generated
  * from the kind's config schema, starting from its default) and its first VMs. The server
  * validates all of it; its refusal is shown here, and success opens the application's page.
  */
@@ -68,6 +68,8 @@ function DeployForm({
   const firstHost = [...choices].filter((c) => c.choosable).sort((a, b) => b.free.vcpus - a.free.vcpus)[0]?.hostId ?? "";
   const [kindName, setKindName] = useState(kinds[0]?.kind ?? "");
   const kind = kinds.find((k) => k.kind === kindName);
+  // A bundle kind may have several registered versions; the form is generated from the newest one's schema.
+  const [version, setVersion] = useState(kind?.version ?? "");
   const fields = kind ? configFields(kind.configSchema) : [];
   const [applicationId, setApplicationId] = useState(() => suggestedApplicationId(kindName, taken));
   const [values, setValues] = useState<Record<string, ConfigValue>>(() => initialValues(fields, kind?.defaultConfig));
@@ -88,6 +90,7 @@ function DeployForm({
   const chooseKind = (name: string) => {
     const k = kinds.find((x) => x.kind === name);
     setKindName(name);
+    setVersion(k?.version ?? "");
     setApplicationId(suggestedApplicationId(name, taken));
     setValues(initialValues(k ? configFields(k.configSchema) : [], k?.defaultConfig));
   };
@@ -103,7 +106,7 @@ function DeployForm({
     deploy.mutate({
       applicationId: applicationId.trim(),
       kind: kindName,
-      version: kind?.version,
+      version: version || kind?.version,
       config,
       // Sent as typed: the server says what is wrong with a number out of range.
       vms: vms.map((v) => ({ hostId: v.hostId, vcpus: Number(v.vcpus), memoryMiB: Number(v.memoryMiB) })),
@@ -131,8 +134,12 @@ function DeployForm({
         </label>
         <label className="field">
           <span className="field__label">Version</span>
-          <select data-testid="deploy-version" value={kind?.version ?? ""} disabled={!kind} onChange={() => undefined}>
-            {kind && <option value={kind.version}>{kind.version} (installed)</option>}
+          <select data-testid="deploy-version" value={version} disabled={!kind} onChange={(e) => setVersion(e.target.value)}>
+            {kind?.versions.map((v) => (
+              <option key={v} value={v}>
+                {v} ({kind.source === "installed" ? "installed" : "bundle"})
+              </option>
+            ))}
           </select>
         </label>
         <label className="field">

@@ -1,7 +1,7 @@
 import { installedApplications } from "@malleo/applications";
 import { applicationActionInput, deployInput, type ApplicationAction } from "@malleo/core";
-import { applicationList, type Db } from "@malleo/db";
-import { submitApplicationAction, submitDeploy } from "@malleo/workflows";
+import { applicationList, bundleList, type Db } from "@malleo/db";
+import { applicationKinds, submitApplicationAction, submitDeploy } from "@malleo/workflows";
 import { z } from "zod";
 import { operationOutput, operationStatus } from "../operation-detail";
 import { applicationCommunicationProcedures } from "./application-communication";
@@ -15,20 +15,28 @@ const kindOutput = z.object({
   defaultConfig: z.unknown(),
   /** The application's config schema as JSON Schema (draft 2020-12, the input side): what the console's deploy form is generated from. */
   configSchema: z.record(z.string(), z.unknown()),
+  /** Installed in the source tree, or registered as a bundle (applications.bundles). */
+  source: z.enum(["installed", "bundle"]),
+  /** Every version a deploy may name, newest first. */
+  versions: z.array(z.string()),
 });
 
-/** The installed kinds, each with its config schema as JSON Schema (what zod cannot express, such as a refine, is checked on deploy). */
-function kindSummaries(): z.infer<typeof kindOutput>[] {
-  return installedApplications.summaries().map((s) => ({
-    ...s,
-    configSchema: z.toJSONSchema(installedApplications.get(s.kind).configSchema, { io: "input", unrepresentable: "any" }),
-  }));
+/** The installed module's version of a kind (a deploy never runs another), the bundle version it runs, or null for a kind no longer installed. */
+function runningVersion(a: { kind: string; bundleVersion: string | null }): string | null {
+  if (a.bundleVersion !== null) return a.bundleVersion;
+  return installedApplications.has(a.kind) ? installedApplications.get(a.kind).version : null;
 }
 
-/** The installed module's version of a kind (a deploy never runs another), null for a kind no longer installed. */
-function installedVersion(kind: string): string | null {
-  return installedApplications.has(kind) ? installedApplications.get(kind).version : null;
-}
+const bundleOutput = z.object({
+  kind: z.string(),
+  version: z.string(),
+  sha256: z.string(),
+  size: z.number().int(),
+  description: z.string(),
+  behaviors: z.array(z.string()),
+  registeredBy: z.string(),
+  registeredAt: z.date(),
+});
 
 /** An application's operations, newest first: those whose plan or input names it (a split names its VM, its plan the application). */
 async function applicationOperations(db: Db, applicationId: string, limit: number) {
@@ -44,7 +52,7 @@ async function applicationOperations(db: Db, applicationId: string, limit: numbe
 const applicationOutput = z.object({
   id: z.string(),
   kind: z.string(),
-  /** The installed module's version; null when its kind is no longer installed. */
+  /** The installed module's version or the bundle version it runs; null when its kind is no longer installed. */
   version: z.string().nullable(),
   config: z.unknown(),
   iteration: z.number().int(),
@@ -73,15 +81,23 @@ function applicationAction(action: ApplicationAction) {
 export const applicationsRouter = createTRPCRouter({
   ...applicationRecoveryProcedures,
   ...applicationCommunicationProcedures,
-  /** The installed application kinds (the registry of @malleo/applications), with a configuration to start from. */
-  kinds: viewerProcedure.output(z.array(kindOutput)).query(() => kindSummaries()),
+  /** The application kinds: installed (the registry of @malleo/applications) and registered bundles, each with a configuration to start from. */
+  kinds: viewerProcedure.output(z.array(kindOutput)).query(({ ctx }) => applicationKinds(ctx.db)),
+
+  /** The registered bundles, newest first (POST /api/applications/bundles registers one). */
+  bundles: viewerProcedure.output(z.array(bundleOutput)).query(async ({ ctx }) =>
+    (await bundleList(ctx.db)).map((b) => {
+      const m = b.manifest as { description?: string; behaviors?: string[] };
+      return { ...b, description: m.description ?? "", behaviors: m.behaviors ?? [] };
+    }),
+  ),
 
   /** Every application, deployed or seeded. */
   list: viewerProcedure.output(z.array(applicationOutput)).query(async ({ ctx }) =>
     (await applicationList(ctx.db)).map((a) => ({
       id: a.id,
       kind: a.kind,
-      version: installedVersion(a.kind),
+      version: runningVersion(a),
       config: a.config,
       iteration: a.iteration,
       status: a.status,

@@ -40,7 +40,7 @@ export async function operationCreateWithLocks(
     /** The client's deadline: when it has passed by the time the locks are taken, nothing is kept. */
     deadline?: Date;
     /** A deploy records its application in the same transaction; an id already taken is refused. */
-    application?: { id: string; kind: string; config: Prisma.InputJsonValue };
+    application?: { id: string; kind: string; config: Prisma.InputJsonValue; bundleVersion?: string };
   },
 ) {
   // Two racing transactions: the loser's UPDATE waits for the winner's lock, then sees

@@ -1,6 +1,7 @@
 import { installedApplications } from "@malleo/applications";
 import { AppError } from "@malleo/core";
 import { actorCreateMany, actorDeleteByApplication, applicationGet, publishEvent } from "@malleo/db";
+import { bundleActorSpecs } from "../application-kinds";
 import { fx } from "../runtime";
 import type { Compensation, OperationContext } from "./context";
 
@@ -13,7 +14,10 @@ export async function spawnStep({ plan }: OperationContext) {
   const { db } = fx();
   const app = await applicationGet(db, plan.applicationId);
   if (!app) throw new AppError("NOT_FOUND", `application ${plan.applicationId} does not exist`);
-  const specs = installedApplications.actorSpecs(app.kind, app.id, app.config);
+  // A bundle kind's actors come from its module run in a child process, never in the worker.
+  const specs = app.bundleVersion
+    ? await bundleActorSpecs(db, { ...app, bundleVersion: app.bundleVersion })
+    : installedApplications.actorSpecs(app.kind, app.id, app.config);
   const targetOf = new Map(plan.targets.flatMap((t) => t.actors.map((uan) => [uan, t.id] as const)));
   await actorCreateMany(
     db,
