@@ -13,3 +13,4 @@ export type ApplicationKind = RouterOutputs["applications"]["kinds"][number];
 export type ApplicationRecovery = RouterOutputs["applications"]["recovery"];
 export type ApplicationCheckpoint = ApplicationRecovery["checkpoints"][number];
 export type ApplicationOperation = RouterOutputs["applications"]["operations"][number];
+export type VmDetail = RouterOutputs["vms"]["get"];
