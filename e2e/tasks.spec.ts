@@ -15,8 +15,8 @@ import { HOLD_READY_FILE } from "./paths";
 
 test.describe.configure({ mode: "serial" });
 
-const OPERATOR = { name: "otto", password: "operator-password-3" };
-const VIEWER = { name: "tessa", password: "viewer-password-3" };
+const OPERATOR = { name: "oscar", password: "operator-password-3" };
+const VIEWER = { name: "tilda", password: "viewer-password-3" };
 const OPERATION_DEADLINE = 120_000;
 
 type Vm = {
