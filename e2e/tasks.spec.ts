@@ -159,6 +159,10 @@ test("the VM page shows a VM's resources, host, application, actors and its oper
   await expect(page.getByTestId("vm-page-state")).toHaveAttribute("data-state", "running");
   await expect(page.getByTestId("vm-page-actor-count")).toHaveText("32");
   await expect(page.getByTestId("vm-page-actor-list").locator("li")).toHaveCount(32);
+  // Its CPU over time, from the worker's samples (polled: samples come without an event).
+  await expect
+    .poll(async () => Number(await page.getByTestId("vm-page-cpu-chart").getAttribute("data-points")), { timeout: 30_000 })
+    .toBeGreaterThan(0);
   const opRow = page.locator(`[data-testid="vm-op-row"][data-id="${split.id}"]`);
   await expect(opRow).toHaveAttribute("data-part", "target");
   await expect(opRow).toHaveAttribute("data-status", "succeeded");

@@ -131,12 +131,11 @@ type Detail = {
   host: { id: string };
   application: { id: string };
   actors: { total: number; offset: number; items: { ordinal: number }[] };
-  cpu: { cpuPercent: number }[];
   operations: { id: string }[];
 };
 
 describe("vms.get", () => {
-  it("lets a viewer read a VM: resources, host, application, CPU of the window and its operations newest first", async () => {
+  it("lets a viewer read a VM: resources, host, application, actors and its operations newest first", async () => {
     const r = await call("vms.get", { id: target }, { cookie: viewer, query: true });
     expect(r.status).toBe(200);
     const vm = r.data as Detail;
@@ -150,8 +149,24 @@ describe("vms.get", () => {
     ]);
     expect(vm.actors.total).toBe(7);
     expect(vm.actors.items.map((a) => a.ordinal)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(vm.cpu.map((s) => s.cpuPercent)).toEqual([40, 60]);
     expect(vm.operations.map((o) => o.id)).toEqual([newer, older]);
+  });
+
+  it("vms.cpu gives the VM's own samples of the window, oldest first; NOT_FOUND for an unknown VM", async () => {
+    const r = await call("vms.cpu", { id: target, minutes: 30 }, { cookie: viewer, query: true });
+    expect(r.status).toBe(200);
+    expect((r.data as unknown as { cpuPercent: number }[]).map((s) => s.cpuPercent)).toEqual([40, 60]);
+    const all = (await call("vms.cpu", { id: target, minutes: 180 }, { cookie: viewer, query: true })).data as unknown as {
+      cpuPercent: number;
+    }[];
+    expect(all.map((s) => s.cpuPercent)).toEqual([5, 40, 60]);
+    const missing = randomUUID();
+    const gone = await call("vms.cpu", { id: missing }, { cookie: viewer, query: true });
+    expect(gone.status).toBe(404);
+    expect(gone.error?.message).toBe(`VM ${missing} does not exist`);
+    expect((await call("vms.cpu", { id: target, minutes: 0 }, { cookie: viewer, query: true })).error?.message).toMatch(
+      /minutes is 1 to 1440/,
+    );
   });
 
   it("windows the actors by ordinal", async () => {

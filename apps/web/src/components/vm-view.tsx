@@ -155,7 +155,7 @@ export function VmView({ id }: { id: string }) {
 
       <div className="columns">
         <Actors vm={vm} onPage={setActorsOffset} />
-        <CpuChart vm={vm} />
+        <CpuChart id={vm.id} />
       </div>
 
       <Operations vm={vm} now={now} />
@@ -226,8 +226,13 @@ function Actors({ vm, onPage }: { vm: VmDetail; onPage: (offset: number) => void
   );
 }
 
-function CpuChart({ vm }: { vm: VmDetail }) {
-  const points = vm.cpu.map((s) => ({ at: s.at.getTime(), cpu: s.cpuPercent }));
+/** CPU samples arrive without an event: polled, as the Charts page does. */
+const CPU_POLL_MS = 10_000;
+
+function CpuChart({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const cpu = useQuery({ ...trpc.vms.cpu.queryOptions({ id, minutes: 30 }), refetchInterval: CPU_POLL_MS });
+  const points = (cpu.data ?? []).map((s) => ({ at: s.at.getTime(), cpu: s.cpuPercent }));
   return (
     <section className="panel" aria-label="CPU" data-testid="vm-page-cpu-chart" data-points={points.length}>
       <h2 className="panel__title">CPU, last 30 minutes</h2>
