@@ -130,7 +130,7 @@ test("the task bar shows a split running then succeeded; another operator sees i
   await expect(chip).toHaveCount(0);
   await expect(other.getByTestId("lock-notice")).toHaveCount(0, { timeout: 30_000 });
   await page.getByTestId(`task-link-${op.id}`).click();
-  await expect(page).toHaveURL(new RegExp(`/operations/${op.id}$`));
+  await expect(page).toHaveURL(new RegExp(`/operations/${op.id}$`), { timeout: 30_000 });
   await expect(page.getByTestId("op-status")).toHaveAttribute("data-status", "succeeded");
   // The task bar is on every page: here too, with the list open as it was left.
   await expect(page.getByTestId(`task-${op.id}`)).toHaveAttribute("data-outcome", "Succeeded");
@@ -149,7 +149,7 @@ test("the VM page shows a VM's resources, host, application, actors and its oper
   const half = split.targets[0]!;
   await page.goto("/");
   await page.getByTestId(`vm-link-${half.name}`).click();
-  await expect(page).toHaveURL(new RegExp(`/vms/${half.id}$`));
+  await expect(page).toHaveURL(new RegExp(`/vms/${half.id}$`), { timeout: 30_000 });
   await expect(page.getByTestId("vm-page-title")).toHaveText(half.name);
   // A 4-vCPU, 8 GiB VM split in two.
   await expect(page.getByTestId("vm-page-vcpus")).toHaveText("2");
@@ -181,7 +181,7 @@ test("the VM page shows a VM's resources, host, application, actors and its oper
   await expect(rows.first()).toHaveAttribute("data-id", split.id);
   await expect(rows.first()).toHaveAttribute("data-part", "source");
   await rows.first().getByRole("link").click();
-  await expect(page).toHaveURL(new RegExp(`/operations/${split.id}$`));
+  await expect(page).toHaveURL(new RegExp(`/operations/${split.id}$`), { timeout: 30_000 });
 
   // An unknown id (or one that is not an id) is the console's not-found page, with its nav.
   for (const id of ["00000000-0000-4000-8000-000000000000", "heat-1"]) {
@@ -226,7 +226,7 @@ test("the actions menu says in plain view why an item is disabled, and works fro
   await viewer.keyboard.press("ArrowUp");
   await expect(viewer.getByTestId(`vm-action-open-${half.name}`)).toBeFocused();
   await viewer.keyboard.press("Enter");
-  await expect(viewer).toHaveURL(new RegExp(`/vms/${half.id}$`));
+  await expect(viewer).toHaveURL(new RegExp(`/vms/${half.id}$`), { timeout: 30_000 });
   // On the VM page the menu has no "Open VM page" and says the same.
   await viewer.getByTestId(`vm-actions-${half.name}`).click();
   await expect(viewer.getByTestId(`vm-action-why-split-${half.name}`)).toHaveText("viewer role cannot split");
@@ -243,7 +243,7 @@ test("the actions menu says in plain view why an item is disabled, and works fro
   await page.getByTestId(`merge-vm-${split.targets[1]!.name}`).check();
   await page.getByTestId("merge-target").selectOption(split.source!.hostId);
   await page.getByTestId("merge-submit").click();
-  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
+  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/, { timeout: 30_000 });
   await expect(page.getByTestId("op-status")).toHaveAttribute("data-status", "succeeded", { timeout: OPERATION_DEADLINE });
   const mergeId = page.url().split("/").at(-1)!;
   // The halves' pages list the merge (as a source) above the split (as a target).
@@ -274,7 +274,7 @@ test.describe("at phone size", () => {
     await expectNoSidewaysScroll(page, "topology with the task list open");
     await keepScreenshot(page, "task-bar-phone");
     await page.getByTestId(`task-link-${split.id}`).tap();
-    await expect(page).toHaveURL(new RegExp(`/operations/${split.id}$`));
+    await expect(page).toHaveURL(new RegExp(`/operations/${split.id}$`), { timeout: 30_000 });
 
     const vm = (await heatVms(page)).find((v) => v.state === "running")!;
     await page.goto(`/vms/${vm.id}`);
