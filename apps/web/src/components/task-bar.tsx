@@ -69,7 +69,7 @@ export function TaskBar() {
           data-testid="task-bar-toggle"
           data-running={running.length}
           aria-expanded={open}
-          aria-controls={listId}
+          aria-controls={open ? listId : undefined}
           onClick={() => setOpen((o) => !o)}
         >
           <span className={`taskbar__count${running.length > 0 ? " taskbar__count--busy" : ""}`} data-testid="task-bar-count">
@@ -78,17 +78,19 @@ export function TaskBar() {
           {running.length === 1 ? "task running" : "tasks running"}
           <span className="muted"> · {open ? "hide" : "show"} recent</span> <span aria-hidden>{open ? "▴" : "▾"}</span>
         </button>
-        <ul className="taskbar__inline" aria-label="Tasks running">
-          {running.slice(0, INLINE).map((op) => (
-            <li key={op.id}>
-              <Link href={`/operations/${op.id}`} className="taskbar__chip" data-testid={`task-chip-${op.id}`}>
-                <strong>{kindLabel(op.kind)}</strong> <span className="mono">{taskTargets(op.kind, op.plan)}</span>{" "}
-                <span className="muted">{progressOf(op, detailOf.get(op.id))}</span>
-              </Link>
-            </li>
-          ))}
-          {running.length > INLINE && <li className="muted">+{running.length - INLINE} more</li>}
-        </ul>
+        {running.length > 0 && (
+          <ul className="taskbar__inline" aria-label="Tasks running">
+            {running.slice(0, INLINE).map((op) => (
+              <li key={op.id}>
+                <Link href={`/operations/${op.id}`} className="taskbar__chip" data-testid={`task-chip-${op.id}`}>
+                  <strong>{kindLabel(op.kind)}</strong> <span className="mono">{taskTargets(op.kind, op.plan)}</span>{" "}
+                  <span className="muted">{progressOf(op, detailOf.get(op.id))}</span>
+                </Link>
+              </li>
+            ))}
+            {running.length > INLINE && <li className="muted">+{running.length - INLINE} more</li>}
+          </ul>
+        )}
       </div>
       {open && (
         <ol className="taskbar__list" id={listId} data-testid="task-list">
