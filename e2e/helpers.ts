@@ -15,3 +15,24 @@ export async function signIn(page: Page, name = "admin", password = ADMIN_PASSWO
 export async function keepScreenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
 }
+
+/** A tRPC query over HTTP with the page's session (superjson's plain JSON envelope). */
+export async function apiQuery<T>(page: Page, path: string, input?: unknown): Promise<T> {
+  const q = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+  const r = await page.request.get(`/api/trpc/${path}${q}`);
+  expect(r.ok(), await r.text()).toBe(true);
+  return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
+}
+
+/** A tRPC mutation over HTTP with the page's session. */
+export async function apiMutate<T>(page: Page, path: string, input: unknown): Promise<T> {
+  const r = await page.request.post(`/api/trpc/${path}`, { data: { json: input } });
+  expect(r.ok(), await r.text()).toBe(true);
+  return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
+}
+
+/** The page is no wider than the screen: nothing to scroll sideways. */
+export async function expectNoSidewaysScroll(page: Page, what: string): Promise<void> {
+  const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  expect(scrollWidth, `${what}: ${scrollWidth} px of page in a ${innerWidth} px screen`).toBeLessThanOrEqual(innerWidth);
+}

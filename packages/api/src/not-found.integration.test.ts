@@ -32,6 +32,8 @@ const cases: [path: string, input: unknown, message: string, query?: boolean][] 
     true,
   ],
   ["operations.cancel", { id: missing }, `operation ${missing} does not exist`],
+  ["vms.get", { id: missing }, `VM ${missing} does not exist`, true],
+  ["vms.cpu", { id: missing }, `VM ${missing} does not exist`, true],
   [
     "operations.split",
     { vmId: missing, count: 2, targetHostIds: ["pm-1", "pm-1"] },

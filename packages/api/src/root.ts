@@ -7,11 +7,13 @@ import { hostsRouter } from "./routers/hosts";
 import { operationsRouter } from "./routers/operations";
 import { topologyRouter } from "./routers/topology";
 import { usersRouter } from "./routers/users";
+import { vmsRouter } from "./routers/vms";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 /** The whole API, one router per noun. */
 export const appRouter = createTRPCRouter({
   topology: topologyRouter,
+  vms: vmsRouter,
   applications: applicationsRouter,
   operations: operationsRouter,
   events: eventsRouter,

@@ -28,6 +28,29 @@ export const DEPLOY_STEPS: readonly StepName[] = ["validate", "provision", "spaw
 export function stepsForMode(mode: "live" | "barrier"): readonly StepName[] {
   return mode === "barrier" ? SPLIT_MERGE_STEPS : SPLIT_MERGE_STEPS.filter((s) => s !== "ready" && s !== "resume");
 }
+/**
+ * The steps an operation of this kind runs, in order (what the workflow runs, see
+ * packages/workflows/src/operation-workflow.ts): split and merge by transfer mode, deploy its
+ * own, stop holds the actors (Ready), start resumes them, delete discards them and cleans up.
+ */
+export function stepsForOperation(
+  kind: "split" | "merge" | "deploy" | "stop" | "start" | "delete",
+  mode: "live" | "barrier",
+): readonly StepName[] {
+  switch (kind) {
+    case "deploy":
+      return DEPLOY_STEPS;
+    case "stop":
+      return ["validate", "ready"];
+    case "start":
+      return ["validate", "resume"];
+    case "delete":
+      return ["validate", "discard", "cleanup"];
+    default:
+      return stepsForMode(mode);
+  }
+}
+
 export const STEP_LABELS: Record<StepName | "rollback", string> = {
   validate: "Validate & plan",
   ready: "Ready",

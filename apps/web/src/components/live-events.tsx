@@ -67,6 +67,8 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
     if (batch.topology) void queryClient.invalidateQueries(trpc.topology.pathFilter());
     // An application's page: its status, recovery and operations change with the topology and the lists.
     if (batch.topology || batch.lists) void queryClient.invalidateQueries(trpc.applications.pathFilter());
+    // A VM's page: its state, lock, actors and operations change with the topology and the lists.
+    if (batch.topology || batch.lists) void queryClient.invalidateQueries(trpc.vms.pathFilter());
     // Actors moving during Transfer are topology changes: the open operation page's progress bar follows them.
     if (batch.progress) void queryClient.invalidateQueries(trpc.operations.get.pathFilter());
     for (const id of batch.operations) void queryClient.invalidateQueries(trpc.operations.get.queryFilter({ id }));

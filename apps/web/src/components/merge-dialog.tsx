@@ -18,16 +18,19 @@ export function MergeDialog({
   hosts,
   applications: known,
   onClose,
+  initialVmIds = [],
 }: {
   hosts: TopologyHost[];
   applications: readonly TopologyApplication[];
   onClose: () => void;
+  /** Ticked when it opens (a VM's actions menu opens it with that VM chosen). */
+  initialVmIds?: readonly string[];
 }) {
   const client = useTRPCClient();
   const router = useRouter();
   const keys = useRef(keyKeeper()).current;
   const vms = hosts.flatMap((h) => h.vms);
-  const [selected, setSelected] = useState<string[]>([]);
+  const [selected, setSelected] = useState<string[]>(() => [...initialVmIds]);
   // null: follow the suggestion as the selection changes; a host id once the person picks one.
   const [chosenTarget, setChosenTarget] = useState<string | null>(null);
   const [transfer, setTransfer] = useState<TransferMode>("live");

@@ -4,6 +4,7 @@ import { placeableCapacity, splitBlocker } from "@malleo/core";
 import { useQuery } from "@tanstack/react-query";
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
+import { useSearchParams } from "next/navigation";
 import { createContext, useContext, useDeferredValue, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 import { describeError } from "../lib/errors";
 import { actorShortName, compactRanges, formatMiB, plural, shortId } from "../lib/format";
@@ -17,18 +18,30 @@ import { StatusBadge } from "./status-badge";
 import { useNow } from "./use-now";
 import { usePageOffset } from "./use-page-offset";
 import { useCanOperate } from "./user-context";
+import { VmActionsMenu } from "./vm-actions-menu";
+import { vmActionItems } from "../lib/vm-actions";
 
 /** The topology's applications by id: a VM card's Split says why when its application is degraded. */
 const ApplicationsById = createContext<ReadonlyMap<string, TopologyApplication>>(new Map());
+/** Every VM of each application: a VM card's Merge says why when it has no partner. */
+const VmsByApplication = createContext<ReadonlyMap<string, readonly TopologyVm[]>>(new Map());
+/** What a VM card's actions menu opens (the page's dialogs). */
+const VmActions = createContext<{ split: (vmId: string) => void; merge: (vmId: string) => void }>({
+  split: () => {},
+  merge: () => {},
+});
 
 export function TopologyView() {
   const trpc = useTRPC();
   const live = useLive();
   const topology = useQuery({ ...trpc.topology.get.queryOptions(), refetchInterval: live ? false : 5000 });
   const [splitVmId, setSplitVmId] = useState<string | null>(null);
-  const [mergeOpen, setMergeOpen] = useState(false);
+  // null: closed; otherwise the VMs ticked when it opens (a VM card's menu ticks its own).
+  const [mergeWith, setMergeWith] = useState<string[] | null>(null);
   const canOperate = useCanOperate();
-  const [filter, setFilter] = useState<TopologyFilter>({ text: "", hostId: "", applicationId: "", state: "" });
+  // A VM page's host link opens the topology filtered to that host (/?host=pm-2).
+  const initialHost = useSearchParams().get("host") ?? "";
+  const [filter, setFilter] = useState<TopologyFilter>({ text: "", hostId: initialHost, applicationId: "", state: "" });
   const deferredFilter = useDeferredValue(filter);
 
   if (topology.isPending) return <p className="placeholder">Loading topology…</p>;
@@ -55,7 +68,7 @@ export function TopologyView() {
               type="button"
               className="button"
               data-testid="merge-button"
-              onClick={() => setMergeOpen(true)}
+              onClick={() => setMergeWith([])}
               disabled={vms.length < 2}
               aria-describedby={vms.length < 2 ? "merge-why" : undefined}
               title={vms.length < 2 ? "A merge needs at least 2 VMs" : "Merge VMs of one application into one"}
@@ -147,7 +160,11 @@ export function TopologyView() {
       </form>
 
       <ApplicationsById.Provider value={new Map(applications.map((a) => [a.id, a]))}>
-        <HostGrid hosts={shown} onSplit={canOperate ? setSplitVmId : null} />
+        <VmsByApplication.Provider value={byApplication(vms)}>
+          <VmActions.Provider value={{ split: setSplitVmId, merge: (id) => setMergeWith([id]) }}>
+            <HostGrid hosts={shown} onSplit={canOperate ? setSplitVmId : null} />
+          </VmActions.Provider>
+        </VmsByApplication.Provider>
       </ApplicationsById.Provider>
 
       {splitVm && (
@@ -159,9 +176,17 @@ export function TopologyView() {
           onClose={() => setSplitVmId(null)}
         />
       )}
-      {mergeOpen && <MergeDialog hosts={hosts} applications={applications} onClose={() => setMergeOpen(false)} />}
+      {mergeWith && (
+        <MergeDialog hosts={hosts} applications={applications} initialVmIds={mergeWith} onClose={() => setMergeWith(null)} />
+      )}
     </>
   );
+}
+
+function byApplication(vms: readonly TopologyVm[]): Map<string, TopologyVm[]> {
+  const m = new Map<string, TopologyVm[]>();
+  for (const v of vms) m.set(v.applicationId, [...(m.get(v.applicationId) ?? []), v]);
+  return m;
 }
 
 /** VMs rendered per host before "show all". */
@@ -392,14 +417,24 @@ function useActorDelta(count: number): number | null {
 }
 
 function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => void) | null }) {
-  const blocker = splitBlocker(vm, useContext(ApplicationsById).get(vm.applicationId))?.message ?? null;
+  const application = useContext(ApplicationsById).get(vm.applicationId);
+  const blocker = splitBlocker(vm, application)?.message ?? null;
+  const actions = useContext(VmActions);
+  const menuItems = vmActionItems({
+    vm,
+    application,
+    siblings: useContext(VmsByApplication).get(vm.applicationId) ?? [],
+    canOperate: onSplit !== null,
+  });
   const delta = useActorDelta(vm.actorCount);
   // After a live count update the actor list is older than the count until the next refetch.
   const listed = vm.actors.length > 0 && vm.actors.length === vm.actorCount;
   return (
     <article className="vm" data-testid={`vm-${vm.name}`} data-state={vm.state}>
       <div className="vm__head">
-        <span className="vm__name">{vm.name}</span>
+        <Link className="vm__name" href={`/vms/${vm.id}`} data-testid={`vm-link-${vm.name}`} title="Its own page">
+          {vm.name}
+        </Link>
         <VmActivityBadge vm={vm} />
         {vm.lockedBy && (
           <Link
@@ -458,13 +493,13 @@ function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => v
           ))}
         </ul>
       </details>
-      {onSplit && (
-        <div className="vm__actions">
-          {blocker && (
-            <span className="why" id={`split-why-${vm.id}`} data-testid={`split-why-${vm.name}`}>
-              {blocker}
-            </span>
-          )}
+      <div className="vm__actions">
+        {onSplit && blocker && (
+          <span className="why" id={`split-why-${vm.id}`} data-testid={`split-why-${vm.name}`}>
+            {blocker}
+          </span>
+        )}
+        {onSplit && (
           <button
             type="button"
             className="button button--small"
@@ -476,8 +511,9 @@ function VmCard({ vm, onSplit }: { vm: TopologyVm; onSplit: ((vmId: string) => v
           >
             Split…
           </button>
-        </div>
-      )}
+        )}
+        <VmActionsMenu vmName={vm.name} vmId={vm.id} items={menuItems} onChoose={(key) => actions[key](vm.id)} />
+      </div>
     </article>
   );
 }

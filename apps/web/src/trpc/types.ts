@@ -14,3 +14,4 @@ export type ApplicationRecovery = RouterOutputs["applications"]["recovery"];
 export type ApplicationCheckpoint = ApplicationRecovery["checkpoints"][number];
 export type ApplicationOperation = RouterOutputs["applications"]["operations"][number];
 export type ApplicationCommunication = RouterOutputs["applications"]["communication"];
+export type VmDetail = RouterOutputs["vms"]["get"];

@@ -4,6 +4,15 @@ export function actorListByVms(db: Db, vmIds: string[]) {
   return db.actor.findMany({ where: { vmId: { in: vmIds } }, orderBy: { ordinal: "asc" } });
 }
 
+/** One window of a VM's actors by ordinal, with how many it holds (a VM's page). */
+export async function actorPageByVm(db: Db, vmId: string, page: { offset: number; limit: number }) {
+  const [items, total] = await Promise.all([
+    db.actor.findMany({ where: { vmId }, orderBy: { ordinal: "asc" }, skip: page.offset, take: page.limit }),
+    db.actor.count({ where: { vmId } }),
+  ]);
+  return { items, total };
+}
+
 export function actorListByApplication(db: Db, applicationId: string) {
   return db.actor.findMany({ where: { applicationId }, orderBy: { ordinal: "asc" } });
 }

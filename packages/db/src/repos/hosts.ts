@@ -13,6 +13,10 @@ export function hostCount(db: Db) {
   return db.host.count();
 }
 
+export function hostGet(db: Db, id: string) {
+  return db.host.findUnique({ where: { id } });
+}
+
 export function hostList(db: Db) {
   return db.host.findMany({ orderBy: { id: "asc" } });
 }

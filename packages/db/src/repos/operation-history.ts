@@ -1,9 +1,13 @@
 import type { Db } from "../client";
 import { Prisma, type OperationKind, type OperationStatus } from "../generated/prisma/client";
 
-/** What History filters by. `vm` matches a source or target VM name (substring), `hostId` a source or target host. */
+/**
+ * What History filters by. `vm` matches a source or target VM name (substring), `vmId` a source
+ * or target VM exactly (a VM's page), `hostId` a source or target host.
+ */
 export interface OperationFilter {
   vm?: string;
+  vmId?: string;
   hostId?: string;
   operator?: string;
   kind?: OperationKind;
@@ -12,7 +16,7 @@ export interface OperationFilter {
   to?: Date;
 }
 
-function planHas(field: "name" | "hostId", op: "ILIKE" | "=", value: string): Prisma.Sql {
+function planHas(field: "id" | "name" | "hostId", op: "ILIKE" | "=", value: string): Prisma.Sql {
   const cmp = op === "ILIKE" ? Prisma.sql`ILIKE ${`%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}` : Prisma.sql`= ${value}`;
   return Prisma.sql`(EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(o.plan->'sources', '[]'::jsonb)) s WHERE s->>${field} ${cmp})
     OR EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(o.plan->'targets', '[]'::jsonb)) t WHERE t->>${field} ${cmp}))`;
@@ -21,6 +25,7 @@ function planHas(field: "name" | "hostId", op: "ILIKE" | "=", value: string): Pr
 function operationWhere(f: OperationFilter): Prisma.Sql {
   const parts: Prisma.Sql[] = [Prisma.sql`TRUE`];
   if (f.vm) parts.push(planHas("name", "ILIKE", f.vm));
+  if (f.vmId) parts.push(planHas("id", "=", f.vmId));
   if (f.hostId) parts.push(planHas("hostId", "=", f.hostId));
   if (f.operator) parts.push(Prisma.sql`o.operator = ${f.operator}`);
   if (f.kind) parts.push(Prisma.sql`o.kind = ${f.kind}::"OperationKind"`);

@@ -2,6 +2,7 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
 import { LiveEventsProvider } from "../../components/live-events";
+import { TaskBar } from "../../components/task-bar";
 import { TopBar } from "../../components/top-bar";
 import { UserProvider } from "../../components/user-context";
 import { signInHref } from "../../lib/next-path";
@@ -19,6 +20,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
     <UserProvider user={{ id: user.id, name: user.name, role: user.role }}>
       <LiveEventsProvider>
         <TopBar />
+        <TaskBar />
         <main className="content">{children}</main>
       </LiveEventsProvider>
     </UserProvider>
