@@ -1,6 +1,6 @@
 "use client";
 
-import { TERMINAL_STATUSES, stepsForMode, type OperationStatus } from "@malleo/core";
+import { TERMINAL_STATUSES, stepsForOperation, type OperationStatus } from "@malleo/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRef, useState } from "react";
@@ -351,7 +351,7 @@ function isTerminal(status: string | undefined): boolean {
 }
 
 function Steps({ op, now }: { op: OperationDetail; now: number }) {
-  const rows = stepRows(stepsForMode(op.transfer), op.steps, isTerminal(op.status));
+  const rows = stepRows(stepsForOperation(op.kind, op.transfer), op.steps, isTerminal(op.status));
   return (
     <ol className="steps">
       {rows.map((row) => {
