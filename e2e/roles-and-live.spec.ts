@@ -194,6 +194,9 @@ test("a split in one tab appears live in another; the operator cancels it and se
     await page.getByTestId("split-submit").click();
     await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
     opId = page.url().split("/").pop()!;
+    // The worker has dequeued it (DBOS's queue, polled) and stands at its first step's row: the
+    // cancel then lands after Validate, whatever the queue's delay, and the chart below has both.
+    await expect(page.getByTestId("op-status")).toHaveAttribute("data-status", "running", { timeout: 30_000 });
     await page.getByTestId("op-cancel").click();
     await page.getByTestId("confirm-ok").click();
     await expect(page.getByTestId("op-cancel-requested")).toContainText(`Cancel requested by ${OPERATOR.name}`, {

@@ -35,6 +35,7 @@ type Phase = {
 
 const firstLine = (text: string | undefined) =>
   (text ?? "")
+    .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "") // colours a reporter left in
     .split("\n")
     .find((l) => l.trim() !== "")
     ?.trim()
