@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { apiMutate, apiQuery, expectNoSidewaysScroll, keepScreenshot, signIn } from "./helpers";
 import { HOLD_READY_FILE } from "./paths";
+import { workflowStatus } from "./database";
 
 /**
  * The task bar, the VM page and the VM actions menu. One operator (admin) splits the heat VM
@@ -91,6 +92,9 @@ test("the task bar shows a split running then succeeded; another operator sees i
     transfer: "barrier",
   });
   split.id = op.id;
+  // The web server handed it to the worker itself, on DBOS's queue with DBOS's client: its workflow
+  // exists as soon as the request returns (the worker's own sweep would look only after 5 s).
+  expect(await workflowStatus(op.id)).not.toBeNull();
 
   // Running, in the bar itself (wide screen) and in its list, with its progress: live, no reload.
   const chip = page.getByTestId(`task-chip-${op.id}`);
