@@ -3,7 +3,8 @@
 // with a migrateState recording the tick it was migrated at). Every theater is restarted and
 // fetches the new bundle, every actor continues from the upgrade's checkpoint (not from 0), and
 // the refusals change nothing. A version whose migrateState throws fails the restart and is
-// rolled back: the old version restored from the same checkpoint.
+// rolled back: the old version restored from the same checkpoint; one cancelled before its
+// restart leaves the old version running.
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller, createEventHub, registerBundle } from "@malleo/api";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { buildBundle } from "@malleo/sdk/bundle/build";
+import { cancelOperation } from "@malleo/workflows";
 import { seedSimulatedHosts, waitFor, waitForOperationEnd } from "@malleo/testing";
 import { loadWorkerEnv } from "./env";
 import type { TallyState } from "./test-fixtures/tally";
@@ -21,6 +23,11 @@ import { startWorker, type RunningWorker } from "./worker";
 let t: TestDatabase;
 let worker: RunningWorker;
 let dataDir: string;
+/** The upgrade an operator cancels while its checkpoint step starts (a failure before the restart). */
+let cancelAtCheckpoint: string | undefined;
+/** The upgrade an operator tries to cancel once its restart has begun, and what that answered. */
+let cancelAtRestart: string | undefined;
+let lateCancel: unknown;
 
 const operator = () =>
   createCaller({
@@ -51,6 +58,17 @@ beforeAll(async () => {
       MALLEO_THEATER_LOST_GRACE_MS: "500",
       MALLEO_RECONCILE_MS: "600000",
     }),
+    {
+      wrapEffects: (effects) => ({
+        ...effects,
+        beforeStep: async (operationId, step) => {
+          if (step === "checkpoint" && operationId === cancelAtCheckpoint) await cancelOperation(t.db, operationId, "olga");
+          // Once the restart has begun, a cancel is refused (it could no longer be honoured).
+          if (step === "restart" && operationId === cancelAtRestart)
+            lateCancel = await cancelOperation(t.db, operationId, "olga").catch((e: Error) => e);
+        },
+      }),
+    },
   );
 }, 120_000);
 
@@ -139,9 +157,32 @@ describe("upgrading a bundle application", () => {
     expect(await t.db.operation.count()).toBe(opsBefore);
     expect((await appRow()).bundleVersion).toBe("1.0.0");
 
+    // A failure before the restart (cancelled as the checkpoint starts): rolled back, nothing to undo; 1.0.0 runs on.
+    const ticksThen = (await states(uans)).map((a) => a.ticks);
+    const cancelled = await operator().applications.upgrade({ applicationId: "tl", version: "2.0.0" });
+    cancelAtCheckpoint = cancelled.id;
+    const cancelEnd = await waitForOperationEnd(t.db, cancelled.id, { timeoutMs: 60_000 });
+    expect(cancelEnd.status).toBe("rolled_back");
+    expect(cancelEnd.error).toMatch(/cancelled by olga/);
+    const cancelSteps = await t.db.operationStep.findMany({ where: { operationId: cancelled.id }, orderBy: { id: "asc" } });
+    expect(cancelSteps.map((s) => [s.name, s.status])).toEqual([
+      ["validate", "succeeded"],
+      ["checkpoint", "succeeded"],
+      ["rollback", "succeeded"],
+    ]);
+    expect(await appRow()).toMatchObject({ bundleVersion: "1.0.0", status: "running" });
+    await waitFor(
+      "tally 1.0.0 to tick on",
+      async () => ((await states(uans)).every((a, i) => a.ticks > ticksThen[i]! + 5) ? true : undefined),
+      { ignoreErrors: true },
+    );
+    expect((await states(uans)).every((s) => s.total === s.ticks && s.upgradedAt === undefined)).toBe(true);
+
     const accepted = await operator().applications.upgrade({ applicationId: "tl", version: "2.0.0" });
+    cancelAtRestart = accepted.id;
     expect(accepted).toMatchObject({ kind: "upgrade", applicationId: "tl", version: "2.0.0" });
     const done = await waitForOperationEnd(t.db, accepted.id, { timeoutMs: 120_000 });
+    expect(String(lateCancel)).toMatch(/has begun restarting the application on the new version/);
     expect(done.error).toBeNull();
     expect(done.status).toBe("succeeded");
     const steps = await t.db.operationStep.findMany({ where: { operationId: accepted.id }, orderBy: { id: "asc" } });
@@ -209,7 +250,7 @@ describe("upgrading a bundle application", () => {
     });
 
     const audits = await t.db.auditEvent.findMany({ where: { procedure: "applications.upgrade" } });
-    expect(audits.filter((a) => a.ok)).toHaveLength(2);
+    expect(audits.filter((a) => a.ok)).toHaveLength(3);
     expect(audits.filter((a) => !a.ok)).toHaveLength(refusals.length + 2);
   }, 300_000);
 });
