@@ -1,4 +1,4 @@
-// `malleo hosts [test <uri>] | vms | ops | split | merge | cancel | ready | watch | apps | kinds | bundle | bundles | deploy | stop | start | delete |
+// `malleo hosts [test <uri>] | vms | ops | split | merge | cancel | ready | watch | apps | kinds | bundle | bundles | deploy | stop | start | delete | upgrade |
 // checkpoints | restore | auto-recovery` — the command-line client of the Malleo API, authenticated with an API token.
 // Human-readable tables by default, --json for scripts.
 import { parseArgs } from "node:util";
@@ -48,6 +48,7 @@ commands:
   restore <app> <checkpoint-sequence>     restore every actor of the application from that checkpoint (operator)
   auto-recovery <app> on|off              recover the application by itself after a lost theater, or leave it to you
   stop|start|delete <application>         hold its actors / resume them / destroy its VMs and actors (history kept)
+  upgrade <application> <version>         restart a bundle application on another registered version, from a checkpoint
 
 options:
   --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
@@ -342,6 +343,16 @@ async function main(): Promise<number> {
       if (!applicationId || args.length > 1) throw new UsageError(`usage: malleo ${command} <application>`);
       const op = await api.applications[command].mutate({ applicationId });
       print(op, () => `accepted: ${command} ${applicationId} — operation ${op.id}\n  follow it: malleo watch ${op.id}`);
+      return 0;
+    }
+    case "upgrade": {
+      const [applicationId, version] = args;
+      if (!applicationId || !version || args.length > 2) throw new UsageError("usage: malleo upgrade <application> <version>");
+      const op = await api.applications.upgrade.mutate({ applicationId, version });
+      print(
+        op,
+        () => `accepted: upgrade ${applicationId} to ${version} — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+      );
       return 0;
     }
     default:

@@ -298,14 +298,14 @@ export class Checkpointer {
    */
   async takeForOperation(
     applicationId: string,
-    o: { operationId: string; kind: string; heldVms: readonly string[] },
+    o: { operationId: string; kind: string; heldVms: readonly string[]; required?: boolean },
   ): Promise<OperationCheckpoint> {
     const app = await applicationGet(this.db, applicationId);
     const interval = app?.checkpointIntervalMs ?? this.opts.defaultIntervalMs;
-    if (app && interval <= 0) return { skipped: "checkpoints are off for this application" };
+    if (app && interval <= 0 && !o.required) return { skipped: "checkpoints are off for this application" };
     const outcome = await this.take(applicationId, `before ${o.kind}`, { operationId: o.operationId, heldVms: o.heldVms });
     if ("skipped" in outcome) {
-      if (outcome.skipped === "no actors" || outcome.otherOperation) return { skipped: outcome.skipped };
+      if (!o.required && (outcome.skipped === "no actors" || outcome.otherOperation)) return { skipped: outcome.skipped };
       throw new AppError("CHECKPOINT_FAILED", `no checkpoint before the ${o.kind}: ${outcome.skipped}`, { applicationId });
     }
     let meta: CheckpointMeta;
@@ -377,10 +377,16 @@ export class Checkpointer {
    * Replaces every actor of the application with its copy in the newest valid checkpoint, on
    * the VMs Postgres places them on (each needs a registered theater): all of them, since a
    * consistent cut is all or nothing. Returns the checkpoint used, or null when there is none.
+   * `migrate` rewrites the checkpoint's actors before they are restored (an upgrade's migrateState).
    */
-  async restore(applicationId: string, sequence?: number): Promise<CheckpointMeta | null> {
+  async restore(
+    applicationId: string,
+    sequence?: number,
+    migrate?: (actors: MigratedActor[]) => Promise<MigratedActor[]>,
+  ): Promise<CheckpointMeta | null> {
     const cp = sequence === undefined ? await this.latestValid(applicationId) : await this.bySequence(applicationId, sequence);
     if (!cp) return null;
+    if (migrate) cp.actors = await migrate(cp.actors);
     const placement = new Map((await actorListByApplication(this.db, applicationId)).map((a) => [a.uan, a.vmId]));
     const byVm = new Map<string, MigratedActor[]>();
     for (const actor of cp.actors) {

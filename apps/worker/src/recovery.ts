@@ -15,7 +15,9 @@ import {
   vmListByApplication,
   vmRehost,
   type Db,
+  type Vm,
 } from "@malleo/db";
+import type { MigratedActor } from "@malleo/actors";
 import { AppError } from "@malleo/core";
 import { isHypervisorError } from "@malleo/hypervisor";
 import type { Mediator } from "@malleo/mediator";
@@ -260,17 +262,8 @@ export class Recovery {
     // reached. The application's other VMs must be up.
     const replaced: { vm: string; from: string; to: string }[] = [];
     for (const vm of lost) {
-      await this.mediator.stopTheater(vm.id, { force: true }); // forgets its actors and old secret
-      const hostId = await this.destroyOrReplace(vm);
+      const hostId = await this.rebootVm(vm);
       if (hostId !== vm.hostId) replaced.push({ vm: vm.name, from: vm.hostId, to: hostId });
-      await this.vms.provisionVm({
-        id: vm.id,
-        name: vm.name,
-        hostId,
-        applicationId: vm.applicationId,
-        vcpus: vm.vcpus,
-        memoryMiB: vm.memoryMiB,
-      });
     }
     const missing = vms.filter((v) => v.state === "running" && !this.mediator.theater(v.id));
     if (missing.length > 0) throw new Error(`VM ${missing[0]!.name} has no theater yet`);
@@ -302,6 +295,42 @@ export class Recovery {
       restartedVms: lost.map((v) => v.name),
     });
     return true;
+  }
+
+  /** A VM booted afresh: its theater stopped (its actors and old secret forgotten), its domain destroyed and created again with a new theater; returns its host. */
+  private async rebootVm(vm: Vm): Promise<string> {
+    await this.mediator.stopTheater(vm.id, { force: true });
+    const hostId = await this.destroyOrReplace(vm);
+    await this.vms.provisionVm({
+      id: vm.id,
+      name: vm.name,
+      hostId,
+      applicationId: vm.applicationId,
+      vcpus: vm.vcpus,
+      memoryMiB: vm.memoryMiB,
+    });
+    return hostId;
+  }
+
+  /**
+   * An upgrade's restart (the caller's operation holds the VMs): every running VM of the
+   * application booted afresh as a recovery boots a lost one — its new theater has no behaviors
+   * of the application and fetches the bundle the application row now names — and every actor
+   * restored from checkpoint `sequence`, its state first rewritten by `migrate` when given.
+   */
+  async restartApplication(
+    applicationId: string,
+    sequence: number,
+    migrate?: (actors: MigratedActor[]) => Promise<MigratedActor[]>,
+  ): Promise<{ sequence: number; iteration: number; restartedVms: string[] }> {
+    const vms = await vmListByApplication(this.db, applicationId, ["running"]);
+    for (const vm of vms) await this.rebootVm(vm);
+    const restored = await this.checkpoints.restore(applicationId, sequence, migrate);
+    if (!restored) throw new Error(`checkpoint #${sequence} of ${applicationId} could not be restored`);
+    await applicationSetHealth(this.db, applicationId, "running", null);
+    await publishEvent(this.db, { type: "topology" });
+    this.opts.log({ event: "application restarted from checkpoint", application: applicationId, sequence, vms: vms.length });
+    return { sequence: restored.sequence, iteration: restored.iteration, restartedVms: vms.map((v) => v.name) };
   }
 
   /**

@@ -26,6 +26,7 @@ import { createLogger } from "./log";
 import { CommunicationSampler } from "./communication-sampler";
 import { CpuSampler, readCpuTimes } from "./cpu-sampler";
 import { GuestTheaters } from "./guest-theaters";
+import { bundleStateMigration } from "./upgrade";
 import { parseConfiguredHosts, registerConfiguredHosts } from "./host-registry";
 import { Reconciler } from "./reconcile";
 import { Recovery } from "./recovery";
@@ -167,6 +168,12 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
         shared: true,
       }),
     checkpointApplication: (applicationId, options) => checkpoints.takeForOperation(applicationId, options),
+    restartApplication: (applicationId, from) =>
+      recovery.restartApplication(
+        applicationId,
+        from.sequence,
+        from.migrateFrom === undefined ? undefined : bundleStateMigration(db, applicationId, from.migrateFrom),
+      ),
     applicationActivity: (vmIds, fromMs, toMs) => mediator.activity(vmIds, fromMs, toMs),
     theaterLost: (vmId) => recovery.confirmLost(vmId),
     resumeActors: (vmId, uans) => control.withVms([vmId], () => mediator.resume(vmId, uans)),

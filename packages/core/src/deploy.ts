@@ -60,13 +60,17 @@ export function planDeploy(
 }
 
 /** Every kind of operation: what History filters on and every operation output names. */
-export const OPERATION_KINDS = ["split", "merge", "deploy", "stop", "start", "delete"] as const;
+export const OPERATION_KINDS = ["split", "merge", "deploy", "stop", "start", "delete", "upgrade"] as const;
 export const operationKind = z.enum(OPERATION_KINDS);
 
 /** Stop (actors hold, VMs stay), start (they resume) or delete (VMs destroyed, actors gone, history kept). */
 export const APPLICATION_ACTIONS = ["stop", "start", "delete"] as const;
 export type ApplicationAction = (typeof APPLICATION_ACTIONS)[number];
 export const applicationActionInput = z.object({ applicationId, ...requestGuard }).strict();
+
+/** Upgrade: a running bundle application moved to another registered version of its bundle. */
+export const upgradeInput = z.object({ applicationId, version: z.string().trim().min(1).max(40), ...requestGuard }).strict();
+export type UpgradeInput = z.infer<typeof upgradeInput>;
 
 /** Which application statuses each action starts from; anything else is refused with the reason. */
 export const APPLICATION_ACTION_FROM: Record<ApplicationAction, readonly string[]> = {
@@ -77,7 +81,7 @@ export const APPLICATION_ACTION_FROM: Record<ApplicationAction, readonly string[
 
 /** An action's plan: the application's VMs as its sources (locked for it), no targets. */
 export function planApplicationAction(
-  action: ApplicationAction,
+  action: ApplicationAction | "upgrade",
   appId: string,
   vms: readonly { id: string; name: string; hostId: string }[],
 ): OperationPlan {

@@ -17,12 +17,15 @@ export const STEP_NAMES = [
   "cleanup",
   "spawn",
   "discard",
+  "restart",
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn" && s !== "discard");
+const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn" && s !== "discard" && s !== "restart");
 /** A deploy: its targets are created and its actors started on them. */
 export const DEPLOY_STEPS: readonly StepName[] = ["validate", "provision", "spawn"];
+/** An upgrade: a fresh checkpoint, then every theater restarted and every actor restored from it under the new version. */
+export const UPGRADE_STEPS: readonly StepName[] = ["validate", "checkpoint", "restart"];
 
 /** The steps a split or merge of this transfer mode runs, in order. */
 export function stepsForMode(mode: "live" | "barrier"): readonly StepName[] {
@@ -61,6 +64,7 @@ export const STEP_LABELS: Record<StepName | "rollback", string> = {
   cleanup: "Clean up",
   spawn: "Start actors",
   discard: "Discard actors",
+  restart: "Restart on the new version",
   rollback: "Roll back",
 };
 

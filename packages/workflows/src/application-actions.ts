@@ -2,16 +2,20 @@
 // split, so that none runs while another operation holds one of them (a deletion during a
 // split is refused naming the split). The worker runs them: stop holds every actor at its safe
 // point, start resumes them, delete discards the actors and destroys the VMs; the application
-// row, its operations and its audit trail stay.
+// row, its operations and its audit trail stay. An upgrade moves a running bundle application to
+// another registered version: checkpoint, then every theater restarted and every actor restored
+// from that checkpoint under the new version (its states migrated when the state format changed).
 import { randomUUID } from "node:crypto";
 import {
   AppError,
   APPLICATION_ACTION_FROM,
   applicationActionInput,
   planApplicationAction,
+  upgradeInput,
   type ApplicationAction,
 } from "@malleo/core";
-import { applicationGet, operationCreateWithLocks, vmListByApplication, type Db, type Operation } from "@malleo/db";
+import { applicationGet, bundleFind, operationCreateWithLocks, vmListByApplication, type Db, type Operation } from "@malleo/db";
+import { bundleManifestSchema, upgradeRefusal, type BundleManifest } from "@malleo/sdk/bundle";
 import { accepted } from "./queue";
 import { parseInput, submitOnce } from "./submit";
 
@@ -38,18 +42,78 @@ export async function submitApplicationAction(
         },
       );
     }
-    const vms = await vmListByApplication(db, app.id);
-    const id = randomUUID();
-    const op = await operationCreateWithLocks(db, {
-      id,
-      kind: action,
-      input,
-      plan: planApplicationAction(action, app.id, vms) as never,
-      vmIds: vms.map((v) => v.id),
-      operator,
-      idempotencyKey: guarded.idempotencyKey,
-      deadline,
-    });
-    return accepted(db, op);
+    return lockAndAccept(db, action, app.id, input, guarded.idempotencyKey, operator, deadline);
+  });
+}
+
+/** The operation on all of the application's VMs, created with their locks (refused naming the operation holding one). */
+async function lockAndAccept(
+  db: Db,
+  action: ApplicationAction | "upgrade",
+  applicationId: string,
+  input: object,
+  idempotencyKey: string | undefined,
+  operator: string,
+  deadline: Date | undefined,
+): Promise<Operation> {
+  const vms = await vmListByApplication(db, applicationId);
+  const op = await operationCreateWithLocks(db, {
+    id: randomUUID(),
+    kind: action,
+    input,
+    plan: planApplicationAction(action, applicationId, vms) as never,
+    vmIds: vms.map((v) => v.id),
+    operator,
+    idempotencyKey,
+    deadline,
+  });
+  return accepted(db, op);
+}
+
+/** A registered bundle's manifest (stateVersion and migratesState default for older rows); null when not registered. */
+export async function bundleManifestOf(db: Db, kind: string, version: string): Promise<BundleManifest | null> {
+  const row = await bundleFind(db, kind, version);
+  return row && bundleManifestSchema.parse(row.manifest);
+}
+
+/**
+ * Upgrade: refused, changing nothing, for an unknown application, one not running a bundle, a
+ * version not registered or the one it runs, an application not running, a state format the new
+ * version cannot read (upgradeRefusal), or another operation holding one of its VMs.
+ */
+export async function submitUpgrade(db: Db, rawInput: unknown, operator: string): Promise<Operation> {
+  const guarded = parseInput(upgradeInput, rawInput);
+  return submitOnce(db, "upgrade", guarded, operator, async (input, deadline) => {
+    const app = await applicationGet(db, input.applicationId);
+    if (!app || app.status === "deleted")
+      throw new AppError("NOT_FOUND", `application ${input.applicationId} does not exist`, {
+        applicationId: input.applicationId,
+      });
+    const details = { applicationId: app.id, version: input.version };
+    if (app.bundleVersion === null)
+      throw new AppError(
+        "INVALID_INPUT",
+        `application ${app.id} runs the installed ${app.kind}, not a registered bundle: only a bundle application can be upgraded`,
+        details,
+      );
+    const to = await bundleManifestOf(db, app.kind, input.version);
+    if (!to) throw new AppError("INVALID_INPUT", `${app.kind} ${input.version} is not registered`, details);
+    if (input.version === app.bundleVersion)
+      throw new AppError("INVALID_INPUT", `application ${app.id} already runs ${app.kind} ${input.version}`, details);
+    if (app.status !== "running")
+      throw new AppError("INVALID_INPUT", `application ${app.id} is ${app.status}; it can be upgraded only when running`, {
+        ...details,
+        status: app.status,
+      });
+    const from = await bundleManifestOf(db, app.kind, app.bundleVersion);
+    if (!from)
+      throw new AppError(
+        "INVALID_INPUT",
+        `${app.kind} ${app.bundleVersion}, which ${app.id} runs, is no longer registered`,
+        details,
+      );
+    const refusal = upgradeRefusal(from, to);
+    if (refusal) throw new AppError("INVALID_INPUT", refusal, { ...details, from: from.stateVersion, to: to.stateVersion });
+    return lockAndAccept(db, "upgrade", app.id, input, guarded.idempotencyKey, operator, deadline);
   });
 }

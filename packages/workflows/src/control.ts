@@ -27,6 +27,13 @@ export async function cancelOperation(db: Db, operationId: string, operator: str
   if (op.status === "rolling_back") {
     throw new AppError("CANCEL_TOO_LATE", `operation ${operationId} is already rolling back`, { status: op.status });
   }
+  if (op.kind === "upgrade" && op.steps.length > 0) {
+    throw new AppError(
+      "CANCEL_TOO_LATE",
+      `operation ${operationId} has begun restarting the application on the new version; cancel is possible only until then (a failed restart rolls back by itself)`,
+      { status: op.status },
+    );
+  }
   if (op.steps.length > 0 || op.status === "cleanup_pending") {
     throw new AppError(
       "CANCEL_TOO_LATE",

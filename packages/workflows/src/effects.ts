@@ -53,8 +53,24 @@ export interface OperationEffects {
    */
   checkpointApplication(
     applicationId: string,
-    options: { operationId: string; kind: OperationPlan["kind"]; heldVms: readonly string[] },
+    options: {
+      operationId: string;
+      kind: OperationPlan["kind"];
+      heldVms: readonly string[];
+      /** Taken even when the application's periodic checkpoints are off; another operation in the way fails it (an upgrade). */
+      required?: boolean;
+    },
   ): Promise<OperationCheckpoint>;
+  /**
+   * Restarts every theater of the application (each VM's domain booted afresh, as a recovery
+   * does) and restores every actor from checkpoint `sequence` under the bundle version the
+   * application row now records; with `migrateFrom`, the checkpoint's states are first read by
+   * that version's `migrateState` (in a child process). Resolves with what was restored.
+   */
+  restartApplication?(
+    applicationId: string,
+    from: { sequence: number; migrateFrom?: number },
+  ): Promise<{ sequence: number; iteration: number; restartedVms: string[] }>;
   /** When the actors of each VM made progress over [fromMs, toMs) (epoch ms), for the application's pause. */
   applicationActivity?(vmIds: string[], fromMs: number, toMs: number): Promise<ActivityBits[]>;
   log(entry: Record<string, unknown>): void;

@@ -27,6 +27,7 @@ import { rollBack } from "./steps/rollback";
 import { discardActors, spawnStep } from "./steps/spawn";
 import { discardApplicationStep, holdApplicationStep, resumeApplicationStep } from "./steps/application-actions";
 import { moveBack, transferBarrierStep, transferLiveStep, transferPlan, type TransferResult } from "./steps/transfer";
+import { restartUpgradeStep, upgradeCheckpointStep, validateUpgradeStep } from "./steps/upgrade";
 import { validateStep } from "./steps/validate";
 
 export { installOperationEffects } from "./runtime";
@@ -45,6 +46,7 @@ async function runOperation(operationId: string): Promise<string> {
   if (op.kind === "deploy") return deploy(ctx);
   if (op.kind === "stop" || op.kind === "start") return stopOrStart(ctx, op.kind);
   if (op.kind === "delete") return deleteApplication(ctx);
+  if (op.kind === "upgrade") return upgrade(ctx);
   return splitOrMerge(ctx, startedMs);
 }
 
@@ -75,6 +77,32 @@ async function deleteApplication(ctx: OperationContext): Promise<string> {
     return rollBack(operationId, [], e);
   }
   await cleanUpSources(ctx);
+  await finish(operationId);
+  return "succeeded";
+}
+
+/**
+ * upgrade: validate → checkpoint → restart (a whole-application restart from the checkpoint, not
+ * VM by VM). A failure before the restart changes nothing (the checkpoint's brief hold is over);
+ * one during it records the old version again and restores it from the same checkpoint.
+ */
+async function upgrade(ctx: OperationContext): Promise<string> {
+  const { operationId } = ctx;
+  const compensations: Compensation[] = [];
+  try {
+    await throwIfCancelled(operationId, "validate");
+    const versions = await recordedStep(operationId, "validate", () => validateUpgradeStep(ctx));
+    await throwIfCancelled(operationId, "checkpoint");
+    const { sequence } = await recordedStep(operationId, "checkpoint", () => upgradeCheckpointStep(ctx));
+    await throwIfCancelled(operationId, "restart");
+    compensations.push({
+      what: `restore ${versions.from} from checkpoint #${sequence}`,
+      undo: async () => void (await restartUpgradeStep(ctx, versions.from, sequence)),
+    });
+    await recordedStep(operationId, "restart", () => restartUpgradeStep(ctx, versions.to, sequence, versions.migrateFrom));
+  } catch (e) {
+    return rollBack(operationId, compensations, e);
+  }
   await finish(operationId);
   return "succeeded";
 }

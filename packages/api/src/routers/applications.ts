@@ -1,7 +1,7 @@
 import { installedApplications } from "@malleo/applications";
-import { applicationActionInput, deployInput, type ApplicationAction } from "@malleo/core";
+import { applicationActionInput, deployInput, upgradeInput, type ApplicationAction } from "@malleo/core";
 import { applicationList, bundleList, type Db } from "@malleo/db";
-import { applicationKinds, submitApplicationAction, submitDeploy } from "@malleo/workflows";
+import { applicationKinds, submitApplicationAction, submitDeploy, submitUpgrade } from "@malleo/workflows";
 import { z } from "zod";
 import { operationOutput, operationStatus } from "../operation-detail";
 import { applicationCommunicationProcedures } from "./application-communication";
@@ -130,4 +130,33 @@ export const applicationsRouter = createTRPCRouter({
   start: applicationAction("start"),
   /** Its actors discarded, its VMs destroyed; its row, operations and audit trail kept. Refused while an operation holds one of its VMs. */
   delete: applicationAction("delete"),
+  /**
+   * A running bundle application moved to another registered version: a fresh checkpoint, then
+   * every theater restarted and every actor restored from it under the new version (states
+   * migrated by its migrateState when the state format changed). A whole-application restart,
+   * not VM by VM. Refused, changing nothing, when the version is not registered or already runs,
+   * the application is not a running bundle application, another operation holds one of its VMs,
+   * or the new version cannot read the running one's state format.
+   */
+  upgrade: operatorProcedure
+    .input(upgradeInput)
+    .output(
+      z.object({
+        id: z.string(),
+        kind: z.literal("upgrade"),
+        status: operationStatus,
+        applicationId: z.string(),
+        version: z.string(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const op = await submitUpgrade(ctx.db, input, ctx.user.name);
+      return {
+        id: op.id,
+        kind: "upgrade" as const,
+        status: op.status,
+        applicationId: input.applicationId,
+        version: input.version,
+      };
+    }),
 });

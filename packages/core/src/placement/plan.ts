@@ -40,7 +40,7 @@ export interface PlannedTarget extends Resources {
   actors: string[];
 }
 export interface OperationPlan {
-  kind: "split" | "merge" | "deploy" | "stop" | "start" | "delete";
+  kind: "split" | "merge" | "deploy" | "stop" | "start" | "delete" | "upgrade";
   applicationId: string;
   sources: { id: string; name: string; hostId: string }[];
   targets: PlannedTarget[];

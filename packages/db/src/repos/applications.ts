@@ -13,6 +13,11 @@ export function applicationUpsert(db: Db, app: { id: string; kind: string; confi
   return db.application.upsert({ where: { id: app.id }, create: app, update: {} });
 }
 
+/** The bundle version the application runs (an upgrade, or its rollback). */
+export function applicationSetBundleVersion(db: Db, id: string, bundleVersion: string) {
+  return db.application.update({ where: { id }, data: { bundleVersion } });
+}
+
 export function applicationSetIteration(db: Db, id: string, iteration: number) {
   return db.application.update({ where: { id }, data: { iteration } });
 }

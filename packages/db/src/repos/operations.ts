@@ -137,7 +137,10 @@ export function operationListByStatus(db: Db, statuses: OperationStatus[]) {
 export function operationGetForControl(db: Db, id: string) {
   return db.operation.findUnique({
     where: { id },
-    include: { steps: { where: { name: "transfer", status: "succeeded" }, select: { id: true } } },
+    // Past these, cancel is too late: a split's or merge's Transfer done, an upgrade's restart begun.
+    include: {
+      steps: { where: { OR: [{ name: "transfer", status: "succeeded" }, { name: "restart" }] }, select: { id: true } },
+    },
   });
 }
 

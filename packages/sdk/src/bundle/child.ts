@@ -58,6 +58,11 @@ async function main(): Promise<void> {
     const r = module.result(checked.config, request.states);
     answer({ ok: true, result: new Uint8Array(r.buffer, r.byteOffset, r.byteLength).slice() });
   }
+  if (request.command === "migrate") {
+    const migrate = module.migrateState?.bind(module);
+    if (!migrate) answer({ ok: false, problems: [`${module.kind} ${module.version} has no migrateState`] });
+    answer({ ok: true, states: request.actors.map((a) => migrate(a.state, request.from, a.behavior)) });
+  }
   // plan: the configuration as the module's own schema reads it, its actors and their layout.
   const checked = issuesOf(module, request.config);
   if ("issues" in checked) answer({ ok: false, problems: checked.issues, configInvalid: true });

@@ -4,6 +4,7 @@ export { applicationManifest, bundleManifestSchema, upgradeRefusal, type BundleM
 export {
   BundleRefusedError,
   bundleFile,
+  bundleMigrateStates,
   bundleResult,
   inspectBundle,
   planBundle,

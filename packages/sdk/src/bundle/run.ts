@@ -153,3 +153,17 @@ export async function bundleResult(
   if (!("result" in a)) throw new BundleRefusedError(["its check answered something else than a result"]);
   return a.result;
 }
+
+/** Actors' states of state format `from` as the bundle's module reads them (its `migrateState`), computed in a child process. */
+export async function bundleMigrateStates(
+  file: string,
+  from: number,
+  actors: { behavior: string; state: unknown }[],
+  limits: BundleLimits = {},
+): Promise<unknown[]> {
+  const a = await ask(file, { command: "migrate", from, actors }, { memoryMiB: 1024, ...limits });
+  if (!a.ok) throw new Error(`its migrateState failed: ${a.problems.join("; ")}`);
+  if (!("states" in a) || a.states.length !== actors.length)
+    throw new BundleRefusedError(["its migrateState answered something else than one state per actor"]);
+  return a.states;
+}

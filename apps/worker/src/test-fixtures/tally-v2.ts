@@ -1,0 +1,4 @@
+// tally 2.0.0 (test-fixtures/tally.ts): built as a bundle by upgrade.integration.test.ts.
+import { tallyApplication } from "./tally";
+
+export const tally = tallyApplication("2.0.0", 10, 2, "adds upgradedAt");

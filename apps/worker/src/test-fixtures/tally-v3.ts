@@ -1,0 +1,4 @@
+// tally 3.0.0 (test-fixtures/tally.ts): built as a bundle by upgrade.integration.test.ts.
+import { tallyApplication } from "./tally";
+
+export const tally = tallyApplication("3.0.0", 10, 3, "none");
