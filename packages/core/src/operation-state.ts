@@ -34,15 +34,18 @@ export function stepsForMode(mode: "live" | "barrier"): readonly StepName[] {
 /**
  * The steps an operation of this kind runs, in order (what the workflow runs, see
  * packages/workflows/src/operation-workflow.ts): split and merge by transfer mode, deploy its
- * own, stop holds the actors (Ready), start resumes them, delete discards them and cleans up.
+ * own, stop holds the actors (Ready), start resumes them, delete discards them and cleans up, an
+ * upgrade checkpoints and restarts the application on the new version.
  */
 export function stepsForOperation(
-  kind: "split" | "merge" | "deploy" | "stop" | "start" | "delete",
+  kind: "split" | "merge" | "deploy" | "stop" | "start" | "delete" | "upgrade",
   mode: "live" | "barrier",
 ): readonly StepName[] {
   switch (kind) {
     case "deploy":
       return DEPLOY_STEPS;
+    case "upgrade":
+      return UPGRADE_STEPS;
     case "stop":
       return ["validate", "ready"];
     case "start":
