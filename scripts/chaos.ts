@@ -8,7 +8,7 @@
 // Ends with: `scenarios: N, passed: N, actors lost: 0, orphan VMs: 0`.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { stepsForMode, type TransferMode } from "@malleo/core";
 import { startEmbeddedPostgres } from "@malleo/db/admin";
@@ -93,6 +93,22 @@ const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
  * free and released could be taken by a parallel scenario's theater before the worker binds it.
  */
 const PORT_BASE = Number(process.env.MALLEO_CHAOS_PORT_BASE ?? 21_000);
+{
+  // A base inside that range (a clean-clone run once used 48000) fails scenarios at random with
+  // EADDRINUSE: refuse it up front, naming the range.
+  let range = [32768, 60999];
+  try {
+    range = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+  } catch {
+    // not Linux: keep the usual range
+  }
+  const highest = PORT_BASE + 2 * (allScenarios.length + 200) + 201;
+  if (PORT_BASE <= range[1]! && highest >= range[0]!) {
+    throw new Error(
+      `MALLEO_CHAOS_PORT_BASE=${PORT_BASE} overlaps the ephemeral port range ${range[0]}-${range[1]} (ports up to ${highest} are used): choose a base below ${range[0]! - (highest - PORT_BASE)}`,
+    );
+  }
+}
 // A failover scenario's standby gets the ports 200 above the leader's.
 const scenarioPorts = (index: number, standby = false) => ({
   mediator: PORT_BASE + 2 * index + (standby ? 200 : 0),
