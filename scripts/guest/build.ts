@@ -184,7 +184,7 @@ function installBusybox(rootfs: string): void {
 const noTsxInGuest: Plugin = {
   name: "no-tsx-in-guest",
   setup(b) {
-    b.onLoad({ filter: /packages\/actors\/src\/.*\.ts$/ }, (args) => {
+    b.onLoad({ filter: /packages\/(actors|sdk)\/src\/.*\.ts$/ }, (args) => {
       const source = readFileSync(args.path, "utf8");
       return {
         contents: source
