@@ -36,22 +36,30 @@ export const vmCpuOutput = z.array(z.object({ at: z.date(), cpuPercent: z.number
 /** The operations a VM page lists: more than any VM takes part in, so none is cut off in practice. */
 const OPERATIONS_LIMIT = 200;
 
-export const vmDetailOutput = z.object({
+/** What every view of a VM says of it: the topology's VM cards and the VM page both extend this. */
+export const vmSummaryOutput = z.object({
   id: z.string(),
   name: z.string(),
   vcpus: z.number().int(),
   memoryMiB: z.number().int(),
   state: z.enum(["provisioning", "running", "deleting", "deleted", "failed", "lost"]),
   lockedBy: z.string().nullable(),
+  /** The operation that created this VM: while that operation still holds it, the VM is its target. */
   createdBy: z.string().nullable(),
   createdAt: z.date(),
+});
+
+/** One actor as a VM lists it. */
+export const vmActorOutput = z.object({ uan: z.string(), ordinal: z.number().int(), behavior: z.string() });
+
+export const vmDetailOutput = vmSummaryOutput.extend({
   deletedAt: z.date().nullable(),
   host: z.object({ id: z.string(), name: z.string(), status: z.enum(["online", "unreachable"]) }),
   application: z.object({ id: z.string(), kind: z.string(), status: z.enum(["running", "degraded", "stopped", "deleted"]) }),
   actors: z.object({
     total: z.number().int(),
     offset: z.number().int(),
-    items: z.array(z.object({ uan: z.string(), ordinal: z.number().int(), behavior: z.string() })),
+    items: z.array(vmActorOutput),
   }),
   /** Every operation the VM took part in, as a source or a target, newest first. */
   operations: z.array(operationOutput),

@@ -19,7 +19,7 @@ export function createDb(url: string, opts: { max?: number } = {}): Db {
 
 /** The URL a client made by `createDb` connects to (what the workflow queue's client derives its own from). */
 export function databaseUrlOf(db: Db): string {
-  const url = (db as unknown as Record<symbol, string | undefined>)[URL_KEY] ?? process.env.DATABASE_URL;
-  if (!url) throw new Error("this database client was not made by createDb and DATABASE_URL is unset; its URL is unknown");
+  const url = (db as unknown as Record<symbol, string | undefined>)[URL_KEY];
+  if (!url) throw new Error("this database client was not made by createDb: its URL is unknown");
   return url;
 }

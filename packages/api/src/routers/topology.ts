@@ -1,28 +1,18 @@
 import { topologySummary } from "@malleo/db";
 import { z } from "zod";
 import { createTRPCRouter, viewerProcedure } from "../trpc";
+import { vmActorOutput, vmSummaryOutput } from "../vm-detail";
 
-const actorOutput = z.object({ uan: z.string(), ordinal: z.number().int(), behavior: z.string() });
-
-const vmOutput = z.object({
-  id: z.string(),
-  name: z.string(),
+const vmOutput = vmSummaryOutput.extend({
   hostId: z.string(),
   applicationId: z.string(),
-  vcpus: z.number().int(),
-  memoryMiB: z.number().int(),
-  state: z.enum(["provisioning", "running", "deleting", "deleted", "failed", "lost"]),
-  lockedBy: z.string().nullable(),
-  /** The operation that created this VM: while that operation still holds it, the VM is its target. */
-  createdBy: z.string().nullable(),
-  createdAt: z.date(),
   actorCount: z.number().int(),
   firstOrdinal: z.number().int().nullable(),
   lastOrdinal: z.number().int().nullable(),
   /** The latest CPU sample (percent of the VM's vCPUs), null without a recent sample. */
   cpuPercent: z.number().nullable(),
   /** Each actor while the whole topology has few (see actorsDetailed); empty past that. */
-  actors: z.array(actorOutput),
+  actors: z.array(vmActorOutput),
 });
 
 const hostOutput = z.object({
