@@ -5,6 +5,7 @@ export const ERROR_CODES = {
   VM_LOCKED: "another operation holds the VM",
   VM_NOT_RUNNING: "the VM is not running",
   APPLICATION_DEGRADED: "the application has lost actors and must be restored first",
+  APPLICATION_STOPPED: "the application is stopped and must be started first",
   QUOTA_EXCEEDED: "a host has no free VM slot",
   CAPACITY_EXCEEDED: "a host lacks CPU or memory",
   HOST_IN_USE: "the host's live VMs need what the change would take away",

@@ -12,6 +12,8 @@ const heat2 = randomUUID();
 const crawler1 = randomUUID();
 const gone = randomUUID();
 const small = randomUUID();
+const idle1 = randomUUID();
+const idle2 = randomUUID();
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -40,6 +42,11 @@ beforeAll(async () => {
   await vm(gone, "gone-1", "heat", { state: "deleted" });
   await vm(small, "small-1", "heat", { vcpus: 8, memoryMiB: 1024 });
   await vm(randomUUID(), "full-1", "heat", { hostId: "pm-full" });
+  // A stopped application: its actors hold, so none of its VMs may be split or merged.
+  await applicationUpsert(t.db, { id: "idle", kind: "heat", config: {} });
+  await t.db.application.update({ where: { id: "idle" }, data: { status: "stopped" } });
+  await vm(idle1, "idle-1", "idle");
+  await vm(idle2, "idle-2", "idle");
   await actorCreateMany(t.db, [
     { uan: "uan://heat/slab-0", applicationId: "heat", vmId: heat1, behavior: "heat.slab", ordinal: 0 },
   ]);
@@ -118,6 +125,18 @@ const cases: { name: string; run: () => Promise<unknown>; code: ErrorCode; messa
     run: () => submitSplit(t.db, { vmId: heat1, count: 2, targetHostIds: ["pm-1", "pm-1"], force: true }, "t"),
     code: "INVALID_INPUT",
     message: /force/,
+  },
+  {
+    name: "split of a stopped application's VM",
+    run: () => submitSplit(t.db, { vmId: idle1, count: 2, targetHostIds: ["pm-1", "pm-1"] }, "t"),
+    code: "APPLICATION_STOPPED",
+    message: /application idle is stopped; start it first/,
+  },
+  {
+    name: "merge of a stopped application's VMs",
+    run: () => submitMerge(t.db, { vmIds: [idle1, idle2], targetHostId: "pm-1" }, "t"),
+    code: "APPLICATION_STOPPED",
+    message: /application idle is stopped; start it first/,
   },
   {
     name: "merge of one VM",

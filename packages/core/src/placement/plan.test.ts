@@ -93,6 +93,16 @@ describe("a degraded application", () => {
     expect(e.code).toBe("APPLICATION_DEGRADED");
   });
 
+  it("refuses a split or merge of a stopped application's VMs, saying to start it first", () => {
+    const stopped = { id: "heat", status: "stopped" };
+    const split = refusal(() => planSplit(vm("a", "pm-1"), [], ["pm-2", "pm-3"], (i) => ({ id: `${i}`, name: `${i}` }), stopped));
+    expect(split.code).toBe("APPLICATION_STOPPED");
+    expect(split.message).toBe("application heat is stopped; start it first (applications.start)");
+    const merge = refusal(() => planMerge([vm("a", "pm-1"), vm("b", "pm-1")], [], "pm-1", { id: "t", name: "t" }, stopped));
+    expect(merge.code).toBe("APPLICATION_STOPPED");
+    expect(applicationBlocker({ id: "heat", status: "running" })).toBeNull();
+  });
+
   it("says only to restore when automatic recovery is off", () => {
     expect(applicationBlocker({ ...degraded, autoRecovery: false })?.message).toBe(
       `application heat is degraded: ${lost}; automatic recovery is off for it: restore it from a checkpoint first (applications.restore)`,

@@ -72,11 +72,20 @@ export interface PlanApplication {
 }
 
 /**
- * Why no split or merge of this application's VMs can be accepted now, or null. A degraded
+ * Why no split or merge of this application's VMs can be accepted now, or null. A stopped
+ * application must be started first. A degraded
  * application has lost actors: its Checkpoint step would fail, and an operation holding its VMs
  * delays the restore that brings them back.
  */
 export function applicationBlocker(app: PlanApplication | null | undefined): AppError | null {
+  if (app?.status === "stopped") {
+    // Its actors hold where they are: a split or merge would move actors nobody runs, and its
+    // ready barrier would wait on actors that never reach a safe point.
+    return new AppError("APPLICATION_STOPPED", `application ${app.id} is stopped; start it first (applications.start)`, {
+      applicationId: app.id,
+      status: app.status,
+    });
+  }
   if (!app || app.status !== "degraded") return null;
   const what = app.statusReason ?? "some of its actors were lost with their theater";
   const next =

@@ -66,7 +66,18 @@ export async function vmTransition(db: Db, id: string, to: VmState, extra: { fro
     where: { id, state: { in: from } },
     data: { state: to, deletedAt: to === "deleted" ? new Date() : null },
   });
+  if (to === "deleted") await forgetTheaterSecrets(db, id);
   if (r.count === 0) return false;
   await publishEvent(db, { type: "topology" });
   return true;
+}
+
+/**
+ * A deleted VM's theater can never prove a secret again: its digests (theaterSecretsSave) go
+ * with it. Only once the row says deleted, so a resumed step that finds it deleted already
+ * forgets them too, and a VM still alive keeps them.
+ */
+async function forgetTheaterSecrets(db: Db, id: string): Promise<void> {
+  if ((await db.vm.count({ where: { id, state: "deleted" } })) === 0) return;
+  await db.clusterKey.deleteMany({ where: { name: `theater-secrets:${id}` } });
 }
