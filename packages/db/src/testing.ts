@@ -63,28 +63,26 @@ export interface TestDatabase {
 
 /**
  * A fresh, migrated database of its own for one test file, cloned from the template that the
- * integration tier's global setup migrated (graphile-worker's pattern).
+ * integration tier's global setup migrated (graphile-worker's pattern). With `systemDatabase`,
+ * also the worker's DBOS system database (`<name>_dbos`), cloned from the template's, DBOS's
+ * tables already there: for a file that starts a worker (a fresh one costs its first DBOS launch
+ * its migrations). Without it there is none until a worker creates it. drop() drops both.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { systemDatabase?: boolean } = {}): Promise<TestDatabase> {
   const base = process.env.MALLEO_TEST_PG_URL;
   const template = process.env.MALLEO_TEST_TEMPLATE;
   if (!base || !template) throw new Error("integration tests need the global setup in vitest.config.ts (run `npm test`)");
   const name = `malleo_t_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
-  await admin.end();
-  const url = databaseUrl(base, name);
+  const url = await createFromTemplates(base, name, template, opts);
   const db = createDb(url, { max: 5 });
   return {
     url,
     db,
     async drop() {
       await db.$disconnect();
-      const a = new pg.Client({ connectionString: base });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await a.end();
+      await withAdmin(base, async (a) => {
+        for (const d of [name, `${name}_dbos`]) await a.query(`DROP DATABASE IF EXISTS "${d}" WITH (FORCE)`);
+      });
     },
   };
 }
