@@ -57,8 +57,9 @@ export default defineConfig({
       use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
     },
     {
-      // axe-core over every page at both sizes (each test opens its own desktop or phone
-      // context), and the screenshots in docs/screenshots/: last, on a console every flow has used.
+      // axe-core over every page at both sizes (one desktop and one phone context, signed in once
+      // and shared by its tests), and the screenshots in docs/screenshots/: last, on a console every
+      // flow has used.
       name: "accessibility",
       testMatch: /accessibility\.spec\.ts$/,
       dependencies: ["phone"],

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Browser, type BrowserContextOptions, type Page } from "@playwright/test";
+import { test as base, expect, type Browser, type BrowserContextOptions, type Page } from "@playwright/test";
 import { ADMIN_PASSWORD } from "./helpers";
 
 /**
@@ -61,6 +61,39 @@ async function newPage(browser: Browser, size: keyof typeof SIZES, signedIn: boo
   return page;
 }
 
+type Size = keyof typeof SIZES;
+/**
+ * One browser context per size (and signed in or not), opened and signed in once and shared by
+ * every test of this file that uses it: each test navigates where it starts, and nothing here
+ * keeps state in the browser. Worker-scoped, so a failed test (which restarts the worker) gets
+ * fresh ones.
+ */
+interface Consoles {
+  page(size: Size, signedIn?: boolean): Promise<Page>;
+}
+
+const test = base.extend<object, { consoles: Consoles }>({
+  consoles: [
+    async ({ browser }, use) => {
+      const opened = new Map<string, Promise<Page>>();
+      await use({
+        page(size, signedIn = true) {
+          const key = `${size}:${signedIn}`;
+          let page = opened.get(key);
+          if (!page) {
+            page = newPage(browser, size, signedIn);
+            opened.set(key, page);
+            page.catch(() => opened.delete(key));
+          }
+          return page;
+        },
+      });
+      for (const page of opened.values()) await (await page.catch(() => undefined))?.context().close();
+    },
+    { scope: "worker" },
+  ],
+});
+
 async function trpcGet<T>(page: Page, procedure: string, input: unknown): Promise<T> {
   const r = await page.request.get(`/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
   expect(r.ok(), `${procedure}: ${r.status()}`).toBe(true);
@@ -96,9 +129,9 @@ async function seriousViolations(page: Page, name: string): Promise<string[]> {
 }
 
 for (const size of ["desktop", "phone"] as const) {
-  test(`every page has no serious or critical accessibility violation (${size})`, async ({ browser }) => {
-    const signedIn = await newPage(browser, size, true);
-    const signedOut = await newPage(browser, size, false);
+  test(`every page has no serious or critical accessibility violation (${size})`, async ({ consoles }) => {
+    const signedIn = await consoles.page(size);
+    const signedOut = await consoles.page(size, false);
     if (SCREENSHOTS) mkdirSync(SCREENSHOT_DIR, { recursive: true });
     const found: string[] = [];
     for (const p of PAGES) {
@@ -113,14 +146,12 @@ for (const size of ["desktop", "phone"] as const) {
     }
     for (const line of found) console.log(line);
     expect(found, found.join("\n")).toEqual([]);
-    await signedIn.context().close();
-    await signedOut.context().close();
   });
 
   test(`the application page shows its communication between VMs and between actor groups, with a table (${size})`, async ({
-    browser,
+    consoles,
   }) => {
-    const page = await newPage(browser, size, true);
+    const page = await consoles.page(size);
     await page.goto("/applications/heat");
     const heatmap = page.getByTestId("app-comm-heatmap");
     await expect(heatmap).toBeVisible({ timeout: 45_000 });
@@ -153,7 +184,6 @@ for (const size of ["desktop", "phone"] as const) {
     await expectNoSidewaysScroll(page, "the application page with its communication table open");
     const found = await seriousViolations(page, `application, actor groups and table (${size})`);
     expect(found, found.join("\n")).toEqual([]);
-    await page.context().close();
   });
 }
 
@@ -170,8 +200,8 @@ const DIALOGS: { name: string; path: string; open: string; dialog: string }[] = 
 ];
 
 for (const size of ["desktop", "phone"] as const) {
-  test(`every dialog has no serious or critical accessibility violation (${size})`, async ({ browser }) => {
-    const page = await newPage(browser, size, true);
+  test(`every dialog has no serious or critical accessibility violation (${size})`, async ({ consoles }) => {
+    const page = await consoles.page(size);
     const found: string[] = [];
     for (const d of DIALOGS) {
       await page.goto(d.path);
@@ -186,12 +216,11 @@ for (const size of ["desktop", "phone"] as const) {
     }
     for (const line of found) console.log(line);
     expect(found, found.join("\n")).toEqual([]);
-    await page.context().close();
   });
 }
 
-test("a dialog opened from the keyboard gives focus back to its button when it closes", async ({ browser }) => {
-  const page = await newPage(browser, "desktop", true);
+test("a dialog opened from the keyboard gives focus back to its button when it closes", async ({ consoles }) => {
+  const page = await consoles.page("desktop");
   await page.goto("/");
   const split = page.locator('[data-testid^="split-button-"]:enabled').first();
   await expect(split).toBeVisible({ timeout: 30_000 });
@@ -201,5 +230,4 @@ test("a dialog opened from the keyboard gives focus back to its button when it c
   await page.keyboard.press("Escape");
   await expect(page.locator("dialog[open]")).toHaveCount(0);
   await expect(split).toBeFocused();
-  await page.context().close();
 });

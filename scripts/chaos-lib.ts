@@ -2,7 +2,7 @@
 // theaters, hosts and the whole stack): the seeded random source, a fresh database per scenario,
 // heat seeded on its VMs, and the checks every scenario ends with.
 import { actorCreateMany, applicationUpsert, createDb, vmCreate, type Db } from "@malleo/db";
-import { databaseUrl, ensureDatabase, migrateDatabase } from "@malleo/db/admin";
+import { createFromTemplates, createTemplates } from "@malleo/db/admin";
 import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
 import { seedSimulatedHosts } from "@malleo/testing";
 import { getJson } from "./worker-process";
@@ -19,15 +19,28 @@ export function random(seed: number): () => number {
   };
 }
 
-/** A fresh, migrated database of its own for one scenario. */
+/** The chaos phase's template databases, made once per run and server (the first scenario waits for them). */
+const TEMPLATE = "chaos_template";
+const templates = new Map<string, Promise<void>>();
+
+/**
+ * A fresh, migrated database of its own for one scenario, and its DBOS system database
+ * (`<dbName>_dbos`) with DBOS's tables already created: both cloned from templates made once per
+ * run, instead of migrating each scenario's anew and having its first worker create DBOS's.
+ */
 export async function scenarioDatabase(baseUrl: string, dbName: string): Promise<{ url: string; db: Db }> {
+  let made = templates.get(baseUrl);
+  if (!made) {
+    made = createTemplates(baseUrl, TEMPLATE);
+    templates.set(baseUrl, made);
+    made.catch(() => templates.delete(baseUrl));
+  }
+  await made;
   const admin = createDb(baseUrl, { max: 1 });
   await admin.$executeRawUnsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
   await admin.$executeRawUnsafe(`DROP DATABASE IF EXISTS "${dbName}_dbos" WITH (FORCE)`);
   await admin.$disconnect();
-  await ensureDatabase(baseUrl, dbName);
-  const url = databaseUrl(baseUrl, dbName);
-  await migrateDatabase(url);
+  const url = await createFromTemplates(baseUrl, dbName, TEMPLATE, { systemDatabase: true });
   return { url, db: createDb(url, { max: 3 }) };
 }
 

@@ -25,7 +25,8 @@ import {
   theaterScenarios,
   type TheaterScenario,
 } from "./chaos-theaters";
-import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "./worker-process";
+import { buildWorker } from "./build-worker";
+import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters, useWorkerBuild } from "./worker-process";
 
 const root = path.resolve(import.meta.dirname, "..");
 const workDir = path.resolve(root, process.env.MALLEO_CHAOS_DIR ?? ".data/chaos");
@@ -244,6 +245,13 @@ async function runScenario(
 
 async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
+  // The worker is built once, from the checkout as it is now, and every start below runs that
+  // build: under tsx each of the ~150 starts compiled it again. Under the checkout, so that its
+  // npm imports resolve from node_modules; one directory per run, so parallel runs do not share one.
+  const buildDir = path.join(root, ".data/build", `chaos-${process.pid}`);
+  const t0 = Date.now();
+  useWorkerBuild(await buildWorker(path.join(buildDir, "worker.mjs")));
+  say(`built the worker in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const pgPort = Number(process.env.MALLEO_CHAOS_PG_PORT ?? 54380);
   let pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort });
   let restarting: Promise<void> | undefined;
@@ -322,6 +330,7 @@ async function main(): Promise<void> {
     for (const job of alone) await job();
   } finally {
     await pg.stop();
+    rmSync(buildDir, { recursive: true, force: true });
   }
   if (lostMs.length > 0)
     say(`progress lost at a theater or stack death: max ${Math.max(...lostMs)} ms (checkpoint interval ${CHECKPOINT_MS} ms)`);

@@ -165,6 +165,8 @@ const only = process.argv.slice(2);
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
 const failedPhases: string[] = [];
 const failedTests: string[] = [];
+/** Each phase's wall time, repeated in the summary: the budget is the whole suite under 30 minutes. */
+const phaseTimes: string[] = [];
 const started = Date.now();
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
@@ -200,6 +202,7 @@ for (const phase of phases) {
       // no report to read: the phase's own output above says why
     }
   }
+  phaseTimes.push(`${phase.name} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   process.stdout.write(
     `=== ${phase.name}: ${ok ? "passed" : "FAILED"} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${counts.passed} passed, ${counts.failed} failed) ===\n`,
   );
@@ -209,6 +212,7 @@ if (failedTests.length > 0) {
   for (const f of failedTests.slice(0, 20)) process.stdout.write(`  ${f}\n`);
   if (failedTests.length > 20) process.stdout.write(`  … and ${failedTests.length - 20} more\n`);
 }
+process.stdout.write(`\nphases: ${phaseTimes.join(", ")}`);
 process.stdout.write(`\nsuite finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.stdout.write(failedPhases.length ? `; failed phases: ${failedPhases.join(", ")}\n` : "\n");
 process.stdout.write(

@@ -7,9 +7,20 @@ import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
 
+/** The worker's source under tsx, unless useWorkerBuild named a build of it (scripts/build-worker.ts). */
+let workerArgs = ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")];
+
+/**
+ * Later spawnWorkerProcess calls start `file`, the worker built once by buildWorker, instead of
+ * its source under tsx (which compiles it again at every start: seconds each, ~150 times in chaos).
+ */
+export function useWorkerBuild(file: string): void {
+  workerArgs = [file];
+}
+
 export function spawnWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, "a");
-  return spawn(process.execPath, ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")], {
+  return spawn(process.execPath, workerArgs, {
     cwd: root,
     env,
     stdio: ["ignore", fd, fd],

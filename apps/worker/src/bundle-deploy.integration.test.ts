@@ -42,7 +42,7 @@ const operator = () =>
   });
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-bundle-deploy-"));
   await seedSimulatedHosts(t.db, dataDir);
   const file = path.join(dataDir, "ranks.bundle.mjs");

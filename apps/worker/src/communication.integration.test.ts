@@ -46,7 +46,7 @@ const sumOf = (sample: CommunicationSample, pairs: "vmPairs" | "groupPairs") =>
   sample[pairs].reduce((n, p) => n + p.perSecond, 0);
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-communication-"));
   await seedSimulatedHosts(t.db, dataDir);
   await applicationUpsert(t.db, { id: "heat", kind: "heat", config: HEAT as never });

@@ -30,7 +30,7 @@ let dataDir: string;
 let vmIds: string[];
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-crawler-recovery-"));
   await seedSimulatedHosts(t.db, dataDir);
   vmIds = await seedApplicationVms(t.db, {

@@ -64,7 +64,7 @@ async function nothingChanged(): Promise<void> {
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-deploy-"));
   await seedSimulatedHosts(t.db, dataDir);
   worker = await startWorker(

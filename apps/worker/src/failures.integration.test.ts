@@ -66,7 +66,7 @@ async function assertActorsWhereRecorded(): Promise<void> {
 let afterMigrate: ((uans: string[], from: string, to: string) => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-failures-"));
   await seedSimulatedHosts(t.db, dataDir);
   const vm = (name: string) => ({ name, hostId: "pm-1", vcpus: 4, memoryMiB: 8192 });

@@ -32,7 +32,7 @@ const snapshot = async () => ({
 });
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-host-probe-"));
   process.env.MALLEO_DATA_DIR = dataDir; // the API takes simulated hosts' files only from the data directory
   await seedSimulatedHosts(t.db, dataDir);

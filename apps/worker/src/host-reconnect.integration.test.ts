@@ -28,7 +28,7 @@ const admin = () =>
 const hostRow = (id: string) => t.db.host.findUniqueOrThrow({ where: { id } });
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-reconnect-"));
   process.env.MALLEO_DATA_DIR = dataDir; // the API takes simulated hosts' files only from the data directory
   await seedSimulatedHosts(t.db, dataDir);

@@ -35,7 +35,7 @@ let reconciler: Reconciler;
 const log = createLogger("test");
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-telemetry-"));
   await seedSimulatedHosts(t.db, dataDir);
   await applicationUpsert(t.db, { id: "heat", kind: "heat", config: HEAT as never });

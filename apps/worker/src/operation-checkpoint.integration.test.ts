@@ -46,7 +46,7 @@ async function expectStored(detail: { sequence: number; sha256: string; bytes: n
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-op-checkpoint-"));
   await seedSimulatedHosts(t.db, dataDir);
   sourceId = await seedApplicationVm(t.db, {

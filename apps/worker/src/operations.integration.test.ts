@@ -32,7 +32,7 @@ async function assertNoOrphans(): Promise<void> {
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-ops-"));
   await seedSimulatedHosts(t.db, dataDir);
   // A host reachable when the split is accepted that goes away (its node file and connection)

@@ -52,7 +52,7 @@ async function splitWhileAFetchHasJustStarted() {
 
 beforeAll(async () => {
   CRAWLER = { ...CRAWLER, sitePort: await freePort() };
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-ready-"));
   await seedSimulatedHosts(t.db, dataDir);
   vmId = await seedApplicationVm(t.db, {

@@ -76,7 +76,7 @@ async function expectBitIdentical(id: string, config: HeatConfig): Promise<void>
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-recovery-"));
   await seedSimulatedHosts(t.db, dataDir);
   await seedTwoVms("heat", HEAT, ["pm-1", "pm-2"]);

@@ -23,7 +23,7 @@ let vm1: string;
 let vm2: string;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-theater-loss-"));
   await seedSimulatedHosts(t.db, dataDir);
   vm1 = await seedApplicationVm(t.db, {

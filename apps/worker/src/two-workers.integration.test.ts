@@ -27,7 +27,7 @@ let workerA: ChildProcess | undefined;
 let workerB: ChildProcess | undefined;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-two-workers-"));
   mkdirSync(path.join(dataDir, "logs"), { recursive: true });
   await seedSimulatedHosts(t.db, dataDir);

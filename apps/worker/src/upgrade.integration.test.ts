@@ -44,7 +44,7 @@ async function register(version: 1 | 2 | 3 | 4) {
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
+  t = await createTestDatabase({ systemDatabase: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-upgrade-"));
   await seedSimulatedHosts(t.db, dataDir);
   await register(1);
