@@ -91,12 +91,26 @@ export interface WorldCheck {
   problems: string[];
 }
 
+/** The application a scenario checks: how many actors it has and its result's digest (its sequential reference's). */
+export interface ExpectedApplication {
+  applicationId: string;
+  actors: number;
+  digest: string;
+}
+
+export const expectedHeat = (heat: HeatConfig, digest: string): ExpectedApplication => ({
+  applicationId: "heat",
+  actors: heat.actors,
+  digest,
+});
+
 /**
  * What must hold once a scenario settled: every domain has its row and every live row its
  * domain, every VM running and unlocked, every actor hosted exactly once where Postgres says,
- * none on a deleted VM, and heat's grid bit-identical to the sequential kernel's.
+ * none on a deleted VM, and the application's result (heat's grid, PageRank's ranks)
+ * bit-identical to its sequential reference.
  */
-export async function checkWorld(db: Db, adminPort: number, heat: HeatConfig, expectedDigest: string): Promise<WorldCheck> {
+export async function checkWorld(db: Db, adminPort: number, expected: ExpectedApplication): Promise<WorldCheck> {
   const problems: string[] = [];
   const inventory = await getJson<{ domains: { hostId: string; name: string }[]; actors: { uan: string; vmId: string }[] }>(
     adminPort,
@@ -117,15 +131,23 @@ export async function checkWorld(db: Db, adminPort: number, heat: HeatConfig, ex
   const found = new Map(inventory.actors.map((a) => [a.uan, a.vmId]));
   const lost = rows.filter((r) => !found.has(r.uan));
   if (lost.length) problems.push(`actors lost: ${lost.map((r) => r.uan).join(", ")}`);
-  if (inventory.actors.length !== heat.actors)
-    problems.push(`theaters host ${inventory.actors.length} actors, expected ${heat.actors}`);
+  if (inventory.actors.length !== expected.actors)
+    problems.push(`theaters host ${inventory.actors.length} actors, expected ${expected.actors}`);
   if (found.size !== inventory.actors.length) problems.push(`${inventory.actors.length - found.size} actors exist twice`);
   const misplaced = rows.filter((r) => found.has(r.uan) && found.get(r.uan) !== r.vmId);
   if (misplaced.length) problems.push(`actors recorded on the wrong VM: ${misplaced.map((r) => r.uan).join(", ")}`);
   const onDead = rows.filter((r) => !live.some((v) => v.id === r.vmId));
   if (onDead.length) problems.push(`actors on a deleted VM: ${onDead.length}`);
 
-  const digest = await getJson<{ actors: number; sha256: string }>(adminPort, "/applications/heat/digest");
-  if (digest.sha256 !== expectedDigest) problems.push("heat grid differs from the sequential run");
+  const digest = await getJson<{ actors: number; sha256: string }>(
+    adminPort,
+    `/applications/${encodeURIComponent(expected.applicationId)}/digest`,
+  );
+  if (digest.sha256 !== expected.digest)
+    problems.push(
+      expected.applicationId === "heat"
+        ? "heat grid differs from the sequential run"
+        : `${expected.applicationId}'s result differs from its sequential reference`,
+    );
   return { actorsLost: lost.length, orphans: orphans.length, problems };
 }

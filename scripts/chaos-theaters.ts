@@ -14,7 +14,7 @@ import type { TransferMode } from "@malleo/core";
 import type { HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { waitFor } from "@malleo/testing";
-import { checkWorld, random, scenarioDatabase, seedHeat } from "./chaos-lib";
+import { checkWorld, expectedHeat, random, scenarioDatabase, seedHeat } from "./chaos-lib";
 import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "./worker-process";
 
 /** Heat here runs long enough for a death in the middle of it, with a checkpoint every half second. */
@@ -310,7 +310,7 @@ export async function runTheaterScenario(
       },
       { timeoutMs: 120_000, intervalMs: 150, ignoreErrors: true },
     );
-    const world = await checkWorld(db, adminPort, THEATER_HEAT, opts.expectedDigest);
+    const world = await checkWorld(db, adminPort, expectedHeat(THEATER_HEAT, opts.expectedDigest));
     problems.push(...world.problems);
     return { status, actorsLost: world.actorsLost, orphans: world.orphans, problems, lostMs };
   } catch (e) {

@@ -4,7 +4,8 @@
 // sequential run, every libvirt domain has its row and every row its domain, and every lock is
 // released. Failover scenarios run two workers (leader and standby, own executor IDs and ports)
 // and kill the leader: the standby takes over and finishes the operation. Then the theater, host
-// and whole-stack deaths of scripts/chaos-theaters.ts, in the same pool.
+// and whole-stack deaths of scripts/chaos-theaters.ts, and the deaths during a bundle
+// application's upgrade of scripts/chaos-upgrade.ts, in the same pool.
 // Ends with: `scenarios: N, passed: N, actors lost: 0, orphan VMs: 0`.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -15,7 +16,7 @@ import { startEmbeddedPostgres } from "@malleo/db/admin";
 import { heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { waitFor } from "@malleo/testing";
-import { checkWorld, random, scenarioDatabase, seedHeat } from "./chaos-lib";
+import { checkWorld, expectedHeat, random, scenarioDatabase, seedHeat } from "./chaos-lib";
 import {
   CHECKPOINT_MS,
   describeTheaterScenario,
@@ -26,6 +27,14 @@ import {
   type TheaterScenario,
 } from "./chaos-theaters";
 import { buildWorker } from "./build-worker";
+import {
+  describeUpgradeScenario,
+  runUpgradeScenario,
+  upgradeExpectedDigest,
+  upgradeScenarioKey,
+  upgradeScenarios,
+  type UpgradeScenario,
+} from "./chaos-upgrade";
 import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters, useWorkerBuild } from "./worker-process";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -86,6 +95,7 @@ function scenarioKey(s: Scenario): string {
 }
 const scenarios = allScenarios.filter((s) => only.length === 0 || only.includes(scenarioKey(s)));
 const theaterDeaths = theaterScenarios(SEED).filter((s) => only.length === 0 || only.includes(theaterScenarioKey(s)));
+const upgradeDeaths = upgradeScenarios.filter((s) => only.length === 0 || only.includes(upgradeScenarioKey(s)));
 
 const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
 
@@ -229,7 +239,7 @@ async function runScenario(
       { timeoutMs: 120_000, intervalMs: 150, ignoreErrors: true },
     );
 
-    const world = await checkWorld(db, adminPort, HEAT, expectedDigest);
+    const world = await checkWorld(db, adminPort, expectedHeat(HEAT, expectedDigest));
     problems.push(...world.problems);
     return { status: done.status, actorsLost: world.actorsLost, orphans: world.orphans, problems };
   } catch (e) {
@@ -267,7 +277,8 @@ async function main(): Promise<void> {
       .digest("hex");
   const expectedDigest = digestOf(HEAT);
   const theaterDigest = digestOf(THEATER_HEAT);
-  const total = scenarios.length + theaterDeaths.length;
+  const upgradeDigest = upgradeExpectedDigest();
+  const total = scenarios.length + theaterDeaths.length + upgradeDeaths.length;
   let passed = 0;
   let actorsLost = 0;
   let orphans = 0;
@@ -310,6 +321,16 @@ async function main(): Promise<void> {
         `${ok ? "ok  " : "FAIL"} ${theaterScenarioKey(s)}: ${describeTheaterScenario(s)}: ${r.status}${lost} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`,
       );
     };
+    const reportUpgrade = async (s: UpgradeScenario, i: number): Promise<void> => {
+      const t0 = Date.now();
+      const r = await runUpgradeScenario(pg.url, s, i, { workDir, ports: scenarioPorts(i), expectedDigest: upgradeDigest });
+      const ok = r.problems.length === 0;
+      tally(ok, r);
+      const took = ((Date.now() - t0) / 1000).toFixed(1);
+      say(
+        `${ok ? "ok  " : "FAIL"} ${upgradeScenarioKey(s)}: ${describeUpgradeScenario(s)}: ${r.status} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`,
+      );
+    };
     // Restarting Postgres would disturb the others: those scenarios run alone, after them.
     type Job = () => Promise<void>;
     const jobs: Job[] = [];
@@ -322,6 +343,10 @@ async function main(): Promise<void> {
     for (const s of theaterDeaths) {
       const i = index++;
       (s.at === "stack-restart" ? alone : jobs).push(() => reportTheater(s, i));
+    }
+    for (const s of upgradeDeaths) {
+      const i = index++;
+      jobs.push(() => reportUpgrade(s, i));
     }
     const runNext = async (): Promise<void> => {
       for (let job = jobs.shift(); job; job = jobs.shift()) await job();

@@ -5,7 +5,10 @@ import {
   applicationList,
   applicationProgressAppend,
   applicationSetIteration,
+  operationGet,
   publishEvent,
+  stepCount,
+  vmListByApplication,
   type Application,
   type Db,
 } from "@malleo/db";
@@ -115,7 +118,16 @@ export class ApplicationRunner {
     // Some actors are not running anywhere (their theaters died with a crashed worker): the
     // whole application comes back from its last checkpoint, a consistent cut, when it has one.
     const liveNow = new Set(this.mediator.listActors().map((a) => a.uan));
-    if (this.checkpoints && rows.some((a) => !liveNow.has(a.uan))) {
+    const missing = rows.some((a) => !liveNow.has(a.uan));
+    // An upgrade whose restart had begun when the worker died (some theaters rebooted, empty, on
+    // the new version; the others still on the old) restores every actor itself when it resumes —
+    // or its rollback does. Restoring them here would run them on both versions at once, unmigrated.
+    const upgrade = missing ? await this.upgradeRestarting(app.id) : undefined;
+    if (upgrade) {
+      this.log({ event: "application left to its upgrade", application: app.id, operationId: upgrade });
+      return;
+    }
+    if (this.checkpoints && missing) {
       try {
         const restored = await this.checkpoints.restore(app.id);
         if (restored) {
@@ -153,6 +165,16 @@ export class ApplicationRunner {
     }
     for (const [vmId, list] of byVm) await this.mediator.spawnActors(vmId, list);
     this.log({ event: "application started", application: app.id, actors: specs.size, adopted, vms: byVm.size });
+  }
+
+  /** The upgrade holding the application's VMs whose restart step has begun (it, or its rollback, restores every actor). */
+  private async upgradeRestarting(applicationId: string): Promise<string | undefined> {
+    const holders = new Set((await vmListByApplication(this.db, applicationId)).map((v) => v.lockedBy));
+    for (const id of holders) {
+      if (id === null) continue;
+      if ((await operationGet(this.db, id))?.kind === "upgrade" && (await stepCount(this.db, id, "restart")) > 0) return id;
+    }
+    return undefined;
   }
 
   /**

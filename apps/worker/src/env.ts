@@ -69,24 +69,27 @@ const schema = z.object({
   /** Live transfer: actors per move, and moves in flight at once. */
   MALLEO_LIVE_CHUNK_ACTORS: z.coerce.number().int().min(1).max(1000).default(8),
   MALLEO_LIVE_MOVES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(8),
-  // Fault injection for the chaos suite only: SIGKILL the worker at `<step>:<before|after>`.
+  // Fault injection for the chaos suite only: SIGKILL the worker at `<step>:<before|after>`, inside
+  // a Transfer after its N-th move, or inside an upgrade's restart once its N-th VM rebooted.
   MALLEO_CHAOS_CRASH_AT: z
     .string()
     .regex(
-      /^((validate|ready|provision|checkpoint|transfer|resume|cleanup|rollback):(before|after)|transfer:move\d+:(unrecorded|recorded))$/,
+      /^((validate|ready|provision|checkpoint|transfer|resume|cleanup|restart|rollback):(before|after)|transfer:move\d+:(unrecorded|recorded)|restart:vm\d+:rebooted)$/,
       {
-        error: "MALLEO_CHAOS_CRASH_AT is <step>:<before|after> or transfer:move<N>:<unrecorded|recorded>, e.g. transfer:before",
+        error:
+          "MALLEO_CHAOS_CRASH_AT is <step>:<before|after>, transfer:move<N>:<unrecorded|recorded> or restart:vm<N>:rebooted, e.g. transfer:before",
       },
     )
     .optional(),
   // Fault injection for the chaos suite only: SIGKILL a theater (once) while a checkpoint holds
   // the application's actors (`checkpoint:held:<n>`) or writes its cut (`checkpoint:write:<n>`),
-  // at its second cut, the n-th of its VMs; or inside a Transfer, after the N-th move, at its source or target.
+  // at its second cut, the n-th of its VMs; inside a Transfer, after the N-th move, at its source or
+  // target; or inside an upgrade's restart, the N-th VM's new theater once it rebooted.
   MALLEO_CHAOS_KILL_THEATER_AT: z
     .string()
-    .regex(/^(checkpoint:(held|write):\d+|transfer:move\d+:(unrecorded|recorded):(source|target))$/, {
+    .regex(/^(checkpoint:(held|write):\d+|transfer:move\d+:(unrecorded|recorded):(source|target)|restart:vm\d+:rebooted)$/, {
       error:
-        "MALLEO_CHAOS_KILL_THEATER_AT is checkpoint:<held|write>:<n> or transfer:move<N>:<unrecorded|recorded>:<source|target>",
+        "MALLEO_CHAOS_KILL_THEATER_AT is checkpoint:<held|write>:<n>, transfer:move<N>:<unrecorded|recorded>:<source|target> or restart:vm<N>:rebooted",
     })
     .optional(),
   // Chaos suite only ("1"): the admin endpoint may cut a simulated host off (POST /chaos/hosts/<id>/lose).

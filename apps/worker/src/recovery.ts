@@ -317,16 +317,24 @@ export class Recovery {
    * application booted afresh as a recovery boots a lost one — its new theater has no behaviors
    * of the application and fetches the bundle the application row now names — and every actor
    * restored from checkpoint `sequence`, its state first rewritten by `migrate` when given.
+   * `onRebooted` is told of each VM up again (the n-th, from 1), before any actor is restored.
+   * A VM recorded lost meanwhile (its theater died during the restart: the rollback's restart
+   * meets it) is booted afresh too, and recorded recovered once its actors are back.
    */
   async restartApplication(
     applicationId: string,
     sequence: number,
     migrate?: (actors: MigratedActor[]) => Promise<MigratedActor[]>,
+    onRebooted?: (vmId: string, n: number) => void,
   ): Promise<{ sequence: number; iteration: number; restartedVms: string[] }> {
-    const vms = await vmListByApplication(this.db, applicationId, ["running"]);
-    for (const vm of vms) await this.rebootVm(vm);
+    const vms = await vmListByApplication(this.db, applicationId, ["running", "lost"]);
+    for (const [i, vm] of vms.entries()) {
+      await this.rebootVm(vm);
+      onRebooted?.(vm.id, i + 1);
+    }
     const restored = await this.checkpoints.restore(applicationId, sequence, migrate);
     if (!restored) throw new Error(`checkpoint #${sequence} of ${applicationId} could not be restored`);
+    for (const vm of vms) if (vm.state === "lost") await vmMarkRecovered(this.db, vm.id);
     await applicationSetHealth(this.db, applicationId, "running", null);
     await publishEvent(this.db, { type: "topology" });
     this.opts.log({ event: "application restarted from checkpoint", application: applicationId, sequence, vms: vms.length });

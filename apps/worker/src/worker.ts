@@ -173,6 +173,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
         applicationId,
         from.sequence,
         from.migrateFrom === undefined ? undefined : bundleStateMigration(db, applicationId, from.migrateFrom),
+        from.onRebooted,
       ),
     applicationActivity: (vmIds, fromMs, toMs) => mediator.activity(vmIds, fromMs, toMs),
     theaterLost: (vmId) => recovery.confirmLost(vmId),

@@ -65,11 +65,13 @@ export interface OperationEffects {
    * Restarts every theater of the application (each VM's domain booted afresh, as a recovery
    * does) and restores every actor from checkpoint `sequence` under the bundle version the
    * application row now records; with `migrateFrom`, the checkpoint's states are first read by
-   * that version's `migrateState` (in a child process). Resolves with what was restored.
+   * that version's `migrateState` (in a child process). `onRebooted` is called as each VM's
+   * domain is up again with its new theater, before any actor is restored (the chaos suite's
+   * fault points). Resolves with what was restored.
    */
   restartApplication?(
     applicationId: string,
-    from: { sequence: number; migrateFrom?: number },
+    from: { sequence: number; migrateFrom?: number; onRebooted?: (vmId: string, n: number) => void },
   ): Promise<{ sequence: number; iteration: number; restartedVms: string[] }>;
   /** When the actors of each VM made progress over [fromMs, toMs) (epoch ms), for the application's pause. */
   applicationActivity?(vmIds: string[], fromMs: number, toMs: number): Promise<ActivityBits[]>;
@@ -119,6 +121,9 @@ export interface WorkflowTimeouts {
   liveMovesInFlight: number;
   /** Fault injection for the chaos suite: SIGKILL this process at `<step>:<before|after>` (first attempt only). */
   crashAt?: string;
-  /** Fault injection for the chaos suite: SIGKILL a theater at `transfer:move<N>:<unrecorded|recorded>:<source|target>` (once). */
+  /**
+   * Fault injection for the chaos suite: SIGKILL a theater at `transfer:move<N>:<unrecorded|recorded>:<source|target>`,
+   * or an upgrade's at `restart:vm<N>:rebooted` (the N-th VM's new theater), once.
+   */
   killTheaterAt?: string;
 }

@@ -99,7 +99,9 @@ async function upgrade(ctx: OperationContext): Promise<string> {
       what: `restore ${versions.from} from checkpoint #${sequence}`,
       undo: async () => void (await restartUpgradeStep(ctx, versions.from, sequence)),
     });
-    await recordedStep(operationId, "restart", () => restartUpgradeStep(ctx, versions.to, sequence, versions.migrateFrom));
+    await recordedStep(operationId, "restart", () =>
+      restartUpgradeStep(ctx, versions.to, sequence, versions.migrateFrom, { faults: true }),
+    );
   } catch (e) {
     return rollBack(operationId, compensations, e);
   }

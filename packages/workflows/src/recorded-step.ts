@@ -21,10 +21,19 @@ let theaterKilled = false;
 /** Fault injection for the chaos suite: SIGKILL the source's or target's theater at `point:<source|target>` (once a process). */
 export function killTheaterIfAsked(operationId: string, point: string, move: { from: string; to: string }): void {
   const at = workflowTimeouts().killTheaterAt;
-  if (theaterKilled || !at?.startsWith(`${point}:`)) return;
-  const vmId = at.endsWith(":source") ? move.from : move.to;
+  if (!at?.startsWith(`${point}:`)) return;
+  killTheaterAt(operationId, at, at.endsWith(":source") ? move.from : move.to);
+}
+
+/** Fault injection for the chaos suite: SIGKILL the theater of `vmId` when `point` is the one asked for (once a process). */
+export function killVmTheaterIfAsked(operationId: string, point: string, vmId: string): void {
+  if (workflowTimeouts().killTheaterAt === point) killTheaterAt(operationId, point, vmId);
+}
+
+function killTheaterAt(operationId: string, point: string, vmId: string): void {
+  if (theaterKilled) return;
   theaterKilled = true;
-  fx().log({ operationId, event: "fault injected: theater SIGKILL", point: at, vmId });
+  fx().log({ operationId, event: "fault injected: theater SIGKILL", point, vmId });
   fx().killTheater?.(vmId);
 }
 

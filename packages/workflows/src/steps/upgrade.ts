@@ -1,8 +1,9 @@
 import { AppError, upgradeInput } from "@malleo/core";
-import { applicationGet, applicationSetBundleVersion, operationGet, publishEvent } from "@malleo/db";
+import { applicationGet, applicationSetBundleVersion, operationGet, publishEvent, stepCount } from "@malleo/db";
 import { upgradeRefusal } from "@malleo/sdk/bundle";
 import { bundleManifestOf } from "../application-actions";
 import type { OperationCheckpoint } from "../effects";
+import { crashIfAsked, killVmTheaterIfAsked } from "../recorded-step";
 import { fx } from "../runtime";
 import type { OperationContext } from "./context";
 
@@ -54,14 +55,27 @@ export async function upgradeCheckpointStep({
  * Restart: the new version recorded, then every theater of the application restarted (they
  * fetch the bundle again) and every actor restored from the checkpoint, migrated when the state
  * format changed. Its undo (a failure here): the old version recorded and restored from the
- * same checkpoint, unmigrated.
+ * same checkpoint, unmigrated. The chaos suite's fault points (`restart:vm<N>:rebooted`, the first
+ * attempt of the forward step only) fall between the VMs' reboots, before any actor is restored.
  */
-export async function restartUpgradeStep(ctx: OperationContext, version: string, sequence: number, migrateFrom?: number) {
+export async function restartUpgradeStep(
+  ctx: OperationContext,
+  version: string,
+  sequence: number,
+  migrateFrom?: number,
+  opts: { faults?: boolean } = {},
+) {
   const { db } = fx();
   await applicationSetBundleVersion(db, ctx.plan.applicationId, version);
   const restart = fx().restartApplication;
   if (!restart) throw new Error("this worker cannot restart an application");
-  const restarted = await restart(ctx.plan.applicationId, { sequence, migrateFrom });
+  const faults = opts.faults === true && (await stepCount(db, ctx.operationId, "restart")) === 1;
+  const onRebooted = (vmId: string, n: number) => {
+    if (!faults) return;
+    crashIfAsked(ctx.operationId, `restart:vm${n}:rebooted`);
+    killVmTheaterIfAsked(ctx.operationId, `restart:vm${n}:rebooted`, vmId);
+  };
+  const restarted = await restart(ctx.plan.applicationId, { sequence, migrateFrom, onRebooted });
   await publishEvent(db, { type: "application", applicationId: ctx.plan.applicationId, iteration: restarted.iteration });
   return { version, ...restarted };
 }
