@@ -50,6 +50,10 @@ const schema = z.object({
   // Heartbeat of every theater (a hung guest or lost host never closes its connection).
   MALLEO_THEATER_HEARTBEAT_MS: z.coerce.number().int().min(0).default(1_000),
   MALLEO_THEATER_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  // Missed heartbeats forgiven this long after a theater was sent a bundle (it is importing it).
+  MALLEO_BUNDLE_LOAD_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
+  // How long the Mediator waits for a theater's answer (a spawn includes importing a bundle).
+  MALLEO_MEDIATOR_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   // "restore" (default): a lost VM's theater is restarted and its application restored from the
   // last checkpoint; "off": the VM stays lost and the application degraded until an operator acts.
   MALLEO_RECOVERY: z.enum(["restore", "off"]).default("restore"),

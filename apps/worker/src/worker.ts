@@ -77,6 +77,8 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     // A hung guest or a lost host never closes its connection: the heartbeat notices it.
     heartbeatMs: env.MALLEO_THEATER_HEARTBEAT_MS || undefined,
     heartbeatTimeoutMs: env.MALLEO_THEATER_HEARTBEAT_TIMEOUT_MS,
+    bundleLoadGraceMs: env.MALLEO_BUNDLE_LOAD_GRACE_MS,
+    requestTimeoutMs: env.MALLEO_MEDIATOR_REQUEST_TIMEOUT_MS,
     // A theater without a bundle application's behaviors gets its bundle from Postgres through us.
     bundleFor: (applicationId) => bundleOfApplication(db, applicationId),
   });

@@ -6,6 +6,7 @@
 // theirs.
 import { createHash } from "node:crypto";
 import type { ActorBehavior, BehaviorRegistry } from "./behavior";
+import type { Channel } from "./channel";
 import { appOfUan } from "./names";
 import type { BundleReply } from "./protocol";
 import type { TheaterRuntime } from "./theater-runtime";
@@ -28,8 +29,13 @@ export class BundleBehaviors {
     return this.gate.then(task, task);
   }
 
-  /** The actors' behaviors this theater lacks, loaded from their applications' bundles; throws naming what stays unknown. */
-  ensure(actors: readonly { uan: string; behavior: string }[]): Promise<void> | undefined {
+  /**
+   * The actors' behaviors this theater lacks, loaded from their applications' bundles; throws
+   * naming what stays unknown. `mediator`: the link a spawn or restore came on, asked for the
+   * bundle (the theater adopts a link only after its registration reply has been handled, which
+   * a request in the same read as that reply comes before); default, the theater's link.
+   */
+  ensure(actors: readonly { uan: string; behavior: string }[], mediator?: Channel): Promise<void> | undefined {
     const missing = new Map<string, Set<string>>();
     for (const a of actors) {
       if (this.rt.options.behaviors[a.behavior]) continue;
@@ -37,7 +43,7 @@ export class BundleBehaviors {
       missing.set(app, (missing.get(app) ?? new Set()).add(a.behavior));
     }
     if (missing.size === 0) return undefined;
-    const loads = [...missing].map(([app, names]) => this.load(app, [...names]));
+    const loads = [...missing].map(([app, names]) => this.load(app, [...names], mediator));
     const all = Promise.all(loads).then(() => {
       const still = actors.filter((a) => !this.rt.options.behaviors[a.behavior]);
       if (still.length > 0) throw new Error(`unknown behavior "${still[0]!.behavior}" for ${still[0]!.uan}`);
@@ -51,19 +57,19 @@ export class BundleBehaviors {
     return all;
   }
 
-  private load(applicationId: string, behaviors: string[]): Promise<void> {
+  private load(applicationId: string, behaviors: string[], mediator: Channel | undefined): Promise<void> {
     const known = this.loading.get(applicationId);
     if (known) return known;
-    const run = this.fetchAndImport(applicationId, behaviors).finally(() => this.loading.delete(applicationId));
+    const run = this.fetchAndImport(applicationId, behaviors, mediator).finally(() => this.loading.delete(applicationId));
     this.loading.set(applicationId, run);
     return run;
   }
 
-  private async fetchAndImport(applicationId: string, behaviors: string[]): Promise<void> {
+  private async fetchAndImport(applicationId: string, behaviors: string[], mediator: Channel | undefined): Promise<void> {
     const { rt } = this;
     const importBundle = rt.options.importBundle;
     if (!importBundle) throw new Error(`unknown behavior "${behaviors[0]}": this theater loads no bundles`);
-    const channel = rt.mediator.channel;
+    const channel = mediator ?? rt.mediator.channel;
     if (!channel) throw new Error(`unknown behavior "${behaviors[0]}": no Mediator to fetch ${applicationId}'s bundle from`);
     const bundle = await channel.request<BundleReply>({ type: "bundle", applicationId, behaviors }, BUNDLE_REQUEST_TIMEOUT_MS);
     const bytes = bundle.bytes instanceof Uint8Array ? bundle.bytes : new Uint8Array(0);

@@ -276,7 +276,7 @@ export class MediatorClient {
     switch (bodyType(body)) {
       case "spawn":
         // A bundle application's first actors here: its behaviors are fetched and imported first.
-        await bundles.ensure(request.specs as ActorSpec[]);
+        await bundles.ensure(request.specs as ActorSpec[], channel);
         return cells.spawn(request.specs as ActorSpec[]);
       case "prepare":
         return cells.prepare(request.uans as string[]);
@@ -312,7 +312,7 @@ export class MediatorClient {
       case "snapshot-fetch":
         return checkpoints.fetchKept((body as SnapshotFetchRequest).token);
       case "restore":
-        await bundles.ensure((body as RestoreRequest).actors);
+        await bundles.ensure((body as RestoreRequest).actors, channel);
         return checkpoints.restore(body as RestoreRequest);
       case "discard":
         return checkpoints.discard(request.uans as string[]);

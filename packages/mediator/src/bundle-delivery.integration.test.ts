@@ -2,10 +2,13 @@
 // theaters, real TCP): fetched once per theater from the Mediator at the first spawn or the first
 // migrated batch, checked against its sha256, imported, and the application runs on as if its
 // behaviors had been there from the start — the heat grid bit-identical after a streamed
-// migration onto a theater that had to fetch it mid-transfer.
+// migration onto a theater that had to fetch it mid-transfer. A real theater process whose bundle
+// blocks its event loop as it loads (as any bundle's import does for seconds in a guest under
+// software emulation) keeps its connection through the missed heartbeats, for a bounded grace.
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { Theater, builtinBehaviors, type BehaviorRegistry, type BundleReply } from "@malleo/actors";
+import { randomBytes } from "node:crypto";
+import { Theater, builtinBehaviors, spawnLocalTheater, type BehaviorRegistry, type BundleReply } from "@malleo/actors";
 import { heatActorSpecs, heatAssemble, heatBehaviors, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
 import { waitUntil } from "@malleo/testing";
 import { Mediator } from "./mediator";
@@ -112,5 +115,63 @@ describe("bundle delivery to theaters", () => {
     );
     expect(imported).toEqual([]);
     expect(mediator.listActors()).toEqual([]);
+  });
+});
+
+// Evaluating it blocks the theater's event loop for 1.5 s: five heartbeat timeouts below.
+const SLOW_BYTES = new TextEncoder().encode(`
+const end = Date.now() + 1500;
+while (Date.now() < end) {}
+export const slow = {
+  kind: "slow",
+  version: "1.0.0",
+  description: "a bundle that takes long to load",
+  configSchema: { safeParse: () => ({ success: true, data: {} }) },
+  defaultConfig: {},
+  actors: () => [],
+  behaviors: { "slow.idle": { init: () => ({}), receive: (state) => state } },
+};
+`);
+
+async function slowLoadingTheater(bundleLoadGraceMs: number | undefined) {
+  const lost: string[] = [];
+  const mediator = new Mediator({
+    heartbeatMs: 100,
+    heartbeatTimeoutMs: 300,
+    bundleLoadGraceMs,
+    bundleFor: () => Promise.resolve({ kind: "slow", version: "1.0.0", sha256: sha256(SLOW_BYTES), bytes: SLOW_BYTES }),
+    log: () => {},
+  });
+  const { address } = await mediator.start();
+  cleanups.push(() => mediator.stop());
+  mediator.onTheaterLost((vmId) => lost.push(vmId));
+  const secret = randomBytes(16).toString("hex");
+  mediator.expectTheater("vm-slow", secret);
+  // The theater entry itself (apps/theater), which imports a bundle as a guest's does.
+  const theater = spawnLocalTheater({ vmId: "vm-slow", mediator: address, secret, logFile: "/dev/null" });
+  cleanups.push(async () => {
+    theater.kill();
+    await theater.exited;
+  });
+  await mediator.awaitTheater("vm-slow", 60_000);
+  return { mediator, lost };
+}
+
+describe("a bundle that blocks the theater as it loads", () => {
+  it("keeps the theater's connection through the heartbeats it misses meanwhile", async () => {
+    const { mediator, lost } = await slowLoadingTheater(undefined);
+    await mediator.spawnActors("vm-slow", [{ uan: "uan://s/a", behavior: "slow.idle", init: {} }]);
+    expect(mediator.listActors("vm-slow").map((a) => a.uan)).toEqual(["uan://s/a"]);
+    // Answering again once loaded: a later spawn needs no bundle and is not held up.
+    await mediator.spawnActors("vm-slow", [{ uan: "uan://s/b", behavior: "slow.idle", init: {} }]);
+    expect(lost).toEqual([]);
+  });
+
+  it("loses it still when it stays silent past the grace", async () => {
+    const { mediator, lost } = await slowLoadingTheater(500);
+    await expect(mediator.spawnActors("vm-slow", [{ uan: "uan://s/a", behavior: "slow.idle", init: {} }])).rejects.toThrow(
+      /no answer to a heartbeat within 300 ms/,
+    );
+    await waitUntil("the theater to be lost", () => lost.includes("vm-slow"));
   });
 });

@@ -65,6 +65,13 @@ export interface MediatorOptions {
    */
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
+  /**
+   * For this long after a theater was sent a bundle (default 60 s), a heartbeat it misses does
+   * not close its connection: importing a bundle blocks its event loop (seconds under software
+   * emulation, most of it evaluating the bundle's dependencies). One that still does not answer
+   * once the grace is over is lost as any other.
+   */
+  bundleLoadGraceMs?: number;
   /** How long a new connection has to be admitted (`admit` with the VM's secret); default 10 s. */
   admissionTimeoutMs?: number;
   /** Connections not admitted yet, at most; more are closed at once. Default 256. */

@@ -288,7 +288,7 @@ export class Mediator {
     if (type === "register") return this.rt.registry.register(body as RegisterRequest, channel, this.admitted.get(channel));
     if (!this.rt.registry.vmOf(channel)) throw new Error("not registered");
     if (type === "secret-adopted") return this.rt.registry.confirmRotation(channel);
-    if (type === "bundle") return this.serveBundle(body, this.rt.registry.vmOf(channel)!);
+    if (type === "bundle") return this.serveBundle(body, channel);
     if (type === "resolve") {
       const resolved = this.rt.directory.resolve((body as { uan?: unknown }).uan);
       if (!resolved) {
@@ -303,7 +303,8 @@ export class Mediator {
   }
 
   /** A theater lacks an application's behaviors: the bundle that application runs, or why not. */
-  private async serveBundle(body: unknown, vmId: string): Promise<BundleReply> {
+  private async serveBundle(body: unknown, channel: Channel): Promise<BundleReply> {
+    const vmId = this.rt.registry.vmOf(channel)!;
     const applicationId = isRecord(body) && isName(body.applicationId) ? body.applicationId : undefined;
     if (!applicationId) throw new Error("malformed bundle request");
     if (!this.options.bundleFor) throw new Error(`this Mediator delivers no bundles (asked for ${applicationId}'s)`);
@@ -316,6 +317,7 @@ export class Mediator {
       version: bundle.version,
       bytes: bundle.bytes.byteLength,
     });
+    this.rt.registry.bundleSent(channel);
     return bundle;
   }
 

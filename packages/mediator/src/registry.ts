@@ -35,6 +35,8 @@ export class TheaterRegistry {
   private readonly placements = new Map<string, Set<string>>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly pinging = new Set<Channel>();
+  /** Until when a connection's missed heartbeats are forgiven: it was just sent a bundle to import. */
+  private readonly loadingBundle = new WeakMap<Channel, number>();
 
   constructor(private readonly rt: MediatorRuntime) {}
 
@@ -336,6 +338,11 @@ export class TheaterRegistry {
     this.heartbeatTimer = null;
   }
 
+  /** The theater on `channel` was just sent a bundle: it may not answer while it imports it. */
+  bundleSent(channel: Channel): void {
+    this.loadingBundle.set(channel, Date.now() + (this.rt.options.bundleLoadGraceMs ?? 60_000));
+  }
+
   private heartbeat(): void {
     const timeoutMs = this.rt.options.heartbeatTimeoutMs ?? 5_000;
     for (const record of this.theaters.values()) {
@@ -345,13 +352,19 @@ export class TheaterRegistry {
       channel
         .request({ type: "directory", entries: [] }, timeoutMs)
         .catch((error: unknown) => {
-          if (error instanceof RequestTimeoutError && channel.isOpen) {
-            this.rt.log("warn", "theater did not answer a heartbeat; closing its connection", {
+          if (!(error instanceof RequestTimeoutError) || !channel.isOpen) return;
+          if (Date.now() < (this.loadingBundle.get(channel) ?? 0)) {
+            this.rt.log("info", "theater loading a bundle missed a heartbeat; its connection stays", {
               vmId: record.info.vmId,
               timeoutMs,
             });
-            channel.destroy(`no answer to a heartbeat within ${timeoutMs} ms`);
+            return;
           }
+          this.rt.log("warn", "theater did not answer a heartbeat; closing its connection", {
+            vmId: record.info.vmId,
+            timeoutMs,
+          });
+          channel.destroy(`no answer to a heartbeat within ${timeoutMs} ms`);
         })
         .finally(() => this.pinging.delete(channel));
     }
