@@ -1,6 +1,9 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { test as base, expect, type Browser, type BrowserContextOptions, type Page } from "@playwright/test";
+import { buildBundle } from "@malleo/sdk/bundle/build";
 import { ADMIN_PASSWORD } from "./helpers";
 
 /**
@@ -187,16 +190,71 @@ for (const size of ["desktop", "phone"] as const) {
   });
 }
 
+interface Application {
+  id: string;
+  kind: string;
+  version: string | null;
+  status: string;
+}
+
+/**
+ * A running bundle application with another version registered, whose page offers Upgrade; on a
+ * console without one (the specs before this one delete theirs), tally 1.0.0 and 2.0.0 (apps/worker's
+ * upgrade fixtures) registered and 1.0.0 deployed onto one small VM.
+ */
+async function upgradableApplication(page: Page): Promise<string> {
+  const kinds = await trpcGet<{ kind: string; source: string; versions: string[] }[]>(page, "applications.kinds", undefined);
+  const upgradable = (a: Application) =>
+    a.status === "running" && kinds.some((k) => k.kind === a.kind && k.source === "bundle" && k.versions.length > 1);
+  const found = (await trpcGet<Application[]>(page, "applications.list", undefined)).find(upgradable);
+  if (found) return `/applications/${found.id}`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "malleo-a11y-upgrade-"));
+  try {
+    for (const version of [1, 2]) {
+      const file = path.join(dir, `tally-v${version}.mjs`);
+      await buildBundle(path.resolve(`apps/worker/src/test-fixtures/tally-v${version}.ts`), file);
+      const r = await page.request.post("/api/applications/bundles", {
+        headers: { "content-type": "application/javascript", origin: new URL(page.url()).origin },
+        data: readFileSync(file),
+      });
+      expect(r.ok(), `register tally ${version}.0.0: ${await r.text()}`).toBe(true);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const id = "tally-a11y";
+  const deployed = await page.request.post("/api/trpc/applications.deploy", {
+    data: {
+      json: {
+        applicationId: id,
+        kind: "tally",
+        version: "1.0.0",
+        config: { actors: 2, intervalMs: 50 },
+        vms: [{ hostId: "pm-1", vcpus: 1, memoryMiB: 512 }],
+      },
+    },
+  });
+  expect(deployed.ok(), `deploy ${id}: ${await deployed.text()}`).toBe(true);
+  await expect
+    .poll(async () => (await trpcGet<Application[]>(page, "applications.list", undefined)).find((a) => a.id === id)?.status, {
+      timeout: 120_000,
+      message: `${id} should be running`,
+    })
+    .toBe("running");
+  return `/applications/${id}`;
+}
+
 /** Dialogs open over their page: each checked as it opens, then closed with Escape (nothing submitted). */
-const DIALOGS: { name: string; path: string; open: string; dialog: string }[] = [
-  { name: "split dialog", path: "/", open: '[data-testid^="split-button-"]:enabled', dialog: "split-dialog" },
-  { name: "deploy dialog", path: "/applications", open: '[data-testid="deploy-button"]:enabled', dialog: "deploy-dialog" },
+const DIALOGS: { name: string; path: (page: Page) => Promise<string>; open: string; dialog: string }[] = [
+  { name: "split dialog", path: fixed("/"), open: '[data-testid^="split-button-"]:enabled', dialog: "split-dialog" },
+  { name: "deploy dialog", path: fixed("/applications"), open: '[data-testid="deploy-button"]:enabled', dialog: "deploy-dialog" },
   {
     name: "delete confirmation",
-    path: "/applications/heat",
+    path: fixed("/applications/heat"),
     open: '[data-testid="app-delete"]:enabled',
     dialog: "app-delete-confirm",
   },
+  { name: "upgrade dialog", path: upgradableApplication, open: '[data-testid="app-upgrade"]:enabled', dialog: "upgrade-dialog" },
 ];
 
 for (const size of ["desktop", "phone"] as const) {
@@ -204,7 +262,7 @@ for (const size of ["desktop", "phone"] as const) {
     const page = await consoles.page(size);
     const found: string[] = [];
     for (const d of DIALOGS) {
-      await page.goto(d.path);
+      await page.goto(await d.path(page));
       const opener = page.locator(d.open).first();
       await expect(opener).toBeVisible({ timeout: 30_000 });
       await opener.click();

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
 import { buildBundle } from "@malleo/sdk/bundle/build";
 import { keepScreenshot, signIn } from "./helpers";
 
@@ -10,7 +10,8 @@ import { keepScreenshot, signIn } from "./helpers";
  * desktop specs): an operator deploys PageRank from a form generated from its config schema onto
  * one VM, watches it run, stops and starts it, restores it from a checkpoint, turns automatic
  * recovery off and on, and deletes it — its operations kept in History. A viewer sees every
- * action disabled with the reason written beside it.
+ * action disabled with the reason written beside it. An admin registers bundles; an operator
+ * deploys one and upgrades it to another registered version from its page.
  */
 
 test.describe.configure({ mode: "serial" });
@@ -244,6 +245,8 @@ test("a viewer sees an application's page with every action disabled and the rea
       "Your role is viewer: an operator stops, starts and deletes applications",
     );
   }
+  await expect(viewer.getByTestId("app-upgrade")).toBeDisabled();
+  await expect(viewer.getByTestId("app-upgrade-why")).toHaveText("Your role is viewer: an operator upgrades applications");
   await expect(viewer.getByTestId("app-auto-recovery")).toBeDisabled();
   await expect(viewer.getByTestId("app-auto-recovery-why")).toHaveText(
     "Your role is viewer: an operator changes recovery and restores checkpoints",
@@ -301,6 +304,130 @@ test("an admin registers an application bundle on the Admin page; an operator de
   // Its actors run in the theater from the delivered bundle: the application makes progress.
   await expect.poll(() => iteration(page), { timeout: 60_000, message: `${app}'s iteration should rise` }).toBeGreaterThan(0);
 
+  await page.getByTestId("app-delete").click();
+  await page.getByTestId("confirm-ok").click();
+  await expectActionSucceeded(page, "delete");
+  await expect(page.getByTestId("app-page-deleted")).toBeVisible({ timeout: 30_000 });
+});
+
+/** Registers a tally version (apps/worker's upgrade fixtures) on the Admin page, built as `malleo bundle build` builds. */
+async function registerTally(page: Page, dir: string, version: 1 | 2 | 3): Promise<void> {
+  const file = path.join(dir, `tally-v${version}.mjs`);
+  await buildBundle(path.resolve(`apps/worker/src/test-fixtures/tally-v${version}.ts`), file);
+  await page.getByTestId("nav-admin").click();
+  await page.getByTestId("bundle-file").setInputFiles(file);
+  await page.getByTestId("bundle-register").click();
+  await expect(page.getByTestId("bundle-registered")).toContainText(`Registered tally ${version}.0.0`, { timeout: 30_000 });
+}
+
+/** The versions the upgrade dialog offers, in order. */
+const offered = (dialog: Locator) =>
+  dialog
+    .getByTestId("upgrade-version")
+    .locator("option")
+    .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+
+test("an operator upgrades a bundle application to another registered version from its page; an incompatible one is refused, nothing changed", async ({
+  page,
+}) => {
+  // Three bundles registered (each loaded and checked in a child process), a deploy, two upgrade
+  // attempts and a delete: more than the default test time on a loaded machine.
+  test.slow();
+  const app = "tally-e2e";
+  const vm = `${app}-1`;
+  const upgrades = page.locator('[data-testid="app-op-row"][data-kind="upgrade"]');
+  await signIn(page);
+  // An installed kind is not upgraded from the console: it changes with Malleo itself.
+  await page.goto("/applications/heat");
+  await expect(page.getByTestId("app-upgrade")).toBeDisabled();
+  await expect(page.getByTestId("app-upgrade-why")).toHaveText(
+    "heat is installed with Malleo, not a registered bundle: only a bundle application is upgraded",
+  );
+
+  // tally 1.0.0 (adds 1 per tick, state format 1), deployed onto one VM.
+  const dir = mkdtempSync(path.join(os.tmpdir(), "malleo-e2e-upgrade-"));
+  await registerTally(page, dir, 1);
+  await page.getByTestId("nav-applications").click();
+  await page.getByTestId("deploy-button").click();
+  const deploy = page.getByTestId("deploy-dialog");
+  await deploy.getByTestId("deploy-kind").selectOption("tally");
+  await expect(deploy.getByTestId("deploy-version")).toHaveValue("1.0.0");
+  await deploy.getByTestId("deploy-id").fill(app);
+  await deploy.getByTestId("deploy-vm-host-0").selectOption("pm-2");
+  await deploy.getByTestId("deploy-vm-vcpus-0").fill("2");
+  await deploy.getByTestId("deploy-vm-memory-0").fill("2048");
+  await deploy.getByTestId("deploy-submit").click();
+  await expect(page).toHaveURL(new RegExp(`/applications/${app}$`), { timeout: 30_000 });
+  await expect(page.getByTestId(`app-vm-state-${vm}`)).toHaveAttribute("data-status", "running", { timeout: OPERATION_DEADLINE });
+  await expect(page.getByTestId(`app-vm-actors-${vm}`)).toHaveText("4");
+  await expect(page.getByTestId("app-page-version")).toHaveText("1.0.0");
+  await expect(page.getByTestId("app-upgrade")).toBeDisabled();
+  await expect(page.getByTestId("app-upgrade-why")).toHaveText(
+    "No other version of tally is registered: an admin registers one on the Admin page",
+  );
+
+  // 2.0.0 (adds 10 per tick; state format 2, with a migrateState) and 3.0.0 (format 3, none).
+  await registerTally(page, dir, 2);
+  await registerTally(page, dir, 3);
+  rmSync(dir, { recursive: true, force: true });
+  await page.goto(`/applications/${app}`);
+  await expectIterationRising(page, 0);
+  await expect(page.getByTestId("app-upgrade")).toBeEnabled({ timeout: 30_000 });
+  await expect(page.getByTestId("app-upgrade-why")).toHaveText(
+    "A fresh checkpoint, then the whole application restarted on another registered version",
+  );
+
+  // The dialog says what an upgrade does and offers every other registered version, newest first.
+  await page.getByTestId("app-upgrade").click();
+  const dialog = page.getByTestId("upgrade-dialog");
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByTestId("upgrade-running")).toHaveText("1.0.0");
+  await expect(dialog).toContainText("takes a fresh checkpoint");
+  await expect(dialog).toContainText("restarts the whole application");
+  await expect(dialog).toContainText("migrated by the new version's migrateState when the state format changed");
+  expect(await offered(dialog)).toEqual(["3.0.0", "2.0.0"]);
+  await dialog.getByTestId("upgrade-version").selectOption("2.0.0");
+  await expect(dialog.getByTestId("upgrade-state-note")).toHaveText(
+    "State format 1 → 2: 2.0.0's migrateState rewrites each actor's checkpointed state before it resumes.",
+  );
+  await expect(dialog.getByTestId("upgrade-state-note")).toHaveAttribute("data-readable", "true");
+  await keepScreenshot(page, "upgrade-dialog");
+  const before = await iteration(page);
+  await dialog.getByTestId("upgrade-submit").click();
+
+  // Followed inline like the other actions; the page then shows 2.0.0 and the progress goes on
+  // from the checkpoint the upgrade took: nothing computed before it is lost.
+  await expect(dialog).toHaveCount(0);
+  await expectActionSucceeded(page, "upgrade");
+  await expect(page.getByTestId("app-page-version")).toHaveText("2.0.0", { timeout: 30_000 });
+  await expect(page.getByTestId("app-page-status-text")).toHaveAttribute("data-status", "running");
+  await expect(page.getByTestId(`app-vm-actors-${vm}`)).toHaveText("4");
+  const after = await iteration(page);
+  expect(after).toBeGreaterThanOrEqual(before);
+  const upgraded = await expectIterationRising(page, after);
+  await expect(upgrades).toHaveCount(1);
+  await expect(upgrades.first()).toHaveAttribute("data-status", "succeeded");
+
+  // 3.0.0 changed the state format without a migrateState: said in the dialog, and the server's
+  // refusal shown there; nothing changes.
+  await page.getByTestId("app-upgrade").click();
+  await expect(dialog.getByTestId("upgrade-running")).toHaveText("2.0.0");
+  expect(await offered(dialog)).toEqual(["3.0.0", "1.0.0"]);
+  await dialog.getByTestId("upgrade-version").selectOption("3.0.0");
+  await expect(dialog.getByTestId("upgrade-state-note")).toHaveAttribute("data-readable", "false");
+  await dialog.getByTestId("upgrade-submit").click();
+  await expect(dialog.getByTestId("upgrade-error")).toContainText(
+    "changed the state format (2 → 3) and has no migrateState: the running actors' states are incompatible",
+  );
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId("app-page-version")).toHaveText("2.0.0");
+  await expect(upgrades).toHaveCount(1);
+  await expect(page.getByTestId("app-action-op")).toHaveAttribute("data-kind", "upgrade");
+  await expectIterationRising(page, upgraded);
+
+  // Deleted, so that the phone spec after this one finds the hosts as before.
   await page.getByTestId("app-delete").click();
   await page.getByTestId("confirm-ok").click();
   await expectActionSucceeded(page, "delete");

@@ -9,11 +9,19 @@ import { describeError } from "../lib/errors";
 import { formatBytes, formatInstant, formatMiB, formatTime, plural, shortId, statusLabel } from "../lib/format";
 import { keyKeeper, sendOnce } from "../lib/send-once";
 import { useTRPC, useTRPCClient } from "../trpc/react";
-import type { ApplicationCheckpoint, ApplicationRecovery, TopologyApplication, TopologyVm } from "../trpc/types";
+import { upgradeBlocker, upgradeVersions, type BundleStateFormat } from "../lib/upgrade";
+import type {
+  ApplicationCheckpoint,
+  ApplicationRecovery,
+  ApplicationSummary,
+  TopologyApplication,
+  TopologyVm,
+} from "../trpc/types";
 import { ApplicationCommunication } from "./application-communication";
 import { ConfirmDialog } from "./confirm-dialog";
 import { useIterationRate, useLive } from "./live-events";
 import { StatusBadge } from "./status-badge";
+import { UpgradeDialog } from "./upgrade-dialog";
 import { useNow } from "./use-now";
 import { useCanOperate } from "./user-context";
 
@@ -21,7 +29,7 @@ const isTerminal = (status: string) => TERMINAL_STATUSES.includes(status as Oper
 
 /**
  * One application's own page: what it is and how far it got, its VMs, its lifecycle actions
- * (stop, start, delete), its checkpoints and recovery, and its recent operations.
+ * (stop, start, delete, upgrade), its checkpoints and recovery, and its recent operations.
  */
 export function ApplicationView({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -96,7 +104,7 @@ export function ApplicationView({ id }: { id: string }) {
         <Progress app={app} now={now} />
       </dl>
 
-      <Actions app={app} vms={vms} />
+      <Actions app={app} summary={summary} vms={vms} />
 
       <section className="panel" aria-label="VMs">
         <h2 className="panel__title">VMs</h2>
@@ -192,12 +200,14 @@ const ACTION_EXPLANATIONS: Record<ApplicationAction, string> = {
   delete: "Its VMs are destroyed and its actors gone; its history is kept",
 };
 
-/** Stop, start and delete, each disabled with the reason in plain view; the accepted operation followed inline. */
-function Actions({ app, vms }: { app: TopologyApplication; vms: TopologyVm[] }) {
+/** Stop, start, delete and upgrade, each disabled with the reason in plain view; the accepted operation followed inline. */
+function Actions({ app, summary, vms }: { app: TopologyApplication; summary: ApplicationSummary; vms: TopologyVm[] }) {
   const client = useTRPCClient();
   const canOperate = useCanOperate();
   const keys = useRef(keyKeeper()).current;
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [upgrading, setUpgrading] = useState(false);
+  const [followed, setFollowed] = useState<{ id: string; kind: string } | null>(null);
   // Sent once, now or never: no retry, and no waiting for the browser to come back online.
   const action = useMutation({
     mutationFn: ({ kind, applicationId }: { kind: ApplicationAction; applicationId: string }) =>
@@ -206,10 +216,13 @@ function Actions({ app, vms }: { app: TopologyApplication; vms: TopologyVm[] }) 
       ),
     networkMode: "always",
     retry: false,
-    onSuccess: () => keys.done(),
+    onSuccess: (op) => {
+      keys.done();
+      setFollowed(op);
+    },
   });
   const run = (kind: ApplicationAction) => action.mutate({ kind, applicationId: app.id });
-  if (app.status === "deleted" && !action.data) return null;
+  if (app.status === "deleted" && !followed) return null;
   return (
     <section className="panel app-actions" aria-label="Actions" data-testid="app-actions">
       <div className="app-actions__row">
@@ -235,13 +248,27 @@ function Actions({ app, vms }: { app: TopologyApplication; vms: TopologyVm[] }) 
             </div>
           );
         })}
+        <UpgradeAction
+          app={app}
+          summary={summary}
+          vms={vms}
+          canOperate={canOperate}
+          busy={action.isPending}
+          open={upgrading}
+          onOpen={() => setUpgrading(true)}
+          onClose={() => setUpgrading(false)}
+          onAccepted={(op) => {
+            setUpgrading(false);
+            setFollowed(op);
+          }}
+        />
       </div>
       {action.isError && (
         <p className="callout callout--bad" role="alert" data-testid="app-action-error">
           {describeError(action.error)}
         </p>
       )}
-      {action.data && <FollowedOperation id={action.data.id} kind={action.data.kind} />}
+      {followed && <FollowedOperation key={followed.id} id={followed.id} kind={followed.kind} />}
       {confirmDelete && (
         <ConfirmDialog
           title={`Delete ${app.id}?`}
@@ -264,15 +291,91 @@ function Actions({ app, vms }: { app: TopologyApplication; vms: TopologyVm[] }) 
   );
 }
 
+const UPGRADE_EXPLANATION = "A fresh checkpoint, then the whole application restarted on another registered version";
+
+/** The Upgrade button beside the others, with its reason, and its dialog. */
+function UpgradeAction({
+  app,
+  summary,
+  vms,
+  canOperate,
+  busy,
+  open,
+  onOpen,
+  onClose,
+  onAccepted,
+}: {
+  app: TopologyApplication;
+  summary: ApplicationSummary;
+  vms: TopologyVm[];
+  canOperate: boolean;
+  busy: boolean;
+  open: boolean;
+  onOpen: () => void;
+  onClose: () => void;
+  onAccepted: (op: { id: string; kind: string }) => void;
+}) {
+  const trpc = useTRPC();
+  const kinds = useQuery(trpc.applications.kinds.queryOptions());
+  const bundles = useQuery(trpc.applications.bundles.queryOptions());
+  const kind = kinds.data?.find((k) => k.kind === summary.kind);
+  const versions = upgradeVersions(kind, summary.version);
+  const formats = new Map<string, BundleStateFormat>(
+    (bundles.data ?? []).filter((b) => b.kind === summary.kind).map((b) => [b.version, b]),
+  );
+  const blocker = kinds.isPending
+    ? "Reading the registered versions…"
+    : kinds.isError
+      ? `Cannot read the registered versions. ${describeError(kinds.error)}`
+      : upgradeBlocker({ status: app.status, kind: summary.kind, version: summary.version }, kind, vms, canOperate);
+  return (
+    <div className="app-actions__action">
+      <button
+        type="button"
+        className="button"
+        data-testid="app-upgrade"
+        disabled={blocker !== null || busy}
+        aria-describedby="app-upgrade-why"
+        title={blocker ?? UPGRADE_EXPLANATION}
+        onClick={onOpen}
+      >
+        Upgrade…
+      </button>
+      <span className="why" id="app-upgrade-why" data-testid="app-upgrade-why">
+        {blocker ?? UPGRADE_EXPLANATION}
+      </span>
+      {open && summary.version !== null && (
+        <UpgradeDialog
+          applicationId={app.id}
+          kind={summary.kind}
+          running={summary.version}
+          versions={versions}
+          formats={formats}
+          onAccepted={onAccepted}
+          onClose={onClose}
+        />
+      )}
+    </div>
+  );
+}
+
 /** The operation an action created: its status as it runs, and a link to its page. */
 function FollowedOperation({ id, kind }: { id: string; kind: string }) {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const live = useLive();
   const op = useQuery({
     ...trpc.operations.get.queryOptions({ id }),
     refetchInterval: (q) => (live || (q.state.data && isTerminal(q.state.data.status)) ? false : 2000),
   });
   const status = op.data?.status ?? "queued";
+  // What it changed (an upgrade's version, a stop's status) is read anew once it has ended.
+  const ended = isTerminal(status);
+  useEffect(() => {
+    if (!ended) return;
+    void queryClient.invalidateQueries(trpc.applications.pathFilter());
+    void queryClient.invalidateQueries(trpc.topology.pathFilter());
+  }, [ended, queryClient, trpc]);
   return (
     <p className="callout app-actions__op" data-testid="app-action-op" data-kind={kind} data-status={status}>
       {statusLabel(kind)} accepted as <Link href={`/operations/${id}`}>operation {shortId(id)}</Link>{" "}

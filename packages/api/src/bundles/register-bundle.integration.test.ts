@@ -117,6 +117,8 @@ describe("registering application bundles", () => {
     expect((bundles.data as unknown as { kind: string; sha256: string }[]).map((b) => [b.kind, b.sha256])).toEqual([
       ["ranks", row.sha256],
     ]);
+    // Its state format (ranks declares none: 1) and no migrateState: what an upgrade to it would do to states.
+    expect(bundles.data).toMatchObject([{ kind: "ranks", stateVersion: 1, migratesState: false }]);
   });
 
   it("the same bytes again are the same registration; other bytes under a registered kind and version are refused", async () => {

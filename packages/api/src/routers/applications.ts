@@ -34,6 +34,9 @@ const bundleOutput = z.object({
   size: z.number().int(),
   description: z.string(),
   behaviors: z.array(z.string()),
+  /** Its actors' state format, and whether it reads older formats (migrateState): what an upgrade to it does to their states. */
+  stateVersion: z.number().int().min(1),
+  migratesState: z.boolean(),
   registeredBy: z.string(),
   registeredAt: z.date(),
 });
@@ -87,8 +90,15 @@ export const applicationsRouter = createTRPCRouter({
   /** The registered bundles, newest first (POST /api/applications/bundles registers one). */
   bundles: viewerProcedure.output(z.array(bundleOutput)).query(async ({ ctx }) =>
     (await bundleList(ctx.db)).map((b) => {
-      const m = b.manifest as { description?: string; behaviors?: string[] };
-      return { ...b, description: m.description ?? "", behaviors: m.behaviors ?? [] };
+      const m = b.manifest as { description?: string; behaviors?: string[]; stateVersion?: number; migratesState?: boolean };
+      // A manifest stored before state formats were recorded reads as format 1 without a migration (bundleManifestSchema's defaults).
+      return {
+        ...b,
+        description: m.description ?? "",
+        behaviors: m.behaviors ?? [],
+        stateVersion: m.stateVersion ?? 1,
+        migratesState: m.migratesState ?? false,
+      };
     }),
   ),
 
