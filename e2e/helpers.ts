@@ -24,6 +24,28 @@ export async function apiQuery<T>(page: Page, path: string, input?: unknown): Pr
   return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
 }
 
+/** A VM as topology.get lists it: the fields the specs read. */
+export type Vm = {
+  id: string;
+  name: string;
+  hostId: string;
+  applicationId: string;
+  actorCount: number;
+  state: string;
+  lockedBy: string | null;
+};
+
+/** Every VM of one application on the topology, in whatever state (the caller filters). */
+export async function applicationVms(page: Page, applicationId: string): Promise<Vm[]> {
+  const topo = await apiQuery<{ hosts: { vms: Vm[] }[] }>(page, "topology.get");
+  return topo.hosts.flatMap((h) => h.vms).filter((v) => v.applicationId === applicationId);
+}
+
+/** The seeded heat application's VMs, wherever the specs before left them. */
+export function heatVms(page: Page): Promise<Vm[]> {
+  return applicationVms(page, "heat");
+}
+
 /** A tRPC mutation over HTTP with the page's session. */
 export async function apiMutate<T>(page: Page, path: string, input: unknown): Promise<T> {
   const r = await page.request.post(`/api/trpc/${path}`, { data: { json: input } });
