@@ -58,3 +58,18 @@ export async function expectNoSidewaysScroll(page: Page, what: string): Promise<
   const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   expect(scrollWidth, `${what}: ${scrollWidth} px of page in a ${innerWidth} px screen`).toBeLessThanOrEqual(innerWidth);
 }
+
+/**
+ * A value that stops changing (a held application's progress: the last one recorded before the
+ * hold may still be on its way): polled until two reads 1.5 s apart agree; returns it.
+ */
+export async function settledValue(page: Page, read: () => Promise<number>, what: string): Promise<number> {
+  let settled = Number.NaN;
+  await expect(async () => {
+    const before = await read();
+    await page.waitForTimeout(1500);
+    settled = await read();
+    expect(settled, what).toBe(before);
+  }).toPass({ timeout: 30_000 });
+  return settled;
+}
