@@ -38,14 +38,15 @@ export default defineConfig({
   projects: [
     {
       name: "desktop",
-      testIgnore: /(phone|applications|accessibility)\.spec\.ts$/,
+      testIgnore: /(phone|applications|lifecycle|accessibility)\.spec\.ts$/,
       use: { viewport: { width: 1280, height: 800 } },
     },
     {
-      // Deploys, stops, starts and deletes an application of its own: after the desktop specs,
-      // whose History and topology counts it would otherwise change.
+      // Deploys, stops, starts and deletes applications of its own (lifecycle.spec.ts: each kind
+      // split and merged too): after the desktop specs, whose History and topology counts they
+      // would otherwise change.
       name: "applications",
-      testMatch: /applications\.spec\.ts$/,
+      testMatch: /(applications|lifecycle)\.spec\.ts$/,
       dependencies: ["desktop"],
       use: { viewport: { width: 1280, height: 800 } },
     },

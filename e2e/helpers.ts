@@ -24,6 +24,28 @@ export async function apiQuery<T>(page: Page, path: string, input?: unknown): Pr
   return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
 }
 
+/** A VM as topology.get lists it: the fields the specs read. */
+export type Vm = {
+  id: string;
+  name: string;
+  hostId: string;
+  applicationId: string;
+  actorCount: number;
+  state: string;
+  lockedBy: string | null;
+};
+
+/** Every VM of one application on the topology, in whatever state (the caller filters). */
+export async function applicationVms(page: Page, applicationId: string): Promise<Vm[]> {
+  const topo = await apiQuery<{ hosts: { vms: Vm[] }[] }>(page, "topology.get");
+  return topo.hosts.flatMap((h) => h.vms).filter((v) => v.applicationId === applicationId);
+}
+
+/** The seeded heat application's VMs, wherever the specs before left them. */
+export function heatVms(page: Page): Promise<Vm[]> {
+  return applicationVms(page, "heat");
+}
+
 /** A tRPC mutation over HTTP with the page's session. */
 export async function apiMutate<T>(page: Page, path: string, input: unknown): Promise<T> {
   const r = await page.request.post(`/api/trpc/${path}`, { data: { json: input } });
@@ -35,4 +57,19 @@ export async function apiMutate<T>(page: Page, path: string, input: unknown): Pr
 export async function expectNoSidewaysScroll(page: Page, what: string): Promise<void> {
   const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   expect(scrollWidth, `${what}: ${scrollWidth} px of page in a ${innerWidth} px screen`).toBeLessThanOrEqual(innerWidth);
+}
+
+/**
+ * A value that stops changing (a held application's progress: the last one recorded before the
+ * hold may still be on its way): polled until two reads 1.5 s apart agree; returns it.
+ */
+export async function settledValue(page: Page, read: () => Promise<number>, what: string): Promise<number> {
+  let settled = Number.NaN;
+  await expect(async () => {
+    const before = await read();
+    await page.waitForTimeout(1500);
+    settled = await read();
+    expect(settled, what).toBe(before);
+  }).toPass({ timeout: 30_000 });
+  return settled;
 }

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { e2eDatabase } from "./database";
-import { ADMIN_PASSWORD, keepScreenshot, signIn } from "./helpers";
+import { ADMIN_PASSWORD, expectNoSidewaysScroll, heatVms, keepScreenshot, signIn, type Vm } from "./helpers";
 
 /**
  * The console on a phone (390×844, touch; the "phone" project in playwright.config.ts, run
@@ -23,27 +23,9 @@ const PAGES: Record<string, string> = {
   "/no-such-page": '[data-testid="not-found"]',
 };
 
-type Vm = {
-  id: string;
-  name: string;
-  hostId: string;
-  applicationId: string;
-  actorCount: number;
-  state: string;
-  lockedBy: string | null;
-};
-
-async function heatVms(page: Page): Promise<Vm[]> {
-  const r = await page.request.get("/api/trpc/topology.get");
-  expect(r.ok()).toBe(true);
-  const hosts = ((await r.json()) as { result: { data: { json: { hosts: { vms: Vm[] }[] } } } }).result.data.json.hosts;
-  return hosts.flatMap((h) => h.vms).filter((v) => v.applicationId === "heat" && v.state !== "failed");
-}
-
-/** The page is no wider than the screen: nothing to scroll sideways. */
-async function expectNoSidewaysScroll(page: Page, what: string): Promise<void> {
-  const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-  expect(scrollWidth, `${what}: ${scrollWidth} px of page in a ${innerWidth} px screen`).toBeLessThanOrEqual(innerWidth);
+/** The heat VMs that have not failed. */
+async function liveHeatVms(page: Page): Promise<Vm[]> {
+  return (await heatVms(page)).filter((v) => v.state !== "failed");
 }
 
 /** Goes to a page through the folded menu, as a thumb would. */
@@ -116,7 +98,7 @@ test("sign in on a phone, and no page is wider than the screen at 390 px or 360 
 test("merge, then split, by touch: dialogs fill the screen and the operation page follows to the outcome", async ({ page }) => {
   await signIn(page);
   await page.goto("/");
-  let heat = await heatVms(page);
+  let heat = await liveHeatVms(page);
   await expect(page.locator("article.vm").first()).toBeVisible({ timeout: 60_000 });
 
   if (heat.length >= 2) {
@@ -130,8 +112,8 @@ test("merge, then split, by touch: dialogs fill the screen and the operation pag
     await waitForOutcome(page, "succeeded");
     await expectNoSidewaysScroll(page, "merge operation");
     await navigate(page, "nav-topology");
-    await expect.poll(async () => (await heatVms(page)).length, { timeout: 30_000 }).toBe(1);
-    heat = await heatVms(page);
+    await expect.poll(async () => (await liveHeatVms(page)).length, { timeout: 30_000 }).toBe(1);
+    heat = await liveHeatVms(page);
   }
 
   const [whole] = heat;
@@ -157,13 +139,13 @@ test("merge, then split, by touch: dialogs fill the screen and the operation pag
   await expect(page.getByTestId("op-log")).toContainText("Clean up succeeded");
   await keepScreenshot(page, "phone-operation");
   await navigate(page, "nav-topology");
-  await expect.poll(async () => (await heatVms(page)).length, { timeout: 30_000 }).toBe(2);
+  await expect.poll(async () => (await liveHeatVms(page)).length, { timeout: 30_000 }).toBe(2);
 });
 
 test("cancel a merge from the phone: confirmed in the console's own dialog, rolled back", async ({ page }) => {
   await signIn(page);
   await page.goto("/");
-  const heat = await heatVms(page);
+  const heat = await liveHeatVms(page);
   expect(heat.length).toBeGreaterThanOrEqual(2);
   await page.getByTestId("merge-button").click();
   for (const vm of heat) await page.getByTestId(`merge-vm-${vm.name}`).check();

@@ -1,6 +1,6 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { apiMutate, apiQuery, expectNoSidewaysScroll, keepScreenshot, signIn } from "./helpers";
+import { apiMutate, apiQuery, expectNoSidewaysScroll, heatVms, keepScreenshot, signIn, type Vm } from "./helpers";
 import { HOLD_READY_FILE } from "./paths";
 import { workflowStatus } from "./database";
 
@@ -20,15 +20,6 @@ const OPERATOR = { name: "oscar", password: "operator-password-3" };
 const VIEWER = { name: "tilda", password: "viewer-password-3" };
 const OPERATION_DEADLINE = 120_000;
 
-type Vm = {
-  id: string;
-  name: string;
-  hostId: string;
-  applicationId: string;
-  actorCount: number;
-  state: string;
-  lockedBy: string | null;
-};
 type Op = {
   id: string;
   status: string;
@@ -38,11 +29,6 @@ type Op = {
 
 /** What the split made, shared by the tests in order. */
 const split = { id: "", source: undefined as Vm | undefined, targets: [] as { id: string; name: string; hostId: string }[] };
-
-async function heatVms(page: Page): Promise<Vm[]> {
-  const topo = await apiQuery<{ hosts: { vms: Vm[] }[] }>(page, "topology.get");
-  return topo.hosts.flatMap((h) => h.vms).filter((v) => v.applicationId === "heat");
-}
 
 async function pageAs(browser: Browser, who: { name: string; password: string }, viewport?: { width: number; height: number }) {
   const page = await (await browser.newContext(viewport ? { viewport } : {})).newPage();

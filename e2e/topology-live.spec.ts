@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { expect, test, type Page } from "@playwright/test";
 import { e2eDatabase } from "./database";
-import { keepScreenshot, signIn } from "./helpers";
+import { apiMutate, apiQuery, heatVms, keepScreenshot, signIn, type Vm } from "./helpers";
 
 /**
  * Actors seen moving: a topology tab records every count it renders while a split's Transfer
@@ -14,32 +14,9 @@ test.describe.configure({ mode: "serial" });
 
 const OPERATION_DEADLINE = 120_000;
 
-type Vm = {
-  id: string;
-  name: string;
-  hostId: string;
-  applicationId: string;
-  actorCount: number;
-  state: string;
-  lockedBy: string | null;
-};
-
-async function query<T>(page: Page, path: string, input?: unknown): Promise<T> {
-  const q = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
-  const r = await page.request.get(`/api/trpc/${path}${q}`);
-  expect(r.ok(), await r.text()).toBe(true);
-  return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
-}
-
-async function mutate<T>(page: Page, path: string, input: unknown): Promise<T> {
-  const r = await page.request.post(`/api/trpc/${path}`, { data: { json: input } });
-  expect(r.ok(), await r.text()).toBe(true);
-  return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
-}
-
-async function heatVms(page: Page): Promise<Vm[]> {
-  const topo = await query<{ hosts: { vms: Vm[] }[] }>(page, "topology.get");
-  return topo.hosts.flatMap((h) => h.vms).filter((v) => v.applicationId === "heat" && v.state === "running");
+/** The heat VMs that run (a VM being provisioned or torn down is not counted). */
+async function runningHeatVms(page: Page): Promise<Vm[]> {
+  return (await heatVms(page)).filter((v) => v.state === "running");
 }
 
 async function operationOutcome(page: Page, id: string): Promise<{ status: string; targets: string[] }> {
@@ -47,7 +24,7 @@ async function operationOutcome(page: Page, id: string): Promise<{ status: strin
   await expect
     .poll(
       async () => {
-        op = await query(page, "operations.get", { id });
+        op = await apiQuery(page, "operations.get", { id });
         return ["succeeded", "failed", "rolled_back"].includes(op.status);
       },
       { timeout: OPERATION_DEADLINE, intervals: [500] },
@@ -67,7 +44,7 @@ test("the topology shows actors leave the source and arrive on each target as Tr
   await signIn(page);
   await page.goto("/");
   await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "live", { timeout: 30_000 });
-  const source = (await heatVms(page)).find((v) => v.actorCount === 64 && !v.lockedBy);
+  const source = (await runningHeatVms(page)).find((v) => v.actorCount === 64 && !v.lockedBy);
   expect(source, "a heat VM holding all 64 actors").toBeTruthy();
   await expect(page.getByTestId(`vm-actors-${source!.name}`)).toHaveText("64");
   const targetHosts = ["pm-1", "pm-2", "pm-3"].filter((h) => h !== source!.hostId).slice(0, 2);
@@ -91,7 +68,7 @@ test("the topology shows actors leave the source and arrive on each target as Tr
     new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
   `);
 
-  const op = await mutate<{ id: string }>(page, "operations.split", {
+  const op = await apiMutate<{ id: string }>(page, "operations.split", {
     vmId: source!.id,
     count: 2,
     targetHostIds: targetHosts,
@@ -100,7 +77,9 @@ test("the topology shows actors leave the source and arrive on each target as Tr
   // a page is sure to render. Hold the second move's database update (a row lock on the second
   // target's actors, taken while the workflow is still before Provision's theater boot) until the
   // page has shown the state between the two moves, then let it go on.
-  const planned = await query<{ plan: { targets: { name: string; actors: string[] }[] } }>(page, "operations.get", { id: op.id });
+  const planned = await apiQuery<{ plan: { targets: { name: string; actors: string[] }[] } }>(page, "operations.get", {
+    id: op.id,
+  });
   const db = await e2eDatabase();
   try {
     await db.query("BEGIN");
@@ -146,9 +125,9 @@ test("the topology shows actors leave the source and arrive on each target as Tr
 
 test("malleo watch streams a merge's step changes from the server as they happen", async ({ page, baseURL }) => {
   await signIn(page);
-  const users = await query<{ id: string; name: string }[]>(page, "users.list");
+  const users = await apiQuery<{ id: string; name: string }[]>(page, "users.list");
   const admin = users.find((u) => u.name === "admin")!;
-  const { secret } = await mutate<{ secret: string }>(page, "users.createToken", { userId: admin.id, name: "e2e watch" });
+  const { secret } = await apiMutate<{ secret: string }>(page, "users.createToken", { userId: admin.id, name: "e2e watch" });
   const cliArgs = (...args: string[]) => [
     "--import",
     "tsx",
@@ -160,7 +139,7 @@ test("malleo watch streams a merge's step changes from the server as they happen
     secret,
   ];
 
-  const halves = (await heatVms(page)).filter((v) => v.actorCount === 32 && !v.lockedBy);
+  const halves = (await runningHeatVms(page)).filter((v) => v.actorCount === 32 && !v.lockedBy);
   expect(halves.length).toBeGreaterThanOrEqual(2);
 
   // Hold the workflow before its first step (its step rows cannot be written) until the watcher
@@ -205,6 +184,6 @@ test("malleo watch streams a merge's step changes from the server as they happen
   expect(steps.filter((s) => s.via === "event").length).toBeGreaterThan(0);
   expect(steps.find((s) => s.step === "validate")?.via).toBe("event");
   expect(lines.at(-1)).toMatchObject({ status: "succeeded", error: null });
-  const merged = (await heatVms(page)).filter((v) => v.actorCount === 64);
+  const merged = (await runningHeatVms(page)).filter((v) => v.actorCount === 64);
   expect(merged).toHaveLength(1);
 });

@@ -1,6 +1,6 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { keepScreenshot, signIn } from "./helpers";
+import { apiMutate, heatVms, keepScreenshot, signIn } from "./helpers";
 import { HOLD_READY_FILE } from "./paths";
 
 /**
@@ -16,39 +16,13 @@ test.describe.configure({ mode: "serial" });
 const VIEWER = { name: "wendy", password: "viewer-password-2" };
 const OPERATION_DEADLINE = 120_000;
 
-type Vm = {
-  id: string;
-  name: string;
-  hostId: string;
-  applicationId: string;
-  actorCount: number;
-  state: string;
-  lockedBy: string | null;
-};
-
-async function query<T>(page: Page, path: string, input?: unknown): Promise<T> {
-  const q = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
-  const r = await page.request.get(`/api/trpc/${path}${q}`);
-  expect(r.ok(), await r.text()).toBe(true);
-  return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
-}
-
-async function mutate<T>(page: Page, path: string, input: unknown): Promise<T> {
-  const r = await page.request.post(`/api/trpc/${path}`, { data: { json: input } });
-  expect(r.ok(), await r.text()).toBe(true);
-  return ((await r.json()) as { result: { data: { json: T } } }).result.data.json;
-}
-
 /** Splits the heat VM that holds all 64 actors onto the two other hosts, with every actor held back; returns the operation id. */
 async function splitWithActorsHeldBack(page: Page): Promise<string> {
-  const topo = await query<{ hosts: { vms: Vm[] }[] }>(page, "topology.get");
-  const source = topo.hosts
-    .flatMap((h) => h.vms)
-    .find((v) => v.applicationId === "heat" && v.state === "running" && v.actorCount === 64 && !v.lockedBy);
+  const source = (await heatVms(page)).find((v) => v.state === "running" && v.actorCount === 64 && !v.lockedBy);
   expect(source, "a heat VM holding all 64 actors").toBeTruthy();
   const targetHostIds = ["pm-1", "pm-2", "pm-3"].filter((h) => h !== source!.hostId).slice(0, 2);
   writeFileSync(HOLD_READY_FILE, "");
-  const op = await mutate<{ id: string }>(page, "operations.split", {
+  const op = await apiMutate<{ id: string }>(page, "operations.split", {
     vmId: source!.id,
     count: 2,
     targetHostIds,
@@ -72,7 +46,7 @@ test.afterEach(() => rmSync(HOLD_READY_FILE, { force: true }));
 
 test("an admin creates a viewer for this spec", async ({ page }) => {
   await signIn(page);
-  await mutate(page, "users.create", { name: VIEWER.name, role: "viewer", password: VIEWER.password });
+  await apiMutate(page, "users.create", { name: VIEWER.name, role: "viewer", password: VIEWER.password });
 });
 
 test("Abort at a timed-out ready barrier rolls the split back; a viewer is told why it is not offered", async ({

@@ -8,6 +8,7 @@ import { ACTION_LABELS, applicationActionBlocker } from "../lib/application";
 import { describeError } from "../lib/errors";
 import { formatBytes, formatInstant, formatMiB, formatTime, plural, shortId, statusLabel } from "../lib/format";
 import { keyKeeper, sendOnce } from "../lib/send-once";
+import { vmActionItems, type VmActionItem } from "../lib/vm-actions";
 import { useTRPC, useTRPCClient } from "../trpc/react";
 import { upgradeBlocker, upgradeVersions, type BundleStateFormat } from "../lib/upgrade";
 import type {
@@ -20,16 +21,20 @@ import type {
 import { ApplicationCommunication } from "./application-communication";
 import { ConfirmDialog } from "./confirm-dialog";
 import { useIterationRate, useLive } from "./live-events";
+import { MergeDialog } from "./merge-dialog";
+import { SplitDialog } from "./split-dialog";
 import { StatusBadge } from "./status-badge";
 import { UpgradeDialog } from "./upgrade-dialog";
 import { useNow } from "./use-now";
 import { useCanOperate } from "./user-context";
+import { VmActionsMenu } from "./vm-actions-menu";
 
 const isTerminal = (status: string) => TERMINAL_STATUSES.includes(status as OperationStatus);
 
 /**
- * One application's own page: what it is and how far it got, its VMs, its lifecycle actions
- * (stop, start, delete, upgrade), its checkpoints and recovery, and its recent operations.
+ * One application's own page: what it is and how far it got, its VMs (each with its actions
+ * menu: split, merge, its page), its lifecycle actions (stop, start, delete, upgrade), its
+ * checkpoints and recovery, and its recent operations.
  */
 export function ApplicationView({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -38,6 +43,10 @@ export function ApplicationView({ id }: { id: string }) {
   const topology = useQuery({ ...trpc.topology.get.queryOptions(), refetchInterval: poll });
   const list = useQuery({ ...trpc.applications.list.queryOptions(), refetchInterval: poll });
   const now = useNow(1000);
+  const canOperate = useCanOperate();
+  // What a VM row's actions menu opens: the same dialogs as the topology's and the VM page's.
+  const [splitVmId, setSplitVmId] = useState<string | null>(null);
+  const [mergeWith, setMergeWith] = useState<string | null>(null);
 
   if (topology.isPending || list.isPending) return <p className="placeholder">Loading application…</p>;
   if (topology.isError || list.isError)
@@ -55,6 +64,7 @@ export function ApplicationView({ id }: { id: string }) {
   const hosts = topology.data.hosts;
   const vms = hosts.flatMap((h) => h.vms).filter((v) => v.applicationId === id);
   const actors = vms.reduce((n, v) => n + v.actorCount, 0);
+  const splitVm = vms.find((v) => v.id === splitVmId);
 
   return (
     <>
@@ -122,16 +132,34 @@ export function ApplicationView({ id }: { id: string }) {
                 <th className="num">Memory</th>
                 <th>State</th>
                 <th className="num">Actors</th>
+                <th>Actions</th>
               </tr>
             </thead>
             <tbody>
               {vms.map((vm) => (
-                <VmRow key={vm.id} vm={vm} />
+                <VmRow
+                  key={vm.id}
+                  vm={vm}
+                  actions={vmActionItems({ vm, application: app, siblings: vms, canOperate })}
+                  onChoose={(key) => (key === "split" ? setSplitVmId(vm.id) : setMergeWith(vm.id))}
+                />
               ))}
             </tbody>
           </table>
         )}
       </section>
+
+      {splitVm && (
+        <SplitDialog key={splitVm.id} source={splitVm} hosts={hosts} application={app} onClose={() => setSplitVmId(null)} />
+      )}
+      {mergeWith && (
+        <MergeDialog
+          hosts={hosts}
+          applications={topology.data.applications}
+          initialVmIds={[mergeWith]}
+          onClose={() => setMergeWith(null)}
+        />
+      )}
 
       <ApplicationCommunication id={id} now={now} />
       <Recovery id={id} app={app} now={now} />
@@ -161,7 +189,16 @@ function Progress({ app, now }: { app: TopologyApplication; now: number }) {
   );
 }
 
-function VmRow({ vm }: { vm: TopologyVm }) {
+/** One of its VMs, with the VM's actions menu (split, merge, its own page). */
+function VmRow({
+  vm,
+  actions,
+  onChoose,
+}: {
+  vm: TopologyVm;
+  actions: readonly VmActionItem[];
+  onChoose: (key: "split" | "merge") => void;
+}) {
   return (
     <tr data-testid={`app-vm-${vm.name}`} data-state={vm.state}>
       <td data-label="VM" className="mono">
@@ -189,6 +226,9 @@ function VmRow({ vm }: { vm: TopologyVm }) {
       </td>
       <td data-label="Actors" className="num" data-testid={`app-vm-actors-${vm.name}`}>
         {vm.actorCount}
+      </td>
+      <td data-label="Actions">
+        <VmActionsMenu vmName={vm.name} vmId={vm.id} items={actions} onChoose={onChoose} />
       </td>
     </tr>
   );
