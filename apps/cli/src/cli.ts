@@ -1,6 +1,7 @@
 // `malleo hosts [test <uri>] | vms | ops | split | merge | cancel | ready | watch | apps | kinds | bundle | bundles | deploy | stop | start | delete | upgrade |
 // checkpoints | restore | auto-recovery` — the command-line client of the Malleo API, authenticated with an API token.
-// Human-readable tables by default, --json for scripts.
+// Human-readable tables by default, --json for scripts. main.ts runs it on the process's argv;
+// tests run it in-process with their own output (the same code path, without a child process).
 import { parseArgs } from "node:util";
 import { hostUse } from "@malleo/core";
 import { bundleBuildCommand, bundleRegisterCommand } from "./bundle";
@@ -58,39 +59,62 @@ options:
                  while it moves) or barrier (all actors pause together for a consistent cut)
 `;
 
-const { values: opts, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    url: { type: "string" },
-    token: { type: "string" },
-    json: { type: "boolean", default: false },
-    host: { type: "string" },
-    hosts: { type: "string" },
-    count: { type: "string" },
-    app: { type: "string" },
-    status: { type: "string" },
-    kind: { type: "string" },
-    vm: { type: "string" },
-    operator: { type: "string" },
-    limit: { type: "string" },
-    transfer: { type: "string" },
-    id: { type: "string" },
-    vms: { type: "string" },
-    config: { type: "string" },
-    version: { type: "string" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+const OPTIONS = {
+  url: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean", default: false },
+  host: { type: "string" },
+  hosts: { type: "string" },
+  count: { type: "string" },
+  app: { type: "string" },
+  status: { type: "string" },
+  kind: { type: "string" },
+  vm: { type: "string" },
+  operator: { type: "string" },
+  limit: { type: "string" },
+  transfer: { type: "string" },
+  id: { type: "string" },
+  vms: { type: "string" },
+  config: { type: "string" },
+  version: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
 
-function print(json: unknown, human: () => string): void {
-  process.stdout.write(opts.json ? `${JSON.stringify(json, null, 2)}\n` : `${human()}\n`);
+/** Where the CLI reads its environment and writes its output. */
+export interface CliIo {
+  env: Readonly<Record<string, string | undefined>>;
+  stdout(text: string): void;
+  stderr(text: string): void;
 }
 
-async function main(): Promise<number> {
+/**
+ * Runs one `malleo` command line (without the program name); resolves to its exit status: 0 done,
+ * 1 refused or failed (the server's message on stderr, as JSON with --json), 2 mistyped (usage).
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let json = argv.includes("--json");
+  try {
+    const { values: opts, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
+    json = opts.json;
+    return await runCommand(opts, positionals, io);
+  } catch (err) {
+    const e = err as Error & { code?: string; data?: { code?: string; appCode?: string } };
+    const usage = e instanceof UsageError || (typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS"));
+    if (json) io.stderr(`${JSON.stringify({ error: { message: e.message, code: e.data?.code, appCode: e.data?.appCode } })}\n`);
+    else io.stderr(`malleo: ${e.message}\n`);
+    return usage ? 2 : 1;
+  }
+}
+
+type Options = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>>["values"];
+
+async function runCommand(opts: Options, positionals: string[], io: CliIo): Promise<number> {
+  const print = (json: unknown, human: () => string): void =>
+    io.stdout(opts.json ? `${JSON.stringify(json, null, 2)}\n` : `${human()}\n`);
   const [command, ...args] = positionals;
   if (opts.help || !command) {
-    process.stdout.write(USAGE);
+    io.stdout(USAGE);
     return command || opts.help ? 0 : 2;
   }
   if (command === "bundle" && args[0] === "build") {
@@ -98,8 +122,8 @@ async function main(): Promise<number> {
     print(r, () => `built ${r.file} (${r.bytes} bytes) from ${r.entry}\n  register it: malleo bundle register ${r.file}`);
     return 0;
   }
-  const url = opts.url ?? process.env.MALLEO_URL ?? "http://127.0.0.1:3000";
-  const token = opts.token ?? process.env.MALLEO_TOKEN;
+  const url = opts.url ?? io.env.MALLEO_URL ?? "http://127.0.0.1:3000";
+  const token = opts.token ?? io.env.MALLEO_TOKEN;
   if (!token) throw new UsageError("an API token is needed: --token or MALLEO_TOKEN (an admin creates one on the Admin page)");
   const api = apiClient(url, token);
 
@@ -282,7 +306,7 @@ async function main(): Promise<number> {
     case "watch": {
       const [id] = args;
       if (!id) throw new UsageError("usage: malleo watch <operation-id>");
-      return watchOperation(api, id, opts.json ?? false, (line) => process.stdout.write(`${line}\n`));
+      return watchOperation(api, id, opts.json ?? false, (line) => io.stdout(`${line}\n`));
     }
     case "apps": {
       const list = await api.applications.list.query();
@@ -359,16 +383,3 @@ async function main(): Promise<number> {
       throw new UsageError(`unknown command ${command}\n\n${USAGE}`);
   }
 }
-
-main().then(
-  (code) => process.exit(code),
-  (e: Error & { data?: { code?: string; appCode?: string } }) => {
-    const code = e instanceof UsageError ? 2 : 1;
-    if (opts.json)
-      process.stderr.write(
-        `${JSON.stringify({ error: { message: e.message, code: e.data?.code, appCode: e.data?.appCode } })}\n`,
-      );
-    else process.stderr.write(`malleo: ${e.message}\n`);
-    process.exit(code);
-  },
-);
