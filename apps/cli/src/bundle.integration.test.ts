@@ -1,6 +1,5 @@
 // `malleo bundle build` and `malleo bundle register` against the real upload route (served over
 // HTTP here by handleBundleUpload, as the web process serves it), a real Postgres and an API token.
-import { createServer, type Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,9 +10,10 @@ import { userCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleBuildCommand, bundleRegisterCommand } from "./bundle";
+import { serveFetchHandler, type ServedHandler } from "./test-server";
 
 let t: TestDatabase;
-let server: Server;
+let served: ServedHandler;
 let url: string;
 let token: string;
 let dir: string;
@@ -37,29 +37,12 @@ beforeAll(async () => {
     user: { id: ada.id, name: "ada", role: "admin", via: "session" },
   });
   token = (await caller.users.createToken({ userId: ada.id, name: `cli-${randomUUID().slice(0, 8)}` })).secret;
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const request = new Request(`http://${req.headers.host}${req.url}`, {
-        method: req.method,
-        headers,
-        body: Buffer.concat(chunks),
-      });
-      void handleBundleUpload(request, { db: t.db }).then(async (answer) => {
-        res.writeHead(answer.status, { "content-type": "application/json" });
-        res.end(await answer.text());
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  served = await serveFetchHandler((request) => handleBundleUpload(request, { db: t.db }));
+  url = served.url;
 }, 60_000);
 
 afterAll(async () => {
-  server?.close();
+  await served?.close();
   await t?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

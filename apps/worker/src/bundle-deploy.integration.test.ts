@@ -4,8 +4,7 @@
 // deploy's, the split's new VM, the restarted one — was started without its behaviors and gets
 // the bundle from the Mediator; its ranks end bit-identical to the sequential reference.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,9 +14,9 @@ import { isPartitionState, pagerankApplication, pagerankSequential, type Pageran
 import { bundleResult } from "@malleo/sdk/bundle";
 import { buildBundle } from "@malleo/sdk/bundle/build";
 import { bundleFileOf, submitSplit } from "@malleo/workflows";
-import { seedSimulatedHosts, waitFor, waitForOperationEnd } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { waitFor, waitForOperationEnd } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
+import type { RunningWorker } from "./worker";
 
 const RANKS: PagerankConfig = {
   nodes: 3000,
@@ -30,8 +29,8 @@ const RANKS: PagerankConfig = {
 };
 
 let t: TestDatabase;
+let running: TestWorker;
 let worker: RunningWorker;
-let dataDir: string;
 
 const operator = () =>
   createCaller({
@@ -43,32 +42,29 @@ const operator = () =>
 
 beforeAll(async () => {
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-bundle-deploy-"));
-  await seedSimulatedHosts(t.db, dataDir);
-  const file = path.join(dataDir, "ranks.bundle.mjs");
-  await buildBundle(
-    fileURLToPath(new URL("../../../applications/pagerank/test-fixtures/ranks-bundle.ts", import.meta.url)),
-    file,
-  );
-  const registered = await registerBundle(t.db, readFileSync(file), "ada");
-  expect(registered).toMatchObject({ kind: "ranks", version: "2.0.0", created: true });
-  worker = await startWorker(
-    loadWorkerEnv({
-      DATABASE_URL: t.url,
-      MALLEO_DATA_DIR: dataDir,
-      MALLEO_EXECUTOR_ID: "bundle-worker",
-      MALLEO_POLL_MS: "200",
+  running = await startTestWorker(t, {
+    name: "bundle-deploy",
+    seed: async (dataDir) => {
+      const file = path.join(dataDir, "ranks.bundle.mjs");
+      await buildBundle(
+        fileURLToPath(new URL("../../../applications/pagerank/test-fixtures/ranks-bundle.ts", import.meta.url)),
+        file,
+      );
+      const registered = await registerBundle(t.db, readFileSync(file), "ada");
+      expect(registered).toMatchObject({ kind: "ranks", version: "2.0.0", created: true });
+    },
+    env: {
       MALLEO_CHECKPOINT_MS: "0", // the test takes its checkpoint itself
       MALLEO_THEATER_LOST_GRACE_MS: "500",
       MALLEO_RECONCILE_MS: "600000",
-    }),
-  );
+    },
+  });
+  worker = running.worker;
 }, 120_000);
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 const iterations = async (uans: string[]) =>

@@ -3,9 +3,6 @@
 // worker restarts it and restores the whole application from the checkpoint. The crawl then
 // finishes with every reachable URL recorded exactly once (those fetched after the cut are
 // fetched again, but the restored partitions count only what they fetched since it).
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actorListByApplication } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
@@ -17,48 +14,45 @@ import {
   type CrawlerApplicationConfig,
   type CrawlerTotals,
 } from "@malleo/examples";
-import { seedApplicationVms, seedSimulatedHosts, waitFor } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { seedApplicationVms, waitFor } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
+import type { RunningWorker } from "./worker";
 
 const SITE = { pages: 1500, slowEvery: 2, slowMs: 60 }; // about 8 s of crawling: time to checkpoint, go on and die
 const CRAWL: CrawlerApplicationConfig = { ...SITE, partitions: 6, politeness: 1, sitePort: 0 };
 
 let t: TestDatabase;
+let running: TestWorker;
 let worker: RunningWorker;
-let dataDir: string;
 let vmIds: string[];
 
 beforeAll(async () => {
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-crawler-recovery-"));
-  await seedSimulatedHosts(t.db, dataDir);
-  vmIds = await seedApplicationVms(t.db, {
-    applicationId: "crawl",
-    kind: "crawler",
-    config: CRAWL,
-    vms: [
-      { name: "crawl-1", hostId: "pm-1", vcpus: 2, memoryMiB: 1024 },
-      { name: "crawl-2", hostId: "pm-2", vcpus: 2, memoryMiB: 1024 },
-    ],
-  });
-  worker = await startWorker(
-    loadWorkerEnv({
-      DATABASE_URL: t.url,
-      MALLEO_DATA_DIR: dataDir,
-      MALLEO_EXECUTOR_ID: "crawler-recovery-worker",
-      MALLEO_POLL_MS: "200",
+  running = await startTestWorker(t, {
+    name: "crawler-recovery",
+    seed: async () => {
+      vmIds = await seedApplicationVms(t.db, {
+        applicationId: "crawl",
+        kind: "crawler",
+        config: CRAWL,
+        vms: [
+          { name: "crawl-1", hostId: "pm-1", vcpus: 2, memoryMiB: 1024 },
+          { name: "crawl-2", hostId: "pm-2", vcpus: 2, memoryMiB: 1024 },
+        ],
+      });
+    },
+    env: {
       MALLEO_CHECKPOINT_MS: "0", // the test takes its checkpoint itself
       MALLEO_THEATER_LOST_GRACE_MS: "500",
       MALLEO_RECONCILE_MS: "600000",
-    }),
-  );
+    },
+  });
+  worker = running.worker;
 });
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 const uans = crawlerApplication.actors("crawl", CRAWL).map((s) => s.uan);

@@ -3,17 +3,14 @@
 // operation: validate → provision → spawn. The deployed PageRank is then split and merged like any
 // application, and its ranks end bit-identical to the sequential reference.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller, createEventHub } from "@malleo/api";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { pagerankApplication, pagerankSequential, type PagerankConfig } from "@malleo/pagerank";
 import { submitMerge, submitSplit } from "@malleo/workflows";
-import { seedSimulatedHosts, waitFor, waitForOperationEnd } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { waitFor, waitForOperationEnd } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
+import type { RunningWorker } from "./worker";
 
 const PAGERANK: PagerankConfig = {
   nodes: 3000,
@@ -26,8 +23,8 @@ const PAGERANK: PagerankConfig = {
 };
 
 let t: TestDatabase;
+let running: TestWorker;
 let worker: RunningWorker;
-let dataDir: string;
 
 const as = (role: "viewer" | "operator") =>
   createCaller({
@@ -65,17 +62,13 @@ async function nothingChanged(): Promise<void> {
 
 beforeAll(async () => {
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-deploy-"));
-  await seedSimulatedHosts(t.db, dataDir);
-  worker = await startWorker(
-    loadWorkerEnv({ DATABASE_URL: t.url, MALLEO_DATA_DIR: dataDir, MALLEO_EXECUTOR_ID: "deploy-worker", MALLEO_POLL_MS: "200" }),
-  );
+  running = await startTestWorker(t, { name: "deploy" });
+  worker = running.worker;
 });
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("deploying an application", () => {

@@ -1,60 +1,49 @@
 // How an accepted operation reaches the worker: DBOS's queue, enqueued by the accepting process
 // with DBOS's client; what was accepted but never enqueued is enqueued by the leader worker.
 // Real parts: embedded Postgres, DBOS, libvirt's test driver, theater processes.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { closeQueueClients, handOverOperation, submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts, waitForOperationEnd } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { handOverOperation, submitSplit } from "@malleo/workflows";
+import { seedApplicationVm, waitForOperationEnd } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
 
 let t: TestDatabase;
-let worker: RunningWorker | undefined;
-let dataDir: string;
+let worker: TestWorker | undefined;
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-handover-"));
-  await seedSimulatedHosts(t.db, dataDir);
-  for (const [i, host] of ["pm-1", "pm-2"].entries())
-    await seedApplicationVm(t.db, {
-      applicationId: `heat-${i}`,
-      kind: "heat",
-      config: { width: 16, height: 8, actors: 2, maxIterations: null, iterationDelayMs: 5 },
-      vm: { name: `heat-${i}-1`, hostId: host, vcpus: 4, memoryMiB: 2048 },
-    });
 });
 
 afterAll(async () => {
   await worker?.stop();
-  await closeQueueClients();
   await t?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 const vmOf = async (applicationId: string) => (await t.db.vm.findFirstOrThrow({ where: { applicationId, state: "running" } })).id;
 
 describe("the operation queue", () => {
   it("an operation accepted before any worker ever ran stays queued, and the worker enqueues it when it starts", async () => {
-    // No worker yet: DBOS's database does not exist, so the hand-over cannot happen.
-    const op = await submitSplit(t.db, { vmId: await vmOf("heat-0"), count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
-    expect((await t.db.operation.findUniqueOrThrow({ where: { id: op.id } })).status).toBe("queued");
-    expect(await handOverOperation(t.db, op.id)).toBe(false);
-
-    worker = await startWorker(
-      loadWorkerEnv({
-        DATABASE_URL: t.url,
-        MALLEO_DATA_DIR: dataDir,
-        MALLEO_EXECUTOR_ID: "handover-worker",
-        MALLEO_POLL_MS: "200",
-        MALLEO_RECONCILE_MS: "500",
-      }),
-    );
-    expect((await waitForOperationEnd(t.db, op.id, { timeoutMs: 90_000 })).status).toBe("succeeded");
+    let queued = "";
+    worker = await startTestWorker(t, {
+      name: "handover",
+      env: { MALLEO_RECONCILE_MS: "500" },
+      seed: async () => {
+        for (const [i, host] of ["pm-1", "pm-2"].entries())
+          await seedApplicationVm(t.db, {
+            applicationId: `heat-${i}`,
+            kind: "heat",
+            config: { width: 16, height: 8, actors: 2, maxIterations: null, iterationDelayMs: 5 },
+            vm: { name: `heat-${i}-1`, hostId: host, vcpus: 4, memoryMiB: 2048 },
+          });
+        // No worker yet: DBOS's database does not exist, so the hand-over cannot happen.
+        const op = await submitSplit(t.db, { vmId: await vmOf("heat-0"), count: 2, targetHostIds: ["pm-2", "pm-3"] }, "tester");
+        expect((await t.db.operation.findUniqueOrThrow({ where: { id: op.id } })).status).toBe("queued");
+        expect(await handOverOperation(t.db, op.id)).toBe(false);
+        queued = op.id;
+      },
+    });
+    expect((await waitForOperationEnd(t.db, queued, { timeoutMs: 90_000 })).status).toBe("succeeded");
   });
 
   it("with a worker running, the accepting process enqueues the workflow itself, with DBOS's client", async () => {

@@ -2,19 +2,15 @@
 // worker that claims it and opens the URI with libvirt (test driver; ssh for the failures), and
 // the answer read back. Nothing is registered or changed.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller, createEventHub } from "@malleo/api";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { simulatedHostFile } from "@malleo/hypervisor";
-import { seedSimulatedHosts } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
 
 let t: TestDatabase;
-let worker: RunningWorker;
+let running: TestWorker;
 let dataDir: string;
 
 const admin = () =>
@@ -33,24 +29,22 @@ const snapshot = async () => ({
 
 beforeAll(async () => {
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-host-probe-"));
-  process.env.MALLEO_DATA_DIR = dataDir; // the API takes simulated hosts' files only from the data directory
-  await seedSimulatedHosts(t.db, dataDir);
-  worker = await startWorker(
-    loadWorkerEnv({
-      DATABASE_URL: t.url,
-      MALLEO_DATA_DIR: dataDir,
-      MALLEO_EXECUTOR_ID: "host-probe-worker",
+  running = await startTestWorker(t, {
+    name: "host-probe",
+    seed: async (dir) => {
+      dataDir = dir;
+      process.env.MALLEO_DATA_DIR = dataDir; // the API takes simulated hosts' files only from the data directory
+    },
+    env: {
       MALLEO_CPU_SAMPLE_MS: "3600000",
       MALLEO_RECONCILE_MS: "3600000",
-    }),
-  );
+    },
+  });
 });
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("hosts.test through a running worker", () => {

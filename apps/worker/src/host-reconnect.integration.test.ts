@@ -9,11 +9,12 @@ import { createCaller, createEventHub } from "@malleo/api";
 import { applicationUpsert, hostRegister, publishEvent, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { simulatedHostFile, testUriFile } from "@malleo/hypervisor";
-import { seedSimulatedHosts, waitFor } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { waitFor } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
+import type { RunningWorker } from "./worker";
 
 let t: TestDatabase;
+let running: TestWorker;
 let worker: RunningWorker;
 let dataDir: string;
 
@@ -29,26 +30,25 @@ const hostRow = (id: string) => t.db.host.findUniqueOrThrow({ where: { id } });
 
 beforeAll(async () => {
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-reconnect-"));
-  process.env.MALLEO_DATA_DIR = dataDir; // the API takes simulated hosts' files only from the data directory
-  await seedSimulatedHosts(t.db, dataDir);
-  await applicationUpsert(t.db, { id: "heat", kind: "heat", config: {} });
-  worker = await startWorker(
-    loadWorkerEnv({
-      DATABASE_URL: t.url,
-      MALLEO_DATA_DIR: dataDir,
-      MALLEO_EXECUTOR_ID: "reconnect-worker",
+  running = await startTestWorker(t, {
+    name: "reconnect",
+    seed: async (dir) => {
+      dataDir = dir;
+      process.env.MALLEO_DATA_DIR = dataDir; // the API takes simulated hosts' files only from the data directory
+      await applicationUpsert(t.db, { id: "heat", kind: "heat", config: {} });
+    },
+    env: {
       // No periodic pass: whatever happens below is the VM Manager's own doing.
       MALLEO_CPU_SAMPLE_MS: "3600000",
       MALLEO_RECONCILE_MS: "3600000",
-    }),
-  );
+    },
+  });
+  worker = running.worker;
 });
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("hosts registered at run time", () => {

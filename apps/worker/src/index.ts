@@ -1,2 +1,2 @@
-export { startWorker, type RunningWorker } from "./worker";
+export { startWorker, type RunningWorker, type WorkerHooks } from "./worker";
 export { loadWorkerEnv, type WorkerEnv } from "./env";

@@ -3,23 +3,20 @@
 // be written fails the operation before anything moved, and it rolls back. Real parts: embedded
 // Postgres, libvirt's test driver, theater processes, DBOS; heat runs throughout and ends
 // bit-identical to the sequential kernel.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { heatActorSpecs, heatAssemble, heatSequential, isHeatSlabState, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts, waitFor, waitForOperationEnd } from "@malleo/testing";
+import { seedApplicationVm, waitFor, waitForOperationEnd } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
 import { decodeCheckpoint } from "./checkpoints";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import type { RunningWorker } from "./worker";
 
 const HEAT: HeatConfig = { width: 48, height: 32, actors: 8, maxIterations: 3000, iterationDelayMs: 5 };
 
 let t: TestDatabase;
+let running: TestWorker;
 let worker: RunningWorker;
-let dataDir: string;
 let sourceId: string;
 
 const steps = (op: { steps: { name: string; status: string }[] }) => op.steps.map((s) => `${s.name}:${s.status}`);
@@ -47,31 +44,28 @@ async function expectStored(detail: { sequence: number; sha256: string; bytes: n
 
 beforeAll(async () => {
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-op-checkpoint-"));
-  await seedSimulatedHosts(t.db, dataDir);
-  sourceId = await seedApplicationVm(t.db, {
-    applicationId: "heat",
-    kind: "heat",
-    config: HEAT,
-    vm: { name: "heat-1", hostId: "pm-1", vcpus: 4, memoryMiB: 8192 },
-  });
-  // Checkpoints are on, but no periodic one comes between the operations' own.
-  await t.db.application.update({ where: { id: "heat" }, data: { checkpointIntervalMs: 3_600_000 } });
-  worker = await startWorker(
-    loadWorkerEnv({
-      DATABASE_URL: t.url,
-      MALLEO_DATA_DIR: dataDir,
-      MALLEO_EXECUTOR_ID: "op-checkpoint-worker",
-      MALLEO_POLL_MS: "200",
+  running = await startTestWorker(t, {
+    name: "op-checkpoint",
+    seed: async () => {
+      sourceId = await seedApplicationVm(t.db, {
+        applicationId: "heat",
+        kind: "heat",
+        config: HEAT,
+        vm: { name: "heat-1", hostId: "pm-1", vcpus: 4, memoryMiB: 8192 },
+      });
+      // Checkpoints are on, but no periodic one comes between the operations' own.
+      await t.db.application.update({ where: { id: "heat" }, data: { checkpointIntervalMs: 3_600_000 } });
+    },
+    env: {
       MALLEO_RECONCILE_MS: "600000",
-    }),
-  );
+    },
+  });
+  worker = running.worker;
 });
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("a checkpoint before every split and merge", () => {

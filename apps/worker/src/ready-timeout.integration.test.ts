@@ -2,25 +2,20 @@
 // in a visible state naming the actor, and the operator extends the wait or aborts. The actor is
 // a real crawler partition whose page fetch is in flight (its safe point is "no fetch in
 // flight") against the crawler's real site, whose pages answer slowly.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { createServer } from "node:net";
 import { fetchSiteStats } from "@malleo/examples";
 import { decideReadyTimeout, submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts, waitFor } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { seedApplicationVm, waitFor } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
 
 // Every page answers after 3 s: a partition fetching one is not at its safe point until then.
 // The site listens on a port of our choosing so the test can watch fetches start.
 let CRAWLER = { pages: 200, slowEvery: 1, slowMs: 3_000, partitions: 2, politeness: 1, sitePort: 0 };
 
 let t: TestDatabase;
-let worker: RunningWorker;
-let dataDir: string;
+let running: TestWorker;
 let vmId: string;
 
 const operation = (id: string) =>
@@ -53,32 +48,28 @@ async function splitWhileAFetchHasJustStarted() {
 beforeAll(async () => {
   CRAWLER = { ...CRAWLER, sitePort: await freePort() };
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-ready-"));
-  await seedSimulatedHosts(t.db, dataDir);
-  vmId = await seedApplicationVm(t.db, {
-    applicationId: "crawl",
-    kind: "crawler",
-    config: CRAWLER,
-    vm: { name: "crawl-1", hostId: "pm-1", vcpus: 2, memoryMiB: 4096 },
-  });
-  worker = await startWorker(
-    loadWorkerEnv({
-      DATABASE_URL: t.url,
-      MALLEO_DATA_DIR: dataDir,
-      MALLEO_EXECUTOR_ID: "ready-worker",
-      MALLEO_POLL_MS: "200",
+  running = await startTestWorker(t, {
+    name: "ready",
+    seed: async () => {
+      vmId = await seedApplicationVm(t.db, {
+        applicationId: "crawl",
+        kind: "crawler",
+        config: CRAWLER,
+        vm: { name: "crawl-1", hostId: "pm-1", vcpus: 2, memoryMiB: 4096 },
+      });
+    },
+    env: {
       MALLEO_READY_TIMEOUT_MS: "300",
       // The operator's answer must arrive as a DBOS message: the fallback re-read of the recorded
       // decision comes only after 10 minutes, far past these tests' waits.
       MALLEO_READY_RECHECK_MS: "600000",
-    }),
-  );
+    },
+  });
 });
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("ready barrier timeout", () => {

@@ -2,74 +2,68 @@
 // application `degraded`, an audit record says what was lost and from which checkpoint it can
 // come back, and reconciliation reports it. Recovery is off here, so the state stays visible.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actorListByApplication, actorMove, vmCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import type { HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
-import { seedApplicationVm, seedSimulatedHosts, waitFor } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
-import { startWorker, type RunningWorker } from "./worker";
+import { seedApplicationVm, waitFor } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
+import type { RunningWorker } from "./worker";
 
 const HEAT: HeatConfig = { width: 32, height: 16, actors: 4, maxIterations: null, iterationDelayMs: 5 };
 
 let t: TestDatabase;
+let running: TestWorker;
 let worker: RunningWorker;
-let dataDir: string;
 let vm1: string;
 let vm2: string;
 
 beforeAll(async () => {
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-theater-loss-"));
-  await seedSimulatedHosts(t.db, dataDir);
-  vm1 = await seedApplicationVm(t.db, {
-    applicationId: "heat",
-    kind: "heat",
-    config: HEAT,
-    vm: { name: "heat-1", hostId: "pm-1", vcpus: 2, memoryMiB: 2048 },
-  });
-  // A second VM holding the last two slabs, as a split would have left them.
-  vm2 = randomUUID();
-  await vmCreate(t.db, {
-    id: vm2,
-    name: "heat-2",
-    hostId: "pm-2",
-    applicationId: "heat",
-    vcpus: 2,
-    memoryMiB: 2048,
-    state: "running",
-  });
-  const actors = await actorListByApplication(t.db, "heat");
-  await actorMove(
-    t.db,
-    actors.slice(2).map((a) => a.uan),
-    vm2,
-  );
-  await t.db.application.update({ where: { id: "heat" }, data: { checkpointIntervalMs: 300 } });
-  worker = await startWorker(
-    loadWorkerEnv({
-      DATABASE_URL: t.url,
-      MALLEO_DATA_DIR: dataDir,
-      MALLEO_EXECUTOR_ID: "theater-loss-worker",
-      MALLEO_POLL_MS: "200",
+  running = await startTestWorker(t, {
+    name: "theater-loss",
+    seed: async () => {
+      vm1 = await seedApplicationVm(t.db, {
+        applicationId: "heat",
+        kind: "heat",
+        config: HEAT,
+        vm: { name: "heat-1", hostId: "pm-1", vcpus: 2, memoryMiB: 2048 },
+      });
+      // A second VM holding the last two slabs, as a split would have left them.
+      vm2 = randomUUID();
+      await vmCreate(t.db, {
+        id: vm2,
+        name: "heat-2",
+        hostId: "pm-2",
+        applicationId: "heat",
+        vcpus: 2,
+        memoryMiB: 2048,
+        state: "running",
+      });
+      const actors = await actorListByApplication(t.db, "heat");
+      await actorMove(
+        t.db,
+        actors.slice(2).map((a) => a.uan),
+        vm2,
+      );
+      await t.db.application.update({ where: { id: "heat" }, data: { checkpointIntervalMs: 300 } });
+    },
+    env: {
       MALLEO_RECOVERY: "off",
       MALLEO_CHECKPOINT_MS: "0", // but heat has its own interval (below)
       MALLEO_THEATER_HEARTBEAT_MS: "200",
       MALLEO_THEATER_HEARTBEAT_TIMEOUT_MS: "1000",
       MALLEO_THEATER_LOST_GRACE_MS: "500",
       MALLEO_RECONCILE_MS: "600000",
-    }),
-  );
+    },
+  });
+  worker = running.worker;
 });
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("a theater that dies", () => {

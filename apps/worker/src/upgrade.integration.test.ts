@@ -6,8 +6,7 @@
 // rolled back: the old version restored from the same checkpoint; one cancelled before its
 // restart leaves the old version running.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,12 +14,13 @@ import { createCaller, createEventHub, registerBundle } from "@malleo/api";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import { buildBundle } from "@malleo/sdk/bundle/build";
 import { cancelOperation } from "@malleo/workflows";
-import { seedSimulatedHosts, waitFor, waitForOperationEnd } from "@malleo/testing";
-import { loadWorkerEnv } from "./env";
+import { waitFor, waitForOperationEnd } from "@malleo/testing";
+import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
 import type { TallyState } from "./test-fixtures/tally";
-import { startWorker, type RunningWorker } from "./worker";
+import type { RunningWorker } from "./worker";
 
 let t: TestDatabase;
+let running: TestWorker;
 let worker: RunningWorker;
 let dataDir: string;
 /** The upgrade an operator cancels while its checkpoint step starts (a failure before the restart). */
@@ -45,20 +45,18 @@ async function register(version: 1 | 2 | 3 | 4) {
 
 beforeAll(async () => {
   t = await createTestDatabase({ systemDatabase: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-upgrade-"));
-  await seedSimulatedHosts(t.db, dataDir);
-  await register(1);
-  worker = await startWorker(
-    loadWorkerEnv({
-      DATABASE_URL: t.url,
-      MALLEO_DATA_DIR: dataDir,
-      MALLEO_EXECUTOR_ID: "upgrade-worker",
-      MALLEO_POLL_MS: "200",
+  running = await startTestWorker(t, {
+    name: "upgrade",
+    seed: async (dir) => {
+      dataDir = dir;
+      await register(1);
+    },
+    env: {
       MALLEO_CHECKPOINT_MS: "0", // the upgrade takes its own
       MALLEO_THEATER_LOST_GRACE_MS: "500",
       MALLEO_RECONCILE_MS: "600000",
-    }),
-    {
+    },
+    hooks: {
       wrapEffects: (effects) => ({
         ...effects,
         beforeStep: async (operationId, step) => {
@@ -69,13 +67,13 @@ beforeAll(async () => {
         },
       }),
     },
-  );
+  });
+  worker = running.worker;
 }, 120_000);
 
 afterAll(async () => {
-  await worker?.stop();
+  await running?.stop();
   await t?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 const states = async (uans: string[]) => [...(await worker.mediator.collectStates(uans)).values()] as TallyState[];
