@@ -184,18 +184,26 @@ async function lifecycle(app: Lifecycle): Promise<void> {
   ]);
 }
 
-/** Waits until the application's slowest actor has done its last iteration. */
-function lastIteration(applicationId: string, maxIterations: number) {
-  return waitFor(
+/**
+ * Waits until the application's slowest actor has done its last iteration, then checks that the
+ * result assembled from its actors' states is bit-identical to the sequential reference.
+ */
+async function endsBitIdentical(
+  applicationId: string,
+  uans: string[],
+  maxIterations: number,
+  result: (states: Map<string, unknown>) => unknown,
+  reference: Float64Array,
+): Promise<void> {
+  await waitFor(
     `${applicationId} at its last iteration`,
     async () =>
       (await t.db.application.findUniqueOrThrow({ where: { id: applicationId } })).iteration === maxIterations ? true : undefined,
     { timeoutMs: 300_000 },
   );
+  const a = result(await running.worker.mediator.collectStates(uans)) as Float64Array;
+  expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(reference.buffer))).toBe(true);
 }
-
-const bitIdentical = (a: Float64Array, b: Float64Array) =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 const HEAT: HeatConfig = { width: 24, height: 16, actors: 4, maxIterations: 1500, iterationDelayMs: 5 };
 const RANKS: PagerankConfig = {
@@ -280,11 +288,14 @@ describe("an application's lifecycle through the CLI", () => {
         config: HEAT,
         actors: HEAT.actors,
         host: "pm-1",
-        invariant: async (uans) => {
-          await lastIteration("warm", HEAT.maxIterations!);
-          const grid = heatApplication.result!(HEAT, await running.worker.mediator.collectStates(uans)) as Float64Array;
-          expect(bitIdentical(grid, heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!))).toBe(true);
-        },
+        invariant: (uans) =>
+          endsBitIdentical(
+            "warm",
+            uans,
+            HEAT.maxIterations!,
+            (states) => heatApplication.result!(HEAT, states),
+            heatSequential(HEAT.width, HEAT.height, HEAT.maxIterations!),
+          ),
       }),
     LIFECYCLE_TIMEOUT_MS,
   );
@@ -326,11 +337,14 @@ describe("an application's lifecycle through the CLI", () => {
         config: RANKS,
         actors: RANKS.partitions,
         host: "pm-3",
-        invariant: async (uans) => {
-          await lastIteration("ranks", RANKS.maxIterations!);
-          const ranks = pagerankApplication.result!(RANKS, await running.worker.mediator.collectStates(uans)) as Float64Array;
-          expect(bitIdentical(ranks, pagerankSequential(RANKS, RANKS.maxIterations!))).toBe(true);
-        },
+        invariant: (uans) =>
+          endsBitIdentical(
+            "ranks",
+            uans,
+            RANKS.maxIterations!,
+            (states) => pagerankApplication.result!(RANKS, states),
+            pagerankSequential(RANKS, RANKS.maxIterations!),
+          ),
       }),
     LIFECYCLE_TIMEOUT_MS,
   );
