@@ -1,6 +1,8 @@
 // What the chaos suite's scenarios share (scripts/chaos.ts kills workers, scripts/chaos-theaters.ts
 // theaters, hosts and the whole stack): the seeded random source, a fresh database per scenario,
 // heat seeded on its VMs, and the checks every scenario ends with.
+import { mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
 import { actorCreateMany, applicationUpsert, createDb, vmCreate, type Db } from "@malleo/db";
 import { createFromTemplates, createTemplates } from "@malleo/db/admin";
 import { heatActorSpecs, type HeatConfig } from "@malleo/examples";
@@ -22,6 +24,22 @@ export function random(seed: number): () => number {
 /** The chaos phase's template databases, made once per run and server (the first scenario waits for them). */
 const TEMPLATE = "chaos_template";
 const templates = new Map<string, Promise<void>>();
+
+/**
+ * A scenario's own place to run: its data directory under `workDir`, named by its key and made
+ * empty (with `logs/`), and its fresh database (scenarioDatabase, `chaos_<index>`).
+ */
+export async function scenarioWorkspace(
+  baseUrl: string,
+  key: string,
+  index: number,
+  workDir: string,
+): Promise<{ dataDir: string; url: string; db: Db }> {
+  const dataDir = path.join(workDir, key.replace(/:/g, "-"));
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(path.join(dataDir, "logs"), { recursive: true });
+  return { dataDir, ...(await scenarioDatabase(baseUrl, `chaos_${index}`)) };
+}
 
 /**
  * A fresh, migrated database of its own for one scenario, and its DBOS system database

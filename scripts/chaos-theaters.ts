@@ -8,13 +8,13 @@
 // checkpoint interval of progress is lost; none after a graceful stop), an operation it met
 // rolled back or completed, and heat's grid is bit-identical to the sequential kernel's.
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import type { TransferMode } from "@malleo/core";
 import type { HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { waitFor } from "@malleo/testing";
-import { checkWorld, expectedHeat, random, scenarioDatabase, seedHeat } from "./chaos-lib";
+import { checkWorld, expectedHeat, random, scenarioWorkspace, seedHeat } from "./chaos-lib";
 import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "./worker-process";
 
 /** Heat here runs long enough for a death in the middle of it, with a checkpoint every half second. */
@@ -149,11 +149,7 @@ export async function runTheaterScenario(
     restartPostgres: () => Promise<void>;
   },
 ): Promise<TheaterOutcome> {
-  const name = theaterScenarioKey(s).replace(/:/g, "-");
-  const dataDir = path.join(opts.workDir, name);
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(path.join(dataDir, "logs"), { recursive: true });
-  const { url, db } = await scenarioDatabase(baseUrl, `chaos_${index}`);
+  const { dataDir, url, db } = await scenarioWorkspace(baseUrl, theaterScenarioKey(s), index, opts.workDir);
   const problems: string[] = [];
   let worker: ChildProcess | undefined;
   let status = "no operation";

@@ -9,14 +9,14 @@
 // and the ranks end bit-identical to the sequential reference.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { registerBundle } from "@malleo/api";
 import { pagerankSequential, type PagerankConfig } from "@malleo/pagerank";
 import { buildBundle } from "@malleo/sdk/bundle/build";
 import { submitDeploy, submitUpgrade } from "@malleo/workflows";
 import { seedSimulatedHosts, waitFor } from "@malleo/testing";
-import { checkWorld, scenarioDatabase } from "./chaos-lib";
+import { checkWorld, scenarioWorkspace } from "./chaos-lib";
 import { getJson, processExited, spawnWorkerProcess, stopWorkerProcess, sweepTheaters } from "./worker-process";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -121,11 +121,7 @@ export async function runUpgradeScenario(
   index: number,
   opts: { workDir: string; ports: { mediator: number; admin: number }; expectedDigest: string },
 ): Promise<UpgradeOutcome> {
-  const name = upgradeScenarioKey(s).replace(/:/g, "-");
-  const dataDir = path.join(opts.workDir, name);
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(path.join(dataDir, "logs"), { recursive: true });
-  const { url, db } = await scenarioDatabase(baseUrl, `chaos_${index}`);
+  const { dataDir, url, db } = await scenarioWorkspace(baseUrl, upgradeScenarioKey(s), index, opts.workDir);
   const problems: string[] = [];
   let worker: ChildProcess | undefined;
   try {

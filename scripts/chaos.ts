@@ -16,7 +16,7 @@ import { startEmbeddedPostgres } from "@malleo/db/admin";
 import { heatSequential, type HeatConfig } from "@malleo/examples";
 import { submitMerge, submitSplit } from "@malleo/workflows";
 import { waitFor } from "@malleo/testing";
-import { checkWorld, expectedHeat, random, scenarioDatabase, seedHeat } from "./chaos-lib";
+import { checkWorld, expectedHeat, random, scenarioWorkspace, seedHeat } from "./chaos-lib";
 import {
   CHECKPOINT_MS,
   describeTheaterScenario,
@@ -140,11 +140,7 @@ async function runScenario(
   expectedDigest: string,
   restartPostgres: () => Promise<void>,
 ): Promise<Outcome> {
-  const name = scenarioKey(s).replace(/:/g, "-");
-  const dataDir = path.join(workDir, name);
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(path.join(dataDir, "logs"), { recursive: true });
-  const { url, db } = await scenarioDatabase(baseUrl, `chaos_${index}`);
+  const { dataDir, url, db } = await scenarioWorkspace(baseUrl, scenarioKey(s), index, workDir);
   const problems: string[] = [];
   let worker: ChildProcess | undefined;
   let standby: ChildProcess | undefined;
