@@ -37,12 +37,17 @@ test("an admin tests a URI before registering it: libvirt's figures for a good o
   const testButton = page.getByTestId("host-register-test");
   const result = page.getByTestId("host-test-result");
   await expect(testButton).toBeDisabled(); // no URI yet
+  // The first spec of the run: the worker has connected to its hosts before it is asked to try one.
+  await expect(page.getByTestId("hosts-table").getByTestId("host-status-pm-1")).toHaveAttribute("data-status", "online", {
+    timeout: 60_000,
+  });
 
   // A good URI: the worker opens it and reports what libvirt read.
   await uri.fill(simulatedHostUri("pm-try"));
   await testButton.click();
-  await expect(result).toHaveAttribute("data-ok", "true", { timeout: 20_000 });
-  await expect(result).toContainText("6 CPUs · 12 GiB (malleo-sim)");
+  // The text first: a wrong answer's own words are then what the failure shows.
+  await expect(result).toContainText("6 CPUs · 12 GiB (malleo-sim)", { timeout: 20_000 });
+  await expect(result).toHaveAttribute("data-ok", "true");
   await keepScreenshot(page, "hosts-test-connection-ok");
 
   // Changing the URI clears the answer; a missing simulated host file says so.
@@ -50,15 +55,15 @@ test("an admin tests a URI before registering it: libvirt's figures for a good o
   await uri.fill(`test://${missing}`);
   await expect(result).toHaveCount(0);
   await testButton.click();
-  await expect(result).toHaveAttribute("data-ok", "false", { timeout: 20_000 });
+  await expect(result).toContainText(`Cannot connect: simulated host file ${missing} does not exist.`, { timeout: 20_000 });
+  await expect(result).toHaveAttribute("data-ok", "false");
   await expect(result).toHaveAttribute("data-kind", "missing-file");
-  await expect(result).toContainText(`Cannot connect: simulated host file ${missing} does not exist.`);
 
   // A machine that refuses the connection: the plain reason, and libvirt's words below it.
   await uri.fill("qemu+ssh://127.0.0.1:1/system");
   await testButton.click();
-  await expect(result).toHaveAttribute("data-kind", "refused", { timeout: 20_000 });
-  await expect(result).toContainText("Cannot connect: the host refused the connection.");
+  await expect(result).toContainText("Cannot connect: the host refused the connection.", { timeout: 20_000 });
+  await expect(result).toHaveAttribute("data-kind", "refused");
   await expect(result).toContainText("libvirt: ");
   await keepScreenshot(page, "hosts-test-connection-refused");
 

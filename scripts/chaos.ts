@@ -279,12 +279,15 @@ async function main(): Promise<void> {
   let actorsLost = 0;
   let orphans = 0;
   const lostMs: number[] = [];
+  /** Each failed scenario's key and problems, in the report: the suite's summary repeats them at its end. */
+  const failures: string[] = [];
   try {
     say(`seed ${SEED} (MALLEO_CHAOS_SEED); run one scenario again with: npm run test:chaos -- <its key>`);
     // Scenarios are independent (own database, data directory, ports): run a few at a time.
     const parallel = Math.max(1, Number(process.env.MALLEO_CHAOS_PARALLEL ?? 3));
-    const tally = (ok: boolean, r: { actorsLost: number; orphans: number }) => {
+    const tally = (key: string, ok: boolean, r: { actorsLost: number; orphans: number; problems: string[] }) => {
       if (ok) passed++;
+      else failures.push(`${key}: ${r.problems.join("; ")}`);
       actorsLost += r.actorsLost;
       orphans += r.orphans;
     };
@@ -292,7 +295,7 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const r = await runScenario(pg.url, s, i, expectedDigest, restartPostgres);
       const ok = r.problems.length === 0;
-      tally(ok, r);
+      tally(scenarioKey(s), ok, r);
       const what =
         s.phase === "postgres-restart"
           ? `Postgres restarted during ${s.step}`
@@ -309,7 +312,7 @@ async function main(): Promise<void> {
         restartPostgres,
       });
       const ok = r.problems.length === 0;
-      tally(ok, r);
+      tally(theaterScenarioKey(s), ok, r);
       if (r.lostMs !== null) lostMs.push(r.lostMs);
       const took = ((Date.now() - t0) / 1000).toFixed(1);
       const lost = r.lostMs === null ? "" : `, ${r.lostMs} ms of progress lost`;
@@ -321,7 +324,7 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const r = await runUpgradeScenario(pg.url, s, i, { workDir, ports: scenarioPorts(i), expectedDigest: upgradeDigest });
       const ok = r.problems.length === 0;
-      tally(ok, r);
+      tally(upgradeScenarioKey(s), ok, r);
       const took = ((Date.now() - t0) / 1000).toFixed(1);
       say(
         `${ok ? "ok  " : "FAIL"} ${upgradeScenarioKey(s)}: ${describeUpgradeScenario(s)}: ${r.status} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`,
@@ -357,7 +360,7 @@ async function main(): Promise<void> {
     say(`progress lost at a theater or stack death: max ${Math.max(...lostMs)} ms (checkpoint interval ${CHECKPOINT_MS} ms)`);
   process.stdout.write(`scenarios: ${total}, passed: ${passed}, actors lost: ${actorsLost}, orphan VMs: ${orphans}\n`);
   if (process.env.MALLEO_CHAOS_REPORT) {
-    writeFileSync(process.env.MALLEO_CHAOS_REPORT, JSON.stringify({ scenarios: total, passed, actorsLost, orphans }));
+    writeFileSync(process.env.MALLEO_CHAOS_REPORT, JSON.stringify({ scenarios: total, passed, actorsLost, orphans, failures }));
   }
   process.exit(passed === total ? 0 : 1);
 }

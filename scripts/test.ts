@@ -33,13 +33,18 @@ type Phase = {
   failures?: () => string[];
 };
 
-const firstLine = (text: string | undefined) =>
-  (text ?? "")
+/** An error's first lines (Expected/Received/the call log's start), colours removed, for the summary. */
+const errorLines = (text: string | undefined, max = 8): string => {
+  const lines = (text ?? "")
     .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "") // colours a reporter left in
     .split("\n")
-    .find((l) => l.trim() !== "")
-    ?.trim()
-    .slice(0, 300) ?? "";
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== "")
+    .map((l) => l.slice(0, 300));
+  const [first = "", ...rest] = lines;
+  const more = rest.slice(0, max - 1).map((l) => `\n      ${l.trim()}`);
+  return `${first.trim()}${more.join("")}${rest.length > max - 1 ? "\n      …" : ""}`;
+};
 
 function vitestFailures(project: string): () => string[] {
   return () => {
@@ -55,8 +60,8 @@ function vitestFailures(project: string): () => string[] {
     for (const file of r.testResults ?? []) {
       const rel = path.relative(root, file.name);
       const failed = (file.assertionResults ?? []).filter((t) => t.status === "failed");
-      for (const t of failed) out.push(`${rel} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
-      if (failed.length === 0 && file.status === "failed") out.push(`${rel}: ${firstLine(file.message)}`);
+      for (const t of failed) out.push(`${rel} > ${t.fullName}: ${errorLines(t.failureMessages?.[0])}`);
+      if (failed.length === 0 && file.status === "failed") out.push(`${rel}: ${errorLines(file.message)}`);
     }
     return out;
   };
@@ -69,7 +74,11 @@ interface PlaywrightSuite {
     title: string;
     file: string;
     line: number;
-    tests: Array<{ projectName: string; status: string; results: Array<{ error?: { message?: string } }> }>;
+    tests: Array<{
+      projectName: string;
+      status: string;
+      results: Array<{ error?: { message?: string; location?: { file: string; line: number } } }>;
+    }>;
   }>;
 }
 
@@ -79,12 +88,13 @@ function playwrightFailures(): string[] {
   const walk = (suite: PlaywrightSuite) => {
     for (const spec of suite.specs ?? [])
       for (const t of spec.tests)
-        if (t.status === "unexpected" || t.status === "flaky")
+        if (t.status === "unexpected" || t.status === "flaky") {
+          const error = t.results.find((x) => x.error)?.error;
+          const at = error?.location ? ` (at ${path.relative(root, error.location.file)}:${error.location.line})` : "";
           out.push(
-            `[${t.projectName}] ${spec.file}:${spec.line} ${spec.title}${t.status === "flaky" ? " (flaky: passed on retry)" : ""}: ${firstLine(
-              t.results.find((x) => x.error)?.error?.message,
-            )}`,
+            `[${t.projectName}] ${spec.file}:${spec.line} ${spec.title}${t.status === "flaky" ? " (flaky: passed on retry)" : ""}${at}: ${errorLines(error?.message)}`,
           );
+        }
     for (const s of suite.suites ?? []) walk(s);
   };
   for (const s of r.suites ?? []) walk(s);
@@ -132,6 +142,8 @@ const phases: Phase[] = [
       const r = JSON.parse(readFileSync(path.join(reports, "chaos.json"), "utf8")) as { scenarios: number; passed: number };
       return { passed: r.passed, failed: r.scenarios - r.passed, skipped: 0 };
     },
+    failures: () =>
+      (JSON.parse(readFileSync(path.join(reports, "chaos.json"), "utf8")) as { failures?: string[] }).failures ?? [],
   },
   {
     name: "e2e",
