@@ -38,8 +38,21 @@ function repositoryRoot(): string {
 
 let root: string | undefined;
 
+/**
+ * How long a bundle's check may take by default: `MALLEO_BUNDLE_CHECK_TIMEOUT_MS`, or 15 s. A
+ * machine whose cores are oversubscribed takes longer to start the child and import a bundle.
+ */
+export function bundleCheckTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MALLEO_BUNDLE_CHECK_TIMEOUT_MS;
+  if (raw === undefined || raw === "") return 15_000;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms <= 0)
+    throw new Error(`MALLEO_BUNDLE_CHECK_TIMEOUT_MS must be a whole number of milliseconds above 0, not ${JSON.stringify(raw)}`);
+  return ms;
+}
+
 export interface BundleLimits {
-  /** How long the child may take to load the bundle and answer (default 15 s). */
+  /** How long the child may take to load the bundle and answer (default bundleCheckTimeoutMs()). */
   timeoutMs?: number;
   /** Its V8 heap limit (default 256 MiB). */
   memoryMiB?: number;
@@ -70,7 +83,7 @@ export function bundleFile(bytes: Uint8Array, dir = join(tmpdir(), "malleo-bundl
 }
 
 async function ask(file: string, request: BundleRequest, limits: BundleLimits): Promise<BundleAnswer> {
-  const timeoutMs = limits.timeoutMs ?? 15_000;
+  const timeoutMs = limits.timeoutMs ?? bundleCheckTimeoutMs();
   const memoryMiB = limits.memoryMiB ?? 256;
   root ??= repositoryRoot();
   const child = spawn(process.execPath, [`--max-old-space-size=${memoryMiB}`, "--import", "tsx", join(root, CHILD), file], {
