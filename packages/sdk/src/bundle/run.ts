@@ -42,7 +42,7 @@ let root: string | undefined;
  * How long a bundle's check may take by default: `MALLEO_BUNDLE_CHECK_TIMEOUT_MS`, or 15 s. A
  * machine whose cores are oversubscribed takes longer to start the child and import a bundle.
  */
-export function bundleCheckTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+export function bundleCheckTimeoutMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
   const raw = env.MALLEO_BUNDLE_CHECK_TIMEOUT_MS;
   if (raw === undefined || raw === "") return 15_000;
   const ms = Number(raw);
