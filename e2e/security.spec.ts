@@ -1,6 +1,7 @@
+import http from "node:http";
 import { expect, test, type Page } from "@playwright/test";
 import { E2E_PORT } from "./paths";
-import { keepScreenshot, signIn } from "./helpers";
+import { ADMIN_PASSWORD, keepScreenshot, signIn } from "./helpers";
 
 /**
  * The browser is not a trust boundary: every response carries the security headers, the console
@@ -183,4 +184,41 @@ test("a user changes their own password; an admin resets it and re-enables the u
   const back = await (await browser.newContext()).newPage();
   await signIn(back, "paula", "paula password 3");
   await back.context().close();
+});
+
+/** A sign-in over HTTP from a socket bound to `from` (any 127.x address is this machine's); its status. */
+function signInFrom(from: string, name: string, password: string, headers: Record<string, string> = {}): Promise<number> {
+  const body = JSON.stringify({ json: { name, password } });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port: E2E_PORT,
+        localAddress: from,
+        method: "POST",
+        path: "/api/trpc/auth.signIn",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("fifty wrong sign-ins from one address hold off that address only; forged address headers change nothing", async () => {
+  // 50 wrong attempts (each for another name, so no account's own limit is what stops them).
+  const attacker = "127.0.0.2";
+  for (let i = 0; i < 50; i++) expect(await signInFrom(attacker, `nobody-${i}`, "wrong password")).toBe(401);
+  expect(await signInFrom(attacker, "nobody-50", "wrong password")).toBe(429);
+  // Held off for the right password too, whatever address its headers claim.
+  expect(await signInFrom(attacker, "admin", ADMIN_PASSWORD)).toBe(429);
+  expect(await signInFrom(attacker, "admin", ADMIN_PASSWORD, { "x-forwarded-for": "10.1.2.3" })).toBe(429);
+  expect(await signInFrom(attacker, "admin", ADMIN_PASSWORD, { "x-malleo-socket-0123456789abcdef": "10.1.2.3" })).toBe(429);
+  // Every other client signs in as before, including one that names the attacker's address.
+  expect(await signInFrom("127.0.0.3", "admin", ADMIN_PASSWORD)).toBe(200);
+  expect(await signInFrom("127.0.0.4", "admin", ADMIN_PASSWORD, { "x-forwarded-for": attacker })).toBe(200);
 });

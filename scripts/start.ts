@@ -144,7 +144,9 @@ async function main(): Promise<void> {
   );
   supervisor.launch({
     name: "web",
-    args: [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"],
+    // Next.js's handler behind our own server, which gives the API each request's socket address
+    // (the sign-in throttle counts per client; see apps/web/server.mjs).
+    args: [path.join(root, "apps/web/server.mjs"), "-p", String(port), "-H", "127.0.0.1"],
     env,
     cwd: path.join(root, "apps/web"),
   });

@@ -2,6 +2,7 @@ import { handleApiRequest, isHttps, type OriginPolicy } from "@malleo/api";
 import { env } from "../../../../env";
 import { logLine } from "../../../../server/log";
 import { getDb, getEventHub } from "../../../../server/services";
+import { socketAddressOf } from "../../../../server/socket-address";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -13,6 +14,8 @@ function handler(req: Request): Promise<Response> {
     db: getDb(),
     events: getEventHub(),
     origin,
+    // The sign-in throttle's count per client address (behind a trusted proxy, X-Forwarded-For's instead).
+    socketAddress: socketAddressOf(req),
     // Secure cookies when the request came over HTTPS (to this process or to the trusted proxy).
     secureCookies: isHttps(req, origin) || req.headers.get("x-forwarded-proto") === "https",
     onError({ error, path, type }) {
