@@ -26,7 +26,7 @@ import {
   theaterScenarios,
   type TheaterScenario,
 } from "./chaos-theaters";
-import { buildWorker } from "./build-worker";
+import { buildTheater, buildWorker } from "./build-entry";
 import {
   describeUpgradeScenario,
   runUpgradeScenario,
@@ -257,7 +257,10 @@ async function main(): Promise<void> {
   const buildDir = path.join(root, ".data/build", `chaos-${process.pid}`);
   const t0 = Date.now();
   useWorkerBuild(await buildWorker(path.join(buildDir, "worker.mjs")));
-  say(`built the worker in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // The theater too: the workers' theaters (each VM's, at each scenario's boot, split and restart)
+  // start that build (MALLEO_THEATER_BUILD, in the workers' environment) instead of tsx's.
+  await buildTheater(path.join(buildDir, "theater.mjs"));
+  say(`built the worker and the theater in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const pgPort = Number(process.env.MALLEO_CHAOS_PG_PORT ?? 54380);
   let pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort });
   let restarting: Promise<void> | undefined;

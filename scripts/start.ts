@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
+import { buildIsCurrent } from "@malleo/actors";
 import { createDb } from "@malleo/db";
 import {
   ensureDatabase,
@@ -11,6 +12,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgresHandle,
 } from "@malleo/db/admin";
+import { buildTheater, buildWorker } from "./build-entry";
 import { seedDemo } from "./seed";
 import { ensureFirstAdmin } from "./first-admin";
 import { Supervisor } from "./supervisor";
@@ -93,6 +95,24 @@ function buildWebIfNeeded(): void {
   if (r.status !== 0) throw new Error("next build failed");
 }
 
+/**
+ * The worker and the theater built from the checkout as it is now (scripts/build-entry.ts), so that
+ * neither the worker nor each VM's theater is compiled by tsx at its start; spawnLocalTheater finds
+ * the theater's build in MALLEO_THEATER_BUILD. Returns the worker's build, or undefined when the
+ * build failed: then both run from source under tsx, as before.
+ */
+async function buildEntries(): Promise<string | undefined> {
+  const dir = path.join(dataDir, "build");
+  try {
+    const worker = await buildWorker(path.join(dir, "worker.mjs"));
+    await buildTheater(path.join(dir, "theater.mjs"));
+    return worker;
+  } catch (e) {
+    say(`could not build the worker and the theater (${(e as Error).message}); running their sources under tsx`);
+    return undefined;
+  }
+}
+
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -121,6 +141,8 @@ async function main(): Promise<void> {
   await db.$disconnect();
 
   buildWebIfNeeded();
+  const workerBuild = await buildEntries();
+  const workerSource = ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")];
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -132,7 +154,13 @@ async function main(): Promise<void> {
     NEXT_TELEMETRY_DISABLED: "1",
   };
   rmSync(path.join(dataDir, "logs/worker.log"), { force: true });
-  supervisor.launch({ name: "worker", args: ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")], env, cwd: root });
+  supervisor.launch({
+    name: "worker",
+    // At each (re)start: the build while no source of it changed since, else the source under tsx.
+    args: () => (workerBuild && buildIsCurrent(workerBuild) ? [workerBuild] : workerSource),
+    env,
+    cwd: root,
+  });
   let workerReady = false;
   await waitFor(
     "the worker",

@@ -74,4 +74,29 @@ describe("npm start's supervisor", () => {
     await until("the supervisor to give up", () => (fatal.length > 0 ? true : undefined));
     expect(fatal).toEqual(["web"]);
   });
+
+  it("asks a child's args function again at each restart (npm start: the worker's build while it is current)", async () => {
+    const logDir = mkdtempSync(path.join(tmpdir(), "malleo-supervisor-"));
+    dirs.push(logDir);
+    supervisor = new Supervisor({ logDir, say: () => {}, onFatal: () => {} });
+    const asked: string[][] = [];
+    const variants = [
+      ["-e", "setInterval(() => {}, 1000); // first"],
+      ["-e", "setInterval(() => {}, 1000); // second"],
+    ];
+    const args = () => {
+      const next = variants[Math.min(asked.length, 1)]!;
+      asked.push(next);
+      return next;
+    };
+    const first = supervisor.launch({ name: "worker", args, env: process.env, cwd: logDir });
+    await until("the first worker to run", () => (first.pid ? true : undefined));
+    first.kill("SIGKILL");
+    const again = await until("the worker to come back", () => {
+      const c = supervisor!.child("worker");
+      return c && c !== first && c.pid ? c : undefined;
+    });
+    expect(asked).toEqual(variants);
+    expect(again.spawnargs.at(-1)).toBe(variants[1]![1]);
+  });
 });

@@ -6,7 +6,8 @@ import path from "node:path";
 
 export interface ChildSpec {
   name: string;
-  args: string[];
+  /** Node's arguments; a function is asked again at each (re)start (scripts/start.ts: a build while it is current). */
+  args: string[] | (() => string[]);
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** Restarted when it dies unexpectedly (default true); otherwise its death stops everything. */
@@ -43,7 +44,11 @@ export class Supervisor {
     mkdirSync(this.options.logDir, { recursive: true });
     const log = this.logFile(spec.name);
     const logFd = openSync(log, "a");
-    const child = spawn(process.execPath, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", logFd, logFd] });
+    const child = spawn(process.execPath, typeof spec.args === "function" ? spec.args() : spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      stdio: ["ignore", logFd, logFd],
+    });
     closeSync(logFd);
     this.children.set(spec.name, child);
     child.once("exit", (code, signal) => {

@@ -1,17 +1,26 @@
 // Starts one embedded Postgres for the integration tier and makes the template databases (migrated,
 // and DBOS's system tables); each test file then creates its own from them (packages/db testing.ts).
+// It also builds the theater once from the checkout (scripts/build-entry.ts) and names the build in
+// MALLEO_THEATER_BUILD, so that the tests' local theaters start without tsx.
 import { rmSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { createTemplates, startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@malleo/db/admin";
+import { buildTheater } from "./build-entry";
 
 const TEMPLATE = "malleo_template";
 let handle: EmbeddedPostgresHandle | undefined;
+const root = path.resolve(import.meta.dirname, "..");
+// Under the checkout (node_modules resolves from there); one directory per run.
+const buildDir = path.join(root, ".data/build", `tests-${process.pid}`);
 
 export async function setup(): Promise<void> {
-  const root = path.resolve(import.meta.dirname, "..");
+  await buildTheater(path.join(buildDir, "theater.mjs"));
   const port = Number(process.env.MALLEO_TEST_PG_PORT ?? 54330);
-  handle = await startEmbeddedPostgres({ dataDir: path.resolve(root, process.env.MALLEO_TEST_PG_DIR ?? ".data/test-pg"), port });
+  handle = await startEmbeddedPostgres({
+    dataDir: path.resolve(root, process.env.MALLEO_TEST_PG_DIR ?? ".data/test-pg"),
+    port,
+  });
   const admin = new pg.Client({ connectionString: handle.url });
   await admin.connect();
   // Databases left by an earlier interrupted run are dropped; the templates are rebuilt so they match the migrations.
@@ -26,8 +35,9 @@ export async function setup(): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await handle?.stop();
+  rmSync(buildDir, { recursive: true, force: true });
   if (process.env.MALLEO_TEST_PG_WIPE === "1")
-    rmSync(path.resolve(import.meta.dirname, "..", process.env.MALLEO_TEST_PG_DIR ?? ".data/test-pg"), {
+    rmSync(path.resolve(root, process.env.MALLEO_TEST_PG_DIR ?? ".data/test-pg"), {
       recursive: true,
       force: true,
     });

@@ -7,7 +7,7 @@ import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
 
-/** The worker's source under tsx, unless useWorkerBuild named a build of it (scripts/build-worker.ts). */
+/** The worker's source under tsx, unless useWorkerBuild named a build of it (scripts/build-entry.ts). */
 let workerArgs = ["--import", "tsx", path.join(root, "apps/worker/src/main.ts")];
 
 /**

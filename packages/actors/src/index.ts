@@ -91,7 +91,9 @@ export * from "./protocol";
 export { countersOf } from "./counters";
 export * from "./guards";
 export {
+  THEATER_BUILD_ENV,
   THEATER_EXIT_CODES,
+  buildIsCurrent,
   spawnLocalTheater,
   type LocalTheaterOptions,
   type LocalTheaterProcess,

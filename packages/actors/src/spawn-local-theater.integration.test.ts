@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
 import { afterAll, describe, expect, it } from "vitest";
 import { waitUntil } from "@malleo/testing";
+import { THEATER_BUILD_ENV, spawnLocalTheater } from "./spawn-local-theater";
 
 const fixture = fileURLToPath(new URL("./test-fixtures/theater-parent.ts", import.meta.url));
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
@@ -55,5 +56,46 @@ describe("spawnLocalTheater", () => {
     parent.kill("SIGKILL"); // no chance to clean up: only the IPC channel's end tells the child
     await waitUntil("the theater to exit after its parent", () => !isAlive(theaterPid));
     expect(readFileSync(logFile, "utf8")).toContain("parent process went away");
+  });
+
+  it("starts the build named by MALLEO_THEATER_BUILD only while no source it was built from changed", async () => {
+    // A stand-in build that says it ran, and the manifest buildEntry writes beside a build.
+    const build = path.join(logDir, "theater.mjs");
+    const source = path.join(logDir, "source.ts");
+    writeFileSync(build, 'console.log("the build ran");\n');
+    writeFileSync(source, "// a source of the build\n");
+    const builtAt = Date.now() + 60_000; // after the source was last saved
+    writeFileSync(`${build}.inputs.json`, JSON.stringify({ builtAt, inputs: [source] }));
+    const previous = process.env[THEATER_BUILD_ENV];
+    process.env[THEATER_BUILD_ENV] = build;
+    try {
+      const mediator = await unusedAddress();
+      const run = async (name: string) => {
+        const logFile = path.join(logDir, `${name}.log`);
+        const theater = spawnLocalTheater({ vmId: name, mediator, secret: "unused", logFile });
+        started.push(theater.pid);
+        await waitUntil(`the ${name} theater to say what it runs`, () => {
+          const log = readFileSync(logFile, "utf8");
+          return log.includes("the build ran") || log.includes("mediator not reachable yet");
+        });
+        theater.kill();
+        await theater.exited;
+        return readFileSync(logFile, "utf8");
+      };
+      expect(await run("current")).toContain("the build ran");
+
+      // The source saved after the build: the build is stale, the source runs under tsx.
+      utimesSync(source, new Date(builtAt + 1000), new Date(builtAt + 1000));
+      const stale = await run("stale");
+      expect(stale).not.toContain("the build ran");
+      expect(stale).toContain("mediator not reachable yet");
+
+      // No manifest: not known to be current, so not started either.
+      rmSync(`${build}.inputs.json`);
+      expect(await run("unlisted")).not.toContain("the build ran");
+    } finally {
+      if (previous === undefined) delete process.env[THEATER_BUILD_ENV];
+      else process.env[THEATER_BUILD_ENV] = previous;
+    }
   });
 });

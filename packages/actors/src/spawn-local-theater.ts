@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -47,12 +47,61 @@ const theaterEntry = fileURLToPath(new URL("../../../apps/theater/src/main.ts", 
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /**
+ * The environment variable naming a build of the theater (scripts/build-entry.ts, made at the start
+ * of a test phase or of `npm start`): one JavaScript file that Node starts without tsx's loader and
+ * transforms of the workspace's TypeScript at each start.
+ */
+export const THEATER_BUILD_ENV = "MALLEO_THEATER_BUILD";
+
+const warnedStale = new Set<string>();
+
+/**
+ * Whether `build` (of the theater, or of the worker for scripts/start.ts) is there and no source
+ * file it was built from (its `.inputs.json`) changed since it was built. A stale or unreadable
+ * build is never started: the caller falls back to the source under tsx, and this says so once per build.
+ */
+export function buildIsCurrent(build: string): boolean {
+  let problem: string | undefined;
+  try {
+    const manifest = JSON.parse(readFileSync(`${build}.inputs.json`, "utf8")) as { builtAt: number; inputs: string[] };
+    statSync(build);
+    const changed = manifest.inputs.find((input) => statSync(input).mtimeMs > manifest.builtAt);
+    if (changed) problem = `${changed} changed after it was built`;
+  } catch (error) {
+    problem = (error as Error).message;
+  }
+  if (problem === undefined) return true;
+  if (!warnedStale.has(build)) {
+    warnedStale.add(build);
+    process.emitWarning(`not starting the build ${build} (${problem}); starting the source under tsx`);
+  }
+  return false;
+}
+
+/**
+ * How Node starts a theater: the build named by MALLEO_THEATER_BUILD when it is current, else the
+ * source under tsx. Application modules named at start (the SDK's test harness: TypeScript files
+ * that import @malleo/sdk) need tsx and the same module instances as the theater, so they get the source.
+ */
+function theaterCommand(applicationModules: readonly string[] | undefined): string[] {
+  const build = process.env[THEATER_BUILD_ENV];
+  if (build && !applicationModules?.length && buildIsCurrent(build)) return [build];
+  return ["--import", tsxLoader, theaterEntry];
+}
+
+/**
  * Starts a theater as a child process (a simulated VM's guest). Unless detached, the child is
  * linked to this process by an IPC channel and exits when it disconnects, so it never outlives its parent.
  * The secret travels in the environment, not argv, to keep it out of process listings.
  */
 export function spawnLocalTheater(options: LocalTheaterOptions): LocalTheaterProcess {
-  const args = ["--import", tsxLoader, theaterEntry, "--vm", options.vmId, "--mediator", mediatorList(options.mediator)];
+  const args = [
+    ...theaterCommand(options.applicationModules),
+    "--vm",
+    options.vmId,
+    "--mediator",
+    mediatorList(options.mediator),
+  ];
   if (options.fault) args.push("--fault", options.fault);
   if (options.applicationModules?.length) args.push("--applications", options.applicationModules.join(","));
   const logFd = options.logFile ? openSync(options.logFile, "a") : undefined;

@@ -2,7 +2,7 @@
 // loaded there, never here. The child is time- and memory-limited and killed when it overstays.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,11 +74,18 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Writes the bytes where the child (and a theater) imports them from: one file per checksum. */
+/**
+ * Writes the bytes where the child (and a theater) imports them from: one file per checksum. The
+ * directory is shared by every process on the machine (the theaters of one migration, parallel
+ * test files), so the file is written aside and renamed into place: another process importing it
+ * meanwhile reads the whole of it, never a file truncated by a second write of the same bytes.
+ */
 export function bundleFile(bytes: Uint8Array, dir = join(tmpdir(), "malleo-bundles")): string {
   const file = join(dir, `${sha256Hex(bytes)}.mjs`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(file, bytes);
+  const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+  writeFileSync(partial, bytes);
+  renameSync(partial, file);
   return file;
 }
 
