@@ -262,12 +262,20 @@ async function main(): Promise<void> {
   await buildTheater(path.join(buildDir, "theater.mjs"));
   say(`built the worker and the theater in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const pgPort = Number(process.env.MALLEO_CHAOS_PG_PORT ?? 54380);
-  let pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort });
+  // The scenarios that restart Postgres get a server of their own (one at a time on it), so that
+  // they run beside the others instead of alone after them: restarting it disturbs nobody else.
+  const alonePgPort = Number(process.env.MALLEO_CHAOS_ALONE_PG_PORT ?? pgPort + 1);
+  const aloneDir = path.join(workDir, "postgres-alone");
+  const [pg, firstAlone] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort }),
+    startEmbeddedPostgres({ dataDir: aloneDir, port: alonePgPort }),
+  ]);
+  let alonePg = firstAlone;
   let restarting: Promise<void> | undefined;
   const restartPostgres = () =>
     (restarting ??= (async () => {
-      await pg.stop();
-      pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort });
+      await alonePg.stop();
+      alonePg = await startEmbeddedPostgres({ dataDir: aloneDir, port: alonePgPort });
       say("restarted Postgres");
     })().finally(() => (restarting = undefined)));
   const digestOf = (h: HeatConfig) =>
@@ -296,7 +304,8 @@ async function main(): Promise<void> {
     };
     const report = async (s: Scenario, i: number): Promise<void> => {
       const t0 = Date.now();
-      const r = await runScenario(pg.url, s, i, expectedDigest, restartPostgres);
+      const base = s.phase === "postgres-restart" ? alonePg.url : pg.url;
+      const r = await runScenario(base, s, i, expectedDigest, restartPostgres);
       const ok = r.problems.length === 0;
       tally(scenarioKey(s), ok, r);
       const what =
@@ -308,7 +317,7 @@ async function main(): Promise<void> {
     };
     const reportTheater = async (s: TheaterScenario, i: number): Promise<void> => {
       const t0 = Date.now();
-      const r = await runTheaterScenario(pg.url, s, i, {
+      const r = await runTheaterScenario(s.at === "stack-restart" ? alonePg.url : pg.url, s, i, {
         workDir,
         ports: scenarioPorts(i),
         expectedDigest: theaterDigest,
@@ -333,7 +342,8 @@ async function main(): Promise<void> {
         `${ok ? "ok  " : "FAIL"} ${upgradeScenarioKey(s)}: ${describeUpgradeScenario(s)}: ${r.status} in ${took} s${ok ? "" : ` — ${r.problems.join("; ")}`}`,
       );
     };
-    // Restarting Postgres would disturb the others: those scenarios run alone, after them.
+    // Restarting Postgres would disturb the scenarios on it: those that do run one after the
+    // other on their own server (alonePg), on the first lane, while the other lanes start the pool.
     type Job = () => Promise<void>;
     const jobs: Job[] = [];
     const alone: Job[] = [];
@@ -346,17 +356,24 @@ async function main(): Promise<void> {
       const i = index++;
       (s.at === "stack-restart" ? alone : jobs).push(() => reportTheater(s, i));
     }
+    // The upgrade deaths take longest (a deploy, then the upgrade): first in the pool, so that no
+    // lane is left running one after the others ended.
+    const upgradeJobs: Job[] = [];
     for (const s of upgradeDeaths) {
       const i = index++;
-      jobs.push(() => reportUpgrade(s, i));
+      upgradeJobs.push(() => reportUpgrade(s, i));
     }
+    jobs.unshift(...upgradeJobs);
     const runNext = async (): Promise<void> => {
       for (let job = jobs.shift(); job; job = jobs.shift()) await job();
     };
-    await Promise.all(Array.from({ length: parallel }, runNext));
-    for (const job of alone) await job();
+    const runAloneThenNext = async (): Promise<void> => {
+      for (const job of alone) await job();
+      await runNext();
+    };
+    await Promise.all([runAloneThenNext(), ...Array.from({ length: parallel - 1 }, runNext)]);
   } finally {
-    await pg.stop();
+    await Promise.all([pg.stop(), alonePg.stop()]);
     rmSync(buildDir, { recursive: true, force: true });
   }
   if (lostMs.length > 0)
