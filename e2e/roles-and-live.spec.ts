@@ -192,7 +192,8 @@ test("a split in one tab appears live in another; the operator cancels it and se
     await db.query("BEGIN");
     await db.query("LOCK TABLE operation_steps IN EXCLUSIVE MODE");
     await page.getByTestId("split-submit").click();
-    await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
+    // Accepted, then the operation's page: its navigation took over 5 s once on a loaded machine.
+    await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/, { timeout: 30_000 });
     opId = page.url().split("/").pop()!;
     // The worker has dequeued it (DBOS's queue, polled) and stands at its first step's row: the
     // cancel then lands after Validate, whatever the queue's delay, and the chart below has both.
