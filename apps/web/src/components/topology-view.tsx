@@ -2,7 +2,7 @@
 
 import { placeableCapacity, splitBlocker } from "@malleo/core";
 import { useQuery } from "@tanstack/react-query";
-import { useWindowVirtualizer } from "@tanstack/react-virtual";
+import { observeWindowRect, useWindowVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { createContext, useContext, useDeferredValue, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
@@ -195,14 +195,20 @@ const VM_PAGE = 12;
 const HOST_MIN_WIDTH = 330;
 const HOST_GAP = 16;
 
-/** The width of an element, following resizes (0 before the first layout). */
+/**
+ * The width of an element, following resizes (0 before the first layout). A width of 0 is not
+ * followed once laid out: it is no layout (a full-page screenshot in Chromium resizes the window
+ * to 1×1 px for a moment), and following it regrouped every host into one column and back.
+ */
 function useElementWidth(ref: RefObject<HTMLElement | null>): number {
   const [width, setWidth] = useState(0);
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
     setWidth(el.clientWidth);
-    const observer = new ResizeObserver(([entry]) => setWidth(entry?.contentRect.width ?? 0));
+    const observer = new ResizeObserver(([entry]) => {
+      if (entry && entry.contentRect.width > 0) setWidth(entry.contentRect.width);
+    });
     observer.observe(el);
     return () => observer.disconnect();
   }, [ref]);
@@ -210,24 +216,42 @@ function useElementWidth(ref: RefObject<HTMLElement | null>): number {
 }
 
 /**
+ * The window's size for the virtualizer, leaving out a window 1 px wide or high: the moment of a
+ * full-page screenshot (Chromium reports 1×1 px), in which only the first rows would count as in
+ * view and the others, with what their cards hold, would be unmounted.
+ */
+const observeLaidOutWindowRect: typeof observeWindowRect = (instance, cb) =>
+  observeWindowRect(instance, (rect) => {
+    if (rect.width > 1 && rect.height > 1) cb(rect);
+  });
+
+/**
  * The hosts in rows of as many cards as fit, windowed over the page's scroll: only the rows in
  * view (and one either side) are in the DOM, so 100 hosts and 1,000 VMs cost a few dozen cards.
  * Rows are measured once rendered, since a host's height depends on its VMs.
+ *
+ * The rows in view are one grid whose children are keyed by host id, not one element per row:
+ * when the width changes the column count (a resize, a scrollbar, a full-page screenshot), a
+ * host moves to another row without being remounted, so what its cards hold (an open actions
+ * menu and the focus in it, a "show all") stays. Each row is measured on its first cell, which
+ * the grid stretches to the row's height.
  */
 function HostGrid({ hosts, onSplit }: { hosts: TopologyHost[]; onSplit: ((vmId: string) => void) | null }) {
   const ref = useRef<HTMLDivElement>(null);
   const width = useElementWidth(ref);
   const columns = Math.max(1, Math.floor((width + HOST_GAP) / (HOST_MIN_WIDTH + HOST_GAP)));
-  const rows: TopologyHost[][] = [];
-  for (let i = 0; i < hosts.length; i += columns) rows.push(hosts.slice(i, i + columns));
   const scrollMargin = usePageOffset(ref);
   const virtualizer = useWindowVirtualizer({
-    count: rows.length,
+    count: Math.ceil(hosts.length / columns),
     estimateSize: () => 440,
     overscan: 1,
     scrollMargin,
-    getItemKey: (i) => rows[i]!.map((h) => h.id).join(" "),
+    gap: HOST_GAP,
+    paddingEnd: HOST_GAP,
+    observeElementRect: observeLaidOutWindowRect,
   });
+  const rows = virtualizer.getVirtualItems();
+  const first = rows[0];
   return (
     <section
       ref={ref}
@@ -236,22 +260,28 @@ function HostGrid({ hosts, onSplit }: { hosts: TopologyHost[]; onSplit: ((vmId: 
       data-testid="topology-hosts"
       style={{ height: virtualizer.getTotalSize() }}
     >
-      {virtualizer.getVirtualItems().map((item) => (
+      {first && (
         <div
-          key={item.key}
-          data-index={item.index}
-          ref={virtualizer.measureElement}
-          className="hosts hosts-window__row"
+          className="hosts hosts-window__rows"
           style={{
             gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`,
-            transform: `translateY(${item.start - scrollMargin}px)`,
+            transform: `translateY(${first.start - scrollMargin}px)`,
           }}
         >
-          {rows[item.index]!.map((host) => (
-            <HostCard key={host.id} host={host} onSplit={onSplit} />
-          ))}
+          {rows.flatMap((row) =>
+            hosts.slice(row.index * columns, (row.index + 1) * columns).map((host, column) => (
+              <div
+                key={host.id}
+                className="hosts-window__cell"
+                data-index={row.index}
+                ref={column === 0 ? virtualizer.measureElement : undefined}
+              >
+                <HostCard host={host} onSplit={onSplit} />
+              </div>
+            )),
+          )}
         </div>
-      ))}
+      )}
     </section>
   );
 }
