@@ -26,7 +26,7 @@ async function expectIterationRising(page: Page): Promise<void> {
 
 /** Waits on the operation page for success with every step succeeded; returns the planned target names. */
 async function expectOperationSucceeded(page: Page, mode: keyof typeof STEPS): Promise<string[]> {
-  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
+  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/, { timeout: 30_000 });
   await expect(page.getByTestId("op-status")).toHaveAttribute("data-status", "succeeded", { timeout: OPERATION_DEADLINE });
   // Exactly the mode's steps, in order: a live transfer has no Ready or Resume.
   await expect(page.locator('[data-testid^="step-"][data-status]')).toHaveCount(STEPS[mode].length);
@@ -66,7 +66,7 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await expect(page.getByTestId("preview-pause")).toHaveAttribute("data-mode", "barrier");
   await keepScreenshot(page, "split-dialog");
   await page.getByTestId("split-submit").click();
-  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
+  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/, { timeout: 30_000 });
   await expect(page.getByTestId("op-transfer")).toHaveAttribute("data-mode", "barrier");
   await expect(page.getByTestId("op-transfer")).toContainText("Barrier");
   const halves = await expectOperationSucceeded(page, "barrier");
@@ -96,7 +96,7 @@ test("split heat-1 onto pm-2 and pm-3, then merge it back onto pm-1", async ({ p
   await expect(page.getByTestId("preview-pause-other")).toContainText("Barrier instead");
   await keepScreenshot(page, "merge-dialog");
   await page.getByTestId("merge-submit").click();
-  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/);
+  await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/, { timeout: 30_000 });
   await expect(page.getByTestId("op-transfer")).toHaveAttribute("data-mode", "live");
   const [merged] = await expectOperationSucceeded(page, "live");
   // Beside the measured pause, what the preview estimated from the operations before it.

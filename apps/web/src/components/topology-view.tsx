@@ -45,7 +45,10 @@ export function TopologyView() {
   const deferredFilter = useDeferredValue(filter);
 
   if (topology.isPending) return <p className="placeholder">Loading topology…</p>;
-  if (topology.isError) return <p className="callout callout--bad">Cannot load the topology. {describeError(topology.error)}</p>;
+  // Only a topology never loaded is replaced by the error: a refetch that failed or was dropped
+  // (a Transfer's batch event cancels one under way) keeps what is shown, open menus included.
+  if (topology.data === undefined)
+    return <p className="callout callout--bad">Cannot load the topology. {describeError(topology.error)}</p>;
 
   const { hosts, applications } = topology.data;
   const vms = hosts.flatMap((h) => h.vms);
