@@ -1,15 +1,16 @@
-// Figures for how theaters start: N starts of a local theater under tsx and N of the build
-// (scripts/build-entry.ts), interleaved in one run, each timed from spawn to its registration with
-// an in-process Mediator, with the child's user+system CPU until then (/proc/<pid>/stat).
-//   npx tsx scripts/theater-start-figures.ts [N]
+// `npm run bench -- theater-start`: how local theaters start. N starts of a theater under tsx (the
+// baseline) and N of its build (scripts/build-entry.ts), interleaved in one run, each timed from
+// spawn to its registration with an in-process Mediator, with the child's user+system CPU until
+// then (/proc/<pid>/stat). MALLEO_BENCH_STARTS sets N (default 6).
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { THEATER_BUILD_ENV } from "@malleo/actors";
 import { TheaterLab } from "../packages/mediator/src/testing";
-import { buildTheater } from "./build-entry";
+import { buildTheater } from "../scripts/build-entry";
+import type { BenchResult } from "./run";
 
 const root = path.resolve(import.meta.dirname, "..");
-const n = Number(process.argv[2] ?? 6);
+const n = Number(process.env.MALLEO_BENCH_STARTS ?? 6);
 const ticks = 100; // USER_HZ on Linux
 
 function cpuSeconds(pid: number): number {
@@ -17,11 +18,11 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticks; // utime, stime
 }
 
-async function main(): Promise<void> {
+export async function run(): Promise<BenchResult> {
   const buildDir = path.join(root, ".data/build", `figures-${process.pid}`);
   const t0 = Date.now();
   const build = await buildTheater(path.join(buildDir, "theater.mjs"));
-  console.log(`built the theater in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+  const buildS = (Date.now() - t0) / 1000;
   const lab = new TheaterLab();
   await lab.start();
   const figures: Record<string, { wall: number[]; cpu: number[] }> = { tsx: { wall: [], cpu: [] }, build: { wall: [], cpu: [] } };
@@ -47,12 +48,22 @@ async function main(): Promise<void> {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const [how, f] of Object.entries(figures))
     console.log(
-      `${how.padEnd(5)} wall median ${median(f.wall).toFixed(2)} s [${f.wall.map((x) => x.toFixed(2)).join(" ")}], ` +
-        `cpu median ${median(f.cpu).toFixed(2)} s [${f.cpu.map((x) => x.toFixed(2)).join(" ")}]`,
+      `${how.padEnd(5)} wall [${f.wall.map((x) => x.toFixed(2)).join(" ")}] s, cpu [${f.cpu.map((x) => x.toFixed(2)).join(" ")}] s`,
     );
-  console.log(
-    `build/tsx: wall ${(median(figures.build!.wall) / median(figures.tsx!.wall)).toFixed(2)}, cpu ${(median(figures.build!.cpu) / median(figures.tsx!.cpu)).toFixed(2)}`,
-  );
+  const wall = median(figures.build!.wall) / median(figures.tsx!.wall);
+  const cpu = median(figures.build!.cpu) / median(figures.tsx!.cpu);
+  return {
+    figures: {
+      starts: n,
+      "build the theater (s)": buildS,
+      "tsx (baseline): start to registration, median (s)": median(figures.tsx!.wall),
+      "tsx (baseline): CPU until registered, median (s)": median(figures.tsx!.cpu),
+      "build: start to registration, median (s)": median(figures.build!.wall),
+      "build: CPU until registered, median (s)": median(figures.build!.cpu),
+    },
+    checks: [
+      { what: "start to registration, build / tsx", value: wall, goal: 0.5, better: "lower" },
+      { what: "CPU until registered, build / tsx", value: cpu, goal: 0.5, better: "lower" },
+    ],
+  };
 }
-
-await main();
