@@ -455,6 +455,9 @@ function Recovery({ id, app, now }: { id: string; app: TopologyApplication; now:
   const setAuto = useMutation(trpc.applications.setAutoRecovery.mutationOptions({ onSuccess: onChanged }));
   const restore = useMutation(trpc.applications.restore.mutationOptions({ onSuccess: onChanged }));
   const [restoring, setRestoring] = useState<ApplicationCheckpoint | null>(null);
+  // The operator's choice, shown from the click itself (React puts a controlled checkbox back at
+  // once unless its state changed in the same event); cleared once the server has answered.
+  const [chosenAuto, setChosenAuto] = useState<boolean | null>(null);
   const viewerWhy = "Your role is viewer: an operator changes recovery and restores checkpoints";
   useRefetchWhenRestored(recovery.data?.restoreRequested?.sequence ?? null);
   const deleted = app.status === "deleted";
@@ -465,7 +468,7 @@ function Recovery({ id, app, now }: { id: string; app: TopologyApplication; now:
   const r = recovery.data;
   const failure = setAuto.error ?? restore.error;
   // The switch shows the operator's choice at once; a refusal puts it back.
-  const autoRecovery = setAuto.isPending && setAuto.variables ? setAuto.variables.enabled : r.autoRecovery;
+  const autoRecovery = chosenAuto ?? r.autoRecovery;
 
   return (
     <section className="panel" aria-label="Checkpoints and recovery" data-testid="app-recovery">
@@ -484,7 +487,10 @@ function Recovery({ id, app, now }: { id: string; app: TopologyApplication; now:
             checked={autoRecovery}
             disabled={!canOperate || deleted || setAuto.isPending}
             aria-describedby="app-auto-recovery-why"
-            onChange={(e) => setAuto.mutate({ applicationId: id, enabled: e.target.checked })}
+            onChange={(e) => {
+              setChosenAuto(e.target.checked);
+              setAuto.mutate({ applicationId: id, enabled: e.target.checked }, { onSettled: () => setChosenAuto(null) });
+            }}
           />{" "}
           Automatic recovery
         </label>
