@@ -311,13 +311,14 @@ test("an admin registers an application bundle on the Admin page; an operator de
 });
 
 /** Registers a tally version (apps/worker's upgrade fixtures) on the Admin page, built as `malleo bundle build` builds. */
-async function registerTally(page: Page, dir: string, version: 1 | 2 | 3): Promise<void> {
-  const file = path.join(dir, `tally-v${version}.mjs`);
-  await buildBundle(path.resolve(`apps/worker/src/test-fixtures/tally-v${version}.ts`), file);
+async function registerTally(page: Page, dir: string, fixture: 1 | 2 | 3 | 5): Promise<void> {
+  const file = path.join(dir, `tally-v${fixture}.mjs`);
+  await buildBundle(path.resolve(`apps/worker/src/test-fixtures/tally-v${fixture}.ts`), file);
   await page.getByTestId("nav-admin").click();
   await page.getByTestId("bundle-file").setInputFiles(file);
   await page.getByTestId("bundle-register").click();
-  await expect(page.getByTestId("bundle-registered")).toContainText(`Registered tally ${version}.0.0`, { timeout: 30_000 });
+  const version = fixture === 5 ? "2.1.0" : `${fixture}.0.0`;
+  await expect(page.getByTestId("bundle-registered")).toContainText(`Registered tally ${version}`, { timeout: 30_000 });
 }
 
 /** The versions the upgrade dialog offers, in order. */
@@ -369,12 +370,11 @@ test("an operator upgrades a bundle application to another registered version fr
   // 2.0.0 (adds 10 per tick; state format 2, with a migrateState) and 3.0.0 (format 3, none).
   await registerTally(page, dir, 2);
   await registerTally(page, dir, 3);
-  rmSync(dir, { recursive: true, force: true });
   await page.goto(`/applications/${app}`);
   await expectIterationRising(page, 0);
   await expect(page.getByTestId("app-upgrade")).toBeEnabled({ timeout: 30_000 });
   await expect(page.getByTestId("app-upgrade-why")).toHaveText(
-    "A fresh checkpoint, then the whole application restarted on another registered version",
+    "Another registered version: rolled onto new VMs with each actor moved live, or the whole application restarted from a checkpoint",
   );
 
   // The dialog says what an upgrade does and offers every other registered version, newest first.
@@ -391,6 +391,10 @@ test("an operator upgrades a bundle application to another registered version fr
     "State format 1 → 2: 2.0.0's migrateState rewrites each actor's checkpointed state before it resumes.",
   );
   await expect(dialog.getByTestId("upgrade-state-note")).toHaveAttribute("data-readable", "true");
+  // A changed state format cannot roll (both versions would run side by side): restart, saying why.
+  await expect(dialog.getByTestId("upgrade-strategy")).toHaveAttribute("data-strategy", "restart");
+  await expect(dialog.getByTestId("upgrade-strategy-rolling")).toBeDisabled();
+  await expect(dialog.getByTestId("upgrade-rolling-refusal")).toContainText("needs the same state format");
   await keepScreenshot(page, "upgrade-dialog");
   const before = await iteration(page);
   await dialog.getByTestId("upgrade-submit").click();
@@ -425,7 +429,29 @@ test("an operator upgrades a bundle application to another registered version fr
   await expect(page.getByTestId("app-page-version")).toHaveText("2.0.0");
   await expect(upgrades).toHaveCount(1);
   await expect(page.getByTestId("app-action-op")).toHaveAttribute("data-kind", "upgrade");
-  await expectIterationRising(page, upgraded);
+  const stillRising = await expectIterationRising(page, upgraded);
+
+  // 2.1.0 (2.0.0's state format, 100 per tick): rolling is what the dialog chooses — a new VM
+  // beside the old one on the new version, every actor moved to it live, the old VM destroyed.
+  await registerTally(page, dir, 5);
+  rmSync(dir, { recursive: true, force: true });
+  await page.goto(`/applications/${app}`);
+  await page.getByTestId("app-upgrade").click();
+  await dialog.getByTestId("upgrade-version").selectOption("2.1.0");
+  await expect(dialog.getByTestId("upgrade-strategy")).toHaveAttribute("data-strategy", "rolling");
+  await expect(dialog.getByTestId("upgrade-strategy-rolling")).toBeChecked();
+  await expect(dialog.getByTestId("upgrade-strategy-text")).toContainText("moves every actor to its new VM live");
+  await dialog.getByTestId("upgrade-submit").click();
+  await expect(dialog).toHaveCount(0);
+  await expectActionSucceeded(page, "upgrade");
+  await expect(page.getByTestId("app-page-version")).toHaveText("2.1.0", { timeout: 30_000 });
+  await expect(page.getByTestId(`app-vm-state-${vm}`)).toHaveCount(0, { timeout: 30_000 });
+  const actorCounts = page.locator('[data-testid^="app-vm-actors-"]');
+  await expect(actorCounts).toHaveCount(1);
+  await expect(actorCounts).toHaveText("4");
+  await expect(upgrades).toHaveCount(2);
+  await expect(upgrades.first()).toHaveAttribute("data-status", "succeeded");
+  await expectIterationRising(page, stillRising);
 
   // Deleted, so that the phone spec after this one finds the hosts as before.
   await page.getByTestId("app-delete").click();

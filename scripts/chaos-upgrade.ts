@@ -1,12 +1,16 @@
 // Chaos during an upgrade (scripts/chaos.ts runs these beside its worker and theater deaths):
 // PageRank built as a bundle (ranks 2.0.0, as the bundle tests build it) is deployed on two VMs
-// and upgraded to 2.1.0 (validate → checkpoint → restart), while the worker is SIGKILLed before
-// or after the checkpoint step or inside the restart once its first VM rebooted (its new theater
-// up, no actor restored yet), or that new theater is SIGKILLed there. The worker comes back (same
+// and upgraded to 2.1.0 (the same state format) by each strategy. Restart (validate → checkpoint
+// → restart): the worker SIGKILLed before or after the checkpoint step or inside the restart once
+// its first VM rebooted (its new theater up, no actor restored yet), or that new theater
+// SIGKILLed there. Rolling (validate → provision → checkpoint → transfer → clean up, new VMs on
+// 2.1.0): the worker SIGKILLed between the first move's migration and its record or before clean-up,
+// or the first move's new theater SIGKILLed once the move is recorded. The worker comes back (same
 // executor ID: DBOS resumes the workflow). After each: the upgrade succeeded (resumed) or rolled
 // back, the application runs the version that says on every VM's theater, every actor is hosted
-// exactly once and was restored from the upgrade's checkpoint, no VM is orphaned or left locked,
-// and the ranks end bit-identical to the sequential reference.
+// exactly once, anything restored came from the upgrade's checkpoint (a rolling upgrade restores
+// only after a theater's death), no VM is orphaned or left locked, and the ranks end
+// bit-identical to the sequential reference.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -35,23 +39,39 @@ const FROM = "2.0.0";
 const TO = "2.1.0";
 
 export type UpgradeScenario =
-  /** The worker SIGKILLed at a fault point of the upgrade (MALLEO_CHAOS_CRASH_AT). */
-  | { at: "worker"; point: "checkpoint:before" | "checkpoint:after" | "restart:vm1:rebooted" }
-  /** The first VM's new theater SIGKILLed once that VM rebooted, before any actor is restored (MALLEO_CHAOS_KILL_THEATER_AT). */
-  | { at: "theater"; point: "restart:vm1:rebooted" };
+  /** Restart strategy: the worker SIGKILLed at a fault point of the upgrade (MALLEO_CHAOS_CRASH_AT). */
+  | { strategy: "restart"; at: "worker"; point: "checkpoint:before" | "checkpoint:after" | "restart:vm1:rebooted" }
+  /** Restart strategy: the first VM's new theater SIGKILLed once that VM rebooted, before any actor is restored (MALLEO_CHAOS_KILL_THEATER_AT). */
+  | { strategy: "restart"; at: "theater"; point: "restart:vm1:rebooted" }
+  /** Rolling strategy: the worker SIGKILLed between the first move's migration and its record, or before clean-up. */
+  | { strategy: "rolling"; at: "worker"; point: "transfer:move1:unrecorded" | "cleanup:before" }
+  /** Rolling strategy: the first move's target theater (a new VM, on the new version) SIGKILLed once the move is recorded. */
+  | { strategy: "rolling"; at: "theater"; point: "transfer:move1:recorded:target" };
 
 export const upgradeScenarios: UpgradeScenario[] = [
-  { at: "worker", point: "checkpoint:before" },
-  { at: "worker", point: "checkpoint:after" },
-  { at: "worker", point: "restart:vm1:rebooted" },
-  { at: "theater", point: "restart:vm1:rebooted" },
+  { strategy: "restart", at: "worker", point: "checkpoint:before" },
+  { strategy: "restart", at: "worker", point: "checkpoint:after" },
+  { strategy: "restart", at: "worker", point: "restart:vm1:rebooted" },
+  { strategy: "restart", at: "theater", point: "restart:vm1:rebooted" },
+  { strategy: "rolling", at: "worker", point: "transfer:move1:unrecorded" },
+  { strategy: "rolling", at: "worker", point: "cleanup:before" },
+  { strategy: "rolling", at: "theater", point: "transfer:move1:recorded:target" },
 ];
 
-export const upgradeScenarioKey = (s: UpgradeScenario) => `upgrade:${s.at}:${s.point}`;
+export const upgradeScenarioKey = (s: UpgradeScenario) =>
+  s.strategy === "restart" ? `upgrade:${s.at}:${s.point}` : `upgrade-rolling:${s.at}:${s.point}`;
 
 export function describeUpgradeScenario(s: UpgradeScenario): string {
-  const where = s.point === "restart:vm1:rebooted" ? "inside restart once the first VM rebooted" : s.point.replace(":", " ");
-  return `upgrade ${FROM} → ${TO}, ${s.at === "worker" ? "worker" : "the rebooted VM's theater"} killed ${where.replace(/^checkpoint (\w+)/, "$1 checkpoint")}`;
+  const who = s.at === "worker" ? "worker" : s.strategy === "restart" ? "the rebooted VM's theater" : "a new VM's theater";
+  const where =
+    s.point === "restart:vm1:rebooted"
+      ? "inside restart once the first VM rebooted"
+      : s.point === "transfer:move1:unrecorded"
+        ? "between the first move and its record"
+        : s.point === "transfer:move1:recorded:target"
+          ? "once the first move was recorded"
+          : s.point.replace(/^(\w+):(\w+)$/, "$2 $1");
+  return `${s.strategy} upgrade ${FROM} → ${TO}, ${who} killed ${where}`;
 }
 
 export const upgradeExpectedDigest = () =>
@@ -190,7 +210,7 @@ export async function runUpgradeScenario(
       intervalMs: 150,
       ignoreErrors: true,
     });
-    const op = await submitUpgrade(db, { applicationId: APP, version: TO }, "chaos");
+    const op = await submitUpgrade(db, { applicationId: APP, version: TO, strategy: s.strategy }, "chaos");
     if (s.at === "worker") {
       const how = await Promise.race([processExited(worker), new Promise<string>((r) => setTimeout(() => r("timeout"), 60_000))]);
       if (how !== "SIGKILL") problems.push(`worker was not killed at ${s.point} (exit: ${how})`);
@@ -228,7 +248,12 @@ export async function runUpgradeScenario(
     const restores = (await db.auditEvent.findMany({ where: { procedure: "checkpoint.restored" }, orderBy: { id: "asc" } })).map(
       (r) => (r.input as { sequence: number }).sequence,
     );
-    if (steps.some((st) => st.name === "restart")) {
+    if (s.strategy === "rolling") {
+      // Nothing restarts; a theater's death is recovered from the upgrade's checkpoint, the only one.
+      if (restores.some((n) => n !== sequence))
+        problems.push(`restored from checkpoints [${restores.join(", ")}], not the upgrade's #${sequence ?? "none"}`);
+      if (s.at === "worker" && restores.length > 0) problems.push(`no theater died, yet restored from [${restores.join(", ")}]`);
+    } else if (steps.some((st) => st.name === "restart")) {
       if (sequence === undefined) problems.push("the upgrade restarted without a checkpoint");
       else if (restores.length === 0 || restores.some((n) => n !== sequence))
         problems.push(`restored from checkpoints [${restores.join(", ")}], not the upgrade's #${sequence}`);

@@ -12,6 +12,7 @@ import {
   parseDeployArgs,
   parseRestoreArgs,
   parseTransfer,
+  parseUpgradeStrategy,
   readyCommand,
   RECOVERY_USAGE,
   UsageError,
@@ -49,7 +50,11 @@ commands:
   restore <app> <checkpoint-sequence>     restore every actor of the application from that checkpoint (operator)
   auto-recovery <app> on|off              recover the application by itself after a lost theater, or leave it to you
   stop|start|delete <application>         hold its actors / resume them / destroy its VMs and actors (history kept)
-  upgrade <application> <version>         restart a bundle application on another registered version, from a checkpoint
+  upgrade <application> <version> [--strategy rolling|restart]
+                                          move a bundle application to another registered version:
+                                          rolling (default for the same state format; new VMs on the
+                                          new version, each actor moved live) or restart (from one
+                                          checkpoint, states migrated; default when the format changed)
 
 options:
   --url URL      the Malleo web server (default $MALLEO_URL or http://127.0.0.1:3000)
@@ -78,6 +83,7 @@ const OPTIONS = {
   config: { type: "string" },
   version: { type: "string" },
   out: { type: "string" },
+  strategy: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -371,11 +377,14 @@ async function runCommand(opts: Options, positionals: string[], io: CliIo): Prom
     }
     case "upgrade": {
       const [applicationId, version] = args;
-      if (!applicationId || !version || args.length > 2) throw new UsageError("usage: malleo upgrade <application> <version>");
-      const op = await api.applications.upgrade.mutate({ applicationId, version });
+      if (!applicationId || !version || args.length > 2)
+        throw new UsageError("usage: malleo upgrade <application> <version> [--strategy rolling|restart]");
+      const strategy = parseUpgradeStrategy(opts.strategy);
+      const op = await api.applications.upgrade.mutate({ applicationId, version, ...(strategy ? { strategy } : {}) });
       print(
         op,
-        () => `accepted: upgrade ${applicationId} to ${version} — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
+        () =>
+          `accepted: upgrade ${applicationId} to ${version} (${op.strategy}) — operation ${op.id}\n  follow it: malleo watch ${op.id}`,
       );
       return 0;
     }

@@ -6,6 +6,7 @@ import {
   parseReadyArgs,
   parseRestoreArgs,
   parseTransfer,
+  parseUpgradeStrategy,
   readyCommand,
   UsageError,
   waitingLine,
@@ -83,6 +84,17 @@ describe("--transfer live|barrier", () => {
       ),
     );
     expect(() => parseTransfer("")).toThrow(/, not ""$/);
+  });
+});
+
+describe("--strategy rolling|restart of an upgrade", () => {
+  it("is left to the server unless given, and names both strategies when mistyped", () => {
+    expect(parseUpgradeStrategy(undefined)).toBeUndefined();
+    expect(parseUpgradeStrategy("rolling")).toBe("rolling");
+    expect(parseUpgradeStrategy("restart")).toBe("restart");
+    expect(() => parseUpgradeStrategy("sideways")).toThrow(UsageError);
+    expect(() => parseUpgradeStrategy("sideways")).toThrow(/^--strategy is rolling \(.*\) or restart \(.*\), not sideways$/);
+    expect(() => parseUpgradeStrategy("")).toThrow(/, not ""$/);
   });
 });
 

@@ -1,4 +1,5 @@
 // Pieces of the CLI's commands that do not need a server: argument checks and what is printed.
+import { UPGRADE_STRATEGIES, type UpgradeStrategy } from "@malleo/core";
 
 /** The API's transfer modes (splitInput/mergeInput in @malleo/core; the API checks them again). */
 const TRANSFER_MODES = ["live", "barrier"] as const;
@@ -13,6 +14,15 @@ export function parseTransfer(value: string | undefined): TransferMode {
   if ((TRANSFER_MODES as readonly string[]).includes(value)) return value as TransferMode;
   throw new UsageError(
     `--transfer is live (each actor pauses only while it moves) or barrier (all actors pause together), not ${value || '""'}`,
+  );
+}
+
+/** --strategy of an upgrade: absent (the server chooses by state format), rolling or restart. */
+export function parseUpgradeStrategy(value: string | undefined): UpgradeStrategy | undefined {
+  if (value === undefined) return undefined;
+  if ((UPGRADE_STRATEGIES as readonly string[]).includes(value)) return value as UpgradeStrategy;
+  throw new UsageError(
+    `--strategy is rolling (new VMs on the new version, each actor moved live) or restart (the whole application from one checkpoint), not ${value || '""'}`,
   );
 }
 

@@ -4,10 +4,14 @@
 // a real worker with simulated hosts and real theaters. Heat, crawler and PageRank are each
 // deployed on one VM, split into two, merged back, stopped, started and deleted; after each step
 // the command's JSON and the database agree, and each application's own invariant holds at the end.
+// Then PageRank as a registered bundle is upgraded with `malleo upgrade`, rolling and by a restart.
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCaller, createEventHub, handleApiRequest, operationDetail, type EventHub } from "@malleo/api";
+import { createCaller, createEventHub, handleApiRequest, operationDetail, registerBundle, type EventHub } from "@malleo/api";
 import { userCreate } from "@malleo/db";
 import { createTestDatabase, type TestDatabase } from "@malleo/db/admin";
 import {
@@ -21,6 +25,7 @@ import {
   type HeatConfig,
 } from "@malleo/examples";
 import { pagerankApplication, pagerankSequential, type PagerankConfig } from "@malleo/pagerank";
+import { buildBundle } from "@malleo/sdk/bundle/build";
 import { waitFor } from "@malleo/testing";
 import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
 import { runCli } from "./cli";
@@ -346,6 +351,77 @@ describe("an application's lifecycle through the CLI", () => {
             pagerankSequential(RANKS, RANKS.maxIterations!),
           ),
       }),
+    LIFECYCLE_TIMEOUT_MS,
+  );
+
+  it(
+    "a bundle application upgraded with `malleo upgrade`: rolling onto new VMs, then a restart back; a mistyped --strategy is refused (exit 2), nothing changed; its ranks end bit-identical",
+    async () => {
+      // ranks 2.0.0 and 2.1.0 (the same state format), registered as an admin would.
+      const dir = mkdtempSync(path.join(os.tmpdir(), "malleo-cli-upgrade-"));
+      const root = fileURLToPath(new URL("../../../", import.meta.url));
+      for (const [src, name] of [
+        ["applications/pagerank/test-fixtures/ranks-bundle.ts", "ranks-2.0.0"],
+        ["scripts/chaos-fixtures/ranks-2.1.ts", "ranks-2.1.0"],
+      ] as const) {
+        const file = path.join(dir, `${name}.mjs`);
+        await buildBundle(path.join(root, src), file);
+        await registerBundle(t.db, readFileSync(file), "ada");
+      }
+      rmSync(dir, { recursive: true, force: true });
+      const id = "rolled";
+      const deploy = await ok<{ id: string }>(
+        "deploy",
+        "ranks",
+        "--id",
+        id,
+        "--version",
+        "2.0.0",
+        "--vms",
+        "pm-2:2:1024,pm-3:2:1024",
+        "--config",
+        JSON.stringify(RANKS),
+      );
+      await watch(deploy.id);
+      const before = await vmsOf(id, RANKS.partitions);
+      const uans = (await t.db.actor.findMany({ where: { applicationId: id }, orderBy: { ordinal: "asc" } })).map((a) => a.uan);
+      const version = async () => (await t.db.application.findUniqueOrThrow({ where: { id } })).bundleVersion;
+
+      // Refused before anything is sent (exit 2), and by the server (exit 1): nothing changes.
+      const opsBefore = await t.db.operation.count();
+      const mistyped = await malleo("upgrade", id, "2.1.0", "--strategy", "sideways");
+      expect(mistyped.code).toBe(2);
+      expect(JSON.parse(mistyped.stderr).error.message).toMatch(/^--strategy is rolling .* or restart .*, not sideways$/);
+      expect(await t.db.operation.count()).toBe(opsBefore);
+
+      // Rolling (the default for the same format): new VMs, one beside each, every actor moved to them.
+      const rolled = await ok<{ id: string; strategy: string }>("upgrade", id, "2.1.0");
+      expect(rolled.strategy).toBe("rolling");
+      await watch(rolled.id);
+      expect(await version()).toBe("2.1.0");
+      const after = await vmsOf(id, RANKS.partitions);
+      expect(after.map((v) => v.hostId)).toEqual(before.map((v) => v.hostId));
+      expect(after.some((v) => before.some((b) => b.id === v.id))).toBe(false);
+      const steps = await t.db.operationStep.findMany({ where: { operationId: rolled.id }, orderBy: { id: "asc" } });
+      expect(steps.map((st) => st.name)).toEqual(["validate", "provision", "checkpoint", "transfer", "cleanup"]);
+
+      // A restart back to 2.0.0, asked for by name: the same VMs, restarted.
+      const restarted = await ok<{ id: string; strategy: string }>("upgrade", id, "2.0.0", "--strategy", "restart");
+      expect(restarted.strategy).toBe("restart");
+      await watch(restarted.id);
+      expect(await version()).toBe("2.0.0");
+      expect((await vmsOf(id, RANKS.partitions)).map((v) => v.id)).toEqual(after.map((v) => v.id));
+
+      await endsBitIdentical(
+        id,
+        uans,
+        RANKS.maxIterations!,
+        (states) => pagerankApplication.result!(RANKS, states),
+        pagerankSequential(RANKS, RANKS.maxIterations!),
+      );
+      await operationThroughCli("delete", "delete", id);
+      expect((await running.worker.vms.listDomains()).filter((d) => d.name.startsWith(`${id}-`))).toEqual([]);
+    },
     LIFECYCLE_TIMEOUT_MS,
   );
 });

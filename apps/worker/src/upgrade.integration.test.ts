@@ -4,7 +4,10 @@
 // fetches the new bundle, every actor continues from the upgrade's checkpoint (not from 0), and
 // the refusals change nothing. A version whose migrateState throws fails the restart and is
 // rolled back: the old version restored from the same checkpoint; one cancelled before its
-// restart leaves the old version running.
+// restart leaves the old version running. Then a rolling upgrade to 2.1.0 (2.0.0's state format,
+// 100 per tick): new VMs booted on 2.1.0 beside the old ones, every actor moved to them live, the
+// old ones destroyed — each tick counted once, by one version, and none lost or redone; one
+// cancelled as its transfer starts destroys its new VMs and leaves 2.0.0 running on.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -28,6 +31,8 @@ let cancelAtCheckpoint: string | undefined;
 /** The upgrade an operator tries to cancel once its restart has begun, and what that answered. */
 let cancelAtRestart: string | undefined;
 let lateCancel: unknown;
+/** The rolling upgrade an operator cancels as its transfer starts (its new VMs up, no actor moved). */
+let cancelAtTransfer: string | undefined;
 
 const operator = () =>
   createCaller({
@@ -37,7 +42,7 @@ const operator = () =>
     user: { id: randomUUID(), name: "olga", role: "operator", via: "token" },
   });
 
-async function register(version: 1 | 2 | 3 | 4) {
+async function register(version: 1 | 2 | 3 | 4 | 5) {
   const file = path.join(dataDir, `tally-v${version}.bundle.mjs`);
   await buildBundle(fileURLToPath(new URL(`./test-fixtures/tally-v${version}.ts`, import.meta.url)), file);
   expect(await registerBundle(t.db, readFileSync(file), "ada")).toMatchObject({ kind: "tally", created: true });
@@ -61,6 +66,7 @@ beforeAll(async () => {
         ...effects,
         beforeStep: async (operationId, step) => {
           if (step === "checkpoint" && operationId === cancelAtCheckpoint) await cancelOperation(t.db, operationId, "olga");
+          if (step === "transfer" && operationId === cancelAtTransfer) await cancelOperation(t.db, operationId, "olga");
           // Once the restart has begun, a cancel is refused (it could no longer be honoured).
           if (step === "restart" && operationId === cancelAtRestart)
             lateCancel = await cancelOperation(t.db, operationId, "olga").catch((e: Error) => e);
@@ -250,5 +256,117 @@ describe("upgrading a bundle application", () => {
     const audits = await t.db.auditEvent.findMany({ where: { procedure: "applications.upgrade" } });
     expect(audits.filter((a) => a.ok)).toHaveLength(3);
     expect(audits.filter((a) => !a.ok)).toHaveLength(refusals.length + 2);
+  }, 300_000);
+
+  it("rolls it onto new VMs running the new version, each actor moved live, nothing lost or redone; a cancel before the transfer changes nothing", async () => {
+    // Where the first test left it: tally 2.0.0 on two VMs.
+    expect(await appRow()).toMatchObject({ bundleVersion: "2.0.0", status: "running" });
+    const uans = (await t.db.actor.findMany({ where: { applicationId: "tl" }, orderBy: { ordinal: "asc" } })).map((a) => a.uan);
+    const oldVms = await t.db.vm.findMany({ where: { applicationId: "tl", state: "running" }, orderBy: { name: "asc" } });
+    expect(oldVms).toHaveLength(2);
+    await register(5);
+    // 2.0.0 adds 10 per tick since its state was migrated at upgradedAt.
+    const on20 = (a: TallyState) => a.total === a.upgradedAt! + 10 * (a.ticks - a.upgradedAt!);
+    expect((await states(uans)).every(on20)).toBe(true);
+
+    // Rolling across a state format change (to 4.0.0, format 3) is refused, saying why; nothing changes.
+    const opsBefore = await t.db.operation.count();
+    await expect(operator().applications.upgrade({ applicationId: "tl", version: "4.0.0", strategy: "rolling" })).rejects.toThrow(
+      /a rolling upgrade runs both versions side by side, so it needs the same state format, and this one changes it \(2 → 3\)/,
+    );
+    expect(await t.db.operation.count()).toBe(opsBefore);
+
+    // Cancelled as its transfer starts: its new VMs (booted on 2.1.0) destroyed, nothing moved, 2.0.0 runs on.
+    const ticksThen = (await states(uans)).map((a) => a.ticks);
+    const cancelled = await operator().applications.upgrade({ applicationId: "tl", version: "2.1.0" });
+    expect(cancelled.strategy).toBe("rolling");
+    cancelAtTransfer = cancelled.id;
+    const cancelEnd = await waitForOperationEnd(t.db, cancelled.id, { timeoutMs: 120_000 });
+    expect(cancelEnd.status).toBe("rolled_back");
+    expect(cancelEnd.error).toMatch(/cancelled by olga/);
+    const cancelSteps = await t.db.operationStep.findMany({ where: { operationId: cancelled.id }, orderBy: { id: "asc" } });
+    expect(cancelSteps.map((s) => [s.name, s.status])).toEqual([
+      ["validate", "succeeded"],
+      ["provision", "succeeded"],
+      ["checkpoint", "succeeded"],
+      ["transfer", "failed"],
+      ["rollback", "succeeded"],
+    ]);
+    expect(await appRow()).toMatchObject({ bundleVersion: "2.0.0", status: "running" });
+    expect(
+      (await t.db.vm.findMany({ where: { applicationId: "tl", state: { not: "deleted" } }, orderBy: { name: "asc" } })).map(
+        (v) => v.id,
+      ),
+    ).toEqual(oldVms.map((v) => v.id));
+    const still = await waitFor(
+      "tally 2.0.0 to tick on",
+      async () => {
+        const s = await states(uans);
+        return s.every((a, i) => a.ticks > ticksThen[i]! + 5) ? s : undefined;
+      },
+      { ignoreErrors: true },
+    );
+    expect(still.every(on20)).toBe(true);
+
+    // The rolling upgrade: validate → provision → checkpoint → transfer → clean up, like a live split.
+    const before = await states(uans);
+    const accepted = await operator().applications.upgrade({ applicationId: "tl", version: "2.1.0" });
+    expect(accepted).toMatchObject({ kind: "upgrade", version: "2.1.0", strategy: "rolling" });
+    const done = await waitForOperationEnd(t.db, accepted.id, { timeoutMs: 120_000 });
+    expect(done.error).toBeNull();
+    expect(done.status).toBe("succeeded");
+    const steps = await t.db.operationStep.findMany({ where: { operationId: accepted.id }, orderBy: { id: "asc" } });
+    expect(steps.map((s) => [s.name, s.status])).toEqual([
+      ["validate", "succeeded"],
+      ["provision", "succeeded"],
+      ["checkpoint", "succeeded"],
+      ["transfer", "succeeded"],
+      ["cleanup", "succeeded"],
+    ]);
+    expect(await appRow()).toMatchObject({ bundleVersion: "2.1.0", status: "running" });
+    // Each old VM replaced by one of its size on its host; the old ones destroyed, no domain left over.
+    const newVms = await t.db.vm.findMany({
+      where: { applicationId: "tl", state: { not: "deleted" } },
+      orderBy: { name: "asc" },
+    });
+    expect(newVms.map((v) => [v.hostId, v.vcpus, v.memoryMiB, v.state, v.lockedBy, v.createdBy])).toEqual(
+      oldVms.map((v) => [v.hostId, v.vcpus, v.memoryMiB, "running", null, accepted.id]),
+    );
+    expect((await t.db.vm.findMany({ where: { id: { in: oldVms.map((v) => v.id) } } })).every((v) => v.state === "deleted")).toBe(
+      true,
+    );
+    const domains = (await worker.vms.listDomains()).filter((d) => d.name.startsWith("tl-")).map((d) => d.name);
+    expect(domains.sort()).toEqual(newVms.map((v) => v.name).sort());
+    // Every actor hosted exactly once, on the new VM beside its old one.
+    const hosted = worker.mediator.listActors().filter((a) => uans.includes(a.uan));
+    expect(hosted.map((a) => a.uan).sort()).toEqual([...uans].sort());
+    const actorRows = await t.db.actor.findMany({ where: { applicationId: "tl" } });
+    for (const a of actorRows) {
+      expect(hosted.find((h) => h.uan === a.uan)?.vmId).toBe(a.vmId);
+      expect(newVms.some((v) => v.id === a.vmId)).toBe(true);
+    }
+    // The transfer's cost was recorded: each actor held only while it moved.
+    const cost = await t.db.operation.findUniqueOrThrow({ where: { id: accepted.id } });
+    expect(cost.transferMode).toBe("live");
+    expect(cost.holdP99Ms).not.toBeNull();
+
+    // Each actor's ticks went on from where they were (not back to a checkpoint), each counted once
+    // by one version: 10 per tick on 2.0.0 up to its move, 100 per tick on 2.1.0 after it.
+    const after = await waitFor(
+      "tally 2.1.0 to tick",
+      async () => {
+        const s = await states(uans);
+        return s.every((a) => a.total > a.upgradedAt! + 10 * (a.ticks - a.upgradedAt!)) ? s : undefined;
+      },
+      { timeoutMs: 60_000, ignoreErrors: true },
+    );
+    after.forEach((a, i) => {
+      const b = before[i]!;
+      expect(a.upgradedAt).toBe(b.upgradedAt); // never migrated: the same format
+      const onNew = (a.total - a.upgradedAt! - 10 * (a.ticks - a.upgradedAt!)) / 90; // ticks run by 2.1.0
+      expect(Number.isInteger(onNew)).toBe(true);
+      expect(onNew).toBeGreaterThan(0);
+      expect(a.ticks - onNew).toBeGreaterThanOrEqual(b.ticks); // 2.0.0 ran at least to where it was before
+    });
   }, 300_000);
 });

@@ -80,7 +80,7 @@ export async function startWorker(env: WorkerEnv, hooks: WorkerHooks = {}, clust
     bundleLoadGraceMs: env.MALLEO_BUNDLE_LOAD_GRACE_MS,
     requestTimeoutMs: env.MALLEO_MEDIATOR_REQUEST_TIMEOUT_MS,
     // A theater without a bundle application's behaviors gets its bundle from Postgres through us.
-    bundleFor: (applicationId) => bundleOfApplication(db, applicationId),
+    bundleFor: (applicationId, vmId) => bundleOfApplication(db, applicationId, vmId),
   });
   const uriPolicy = hostUriPolicyFromEnv(
     { MALLEO_MODE: env.MALLEO_MODE, MALLEO_SIMULATED_HOSTS: env.MALLEO_SIMULATED_HOSTS },

@@ -68,9 +68,41 @@ export const APPLICATION_ACTIONS = ["stop", "start", "delete"] as const;
 export type ApplicationAction = (typeof APPLICATION_ACTIONS)[number];
 export const applicationActionInput = z.object({ applicationId, ...requestGuard }).strict();
 
+/**
+ * How an upgrade moves the actors onto the new version. `rolling`: a new VM beside each VM, booted
+ * on the new version while the application runs, every actor moved to it live (each held only
+ * while it moves), the old VMs destroyed; both versions run side by side meanwhile, so it needs
+ * the same state format. `restart`: every theater restarted and every actor restored from one
+ * checkpoint, its state migrated — the only way when the state format changed.
+ */
+export const UPGRADE_STRATEGIES = ["rolling", "restart"] as const;
+export type UpgradeStrategy = (typeof UPGRADE_STRATEGIES)[number];
+
 /** Upgrade: a running bundle application moved to another registered version of its bundle. */
-export const upgradeInput = z.object({ applicationId, version: z.string().trim().min(1).max(40), ...requestGuard }).strict();
+export const upgradeInput = z
+  .object({
+    applicationId,
+    version: z.string().trim().min(1).max(40),
+    /** Absent: rolling when the state format is unchanged, restart when it changed. */
+    strategy: z.enum(UPGRADE_STRATEGIES, { error: 'strategy is "rolling" or "restart"' }).optional(),
+    ...requestGuard,
+  })
+  .strict();
 export type UpgradeInput = z.infer<typeof upgradeInput>;
+
+/** The strategy an upgrade between these state formats runs, or why the one asked for cannot run. */
+export function upgradeStrategy(
+  asked: UpgradeStrategy | undefined,
+  fromStateVersion: number,
+  toStateVersion: number,
+): { strategy: UpgradeStrategy } | { refusal: string } {
+  const same = fromStateVersion === toStateVersion;
+  if (asked === "rolling" && !same)
+    return {
+      refusal: `a rolling upgrade runs both versions side by side, so it needs the same state format, and this one changes it (${fromStateVersion} → ${toStateVersion}): upgrade with strategy restart, which migrates every state from one checkpoint`,
+    };
+  return { strategy: asked ?? (same ? "rolling" : "restart") };
+}
 
 /** Which application statuses each action starts from; anything else is refused with the reason. */
 export const APPLICATION_ACTION_FROM: Record<ApplicationAction, readonly string[]> = {
@@ -78,6 +110,30 @@ export const APPLICATION_ACTION_FROM: Record<ApplicationAction, readonly string[
   start: ["stopped"],
   delete: ["running", "stopped", "degraded"],
 };
+
+/**
+ * A rolling upgrade's plan: the application's VMs as its sources, and beside each a target of the
+ * same size on the same host with that VM's actors — what the upgrade boots on the new version.
+ */
+export function planRollingUpgrade(
+  appId: string,
+  vms: readonly { id: string; name: string; hostId: string; vcpus: number; memoryMiB: number }[],
+  actorsOf: (vmId: string) => string[],
+  targetIdentity: (i: number) => { id: string; name: string },
+): OperationPlan {
+  return {
+    kind: "upgrade",
+    applicationId: appId,
+    sources: vms.map((v) => ({ id: v.id, name: v.name, hostId: v.hostId })),
+    targets: vms.map((v, i) => ({
+      ...targetIdentity(i),
+      hostId: v.hostId,
+      vcpus: v.vcpus,
+      memoryMiB: v.memoryMiB,
+      actors: actorsOf(v.id),
+    })),
+  };
+}
 
 /** An action's plan: the application's VMs as its sources (locked for it), no targets. */
 export function planApplicationAction(

@@ -17,5 +17,8 @@ describe("stepsForOperation", () => {
     expect(stepsForOperation("stop", "live")).toEqual(["validate", "ready"]);
     expect(stepsForOperation("start", "barrier")).toEqual(["validate", "resume"]);
     expect(stepsForOperation("delete", "live")).toEqual(["validate", "discard", "cleanup"]);
+    // An upgrade: rolling ones are recorded live and run a live split's steps; restart ones their own.
+    expect(stepsForOperation("upgrade", "live")).toEqual(["validate", "provision", "checkpoint", "transfer", "cleanup"]);
+    expect(stepsForOperation("upgrade", "barrier")).toEqual(["validate", "checkpoint", "restart"]);
   });
 });

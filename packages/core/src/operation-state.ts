@@ -24,8 +24,10 @@ export type StepName = (typeof STEP_NAMES)[number];
 const SPLIT_MERGE_STEPS = STEP_NAMES.filter((s) => s !== "spawn" && s !== "discard" && s !== "restart");
 /** A deploy: its targets are created and its actors started on them. */
 export const DEPLOY_STEPS: readonly StepName[] = ["validate", "provision", "spawn"];
-/** An upgrade: a fresh checkpoint, then every theater restarted and every actor restored from it under the new version. */
+/** A restart upgrade: a fresh checkpoint, then every theater restarted and every actor restored from it under the new version. */
 export const UPGRADE_STEPS: readonly StepName[] = ["validate", "checkpoint", "restart"];
+/** A rolling upgrade: a live split's steps, each VM split 1:1 onto a new VM running the new version. */
+export const ROLLING_UPGRADE_STEPS: readonly StepName[] = stepsForMode("live");
 
 /** The steps a split or merge of this transfer mode runs, in order. */
 export function stepsForMode(mode: "live" | "barrier"): readonly StepName[] {
@@ -35,7 +37,8 @@ export function stepsForMode(mode: "live" | "barrier"): readonly StepName[] {
  * The steps an operation of this kind runs, in order (what the workflow runs, see
  * packages/workflows/src/operation-workflow.ts): split and merge by transfer mode, deploy its
  * own, stop holds the actors (Ready), start resumes them, delete discards them and cleans up, an
- * upgrade checkpoints and restarts the application on the new version.
+ * upgrade checkpoints and restarts the application on the new version — or, a rolling one
+ * (recorded with the live transfer mode: it moves the actors live), runs a split's live steps.
  */
 export function stepsForOperation(
   kind: "split" | "merge" | "deploy" | "stop" | "start" | "delete" | "upgrade",
@@ -45,7 +48,7 @@ export function stepsForOperation(
     case "deploy":
       return DEPLOY_STEPS;
     case "upgrade":
-      return UPGRADE_STEPS;
+      return mode === "live" ? ROLLING_UPGRADE_STEPS : UPGRADE_STEPS;
     case "stop":
       return ["validate", "ready"];
     case "start":

@@ -3,21 +3,33 @@
 // split is refused naming the split). The worker runs them: stop holds every actor at its safe
 // point, start resumes them, delete discards the actors and destroys the VMs; the application
 // row, its operations and its audit trail stay. An upgrade moves a running bundle application to
-// another registered version: checkpoint, then every theater restarted and every actor restored
-// from that checkpoint under the new version (its states migrated when the state format changed).
+// another registered version: rolling (a new VM beside each, booted on the new version while the
+// application runs, every actor moved to it live, the old VMs destroyed) when the state format is
+// unchanged; otherwise checkpoint, then every theater restarted and every actor restored from
+// that checkpoint under the new version, its states migrated.
 import { randomUUID } from "node:crypto";
 import {
   AppError,
   APPLICATION_ACTION_FROM,
   applicationActionInput,
   planApplicationAction,
+  planRollingUpgrade,
   upgradeInput,
+  upgradeStrategy,
   type ApplicationAction,
 } from "@malleo/core";
-import { applicationGet, bundleFind, operationCreateWithLocks, vmListByApplication, type Db, type Operation } from "@malleo/db";
+import {
+  actorListByVms,
+  applicationGet,
+  bundleFind,
+  operationCreateWithLocks,
+  vmListByApplication,
+  type Db,
+  type Operation,
+} from "@malleo/db";
 import { bundleManifestSchema, upgradeRefusal, type BundleManifest } from "@malleo/sdk/bundle";
 import { accepted } from "./queue";
-import { parseInput, submitOnce } from "./submit";
+import { checkPlanCapacity, parseInput, submitOnce, targetIdentity } from "./submit";
 
 export async function submitApplicationAction(
   db: Db,
@@ -46,7 +58,11 @@ export async function submitApplicationAction(
   });
 }
 
-/** The operation on all of the application's VMs, created with their locks (refused naming the operation holding one). */
+/**
+ * The operation on all of the application's VMs, created with their locks (refused naming the
+ * operation holding one). `rolling`: an upgrade whose plan adds beside each VM a new one with its
+ * actors, recorded with the live transfer mode (the actors move to the new VMs live).
+ */
 async function lockAndAccept(
   db: Db,
   action: ApplicationAction | "upgrade",
@@ -55,17 +71,34 @@ async function lockAndAccept(
   idempotencyKey: string | undefined,
   operator: string,
   deadline: Date | undefined,
+  opts: { rolling?: boolean } = {},
 ): Promise<Operation> {
+  const id = randomUUID();
   const vms = await vmListByApplication(db, applicationId);
+  let plan = planApplicationAction(action, applicationId, vms);
+  if (opts.rolling) {
+    const actors = await actorListByVms(
+      db,
+      vms.map((v) => v.id),
+    );
+    plan = planRollingUpgrade(
+      applicationId,
+      vms,
+      (vmId) => actors.filter((a) => a.vmId === vmId).map((a) => a.uan),
+      (i) => targetIdentity(applicationId, id, i),
+    );
+    await checkPlanCapacity(db, plan, { requireReachable: true });
+  }
   const op = await operationCreateWithLocks(db, {
-    id: randomUUID(),
+    id,
     kind: action,
     input,
-    plan: planApplicationAction(action, applicationId, vms) as never,
+    plan: plan as never,
     vmIds: vms.map((v) => v.id),
     operator,
     idempotencyKey,
     deadline,
+    ...(opts.rolling ? { transferMode: "live" } : {}),
   });
   return accepted(db, op);
 }
@@ -112,8 +145,13 @@ export async function submitUpgrade(db: Db, rawInput: unknown, operator: string)
         `${app.kind} ${app.bundleVersion}, which ${app.id} runs, is no longer registered`,
         details,
       );
+    const formats = { ...details, from: from.stateVersion, to: to.stateVersion };
     const refusal = upgradeRefusal(from, to);
-    if (refusal) throw new AppError("INVALID_INPUT", refusal, { ...details, from: from.stateVersion, to: to.stateVersion });
-    return lockAndAccept(db, "upgrade", app.id, input, guarded.idempotencyKey, operator, deadline);
+    if (refusal) throw new AppError("INVALID_INPUT", refusal, formats);
+    const chosen = upgradeStrategy(input.strategy, from.stateVersion, to.stateVersion);
+    if ("refusal" in chosen) throw new AppError("INVALID_INPUT", chosen.refusal, formats);
+    return lockAndAccept(db, "upgrade", app.id, input, guarded.idempotencyKey, operator, deadline, {
+      rolling: chosen.strategy === "rolling",
+    });
   });
 }

@@ -3,8 +3,8 @@
 // installed kind is read from its module; a bundle kind from its manifest — its code is loaded
 // only in a child process (@malleo/sdk/bundle), never here.
 import { installedApplications } from "@malleo/applications";
-import { AppError } from "@malleo/core";
-import { applicationGet, bundleBytes, bundleFind, bundleLatest, bundleList, type Db } from "@malleo/db";
+import { AppError, TERMINAL_STATUSES, upgradeInput } from "@malleo/core";
+import { applicationGet, bundleBytes, bundleFind, bundleLatest, bundleList, operationGet, vmGet, type Db } from "@malleo/db";
 import type { ActorSpec } from "@malleo/actors";
 import { ApplicationConfigError, UnknownApplicationKindError } from "@malleo/sdk";
 import { BundleRefusedError, bundleFile, planBundle, type BundleManifest } from "@malleo/sdk/bundle";
@@ -139,15 +139,30 @@ export async function bundleFileOf(db: Db, kind: string, version: string): Promi
   return file;
 }
 
-/** The bundle an application runs, for the Mediator to send a theater (null for an installed kind). */
+/**
+ * The bundle a theater of the application runs, for the Mediator to send it (null for an
+ * installed kind): the version the application row names — except on a VM a rolling upgrade
+ * still under way created, which runs the version that upgrade moves to (the application's other
+ * theaters run the old one until their actors have moved; the row changes when they all have).
+ */
 export async function bundleOfApplication(
   db: Db,
   applicationId: string,
+  vmId?: string,
 ): Promise<{ kind: string; version: string; sha256: string; bytes: Uint8Array } | null> {
   const app = await applicationGet(db, applicationId);
   if (!app?.bundleVersion) return null;
-  const b = await bundleBytes(db, app.kind, app.bundleVersion);
-  return b && { kind: app.kind, version: app.bundleVersion, ...b };
+  const version = (vmId && (await upgradeVersionOf(db, vmId))) || app.bundleVersion;
+  const b = await bundleBytes(db, app.kind, version);
+  return b && { kind: app.kind, version, ...b };
+}
+
+/** The version a rolling upgrade under way moves to, when it created this VM; else null. */
+async function upgradeVersionOf(db: Db, vmId: string): Promise<string | null> {
+  const vm = await vmGet(db, vmId);
+  const op = vm?.createdBy ? await operationGet(db, vm.createdBy) : null;
+  if (op?.kind !== "upgrade" || TERMINAL_STATUSES.includes(op.status)) return null;
+  return upgradeInput.parse(op.input).version;
 }
 
 /** A bundle application's actors for its stored configuration, computed in a child process (its code never runs here). */

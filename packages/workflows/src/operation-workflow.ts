@@ -27,7 +27,7 @@ import { rollBack } from "./steps/rollback";
 import { discardActors, spawnStep } from "./steps/spawn";
 import { discardApplicationStep, holdApplicationStep, resumeApplicationStep } from "./steps/application-actions";
 import { moveBack, transferBarrierStep, transferLiveStep, transferPlan, type TransferResult } from "./steps/transfer";
-import { restartUpgradeStep, upgradeCheckpointStep, validateUpgradeStep } from "./steps/upgrade";
+import { recordRolledVersion, restartUpgradeStep, upgradeCheckpointStep, validateUpgradeStep } from "./steps/upgrade";
 import { validateStep } from "./steps/validate";
 
 export { installOperationEffects } from "./runtime";
@@ -46,7 +46,8 @@ async function runOperation(operationId: string): Promise<string> {
   if (op.kind === "deploy") return deploy(ctx);
   if (op.kind === "stop" || op.kind === "start") return stopOrStart(ctx, op.kind);
   if (op.kind === "delete") return deleteApplication(ctx);
-  if (op.kind === "upgrade") return upgrade(ctx);
+  // A rolling upgrade (recorded live) is a live split of each VM 1:1 onto one on the new version.
+  if (op.kind === "upgrade" && ctx.mode !== "live") return upgrade(ctx);
   return splitOrMerge(ctx, startedMs);
 }
 
@@ -82,8 +83,8 @@ async function deleteApplication(ctx: OperationContext): Promise<string> {
 }
 
 /**
- * upgrade: validate → checkpoint → restart (a whole-application restart from the checkpoint, not
- * VM by VM). A failure before the restart changes nothing (the checkpoint's brief hold is over);
+ * upgrade, restart strategy: validate → checkpoint → restart (a whole-application restart from
+ * the checkpoint; what an upgrade that changes the state format runs, its states migrated). A failure before the restart changes nothing (the checkpoint's brief hold is over);
  * one during it records the old version again and restores it from the same checkpoint.
  */
 async function upgrade(ctx: OperationContext): Promise<string> {
@@ -138,15 +139,23 @@ async function finish(operationId: string): Promise<void> {
   });
 }
 
+/**
+ * split / merge, and a rolling upgrade: validate → provision → [ready] → checkpoint → transfer →
+ * [resume] → clean up. A rolling upgrade's plan pairs each VM with a new one on the same host.
+ */
 async function splitOrMerge(ctx: OperationContext, startedMs: number): Promise<string> {
   const { operationId } = ctx;
+  const upgrading = ctx.plan.kind === "upgrade";
 
   const compensations: Compensation[] = [];
   let window: PauseWindow = { startedMs, heldFromMs: startedMs, heldUntilMs: startedMs };
   let measured: TransferResult | undefined;
   try {
     await throwIfCancelled(operationId, "validate");
-    await recordedStep(operationId, "validate", () => validateStep(ctx));
+    // A rolling upgrade checks the versions too; its targets boot on the new one (bundleOfApplication).
+    const versions = await recordedStep(operationId, "validate", async () =>
+      upgrading ? { ...(await validateUpgradeStep(ctx)), ...(await validateStep(ctx)) } : validateStep(ctx),
+    );
 
     await throwIfCancelled(operationId, "provision");
     compensations.push(destroyTargets(ctx));
@@ -185,6 +194,8 @@ async function splitOrMerge(ctx: OperationContext, startedMs: number): Promise<s
     }
     window = { startedMs, heldFromMs: transfer.heldFromMs, heldUntilMs: transfer.heldUntilMs };
     measured = transfer;
+    // Every actor runs the new version now: the application row says so (a VM booted from here on loads it).
+    if ("to" in versions) await durably("record-version", () => recordRolledVersion(ctx, versions.to));
   } catch (e) {
     return rollBack(operationId, compensations, e);
   }

@@ -40,7 +40,7 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 /** Short, readable, unique names for new VMs: `<app>-<6 hex of op>-<i>`, with ids fixed now. */
-function targetIdentity(applicationId: string, operationId: string, i: number): { id: string; name: string } {
+export function targetIdentity(applicationId: string, operationId: string, i: number): { id: string; name: string } {
   return { id: randomUUID(), name: `${applicationId}-${operationId.slice(0, 6)}-${i + 1}` };
 }
 

@@ -331,7 +331,8 @@ function Actions({ app, summary, vms }: { app: TopologyApplication; summary: App
   );
 }
 
-const UPGRADE_EXPLANATION = "A fresh checkpoint, then the whole application restarted on another registered version";
+const UPGRADE_EXPLANATION =
+  "Another registered version: rolled onto new VMs with each actor moved live, or the whole application restarted from a checkpoint";
 
 /** The Upgrade button beside the others, with its reason, and its dialog. */
 function UpgradeAction({

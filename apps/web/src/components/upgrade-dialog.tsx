@@ -3,7 +3,14 @@
 import { useMutation } from "@tanstack/react-query";
 import { useRef, useState } from "react";
 import { keyKeeper, sendOnce } from "../lib/send-once";
-import { upgradeStateNote, upgradeStateReadable, type BundleStateFormat } from "../lib/upgrade";
+import type { UpgradeStrategy } from "@malleo/core";
+import {
+  upgradeStateNote,
+  upgradeStateReadable,
+  upgradeStrategies,
+  upgradeStrategyText,
+  type BundleStateFormat,
+} from "../lib/upgrade";
 import { useTRPCClient } from "../trpc/react";
 import { FormOutcome } from "./form-outcome";
 import { Modal } from "./modal";
@@ -12,11 +19,13 @@ export interface AcceptedUpgrade {
   id: string;
   kind: "upgrade";
   version: string;
+  strategy: UpgradeStrategy;
 }
 
 /**
- * Upgrade a running bundle application to another registered version of its kind: what it does,
- * each version's state format against the running one's, and the server's refusal in plain view.
+ * Upgrade a running bundle application to another registered version of its kind: rolling or a
+ * restart (what each does, rolling offered only for the same state format, saying why not), each
+ * version's state format against the running one's, and the server's refusal in plain view.
  * Sent once with an idempotency key and a deadline, like a split; once accepted the dialog closes
  * and the application page follows the operation.
  */
@@ -42,9 +51,15 @@ export function UpgradeDialog({
   const client = useTRPCClient();
   const keys = useRef(keyKeeper()).current;
   const [version, setVersion] = useState(versions[0] ?? "");
+  const from = formats.get(running);
+  const to = formats.get(version);
+  const { preferred, rollingRefusal } = upgradeStrategies(from, to);
+  // The operator's choice, kept while it is possible; otherwise what the formats allow.
+  const [chosen, setChosen] = useState<UpgradeStrategy | null>(null);
+  const strategy: UpgradeStrategy = chosen === "rolling" && rollingRefusal ? "restart" : (chosen ?? preferred);
   // Sent once, now or never: no retry, and no waiting for the browser to come back online.
   const upgrade = useMutation({
-    mutationFn: (input: { applicationId: string; version: string }) =>
+    mutationFn: (input: { applicationId: string; version: string; strategy: UpgradeStrategy }) =>
       sendOnce(keys.guardFor(input), (guard, signal) => client.applications.upgrade.mutate({ ...input, ...guard }, { signal })),
     networkMode: "always",
     retry: false,
@@ -53,8 +68,6 @@ export function UpgradeDialog({
       onAccepted(op);
     },
   });
-  const from = formats.get(running);
-  const to = formats.get(version);
   const note = upgradeStateNote(from, to);
 
   return (
@@ -72,7 +85,7 @@ export function UpgradeDialog({
             className="button button--primary"
             data-testid="upgrade-submit"
             disabled={version === "" || upgrade.isPending}
-            onClick={() => upgrade.mutate({ applicationId, version })}
+            onClick={() => upgrade.mutate({ applicationId, version, strategy })}
           >
             {upgrade.isPending ? "Submitting…" : `Upgrade to ${version}`}
           </button>
@@ -80,11 +93,7 @@ export function UpgradeDialog({
       }
     >
       <p>
-        {applicationId} runs {kind} <strong data-testid="upgrade-running">{running}</strong>. An upgrade takes a fresh checkpoint,
-        then restarts the whole application at once — every theater, every actor, not VM by VM — on the new version, each actor
-        restored from that checkpoint; its states are migrated by the new version&apos;s migrateState when the state format
-        changed. It holds while it restarts and continues from the checkpoint, so nothing it computed is lost; a restart that
-        fails goes back to {running} from the same checkpoint.
+        {applicationId} runs {kind} <strong data-testid="upgrade-running">{running}</strong>.
       </p>
 
       <label className="field">
@@ -108,6 +117,36 @@ export function UpgradeDialog({
           })}
         </select>
       </label>
+
+      <fieldset className="transfer-mode" data-testid="upgrade-strategy" data-strategy={strategy}>
+        <legend className="field__label">How</legend>
+        {(["rolling", "restart"] as const).map((s) => (
+          <label key={s} className={`transfer-mode__option${strategy === s ? " transfer-mode__option--on" : ""}`}>
+            <input
+              type="radio"
+              name="upgrade-strategy"
+              value={s}
+              data-testid={`upgrade-strategy-${s}`}
+              checked={strategy === s}
+              disabled={s === "rolling" && rollingRefusal !== null}
+              onChange={() => {
+                setChosen(s);
+                upgrade.reset();
+              }}
+            />
+            <span>
+              <strong>{s === "rolling" ? "Rolling" : "Restart"}</strong>:{" "}
+              {s === "rolling" ? "new VMs on the new version, each actor moved live" : "the whole application, from a checkpoint"}
+            </span>
+          </label>
+        ))}
+        {rollingRefusal && (
+          <p className="muted" data-testid="upgrade-rolling-refusal">
+            Rolling is not offered: {rollingRefusal}.
+          </p>
+        )}
+      </fieldset>
+      <p data-testid="upgrade-strategy-text">{upgradeStrategyText(strategy, running)}</p>
 
       {note && (
         <p

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { upgradeBlocker, upgradeStateNote, upgradeStateReadable, upgradeVersions } from "./upgrade";
+import {
+  upgradeBlocker,
+  upgradeStateNote,
+  upgradeStateReadable,
+  upgradeStrategies,
+  upgradeStrategyText,
+  upgradeVersions,
+} from "./upgrade";
 
 const tally = { source: "bundle" as const, versions: ["3.0.0", "2.0.0", "1.0.0"] };
 const running = { status: "running", kind: "tally", version: "1.0.0" };
@@ -62,8 +69,18 @@ describe("what an upgrade does to the actors' states", () => {
   const v3 = { version: "3.0.0", stateVersion: 3, migratesState: false };
 
   it("the same format: restored as it is", () => {
-    expect(upgradeStateNote(v1, v11)).toBe("Same state format (1): each actor's checkpointed state is restored as it is.");
+    expect(upgradeStateNote(v1, v11)).toBe("Same state format (1): each actor's state carries over as it is.");
     expect(upgradeStateReadable(v1, v11)).toBe(true);
+  });
+
+  it("offers rolling for the same format, restart (rolling refused, saying why) when it changed", () => {
+    expect(upgradeStrategies(v1, v11)).toEqual({ preferred: "rolling", rollingRefusal: null });
+    const changed = upgradeStrategies(v1, v2);
+    expect(changed.preferred).toBe("restart");
+    expect(changed.rollingRefusal).toMatch(/needs the same state format.*\(1 → 2\)/);
+    expect(upgradeStrategies(undefined, v2)).toEqual({ preferred: "rolling", rollingRefusal: null });
+    expect(upgradeStrategyText("rolling", "1.0.0")).toMatch(/moves every actor to its new VM live/);
+    expect(upgradeStrategyText("restart", "1.0.0")).toMatch(/goes back to 1\.0\.0 from the same checkpoint/);
   });
 
   it("a newer format with migrateState: migrated", () => {

@@ -1,3 +1,4 @@
+import { upgradeStrategy, type UpgradeStrategy } from "@malleo/core";
 import { shortId } from "./format";
 
 /** A kind as applications.kinds lists it: installed or a registered bundle, its versions newest first. */
@@ -52,7 +53,7 @@ export function upgradeStateNote(from: BundleStateFormat | undefined, to: Bundle
   if (!to) return "";
   if (!from) return `${to.version} has state format ${to.stateVersion}.`;
   if (to.stateVersion === from.stateVersion)
-    return `Same state format (${to.stateVersion}): each actor's checkpointed state is restored as it is.`;
+    return `Same state format (${to.stateVersion}): each actor's state carries over as it is.`;
   if (to.stateVersion < from.stateVersion)
     return `State format ${from.stateVersion} → ${to.stateVersion}: ${to.version} reads an older format than the running ${from.version}, so its actors could not read their checkpointed states.`;
   if (to.migratesState)
@@ -64,4 +65,29 @@ export function upgradeStateNote(from: BundleStateFormat | undefined, to: Bundle
 export function upgradeStateReadable(from: BundleStateFormat | undefined, to: BundleStateFormat | undefined): boolean {
   if (!from || !to) return true;
   return to.stateVersion === from.stateVersion || (to.stateVersion > from.stateVersion && to.migratesState);
+}
+
+/**
+ * The strategies an upgrade between these formats offers: the one the server runs when none is
+ * asked (rolling for the same format, restart when it changed), and why rolling cannot run (the
+ * server's own refusal), or null. Unknown formats offer both, defaulting to rolling.
+ */
+export function upgradeStrategies(
+  from: BundleStateFormat | undefined,
+  to: BundleStateFormat | undefined,
+): { preferred: UpgradeStrategy; rollingRefusal: string | null } {
+  if (!from || !to) return { preferred: "rolling", rollingRefusal: null };
+  const preferred = upgradeStrategy(undefined, from.stateVersion, to.stateVersion);
+  const rolling = upgradeStrategy("rolling", from.stateVersion, to.stateVersion);
+  return {
+    preferred: "strategy" in preferred ? preferred.strategy : "restart",
+    rollingRefusal: "refusal" in rolling ? rolling.refusal : null,
+  };
+}
+
+/** What an upgrade of this strategy does, in words (the dialog's description). */
+export function upgradeStrategyText(strategy: UpgradeStrategy, running: string): string {
+  return strategy === "rolling"
+    ? `A rolling upgrade boots a new VM beside each of the application's VMs, on the same host and of the same size, running the new version, while the application keeps running; then it moves every actor to its new VM live, each held only while it moves, and destroys the old VMs. Old and new versions run side by side meanwhile. A failure before every actor has moved puts them back on ${running}'s VMs, which ran on.`
+    : `A restart takes a fresh checkpoint, then restarts the whole application at once — every theater, every actor — on the new version, each actor restored from that checkpoint, its state migrated by the new version's migrateState when the state format changed. It holds while it restarts and continues from the checkpoint, so nothing it computed is lost; a restart that fails goes back to ${running} from the same checkpoint.`;
 }

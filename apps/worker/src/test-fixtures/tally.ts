@@ -1,5 +1,5 @@
 // The upgrade test's application: actors that tick and add `step` to a total each tick. Its
-// versions differ in the step (1, then 10) and the state format: 2 adds `upgradedAt`, the tick
+// versions differ in the step (1, then 10, 100 in 2.1.0) and the state format: 2 adds `upgradedAt`, the tick
 // count its state was migrated at (its migrateState); 3 changes the format without one; 4 has a
 // migrateState that throws (an upgrade that fails during its restart).
 import { defineApplication, defineBehavior, formatUan, z } from "@malleo/sdk";

@@ -1,5 +1,5 @@
 import { installedApplications } from "@malleo/applications";
-import { applicationActionInput, deployInput, upgradeInput, type ApplicationAction } from "@malleo/core";
+import { applicationActionInput, deployInput, UPGRADE_STRATEGIES, upgradeInput, type ApplicationAction } from "@malleo/core";
 import { applicationList, bundleList, type Db } from "@malleo/db";
 import { applicationKinds, submitApplicationAction, submitDeploy, submitUpgrade } from "@malleo/workflows";
 import { z } from "zod";
@@ -141,10 +141,12 @@ export const applicationsRouter = createTRPCRouter({
   /** Its actors discarded, its VMs destroyed; its row, operations and audit trail kept. Refused while an operation holds one of its VMs. */
   delete: applicationAction("delete"),
   /**
-   * A running bundle application moved to another registered version: a fresh checkpoint, then
-   * every theater restarted and every actor restored from it under the new version (states
-   * migrated by its migrateState when the state format changed). A whole-application restart,
-   * not VM by VM. Refused, changing nothing, when the version is not registered or already runs,
+   * A running bundle application moved to another registered version. Rolling (the default when
+   * the state format is unchanged): a new VM beside each of its VMs, booted on the new version
+   * while the application runs, every actor moved to it live, the old VMs destroyed. Restart (the
+   * default when the format changed; refused as rolling): a fresh checkpoint, then every theater
+   * restarted and every actor restored from it under the new version, its state migrated by
+   * migrateState. Refused, changing nothing, when the version is not registered or already runs,
    * the application is not a running bundle application, another operation holds one of its VMs,
    * or the new version cannot read the running one's state format.
    */
@@ -157,6 +159,7 @@ export const applicationsRouter = createTRPCRouter({
         status: operationStatus,
         applicationId: z.string(),
         version: z.string(),
+        strategy: z.enum(UPGRADE_STRATEGIES),
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -167,6 +170,7 @@ export const applicationsRouter = createTRPCRouter({
         status: op.status,
         applicationId: input.applicationId,
         version: input.version,
+        strategy: op.transferMode === "live" ? ("rolling" as const) : ("restart" as const),
       };
     }),
 });

@@ -79,3 +79,12 @@ export async function restartUpgradeStep(
   await publishEvent(db, { type: "application", applicationId: ctx.plan.applicationId, iteration: restarted.iteration });
   return { version, ...restarted };
 }
+
+/** A rolling upgrade's commit, once every actor moved to the new VMs: the application row names the new version. */
+export async function recordRolledVersion(ctx: OperationContext, version: string): Promise<void> {
+  const { db } = fx();
+  await applicationSetBundleVersion(db, ctx.plan.applicationId, version);
+  const iteration = (await applicationGet(db, ctx.plan.applicationId))?.iteration ?? 0;
+  await publishEvent(db, { type: "application", applicationId: ctx.plan.applicationId, iteration });
+  fx().log({ operationId: ctx.operationId, event: "application upgraded", application: ctx.plan.applicationId, version });
+}
