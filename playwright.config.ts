@@ -1,7 +1,7 @@
 import { defineConfig } from "@playwright/test";
 import { E2E_DATA_DIR as DATA_DIR, E2E_PORT as PORT, HOLD_READY_FILE } from "./e2e/paths";
 
-const PG_PORT = process.env.MALLEO_E2E_PG_PORT ?? "54331";
+const PG_PORT = process.env.MALLEO_E2E_PG_PORT ?? "22331";
 const baseURL = `http://127.0.0.1:${PORT}`;
 
 /**

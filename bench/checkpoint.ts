@@ -28,7 +28,7 @@ function pct(values: number[], p: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function run(): Promise<BenchResult> {
-  const { url, db, stop } = await benchDatabase("bench_checkpoint", Number(process.env.MALLEO_BENCH_PG_PORT ?? 54393));
+  const { url, db, stop } = await benchDatabase("bench_checkpoint", Number(process.env.MALLEO_BENCH_PG_PORT ?? 22393));
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-checkpoint-"));
   await seedSimulatedHosts(db, dataDir);
   const vmId = await seedApplicationVm(db, {

@@ -16,7 +16,7 @@ const HEAT: HeatConfig = { width: 64, height: 64, actors: 16, maxIterations: nul
 
 export async function run(): Promise<BenchResult> {
   const seconds = Number(process.env.MALLEO_SOAK_SECONDS ?? 120);
-  const { url, db, stop } = await benchDatabase("bench_soak", 54391);
+  const { url, db, stop } = await benchDatabase("bench_soak", 22391);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-soak-"));
   await seedSimulatedHosts(db, dataDir);
   await seedApplicationVm(db, {

@@ -44,7 +44,7 @@ function pct(values: number[], p: number): number {
 }
 
 export async function run(): Promise<BenchResult> {
-  const { url, db, stop } = await benchDatabase("bench_pause", Number(process.env.MALLEO_BENCH_PG_PORT ?? 54392));
+  const { url, db, stop } = await benchDatabase("bench_pause", Number(process.env.MALLEO_BENCH_PG_PORT ?? 22392));
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-pause-"));
   await seedSimulatedHosts(db, dataDir);
   await seedApplicationVm(db, {

@@ -60,7 +60,7 @@ function longestGap(times: number[], from: number, to: number): number {
 }
 
 export async function run(): Promise<BenchResult> {
-  const { url, db, stop } = await benchDatabase("bench_upgrade", Number(process.env.MALLEO_BENCH_PG_PORT ?? 54394));
+  const { url, db, stop } = await benchDatabase("bench_upgrade", Number(process.env.MALLEO_BENCH_PG_PORT ?? 22394));
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "malleo-upgrade-bench-"));
   await seedSimulatedHosts(db, dataDir);
   const root = path.resolve(import.meta.dirname, "..");

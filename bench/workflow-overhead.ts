@@ -11,7 +11,7 @@ import type { BenchResult } from "./run";
 const STEPS = 200;
 
 export async function run(): Promise<BenchResult> {
-  const { url, db, stop } = await benchDatabase("bench_workflow", 54390);
+  const { url, db, stop } = await benchDatabase("bench_workflow", 22390);
   const body = async () => (await db.$queryRaw<{ one: number }[]>`SELECT 1 AS one`)[0]!.one;
   const unused = () => Promise.reject(new Error("not used by this benchmark"));
   installOperationEffects({

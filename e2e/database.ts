@@ -3,7 +3,7 @@ import pg from "pg";
 /** The e2e run's own Postgres (playwright.config.ts starts it on MALLEO_E2E_PG_PORT; scripts/start.ts names the database). */
 export async function e2eDatabase(): Promise<pg.Client> {
   const client = new pg.Client({
-    connectionString: `postgres://malleo:malleo@127.0.0.1:${process.env.MALLEO_E2E_PG_PORT ?? "54331"}/malleo`,
+    connectionString: `postgres://malleo:malleo@127.0.0.1:${process.env.MALLEO_E2E_PG_PORT ?? "22331"}/malleo`,
   });
   await client.connect();
   return client;
@@ -12,7 +12,7 @@ export async function e2eDatabase(): Promise<pg.Client> {
 /** The status DBOS records for a workflow (the operation's id is its workflow's), or null if it has none. */
 export async function workflowStatus(operationId: string): Promise<string | null> {
   const client = new pg.Client({
-    connectionString: `postgres://malleo:malleo@127.0.0.1:${process.env.MALLEO_E2E_PG_PORT ?? "54331"}/malleo_dbos`,
+    connectionString: `postgres://malleo:malleo@127.0.0.1:${process.env.MALLEO_E2E_PG_PORT ?? "22331"}/malleo_dbos`,
   });
   await client.connect();
   try {

@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { e2eDatabase } from "./database";
 import { ADMIN_PASSWORD, keepScreenshot, signIn } from "./helpers";
+import { runProcess } from "@malleo/testing/process";
 
 /**
  * Access control and the live console, in a real browser: an admin creates users and an API
@@ -304,40 +304,26 @@ test("the CLI lists hosts, VMs and operations with an API token", async ({ baseU
   // Each command is a process of its own (it starts under tsx, seconds on a loaded machine) and
   // none changes anything the others read: the four run at once.
   const cli = (...args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const p = spawn(
-        process.execPath,
-        ["--import", "tsx", "apps/cli/src/main.ts", ...args, "--url", baseURL!, "--token", cliToken],
-        {
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      p.once("error", reject);
-      p.once("close", (status) => resolve({ status, stdout, stderr }));
-    });
+    runProcess(process.execPath, ["--import", "tsx", "apps/cli/src/main.ts", ...args, "--url", baseURL!, "--token", cliToken]);
   const [hosts, vmsOut, opsOut, refused] = await Promise.all([
     cli("hosts"),
     cli("vms", "--json"),
     cli("ops", "--json", "--status", "rolled_back"),
     cli("cancel", "6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10"),
   ]);
-  expect(hosts.status, hosts.stderr).toBe(0);
+  expect(hosts.code, hosts.stderr).toBe(0);
   expect(hosts.stdout).toMatch(/^HOST\s+STATUS\s+VMS\s+VCPUS\s+MEMORY\n/);
   expect(hosts.stdout).toContain("pm-1");
-  expect(vmsOut.status, vmsOut.stderr).toBe(0);
+  expect(vmsOut.code, vmsOut.stderr).toBe(0);
   const vms = JSON.parse(vmsOut.stdout) as { actors: number }[];
   expect(vms.reduce((s, v) => s + v.actors, 0)).toBe(64);
-  expect(opsOut.status, opsOut.stderr).toBe(0);
+  expect(opsOut.code, opsOut.stderr).toBe(0);
   const ops = JSON.parse(opsOut.stdout) as {
     total: number;
     items: { operator: string }[];
   };
   expect(ops.total).toBe(1);
   expect(ops.items[0]!.operator).toBe(OPERATOR.name);
-  expect(refused.status).toBe(1);
+  expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(/^malleo: operation 6f1d2c1e-8a43-4b4e-9c55-0d7a3f1e2b10 does not exist/);
 });

@@ -97,6 +97,11 @@ const scenarios = allScenarios.filter((s) => only.length === 0 || only.includes(
 const theaterDeaths = theaterScenarios(SEED).filter((s) => only.length === 0 || only.includes(theaterScenarioKey(s)));
 const upgradeDeaths = upgradeScenarios.filter((s) => only.length === 0 || only.includes(upgradeScenarioKey(s)));
 
+/** Whether a scenario restarts Postgres: it then runs on a server of its own (which server, and which lane). */
+function restartsPostgres(s: Scenario | TheaterScenario): boolean {
+  return "at" in s ? s.at === "stack-restart" : s.phase === "postgres-restart";
+}
+
 const say = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
 
 /**
@@ -261,16 +266,22 @@ async function main(): Promise<void> {
   // start that build (MALLEO_THEATER_BUILD, in the workers' environment) instead of tsx's.
   await buildTheater(path.join(buildDir, "theater.mjs"));
   say(`built the worker and the theater in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const pgPort = Number(process.env.MALLEO_CHAOS_PG_PORT ?? 54380);
+  const pgPort = Number(process.env.MALLEO_CHAOS_PG_PORT ?? 22380);
   // The scenarios that restart Postgres get a server of their own (one at a time on it), so that
   // they run beside the others instead of alone after them: restarting it disturbs nobody else.
   const alonePgPort = Number(process.env.MALLEO_CHAOS_ALONE_PG_PORT ?? pgPort + 1);
   const aloneDir = path.join(workDir, "postgres-alone");
-  const [pg, firstAlone] = await Promise.all([
+  const [pgStarted, aloneStarted] = await Promise.allSettled([
     startEmbeddedPostgres({ dataDir: path.join(workDir, "postgres"), port: pgPort }),
     startEmbeddedPostgres({ dataDir: aloneDir, port: alonePgPort }),
   ]);
-  let alonePg = firstAlone;
+  if (pgStarted.status === "rejected" || aloneStarted.status === "rejected") {
+    // Neither is left running when one did not start.
+    for (const r of [pgStarted, aloneStarted]) if (r.status === "fulfilled") await r.value.stop();
+    throw pgStarted.status === "rejected" ? pgStarted.reason : (aloneStarted as PromiseRejectedResult).reason;
+  }
+  const pg = pgStarted.value;
+  let alonePg = aloneStarted.value;
   let restarting: Promise<void> | undefined;
   const restartPostgres = () =>
     (restarting ??= (async () => {
@@ -304,7 +315,7 @@ async function main(): Promise<void> {
     };
     const report = async (s: Scenario, i: number): Promise<void> => {
       const t0 = Date.now();
-      const base = s.phase === "postgres-restart" ? alonePg.url : pg.url;
+      const base = restartsPostgres(s) ? alonePg.url : pg.url;
       const r = await runScenario(base, s, i, expectedDigest, restartPostgres);
       const ok = r.problems.length === 0;
       tally(scenarioKey(s), ok, r);
@@ -317,7 +328,7 @@ async function main(): Promise<void> {
     };
     const reportTheater = async (s: TheaterScenario, i: number): Promise<void> => {
       const t0 = Date.now();
-      const r = await runTheaterScenario(s.at === "stack-restart" ? alonePg.url : pg.url, s, i, {
+      const r = await runTheaterScenario(restartsPostgres(s) ? alonePg.url : pg.url, s, i, {
         workDir,
         ports: scenarioPorts(i),
         expectedDigest: theaterDigest,
@@ -350,11 +361,11 @@ async function main(): Promise<void> {
     let index = 0;
     for (const s of scenarios) {
       const i = index++;
-      (s.phase === "postgres-restart" ? alone : jobs).push(() => report(s, i));
+      (restartsPostgres(s) ? alone : jobs).push(() => report(s, i));
     }
     for (const s of theaterDeaths) {
       const i = index++;
-      (s.at === "stack-restart" ? alone : jobs).push(() => reportTheater(s, i));
+      (restartsPostgres(s) ? alone : jobs).push(() => reportTheater(s, i));
     }
     // The upgrade deaths take longest (a deploy, then the upgrade): first in the pool, so that no
     // lane is left running one after the others ended.

@@ -16,7 +16,7 @@ const buildDir = path.join(root, ".data/build", `tests-${process.pid}`);
 
 export async function setup(): Promise<void> {
   await buildTheater(path.join(buildDir, "theater.mjs"));
-  const port = Number(process.env.MALLEO_TEST_PG_PORT ?? 54330);
+  const port = Number(process.env.MALLEO_TEST_PG_PORT ?? 22330);
   handle = await startEmbeddedPostgres({
     dataDir: path.resolve(root, process.env.MALLEO_TEST_PG_DIR ?? ".data/test-pg"),
     port,

