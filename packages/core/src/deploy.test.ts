@@ -8,6 +8,7 @@ import {
   planRollingUpgrade,
   upgradeInput,
   upgradeStrategy,
+  upgradeStrategyOf,
 } from "./deploy";
 
 describe("deploy input and plan", () => {
@@ -61,6 +62,12 @@ describe("upgrade strategy and rolling plan", () => {
     expect(upgradeStrategy("rolling", 2, 2)).toEqual({ strategy: "rolling" });
     const refused = upgradeStrategy("rolling", 1, 2);
     expect("refusal" in refused && refused.refusal).toMatch(/same state format.*\(1 → 2\).*strategy restart/);
+    // Recorded with the live transfer mode, an upgrade is rolling; otherwise (barrier, none) a restart.
+    expect([upgradeStrategyOf("live"), upgradeStrategyOf("barrier"), upgradeStrategyOf(null)]).toEqual([
+      "rolling",
+      "restart",
+      "restart",
+    ]);
     expect(upgradeInput.safeParse({ applicationId: "a", version: "2", strategy: "sideways" }).error?.issues[0]?.message).toBe(
       'strategy is "rolling" or "restart"',
     );

@@ -78,6 +78,11 @@ export const applicationActionInput = z.object({ applicationId, ...requestGuard 
 export const UPGRADE_STRATEGIES = ["rolling", "restart"] as const;
 export type UpgradeStrategy = (typeof UPGRADE_STRATEGIES)[number];
 
+/** An upgrade operation's strategy, from its recorded transfer mode: a rolling one moves its actors live. */
+export function upgradeStrategyOf(transferMode: string | null | undefined): UpgradeStrategy {
+  return transferMode === "live" ? "rolling" : "restart";
+}
+
 /** Upgrade: a running bundle application moved to another registered version of its bundle. */
 export const upgradeInput = z
   .object({

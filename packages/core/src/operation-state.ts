@@ -1,4 +1,5 @@
 // The operation lifecycle (statuses and transitions) is in lifecycle.ts, with the VM's.
+import { upgradeStrategyOf } from "./deploy";
 
 /**
  * The workflow's steps, in order; their names are what History and the timeline show. The
@@ -48,7 +49,7 @@ export function stepsForOperation(
     case "deploy":
       return DEPLOY_STEPS;
     case "upgrade":
-      return mode === "live" ? ROLLING_UPGRADE_STEPS : UPGRADE_STEPS;
+      return upgradeStrategyOf(mode) === "rolling" ? ROLLING_UPGRADE_STEPS : UPGRADE_STEPS;
     case "stop":
       return ["validate", "ready"];
     case "start":

@@ -10,7 +10,7 @@
  * rolled back.
  */
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { AppError, operationTransferMode, type OperationPlan } from "@malleo/core";
+import { AppError, operationTransferMode, upgradeStrategyOf, type OperationPlan } from "@malleo/core";
 import { operationGet, operationRecordCost, operationReleaseLocks, operationTransition, publishEvent } from "@malleo/db";
 import { OPERATION_QUEUE, OPERATION_WORKFLOW } from "./queue";
 import { durably, recordedStep, recordedWorkflowStep } from "./recorded-step";
@@ -47,7 +47,7 @@ async function runOperation(operationId: string): Promise<string> {
   if (op.kind === "stop" || op.kind === "start") return stopOrStart(ctx, op.kind);
   if (op.kind === "delete") return deleteApplication(ctx);
   // A rolling upgrade (recorded live) is a live split of each VM 1:1 onto one on the new version.
-  if (op.kind === "upgrade" && ctx.mode !== "live") return upgrade(ctx);
+  if (op.kind === "upgrade" && upgradeStrategyOf(ctx.mode) === "restart") return upgrade(ctx);
   return splitOrMerge(ctx, startedMs);
 }
 
@@ -84,8 +84,9 @@ async function deleteApplication(ctx: OperationContext): Promise<string> {
 
 /**
  * upgrade, restart strategy: validate → checkpoint → restart (a whole-application restart from
- * the checkpoint; what an upgrade that changes the state format runs, its states migrated). A failure before the restart changes nothing (the checkpoint's brief hold is over);
- * one during it records the old version again and restores it from the same checkpoint.
+ * the checkpoint; what an upgrade that changes the state format runs, its states migrated). A
+ * failure before the restart changes nothing (the checkpoint's brief hold is over); one during it
+ * records the old version again and restores it from the same checkpoint.
  */
 async function upgrade(ctx: OperationContext): Promise<string> {
   const { operationId } = ctx;

@@ -1,5 +1,12 @@
 import { installedApplications } from "@malleo/applications";
-import { applicationActionInput, deployInput, UPGRADE_STRATEGIES, upgradeInput, type ApplicationAction } from "@malleo/core";
+import {
+  applicationActionInput,
+  deployInput,
+  UPGRADE_STRATEGIES,
+  upgradeInput,
+  upgradeStrategyOf,
+  type ApplicationAction,
+} from "@malleo/core";
 import { applicationList, bundleList, type Db } from "@malleo/db";
 import { applicationKinds, submitApplicationAction, submitDeploy, submitUpgrade } from "@malleo/workflows";
 import { z } from "zod";
@@ -170,7 +177,7 @@ export const applicationsRouter = createTRPCRouter({
         status: op.status,
         applicationId: input.applicationId,
         version: input.version,
-        strategy: op.transferMode === "live" ? ("rolling" as const) : ("restart" as const),
+        strategy: upgradeStrategyOf(op.transferMode),
       };
     }),
 });

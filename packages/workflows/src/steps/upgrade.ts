@@ -83,8 +83,7 @@ export async function restartUpgradeStep(
 /** A rolling upgrade's commit, once every actor moved to the new VMs: the application row names the new version. */
 export async function recordRolledVersion(ctx: OperationContext, version: string): Promise<void> {
   const { db } = fx();
-  await applicationSetBundleVersion(db, ctx.plan.applicationId, version);
-  const iteration = (await applicationGet(db, ctx.plan.applicationId))?.iteration ?? 0;
+  const { iteration } = await applicationSetBundleVersion(db, ctx.plan.applicationId, version);
   await publishEvent(db, { type: "application", applicationId: ctx.plan.applicationId, iteration });
   fx().log({ operationId: ctx.operationId, event: "application upgraded", application: ctx.plan.applicationId, version });
 }
